@@ -1,0 +1,143 @@
+//! What a ping-pong run is asked to do, and which of those choices both ends must share.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdmabench_fabric::{Completion, MessageApi};
+use serde::{Deserialize, Serialize};
+
+/// Default out-of-band port, the one perftest uses, so firewall rules written for it apply.
+pub const DEFAULT_PORT: u16 = 18515;
+
+/// Which data path carries the ping-pong messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportChoice {
+    /// libfabric with the given provider choice.
+    Fabric(ProviderChoice),
+    /// The kernel TCP baseline every RDMA number is compared with.
+    Socket,
+}
+
+/// The libfabric provider the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderChoice {
+    /// The best available: efa, verbs, then shm (both ends local) or net/tcp (between hosts).
+    Auto,
+    /// AWS Elastic Fabric Adapter.
+    Efa,
+    /// InfiniBand / RoCE through rdma-core.
+    Verbs,
+    /// Kernel TCP sockets, RDM via ofi_rxm.
+    Tcp,
+    /// libfabric's newer socket provider with native RDM.
+    Net,
+    /// Shared memory between processes on one host.
+    Shm,
+    /// UDP, RDM via ofi_rxd.
+    Udp,
+}
+
+impl ProviderChoice {
+    /// The core provider name libfabric uses, or None for auto.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            ProviderChoice::Auto => None,
+            ProviderChoice::Efa => Some("efa"),
+            ProviderChoice::Verbs => Some("verbs"),
+            ProviderChoice::Tcp => Some("tcp"),
+            ProviderChoice::Net => Some("net"),
+            ProviderChoice::Shm => Some("shm"),
+            ProviderChoice::Udp => Some("udp"),
+        }
+    }
+
+    /// The name shown to users and written to results ("auto" included).
+    pub fn label(self) -> &'static str {
+        self.name().unwrap_or("auto")
+    }
+}
+
+/// How much to measure at each size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Amount {
+    /// A fixed number of timed round trips.
+    Iterations(u64),
+    /// As many round trips as fit (estimated from the warm-up rate), up to `MAX_SAMPLES`.
+    Duration(Duration),
+}
+
+/// Largest number of per-iteration samples kept for one size (8 bytes each: 80 MB), which
+/// bounds memory in `--duration` mode and for huge `--iters`.
+pub const MAX_SAMPLES: u64 = 10_000_000;
+
+/// Everything a ping-pong run needs besides where the peer is.
+#[derive(Debug, Clone)]
+pub struct PingPongConfig {
+    /// Data path.
+    pub transport: TransportChoice,
+    /// fi_send/fi_recv or fi_tsend/fi_trecv.
+    pub api: MessageApi,
+    /// Message sizes in bytes, ascending.
+    pub sizes: Vec<u64>,
+    /// Timed round trips per size.
+    pub amount: Amount,
+    /// Untimed round trips per size; None = max(1000, iterations / 100).
+    pub warmup: Option<u64>,
+    /// Check every received payload.
+    pub verify: bool,
+    /// Busy-poll or block for completions.
+    pub completion: Completion,
+    /// Register buffers even when the provider does not require it.
+    pub force_mr_local: bool,
+    /// CPU to pin this end to.
+    pub cpu: Option<usize>,
+    /// Limit for connecting, for any single wait, and for a run making no progress.
+    pub timeout: Duration,
+    /// Set by the Ctrl-C handler; checked while waiting.
+    pub interrupted: Arc<AtomicBool>,
+}
+
+impl PingPongConfig {
+    /// Warm-up round trips for a run of `iterations` timed ones.
+    pub fn warmup_for(&self, iterations: u64) -> u64 {
+        self.warmup.unwrap_or_else(|| (iterations / 100).max(1000))
+    }
+
+    /// The choices both ends must share, as (name, value) pairs, in a fixed order so a mismatch
+    /// can be named.
+    pub fn agreement(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "transport",
+                match &self.transport {
+                    TransportChoice::Fabric(p) => format!("fabric ({})", p.label()),
+                    TransportChoice::Socket => "socket".into(),
+                },
+            ),
+            (
+                "api",
+                match self.api {
+                    MessageApi::Msg => "msg".into(),
+                    MessageApi::Tagged => "tagged".into(),
+                },
+            ),
+            ("sizes", format!("{:?}", self.sizes)),
+            (
+                "iterations",
+                match self.amount {
+                    Amount::Iterations(n) => n.to_string(),
+                    Amount::Duration(d) => format!("duration {d:?}"),
+                },
+            ),
+            (
+                "warmup",
+                self.warmup.map_or("default".into(), |w| w.to_string()),
+            ),
+            ("verify", self.verify.to_string()),
+        ]
+    }
+}

@@ -1,0 +1,255 @@
+//! The out-of-band control connection (TCP, like perftest's port 18515): handshake, fabric
+//! address exchange, per-size coordination, and liveness. It stays open for the whole run because
+//! RDM endpoints often report nothing when the peer dies; its EOF is how we notice.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use rdmabench_report::model::HostFacts;
+use rdmabench_stats::SizeMeasurement;
+use serde::{Deserialize, Serialize};
+
+use crate::error::EngineError;
+
+/// First field of every hello, so a stray connection (a port scanner, perftest) is told apart.
+pub const MAGIC: &str = "rdmabench-pingpong";
+/// Bumped whenever the messages below change incompatibly.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Control messages are small; anything larger is a protocol error, not an allocation.
+const MAX_FRAME: u32 = 1 << 20;
+
+/// Every control message, as length-prefixed JSON frames.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Message {
+    /// Client -> server: who I am and what I want to run.
+    Hello {
+        /// Must be MAGIC.
+        magic: String,
+        /// Must be PROTOCOL_VERSION.
+        protocol: u32,
+        /// rdmabench version of the client.
+        tool_version: String,
+        /// The client's host facts.
+        host: Box<HostFacts>,
+        /// `PingPongConfig::agreement()` of the client.
+        agreement: Vec<(String, String)>,
+    },
+    /// Server -> client: accepted; which provider the server opened and its fabric address.
+    Welcome {
+        /// The server's host facts.
+        host: Box<HostFacts>,
+        /// Full provider name (e.g. "tcp;ofi_rxm"); None for the socket transport.
+        provider: Option<String>,
+        /// fi_getname of the server endpoint; for the socket transport, a session token.
+        address: Vec<u8>,
+    },
+    /// Either way: the run cannot go on, and why.
+    Abort {
+        /// Human-readable reason.
+        reason: String,
+    },
+    /// Client -> server: the client's fabric address.
+    ClientAddress {
+        /// fi_getname of the client endpoint.
+        address: Vec<u8>,
+    },
+    /// Client -> server: run `round_trips` round trips of `size` bytes next.
+    Phase {
+        /// Message size.
+        size: u64,
+        /// Number of round trips.
+        round_trips: u64,
+        /// Index of the first round trip (for verification patterns).
+        first_iteration: u64,
+    },
+    /// Server -> client: receive posted, go.
+    Ready,
+    /// Client -> server: all sizes done; the client's measurements, so the server can report too.
+    Finished {
+        /// One row per size.
+        results: Vec<SizeMeasurement>,
+    },
+}
+
+/// The control connection with framing and timeouts.
+pub struct ControlChannel {
+    stream: TcpStream,
+    timeout: Duration,
+}
+
+impl ControlChannel {
+    /// Wraps a connected stream; every blocking read or write is bounded by `timeout`.
+    pub fn new(stream: TcpStream, timeout: Duration) -> Result<Self, EngineError> {
+        stream.set_nodelay(true).map_err(EngineError::io(
+            "setting TCP_NODELAY on the control connection",
+        ))?;
+        stream
+            .set_read_timeout(Some(timeout))
+            .map_err(EngineError::io("setting the control connection's timeout"))?;
+        stream
+            .set_write_timeout(Some(timeout))
+            .map_err(EngineError::io("setting the control connection's timeout"))?;
+        Ok(ControlChannel { stream, timeout })
+    }
+
+    /// The underlying stream (local/peer addresses).
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
+    }
+
+    /// Sends one message.
+    pub fn send(&mut self, message: &Message) -> Result<(), EngineError> {
+        let body = serde_json::to_vec(message)
+            .map_err(|e| EngineError::Protocol(format!("cannot encode a control message: {e}")))?;
+        let len = u32::try_from(body.len())
+            .ok()
+            .filter(|&l| l <= MAX_FRAME)
+            .ok_or_else(|| EngineError::Protocol("control message too large".into()))?;
+        let mut frame = Vec::with_capacity(body.len() + 4);
+        frame.extend_from_slice(&len.to_be_bytes());
+        frame.extend_from_slice(&body);
+        self.stream
+            .write_all(&frame)
+            .map_err(|e| self.classify(e, "sending a control message"))
+    }
+
+    /// Receives one message, waiting at most the timeout; `during` names the stage for errors.
+    pub fn receive(&mut self, during: &str) -> Result<Message, EngineError> {
+        let mut len = [0u8; 4];
+        self.stream
+            .read_exact(&mut len)
+            .map_err(|e| self.classify(e, during))?;
+        let len = u32::from_be_bytes(len);
+        if len > MAX_FRAME {
+            return Err(EngineError::Protocol(format!(
+                "the peer sent a {len}-byte control frame {during}; is it really rdmabench?"
+            )));
+        }
+        let mut body = vec![0u8; len as usize];
+        self.stream
+            .read_exact(&mut body)
+            .map_err(|e| self.classify(e, during))?;
+        let message: Message = serde_json::from_slice(&body).map_err(|e| {
+            EngineError::Protocol(format!("unreadable control message {during}: {e}"))
+        })?;
+        if let Message::Abort { reason } = message {
+            return Err(EngineError::Handshake(format!(
+                "the peer aborted: {reason}"
+            )));
+        }
+        Ok(message)
+    }
+
+    /// Tells the peer why we stop; best effort, since the peer may already be gone.
+    pub fn abort(&mut self, reason: &str) {
+        let _ = self.send(&Message::Abort {
+            reason: reason.to_string(),
+        });
+    }
+
+    /// Non-blocking check used while spinning on the fabric: Ok if the peer is still there and
+    /// silent, an error if it closed the connection or aborted.
+    pub fn check_alive(&mut self, during: &str) -> Result<(), EngineError> {
+        self.stream
+            .set_nonblocking(true)
+            .map_err(EngineError::io("polling the control connection"))?;
+        let mut probe = [0u8; 1];
+        let peeked = self.stream.peek(&mut probe);
+        self.stream
+            .set_nonblocking(false)
+            .map_err(EngineError::io("polling the control connection"))?;
+        match peeked {
+            Ok(0) => Err(EngineError::PeerGone {
+                during: during.to_string(),
+            }),
+            // The peer only talks between phases; a message now is an Abort.
+            Ok(_) => match self.receive(during) {
+                Ok(other) => Err(EngineError::Protocol(format!(
+                    "unexpected control message {during}: {other:?}"
+                ))),
+                Err(e) => Err(e),
+            },
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(self.classify(e, during)),
+        }
+    }
+
+    fn classify(&self, error: std::io::Error, during: &str) -> EngineError {
+        match error.kind() {
+            ErrorKind::UnexpectedEof
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe => EngineError::PeerGone {
+                during: during.to_string(),
+            },
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => EngineError::Stalled {
+                timeout: self.timeout,
+                during: during.to_string(),
+            },
+            _ => EngineError::Io {
+                context: during.to_string(),
+                source: error,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn pair() -> (ControlChannel, ControlChannel) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let t = Duration::from_secs(5);
+        (
+            ControlChannel::new(client, t).unwrap(),
+            ControlChannel::new(server, t).unwrap(),
+        )
+    }
+
+    #[test]
+    fn messages_round_trip_and_eof_is_reported_as_peer_gone() {
+        let (mut a, mut b) = pair();
+        a.send(&Message::Ready).unwrap();
+        assert!(matches!(b.receive("test").unwrap(), Message::Ready));
+        assert!(b.check_alive("test").is_ok());
+        drop(a);
+        assert!(matches!(
+            b.check_alive("mid-run"),
+            Err(EngineError::PeerGone { .. })
+        ));
+    }
+
+    #[test]
+    fn an_abort_from_the_peer_surfaces_with_its_reason() {
+        let (mut a, mut b) = pair();
+        a.abort("sizes differ");
+        let err = b.receive("handshake").unwrap_err().to_string();
+        assert!(err.contains("sizes differ"), "{err}");
+    }
+
+    #[test]
+    fn oversized_frames_are_rejected_without_allocating() {
+        let (a, mut b) = pair();
+        let mut raw = a.stream;
+        raw.write_all(&u32::MAX.to_be_bytes()).unwrap();
+        let err = b.receive("handshake").unwrap_err().to_string();
+        assert!(err.contains("control frame"), "{err}");
+    }
+
+    #[test]
+    fn a_silent_peer_times_out_instead_of_hanging() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (_server, _) = listener.accept().unwrap();
+        let mut a = ControlChannel::new(client, Duration::from_millis(100)).unwrap();
+        assert!(matches!(
+            a.receive("waiting"),
+            Err(EngineError::Stalled { .. })
+        ));
+    }
+}

@@ -1,0 +1,667 @@
+//! An RDM endpoint with its fabric, domain, completion queue, address vector, page-aligned
+//! buffers and (when the provider asks for it) registered memory: everything one side of a
+//! ping-pong needs, opened together and closed in reverse order.
+
+use std::os::raw::c_void;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use crate::buffer::AlignedBuffer;
+use crate::error::FabricError;
+use crate::ffi::{self, FiAddr, FiContext2, FiCqEntry, FiCqErrEntry, Fid};
+use crate::info::{Info, MessageApi};
+use crate::library::Library;
+
+/// Tag used for every tagged message; receives match it exactly.
+const PINGPONG_TAG: u64 = 0x5244_4d41;
+/// Completion queue entries read per fi_cq_read call.
+const CQ_BATCH: usize = 8;
+/// How many empty busy polls pass between two calls of the caller's watchdog.
+const POLLS_PER_WATCHDOG_CALL: u32 = 4096;
+/// How long one blocking fi_cq_sread may sleep before the watchdog is consulted.
+const SREAD_TIMEOUT_MS: i32 = 100;
+
+/// How the endpoint learns that operations completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// Spin on fi_cq_read (lowest latency, one core busy): the reference tools' default.
+    BusyPoll,
+    /// Block in fi_cq_sread on the provider's wait object.
+    Wait,
+}
+
+/// How to open an endpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointOptions {
+    /// Size of each of the send and receive buffers, in bytes.
+    pub buffer_size: usize,
+    /// Completion strategy.
+    pub completion: Completion,
+    /// Register the buffers and pass descriptors even when the provider does not ask for it,
+    /// so the FI_MR_LOCAL path EFA needs is exercised on providers that are available anywhere.
+    pub force_mr_local: bool,
+    /// Message API to use.
+    pub api: MessageApi,
+}
+
+/// Where the single receive buffer is in its life cycle. A receive can complete while we are
+/// still waiting for our own send's completion, so "completed" is a state of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReceiveState {
+    /// Nothing posted yet.
+    Idle,
+    /// Posted; libfabric may write the buffer.
+    Posted,
+    /// Completed; the buffer holds the message until the next post.
+    Completed,
+}
+
+/// A libfabric object closed with fi_close when dropped.
+struct Owned<T> {
+    ptr: NonNull<T>,
+    name: &'static str,
+}
+
+impl<T> Owned<T> {
+    fn new(ptr: *mut T, name: &'static str) -> Result<Self, FabricError> {
+        NonNull::new(ptr)
+            .map(|ptr| Owned { ptr, name })
+            .ok_or(FabricError::Usage("libfabric returned a null object"))
+    }
+
+    fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
+    fn fid(&self) -> *mut Fid {
+        // Every fid_* struct starts with a `struct fid`.
+        self.ptr.as_ptr().cast()
+    }
+}
+
+impl<T> Drop for Owned<T> {
+    fn drop(&mut self) {
+        let fid = self.fid();
+        // SAFETY: fid is a live object opened by libfabric that no one else closes; fi_close is
+        // fid->ops->close(fid). Children were dropped first (field order in Endpoint).
+        let ret = unsafe { ((*(*fid).ops).close)(fid) };
+        if ret != 0 {
+            eprintln!(
+                "warning: closing the libfabric {} returned {ret}",
+                self.name
+            );
+        }
+    }
+}
+
+/// One side of a ping-pong. Fields are declared in the order they must be closed; the domain
+/// and fabric are only held open until the objects opened from them are closed.
+pub struct Endpoint {
+    ep: Owned<ffi::FidEp>,
+    mrs: Option<(Owned<ffi::FidMr>, Owned<ffi::FidMr>)>,
+    av: Owned<ffi::FidAv>,
+    cq: Owned<ffi::FidCq>,
+    _domain: Owned<ffi::FidDomain>,
+    _fabric: Owned<ffi::FidFabric>,
+    tx: AlignedBuffer,
+    rx: AlignedBuffer,
+    tx_context: Box<FiContext2>,
+    rx_context: Box<FiContext2>,
+    tx_pending: bool,
+    rx_state: ReceiveState,
+    peer: Option<FiAddr>,
+    inject_size: usize,
+    max_msg_size: usize,
+    options: EndpointOptions,
+    lib: Arc<Library>,
+}
+
+impl Endpoint {
+    /// Opens fabric, domain, completion queue, address vector and endpoint for `info`, and
+    /// registers the buffers when the provider requires local registration (or when forced).
+    pub fn open(info: &Info, options: EndpointOptions) -> Result<Endpoint, FabricError> {
+        let lib = Arc::clone(info.library());
+        let view = info.view();
+        let info_ptr = info.as_ptr();
+        let max_msg_size = view.max_msg_size();
+        if options.buffer_size > max_msg_size {
+            return Err(FabricError::MessageTooLarge {
+                len: options.buffer_size,
+                limit: max_msg_size,
+                what: "the provider's max_msg_size",
+            });
+        }
+
+        let mut fabric_ptr = std::ptr::null_mut();
+        // SAFETY: info_ptr is a live fi_info whose fabric_attr libfabric allocated.
+        let ret = unsafe {
+            (lib.fabric)(
+                (*info_ptr).fabric_attr,
+                &mut fabric_ptr,
+                std::ptr::null_mut(),
+            )
+        };
+        lib.check("fi_fabric", ret as isize)?;
+        let fabric = Owned::new(fabric_ptr, "fabric")?;
+
+        let mut domain_ptr = std::ptr::null_mut();
+        // SAFETY: fabric is live; fi_domain is fabric->ops->domain.
+        let ret = unsafe {
+            ((*(*fabric.as_ptr()).ops).domain)(
+                fabric.as_ptr(),
+                info_ptr,
+                &mut domain_ptr,
+                std::ptr::null_mut(),
+            )
+        };
+        lib.check("fi_domain", ret as isize)?;
+        let domain = Owned::new(domain_ptr, "domain")?;
+
+        let mut cq_attr = ffi::FiCqAttr {
+            size: 0,
+            flags: 0,
+            format: ffi::FI_CQ_FORMAT_CONTEXT,
+            wait_obj: match options.completion {
+                Completion::BusyPoll => ffi::FI_WAIT_NONE,
+                Completion::Wait => ffi::FI_WAIT_UNSPEC,
+            },
+            signaling_vector: 0,
+            wait_cond: 0,
+            wait_set: std::ptr::null_mut(),
+        };
+        let mut cq_ptr = std::ptr::null_mut();
+        // SAFETY: domain is live; fi_cq_open is domain->ops->cq_open; cq_attr outlives the call.
+        let ret = unsafe {
+            ((*(*domain.as_ptr()).ops).cq_open)(
+                domain.as_ptr(),
+                &mut cq_attr,
+                &mut cq_ptr,
+                std::ptr::null_mut(),
+            )
+        };
+        lib.check("fi_cq_open", ret as isize)?;
+        let cq = Owned::new(cq_ptr, "completion queue")?;
+
+        let mut av_attr = ffi::FiAvAttr {
+            type_: ffi::FI_AV_UNSPEC,
+            rx_ctx_bits: 0,
+            count: 1,
+            ep_per_node: 0,
+            name: std::ptr::null(),
+            map_addr: std::ptr::null_mut(),
+            flags: 0,
+        };
+        let mut av_ptr = std::ptr::null_mut();
+        // SAFETY: domain is live; fi_av_open is domain->ops->av_open.
+        let ret = unsafe {
+            ((*(*domain.as_ptr()).ops).av_open)(
+                domain.as_ptr(),
+                &mut av_attr,
+                &mut av_ptr,
+                std::ptr::null_mut(),
+            )
+        };
+        lib.check("fi_av_open", ret as isize)?;
+        let av = Owned::new(av_ptr, "address vector")?;
+
+        let mut ep_ptr = std::ptr::null_mut();
+        // SAFETY: domain and info are live; fi_endpoint is domain->ops->endpoint.
+        let ret = unsafe {
+            ((*(*domain.as_ptr()).ops).endpoint)(
+                domain.as_ptr(),
+                info_ptr,
+                &mut ep_ptr,
+                std::ptr::null_mut(),
+            )
+        };
+        lib.check("fi_endpoint", ret as isize)?;
+        let ep = Owned::new(ep_ptr, "endpoint")?;
+
+        // SAFETY: ep, cq and av are live; fi_ep_bind is ep->fid.ops->bind and fi_enable is
+        // ep->fid.ops->control(FI_ENABLE).
+        unsafe {
+            let ops = (*ep.fid()).ops;
+            let ret = ((*ops).bind)(ep.fid(), cq.fid(), ffi::FI_SEND | ffi::FI_RECV);
+            lib.check("fi_ep_bind(cq)", ret as isize)?;
+            let ret = ((*ops).bind)(ep.fid(), av.fid(), 0);
+            lib.check("fi_ep_bind(av)", ret as isize)?;
+            let ret = ((*ops).control)(ep.fid(), ffi::FI_ENABLE, std::ptr::null_mut());
+            lib.check("fi_enable", ret as isize)?;
+        }
+
+        let tx = AlignedBuffer::new(options.buffer_size)?;
+        let rx = AlignedBuffer::new(options.buffer_size)?;
+        let mr_mode = view.mr_mode();
+        let mrs = if options.force_mr_local || mr_mode & ffi::FI_MR_LOCAL != 0 {
+            let prov_key = mr_mode & ffi::FI_MR_PROV_KEY != 0;
+            Some((
+                register(
+                    &lib,
+                    &domain,
+                    &tx,
+                    ffi::FI_SEND,
+                    if prov_key { 0 } else { 1 },
+                )?,
+                register(
+                    &lib,
+                    &domain,
+                    &rx,
+                    ffi::FI_RECV,
+                    if prov_key { 0 } else { 2 },
+                )?,
+            ))
+        } else {
+            None
+        };
+
+        Ok(Endpoint {
+            ep,
+            mrs,
+            av,
+            cq,
+            _domain: domain,
+            _fabric: fabric,
+            tx,
+            rx,
+            tx_context: Box::new(zeroed_context()),
+            rx_context: Box::new(zeroed_context()),
+            tx_pending: false,
+            rx_state: ReceiveState::Idle,
+            peer: None,
+            inject_size: view.inject_size(),
+            max_msg_size,
+            options,
+            lib,
+        })
+    }
+
+    /// This endpoint's fabric address, to hand to the peer out of band.
+    pub fn address(&self) -> Result<Vec<u8>, FabricError> {
+        let mut len: usize = 0;
+        let getname = self.cm_getname();
+        // SAFETY: fi_getname with a zero-length buffer reports the needed size (-FI_ETOOSMALL).
+        let _ = unsafe { getname(self.ep.fid(), std::ptr::null_mut(), &mut len) };
+        if len == 0 {
+            len = 256;
+        }
+        let mut addr = vec![0u8; len];
+        // SAFETY: addr has len writable bytes; getname writes at most len and updates len.
+        let ret = unsafe { getname(self.ep.fid(), addr.as_mut_ptr().cast(), &mut len) };
+        self.lib.check("fi_getname", ret as isize)?;
+        addr.truncate(len);
+        Ok(addr)
+    }
+
+    fn cm_getname(&self) -> unsafe extern "C" fn(*mut Fid, *mut c_void, *mut usize) -> i32 {
+        // SAFETY: ep is live and every RDM endpoint has cm ops (fi_getname lives there).
+        unsafe { (*(*self.ep.as_ptr()).cm).getname }
+    }
+
+    /// Inserts the peer's address (from its `address()`) so messages can be sent to it.
+    pub fn insert_peer(&mut self, address: &[u8]) -> Result<(), FabricError> {
+        let mut fi_addr: FiAddr = ffi::FI_ADDR_UNSPEC;
+        // SAFETY: av is live; address holds one raw address in the provider's format, as
+        // produced by the peer's fi_getname.
+        let ret = unsafe {
+            ((*(*self.av.as_ptr()).ops).insert)(
+                self.av.as_ptr(),
+                address.as_ptr().cast(),
+                1,
+                &mut fi_addr,
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        if ret != 1 {
+            self.lib.check("fi_av_insert", ret.min(-1) as isize)?;
+        }
+        self.peer = Some(fi_addr);
+        Ok(())
+    }
+
+    /// Largest message that goes out with fi_inject (no send completion to wait for).
+    pub fn inject_size(&self) -> usize {
+        self.inject_size
+    }
+
+    /// Largest message this endpoint can exchange: the smaller of its buffers and the
+    /// provider's max_msg_size.
+    pub fn max_message(&self) -> usize {
+        self.options.buffer_size.min(self.max_msg_size)
+    }
+
+    /// Whether buffers are registered and descriptors passed on every operation.
+    pub fn memory_registered(&self) -> bool {
+        self.mrs.is_some()
+    }
+
+    /// The send buffer, to fill before a send; unavailable while a send is in flight.
+    pub fn send_buffer(&mut self) -> Result<&mut [u8], FabricError> {
+        if self.tx_pending {
+            return Err(FabricError::Usage(
+                "send buffer used while a send is in flight",
+            ));
+        }
+        Ok(self.tx.as_mut_slice())
+    }
+
+    /// The receive buffer, to check after a receive; unavailable while a receive is posted.
+    pub fn receive_buffer(&self) -> Result<&[u8], FabricError> {
+        if self.rx_state == ReceiveState::Posted {
+            return Err(FabricError::Usage(
+                "receive buffer read while a receive is posted",
+            ));
+        }
+        Ok(self.rx.as_slice())
+    }
+
+    fn check_len(&self, len: usize) -> Result<(), FabricError> {
+        if len > self.max_message() {
+            return Err(FabricError::MessageTooLarge {
+                len,
+                limit: self.max_message(),
+                what: "the endpoint's buffers",
+            });
+        }
+        Ok(())
+    }
+
+    fn descriptors(&self) -> (*mut c_void, *mut c_void) {
+        match &self.mrs {
+            // SAFETY: both regions are live; fi_mr_desc(mr) is mr->mem_desc.
+            Some((tx, rx)) => unsafe { ((*tx.as_ptr()).mem_desc, (*rx.as_ptr()).mem_desc) },
+            None => (std::ptr::null_mut(), std::ptr::null_mut()),
+        }
+    }
+
+    fn peer(&self) -> Result<FiAddr, FabricError> {
+        self.peer.ok_or(FabricError::Usage(
+            "no peer address inserted before sending",
+        ))
+    }
+
+    /// Posts a receive of up to `len` bytes into the receive buffer (from any source), retrying
+    /// on -FI_EAGAIN after progressing the completion queue.
+    pub fn post_receive(
+        &mut self,
+        len: usize,
+        watchdog: &mut dyn FnMut() -> bool,
+    ) -> Result<(), FabricError> {
+        self.check_len(len)?;
+        if self.rx_state == ReceiveState::Posted {
+            return Err(FabricError::Usage("a receive is already posted"));
+        }
+        let (_, rx_desc) = self.descriptors();
+        let buf = self.rx.as_mut_ptr().cast::<c_void>();
+        let context = std::ptr::from_mut(&mut *self.rx_context).cast::<c_void>();
+        let ep = self.ep.as_ptr();
+        let api = self.options.api;
+        self.retry_on_eagain("fi_recv", watchdog, |_| {
+            // SAFETY: ep is live; buf has at least len bytes (check_len) and stays untouched
+            // until the receive completes (rx_state guards receive_buffer); context is a
+            // boxed fi_context2 that lives as long as the endpoint.
+            unsafe {
+                match api {
+                    MessageApi::Msg => {
+                        ((*(*ep).msg).recv)(ep, buf, len, rx_desc, ffi::FI_ADDR_UNSPEC, context)
+                    }
+                    MessageApi::Tagged => ((*(*ep).tagged).recv)(
+                        ep,
+                        buf,
+                        len,
+                        rx_desc,
+                        ffi::FI_ADDR_UNSPEC,
+                        PINGPONG_TAG,
+                        0,
+                        context,
+                    ),
+                }
+            }
+        })?;
+        self.rx_state = ReceiveState::Posted;
+        Ok(())
+    }
+
+    /// Sends `len` bytes from the send buffer to the peer: with fi_inject when the message fits
+    /// the provider's inject size (nothing to wait for), otherwise with fi_send, whose
+    /// completion `wait_send` collects.
+    pub fn send(
+        &mut self,
+        len: usize,
+        watchdog: &mut dyn FnMut() -> bool,
+    ) -> Result<(), FabricError> {
+        self.check_len(len)?;
+        if self.tx_pending {
+            return Err(FabricError::Usage("a send is already in flight"));
+        }
+        let peer = self.peer()?;
+        let (tx_desc, _) = self.descriptors();
+        let buf = self.tx.as_mut_ptr().cast::<c_void>().cast_const();
+        let context = std::ptr::from_mut(&mut *self.tx_context).cast::<c_void>();
+        let ep = self.ep.as_ptr();
+        let api = self.options.api;
+        if len <= self.inject_size {
+            return self.retry_on_eagain("fi_inject", watchdog, |_| {
+                // SAFETY: ep is live; buf has len valid bytes; inject copies them before
+                // returning, so the buffer is free again immediately.
+                unsafe {
+                    match api {
+                        MessageApi::Msg => ((*(*ep).msg).inject)(ep, buf, len, peer),
+                        MessageApi::Tagged => {
+                            ((*(*ep).tagged).inject)(ep, buf, len, peer, PINGPONG_TAG)
+                        }
+                    }
+                }
+            });
+        }
+        self.retry_on_eagain("fi_send", watchdog, |_| {
+            // SAFETY: ep is live; buf has len valid bytes and is not written until the send
+            // completes (tx_pending guards send_buffer); context lives as long as the endpoint.
+            unsafe {
+                match api {
+                    MessageApi::Msg => ((*(*ep).msg).send)(ep, buf, len, tx_desc, peer, context),
+                    MessageApi::Tagged => {
+                        ((*(*ep).tagged).send)(ep, buf, len, tx_desc, peer, PINGPONG_TAG, context)
+                    }
+                }
+            }
+        })?;
+        self.tx_pending = true;
+        Ok(())
+    }
+
+    /// Progresses until the outstanding send (if any) has completed.
+    pub fn wait_send(&mut self, watchdog: &mut dyn FnMut() -> bool) -> Result<(), FabricError> {
+        self.progress_until(watchdog, |ep| !ep.tx_pending)
+    }
+
+    /// Progresses until the posted receive has completed.
+    pub fn wait_receive(&mut self, watchdog: &mut dyn FnMut() -> bool) -> Result<(), FabricError> {
+        if self.rx_state == ReceiveState::Idle {
+            return Err(FabricError::Usage(
+                "waiting for a receive that was never posted",
+            ));
+        }
+        self.progress_until(watchdog, |ep| ep.rx_state == ReceiveState::Completed)
+    }
+
+    fn retry_on_eagain(
+        &mut self,
+        call: &'static str,
+        watchdog: &mut dyn FnMut() -> bool,
+        mut post: impl FnMut(&mut Self) -> isize,
+    ) -> Result<(), FabricError> {
+        let mut polls: u32 = 0;
+        loop {
+            let ret = post(self);
+            if ret != -ffi::FI_EAGAIN {
+                return self.lib.check(call, ret);
+            }
+            self.progress()?;
+            polls += 1;
+            if polls.is_multiple_of(POLLS_PER_WATCHDOG_CALL) && !watchdog() {
+                return Err(FabricError::Abandoned);
+            }
+        }
+    }
+
+    fn progress_until(
+        &mut self,
+        watchdog: &mut dyn FnMut() -> bool,
+        done: impl Fn(&Self) -> bool,
+    ) -> Result<(), FabricError> {
+        let mut polls: u32 = 0;
+        while !done(self) {
+            let progressed = match self.options.completion {
+                Completion::BusyPoll => self.progress()?,
+                Completion::Wait => self.wait_progress()?,
+            };
+            if progressed {
+                continue;
+            }
+            polls += 1;
+            let check_now = match self.options.completion {
+                Completion::BusyPoll => polls.is_multiple_of(POLLS_PER_WATCHDOG_CALL),
+                Completion::Wait => true,
+            };
+            if check_now && !watchdog() {
+                return Err(FabricError::Abandoned);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads completions without blocking; returns whether any arrived.
+    fn progress(&mut self) -> Result<bool, FabricError> {
+        let mut entries = [FiCqEntry {
+            op_context: std::ptr::null_mut(),
+        }; CQ_BATCH];
+        let cq = self.cq.as_ptr();
+        // SAFETY: cq is live; entries has room for CQ_BATCH fi_cq_entry (FI_CQ_FORMAT_CONTEXT).
+        let ret = unsafe { ((*(*cq).ops).read)(cq, entries.as_mut_ptr().cast(), CQ_BATCH) };
+        self.absorb(ret, &entries)
+    }
+
+    /// Blocks up to SREAD_TIMEOUT_MS for completions; returns whether any arrived.
+    fn wait_progress(&mut self) -> Result<bool, FabricError> {
+        let mut entries = [FiCqEntry {
+            op_context: std::ptr::null_mut(),
+        }; CQ_BATCH];
+        let cq = self.cq.as_ptr();
+        // SAFETY: cq is live and was opened with a wait object; entries has CQ_BATCH slots.
+        let ret = unsafe {
+            ((*(*cq).ops).sread)(
+                cq,
+                entries.as_mut_ptr().cast(),
+                CQ_BATCH,
+                std::ptr::null(),
+                SREAD_TIMEOUT_MS,
+            )
+        };
+        if ret == -(libc::ETIMEDOUT as isize) {
+            return Ok(false);
+        }
+        self.absorb(ret, &entries)
+    }
+
+    fn absorb(&mut self, ret: isize, entries: &[FiCqEntry]) -> Result<bool, FabricError> {
+        if ret == -ffi::FI_EAGAIN {
+            return Ok(false);
+        }
+        if ret == -ffi::FI_EAVAIL {
+            return Err(self.completion_error());
+        }
+        self.lib.check("fi_cq_read", ret)?;
+        let tx = std::ptr::from_mut(&mut *self.tx_context).cast::<c_void>();
+        let rx = std::ptr::from_mut(&mut *self.rx_context).cast::<c_void>();
+        for entry in &entries[..ret.unsigned_abs()] {
+            if entry.op_context == tx {
+                self.tx_pending = false;
+            } else if entry.op_context == rx {
+                self.rx_state = ReceiveState::Completed;
+            }
+        }
+        Ok(ret > 0)
+    }
+
+    fn completion_error(&mut self) -> FabricError {
+        // SAFETY: an all-zero fi_cq_err_entry is valid input: err_data_size 0 asks the
+        // provider to use its own error-data buffer (API >= 1.5).
+        let mut err: FiCqErrEntry = unsafe { std::mem::zeroed() };
+        let cq = self.cq.as_ptr();
+        // SAFETY: cq is live and reported FI_EAVAIL, so an error entry is queued.
+        let ret = unsafe { ((*(*cq).ops).readerr)(cq, &mut err, 0) };
+        if ret < 0 {
+            return self
+                .lib
+                .check("fi_cq_readerr", ret)
+                .expect_err("negative return is an error");
+        }
+        let tx = std::ptr::from_mut(&mut *self.tx_context).cast::<c_void>();
+        let operation = if err.op_context == tx {
+            "send"
+        } else {
+            "receive"
+        };
+        let mut detail = [0 as std::os::raw::c_char; 256];
+        // SAFETY: cq is live; fi_cq_strerror writes at most detail.len() bytes into detail and
+        // returns a NUL-terminated string (detail or a static one).
+        let provider_text = unsafe {
+            let text = ((*(*cq).ops).strerror)(
+                cq,
+                err.prov_errno,
+                err.err_data,
+                detail.as_mut_ptr(),
+                detail.len(),
+            );
+            if text.is_null() {
+                String::new()
+            } else {
+                std::ffi::CStr::from_ptr(text)
+                    .to_string_lossy()
+                    .into_owned()
+            }
+        };
+        FabricError::Completion {
+            operation,
+            message: format!(
+                "{} (provider error {}: {provider_text})",
+                self.lib.strerror(err.err),
+                err.prov_errno
+            ),
+        }
+    }
+}
+
+fn zeroed_context() -> FiContext2 {
+    FiContext2 {
+        internal: [std::ptr::null_mut(); 8],
+    }
+}
+
+fn register(
+    lib: &Library,
+    domain: &Owned<ffi::FidDomain>,
+    buffer: &AlignedBuffer,
+    access: u64,
+    requested_key: u64,
+) -> Result<Owned<ffi::FidMr>, FabricError> {
+    let mut mr_ptr = std::ptr::null_mut();
+    // SAFETY: domain is live; fi_mr_reg is domain->mr->reg(&domain->fid, ...); the buffer
+    // outlives the registration because Endpoint drops its regions before its buffers.
+    let ret = unsafe {
+        ((*(*domain.as_ptr()).mr).reg)(
+            domain.fid(),
+            buffer.as_ptr().cast(),
+            buffer.len(),
+            access,
+            0,
+            requested_key,
+            0,
+            &mut mr_ptr,
+            std::ptr::null_mut(),
+        )
+    };
+    lib.check("fi_mr_reg", ret as isize)?;
+    Owned::new(mr_ptr, "memory region")
+}

@@ -1,0 +1,68 @@
+//! Errors from loading and driving libfabric, each worded so a user knows what to do next.
+
+/// Everything that can go wrong below the benchmark engine.
+#[derive(Debug, thiserror::Error)]
+pub enum FabricError {
+    /// No libfabric could be loaded from any default location.
+    #[error(
+        "libfabric was not found (tried: {}); install it (Debian/Ubuntu: apt-get install libfabric1; \
+         on EFA hosts run the EFA installer) or point RDMABENCH_LIBFABRIC at libfabric.so.1",
+        tried.join(", ")
+    )]
+    LibraryNotFound {
+        /// Each location tried, with why it failed.
+        tried: Vec<String>,
+    },
+    /// The library named by RDMABENCH_LIBFABRIC could not be used.
+    #[error("RDMABENCH_LIBFABRIC={path} cannot be used: {reason}; fix or unset the variable")]
+    LibraryUnusable {
+        /// The path from the environment.
+        path: String,
+        /// Why loading or binding failed.
+        reason: String,
+    },
+    /// A libfabric call returned an error code.
+    #[error("{call} failed: {message} (-{code})")]
+    Call {
+        /// The libfabric function that failed.
+        call: &'static str,
+        /// The positive errno-style code.
+        code: i32,
+        /// libfabric's text for the code.
+        message: String,
+    },
+    /// No provider matched what was asked for.
+    #[error("no libfabric provider '{requested}' with reliable-datagram (FI_EP_RDM) endpoints{node}; available here: {}", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
+    NoProvider {
+        /// The provider that was requested.
+        requested: String,
+        /// Text describing the address constraint, if any (", bound to 127.0.0.1").
+        node: String,
+        /// Providers that would have matched without the name constraint.
+        available: Vec<String>,
+    },
+    /// An operation completed with an error.
+    #[error("{operation} completed with an error: {message}")]
+    Completion {
+        /// "send" or "receive".
+        operation: &'static str,
+        /// libfabric's and the provider's explanation.
+        message: String,
+    },
+    /// A message was larger than the buffers or the provider allow.
+    #[error("message of {len} bytes exceeds the limit of {limit} bytes ({what})")]
+    MessageTooLarge {
+        /// Requested length.
+        len: usize,
+        /// The limit that applies.
+        limit: usize,
+        /// Which limit it was.
+        what: &'static str,
+    },
+    /// The caller's watchdog asked a wait to stop (peer gone, deadline passed, Ctrl-C).
+    #[error("wait for a completion was abandoned")]
+    Abandoned,
+    /// The API was used out of order (e.g. posting a second receive into a busy buffer).
+    #[error("internal ordering error: {0}")]
+    Usage(&'static str),
+}

@@ -1,0 +1,259 @@
+//! Finding and loading libfabric at run time.
+//!
+//! rdmabench is built without libfabric headers or a link-time dependency so one binary runs on
+//! Debian's libfabric 1.17 and on the EFA installer's libfabric 2.x. Entry points are bound with
+//! `dlvsym` to the oldest symbol versions that have today's struct layout (FABRIC_1.3 for the
+//! fi_info calls, FABRIC_1.1 for fi_fabric); every later libfabric keeps exporting them.
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_char, c_int, c_void};
+use std::path::{Path, PathBuf};
+
+use crate::error::FabricError;
+use crate::ffi::{FiFabricAttr, FiInfo, FidFabric};
+
+/// Environment variable naming the libfabric shared object to load, ahead of every default.
+pub const LIBRARY_ENV: &str = "RDMABENCH_LIBFABRIC";
+
+/// Where the EFA installer puts libfabric; searched before the system's copy because on EFA hosts
+/// the system copy (if any) lacks the efa provider.
+const EFA_PREFIX_CANDIDATES: [&str; 2] = [
+    "/opt/amazon/efa/lib64/libfabric.so.1",
+    "/opt/amazon/efa/lib/libfabric.so.1",
+];
+const SYSTEM_SONAME: &str = "libfabric.so.1";
+
+/// The newest API minor version rdmabench was written against.
+const MAX_API_MINOR: u32 = 17;
+/// FI_MR_* bit semantics and FI_CONTEXT2 need at least API 1.5.
+const MIN_API_MINOR: u32 = 5;
+
+/// Encodes a libfabric API version the way `FI_VERSION(major, minor)` does.
+pub const fn fi_version(major: u32, minor: u32) -> u32 {
+    (major << 16) | minor
+}
+
+type GetInfoFn = unsafe extern "C" fn(
+    version: u32,
+    node: *const c_char,
+    service: *const c_char,
+    flags: u64,
+    hints: *const FiInfo,
+    info: *mut *mut FiInfo,
+) -> c_int;
+type FreeInfoFn = unsafe extern "C" fn(info: *mut FiInfo);
+type DupInfoFn = unsafe extern "C" fn(info: *const FiInfo) -> *mut FiInfo;
+type FabricFn = unsafe extern "C" fn(
+    attr: *mut FiFabricAttr,
+    fabric: *mut *mut FidFabric,
+    context: *mut c_void,
+) -> c_int;
+type VersionFn = unsafe extern "C" fn() -> u32;
+type StrErrorFn = unsafe extern "C" fn(errnum: c_int) -> *const c_char;
+
+/// A loaded libfabric with its entry points; shared (via `Arc`) by every object opened from it,
+/// so the library stays mapped until the last endpoint is closed.
+pub struct Library {
+    handle: *mut c_void,
+    path: PathBuf,
+    runtime_version: u32,
+    api_version: u32,
+    pub(crate) getinfo: GetInfoFn,
+    pub(crate) freeinfo: FreeInfoFn,
+    pub(crate) dupinfo: DupInfoFn,
+    pub(crate) fabric: FabricFn,
+    strerror: StrErrorFn,
+}
+
+// SAFETY: the handle and function pointers are immutable after loading; libfabric's global entry
+// points (fi_getinfo, fi_fabric, fi_strerror, ...) are documented as thread safe, and every
+// object opened through them is owned by exactly one thread in rdmabench.
+unsafe impl Send for Library {}
+// SAFETY: see the Send impl: nothing in Library is mutated after construction.
+unsafe impl Sync for Library {}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Library")
+            .field("path", &self.path)
+            .field("runtime_version", &self.runtime_version())
+            .field("api_version", &self.api_version())
+            .finish()
+    }
+}
+
+impl Library {
+    /// Loads libfabric from the first place that has it: `$RDMABENCH_LIBFABRIC` (which, when
+    /// set, must work), the EFA installer's prefix, then the system's `libfabric.so.1`.
+    pub fn load() -> Result<Library, FabricError> {
+        if let Some(path) = std::env::var_os(LIBRARY_ENV) {
+            let path = PathBuf::from(path);
+            return Self::open(&path).map_err(|reason| FabricError::LibraryUnusable {
+                path: path.display().to_string(),
+                reason,
+            });
+        }
+        let mut tried = Vec::new();
+        for candidate in EFA_PREFIX_CANDIDATES.iter().map(Path::new) {
+            if candidate.exists() {
+                match Self::open(candidate) {
+                    Ok(lib) => return Ok(lib),
+                    Err(reason) => tried.push(format!("{} ({reason})", candidate.display())),
+                }
+            } else {
+                tried.push(format!("{} (absent)", candidate.display()));
+            }
+        }
+        match Self::open(Path::new(SYSTEM_SONAME)) {
+            Ok(lib) => Ok(lib),
+            Err(reason) => {
+                tried.push(format!("{SYSTEM_SONAME} ({reason})"));
+                Err(FabricError::LibraryNotFound { tried })
+            }
+        }
+    }
+
+    /// Loads the libfabric at `path` (a file path, or a bare soname for the dynamic linker's
+    /// search), checks its version and binds the entry points.
+    fn open(path: &Path) -> Result<Library, String> {
+        let c_path = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| "path contains a NUL byte".to_string())?;
+        // SAFETY: c_path is a valid NUL-terminated string; dlopen has no other preconditions.
+        let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+        if handle.is_null() {
+            return Err(last_dl_error());
+        }
+        match Self::bind(handle, path) {
+            Ok(lib) => Ok(lib),
+            Err(e) => {
+                // SAFETY: handle came from a successful dlopen and nothing bound from it escaped.
+                unsafe { libc::dlclose(handle) };
+                Err(e)
+            }
+        }
+    }
+
+    fn bind(handle: *mut c_void, path: &Path) -> Result<Library, String> {
+        // SAFETY: fi_version@FABRIC_1.0 is `uint32_t fi_version(void)`.
+        let runtime_version = unsafe {
+            let version: VersionFn = symbol(handle, "fi_version", "FABRIC_1.0")?;
+            version()
+        };
+        let (major, minor) = split_version(runtime_version);
+        let api_minor = match major {
+            1 => minor.min(MAX_API_MINOR),
+            m if m > 1 => MAX_API_MINOR,
+            _ => 0,
+        };
+        if api_minor < MIN_API_MINOR {
+            return Err(format!(
+                "libfabric {major}.{minor} is too old: rdmabench needs API 1.{MIN_API_MINOR} or newer"
+            ));
+        }
+        // SAFETY: each symbol is looked up with the exact C signature libfabric declares for that
+        // symbol version (fabric.h; fi_getinfo@FABRIC_1.3 etc.).
+        unsafe {
+            Ok(Library {
+                handle,
+                path: path.to_path_buf(),
+                runtime_version,
+                api_version: fi_version(1, api_minor),
+                getinfo: symbol(handle, "fi_getinfo", "FABRIC_1.3")?,
+                freeinfo: symbol(handle, "fi_freeinfo", "FABRIC_1.3")?,
+                dupinfo: symbol(handle, "fi_dupinfo", "FABRIC_1.3")?,
+                fabric: symbol(handle, "fi_fabric", "FABRIC_1.1")?,
+                strerror: symbol(handle, "fi_strerror", "FABRIC_1.0")?,
+            })
+        }
+    }
+
+    /// Path or soname this library was loaded from, for the results' environment section.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The library's own version as "major.minor" (what `fi_info --version` calls libfabric).
+    pub fn runtime_version(&self) -> String {
+        let (major, minor) = split_version(self.runtime_version);
+        format!("{major}.{minor}")
+    }
+
+    /// The API version rdmabench requests: 1.min(17, runtime) — the newest whose structs we
+    /// mirror.
+    pub fn api_version(&self) -> String {
+        let (major, minor) = split_version(self.api_version);
+        format!("{major}.{minor}")
+    }
+
+    pub(crate) fn api_version_raw(&self) -> u32 {
+        self.api_version
+    }
+
+    /// libfabric's text for a (positive) error number.
+    pub fn strerror(&self, errnum: c_int) -> String {
+        // SAFETY: fi_strerror returns a pointer to a static NUL-terminated string for any input.
+        let ptr = unsafe { (self.strerror)(errnum.abs()) };
+        if ptr.is_null() {
+            return format!("error {errnum}");
+        }
+        // SAFETY: non-null pointer to a static C string, checked above.
+        unsafe { CStr::from_ptr(ptr) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// Turns a negative libfabric return code into an error that names the call.
+    pub(crate) fn check(&self, call: &'static str, ret: isize) -> Result<(), FabricError> {
+        if ret >= 0 {
+            Ok(())
+        } else {
+            let code = i32::try_from(-ret).unwrap_or(i32::MAX);
+            Err(FabricError::Call {
+                call,
+                code,
+                message: self.strerror(code),
+            })
+        }
+    }
+}
+
+impl Drop for Library {
+    fn drop(&mut self) {
+        // SAFETY: every object opened through this library holds an Arc to it, so none is alive.
+        unsafe { libc::dlclose(self.handle) };
+    }
+}
+
+fn split_version(v: u32) -> (u32, u32) {
+    (v >> 16, v & 0xffff)
+}
+
+/// Binds `name@version`.
+///
+/// # Safety
+/// `T` must be the function-pointer type of that symbol version.
+unsafe fn symbol<T: Copy>(handle: *mut c_void, name: &str, version: &str) -> Result<T, String> {
+    let c_name = CString::new(name).expect("symbol names are static");
+    let c_version = CString::new(version).expect("symbol versions are static");
+    // SAFETY: handle is a live dlopen handle and both strings are NUL-terminated.
+    let ptr = unsafe { libc::dlvsym(handle, c_name.as_ptr(), c_version.as_ptr()) };
+    if ptr.is_null() {
+        return Err(format!("symbol {name}@{version} not found"));
+    }
+    debug_assert_eq!(std::mem::size_of::<T>(), std::mem::size_of::<*mut c_void>());
+    // SAFETY: the caller guarantees T is a function pointer with this symbol's signature.
+    Ok(unsafe { std::mem::transmute_copy::<*mut c_void, T>(&ptr) })
+}
+
+fn last_dl_error() -> String {
+    // SAFETY: dlerror returns a thread-local message or NULL.
+    let msg = unsafe { libc::dlerror() };
+    if msg.is_null() {
+        "unknown dlopen error".into()
+    } else {
+        // SAFETY: non-null dlerror result is a NUL-terminated string.
+        unsafe { CStr::from_ptr(msg) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}

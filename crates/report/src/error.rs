@@ -1,0 +1,23 @@
+//! What can go wrong when reading results or choosing how to show them.
+
+/// A results file or format name could not be used; each message says what to do instead.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReportError {
+    /// The text is not JSON or not the results layout, e.g. a log file passed by mistake.
+    #[error(
+        "not an rdmabench results file: {0}; give a file written by rdmabench with the json format"
+    )]
+    Malformed(String),
+    /// The file was written by an rdmabench with a different layout, which this build would
+    /// misread.
+    #[error("results file has schema_version {found}, but this rdmabench reads version {expected}; read it with the rdmabench version that wrote it (see tool.version in the file)")]
+    SchemaVersion {
+        /// Version in the file.
+        found: u64,
+        /// Version this build reads.
+        expected: u32,
+    },
+    /// The user named a format this build does not have.
+    #[error("unknown format '{0}': use one of table, json, csv, markdown")]
+    UnknownFormat(String),
+}

@@ -1,0 +1,257 @@
+//! Output formats, one module each (like hyperfine's exporters).
+
+mod csv;
+mod json;
+mod markdown;
+mod table;
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::ReportError;
+use crate::model::ResultsFile;
+
+/// How results are printed: people read tables, scripts read JSON or CSV, READMEs take
+/// markdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text for terminals.
+    Table,
+    /// The results file itself, for archiving and later comparison.
+    Json,
+    /// One row per size, integer nanoseconds, for spreadsheets and scripts.
+    Csv,
+    /// The seed README's table, then percentiles, to paste into documentation.
+    Markdown,
+}
+
+impl Format {
+    /// Every format, so parsing can list and match them all.
+    const ALL: [Format; 4] = [Format::Table, Format::Json, Format::Csv, Format::Markdown];
+
+    /// The name users type and see; Display and FromStr both use it so they cannot disagree.
+    fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Markdown => "markdown",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = ReportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Format::ALL
+            .into_iter()
+            .find(|format| format.name() == wanted)
+            .ok_or_else(|| ReportError::UnknownFormat(s.to_string()))
+    }
+}
+
+/// Renders results in `format`, so every caller (live output, re-rendering a saved file) shows
+/// them the same way.
+pub fn render(results: &ResultsFile, format: Format) -> String {
+    match format {
+        Format::Table => table::render(results),
+        Format::Json => json::render(results),
+        Format::Csv => csv::render(results),
+        Format::Markdown => markdown::render(results),
+    }
+}
+
+/// The provider as the text formats name it: what was opened, not what was asked for.
+fn provider_name(results: &ResultsFile) -> &str {
+    results
+        .fabric
+        .as_ref()
+        .map_or("socket (kernel TCP)", |f| f.provider.as_str())
+}
+
+/// One line describing the run, shared by the text formats.
+fn describe(results: &ResultsFile) -> String {
+    let mut line = format!(
+        "rdmabench {} {}, transport {}, provider {}",
+        results.tool.version,
+        results.test,
+        results.parameters.transport,
+        provider_name(results)
+    );
+    if let Some(f) = &results.fabric {
+        line.push_str(&format!(" (fabric {}, domain {})", f.fabric, f.domain));
+    }
+    line.push_str(&format!(", api {}", results.parameters.api));
+    if results.endpoints.same_host {
+        line.push_str(", same host");
+    }
+    line
+}
+
+/// The notice shared by the text formats: partial results must never pass for complete ones,
+/// and a caveat such as a transport fallback must be seen.
+fn notice(results: &ResultsFile) -> Option<String> {
+    match (results.complete, results.note.as_deref()) {
+        (false, note) => Some(format!(
+            "PARTIAL RESULTS: {}",
+            note.unwrap_or("the run did not finish")
+        )),
+        (true, Some(note)) => Some(format!("Note: {note}")),
+        (true, None) => None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sample {
+    use std::collections::BTreeMap;
+
+    use crate::model::*;
+
+    pub fn results() -> ResultsFile {
+        let host = HostFacts {
+            hostname: "node-a".into(),
+            boot_id: Some("b0".into()),
+            kernel: Some("6.1.0".into()),
+            cpu_model: Some("Test CPU".into()),
+            cpu_governor: Some("performance".into()),
+            pinned_cpu: None,
+            libfabric_version: Some("1.17".into()),
+            fi_env: BTreeMap::from([("FI_LOG_LEVEL".to_string(), "warn".to_string())]),
+            clock_overhead_ns: 21,
+        };
+        let row = |size: u64, total_ns: u64, base: u64| SizeMeasurement {
+            size_bytes: size,
+            iterations: 1_000_000,
+            warmup_iterations: 10_000,
+            total_ns,
+            latency: LatencySummary {
+                min_ns: base - 500,
+                mean_ns: base,
+                stdev_ns: 310,
+                p50_ns: base - 100,
+                p90_ns: base + 400,
+                p99_ns: base + 1_900,
+                p999_ns: base + 8_000,
+                max_ns: base + 90_000,
+            },
+        };
+        ResultsFile {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "rdmabench".into(),
+                version: "0.1.0".into(),
+                git_commit: Some("abc1234".into()),
+            },
+            timestamp: "2026-11-25T08:00:00Z".into(),
+            test: "pingpong".into(),
+            complete: true,
+            note: None,
+            parameters: Parameters {
+                role: "client".into(),
+                transport: "fabric".into(),
+                provider: "efa".into(),
+                api: "msg".into(),
+                sizes_bytes: vec![4, 102400],
+                iterations: Some(1_000_000),
+                duration_ns: None,
+                warmup_iterations: None,
+                verify: false,
+                completion: "busy-poll".into(),
+                force_mr_local: false,
+                cpu: None,
+                timeout_ns: 30_000_000_000,
+                port: 18515,
+            },
+            endpoints: Endpoints {
+                local: host.clone(),
+                peer: Some(HostFacts {
+                    hostname: "node-b".into(),
+                    boot_id: Some("b1".into()),
+                    ..host
+                }),
+                same_host: false,
+            },
+            fabric: Some(FabricInfo {
+                provider: "efa".into(),
+                fabric: "efa".into(),
+                domain: "rdmap0s6-rdm".into(),
+                api_version: "1.17".into(),
+                mr_mode: vec!["FI_MR_LOCAL".into(), "FI_MR_PROV_KEY".into()],
+                memory_registered: true,
+                inject_size: 32,
+                max_msg_size: 8_388_608,
+            }),
+            results: vec![
+                row(4, 20_520_000_000, 10_260),
+                row(102400, 89_790_000_000, 44_895),
+            ],
+        }
+    }
+
+    /// The same run over the socket transport between two processes on one host.
+    pub fn socket_same_host() -> ResultsFile {
+        let mut results = results();
+        results.parameters.transport = "socket".into();
+        results.parameters.provider = "none".into();
+        results.fabric = None;
+        results.endpoints.same_host = true;
+        results.note = Some("fell back to the socket transport: libfabric not found".into());
+        results
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip_and_unknown_names_list_the_valid_ones() {
+        let names: Vec<String> = Format::ALL.iter().map(Format::to_string).collect();
+        assert_eq!(names, ["table", "json", "csv", "markdown"]);
+        for format in Format::ALL {
+            assert_eq!(format.to_string().parse::<Format>(), Ok(format));
+        }
+        assert_eq!("Markdown".parse::<Format>(), Ok(Format::Markdown));
+        assert_eq!(
+            "yaml".parse::<Format>().unwrap_err().to_string(),
+            "unknown format 'yaml': use one of table, json, csv, markdown"
+        );
+    }
+
+    #[test]
+    fn the_run_line_names_transport_provider_api_and_same_host() {
+        assert_eq!(
+            describe(&sample::results()),
+            "rdmabench 0.1.0 pingpong, transport fabric, provider efa (fabric efa, domain \
+             rdmap0s6-rdm), api msg"
+        );
+        assert_eq!(
+            describe(&sample::socket_same_host()),
+            "rdmabench 0.1.0 pingpong, transport socket, provider socket (kernel TCP), api msg, \
+             same host"
+        );
+    }
+
+    #[test]
+    fn notices_flag_partial_runs_and_show_caveats() {
+        let mut results = sample::results();
+        assert_eq!(notice(&results), None);
+        results.complete = false;
+        assert_eq!(
+            notice(&results).as_deref(),
+            Some("PARTIAL RESULTS: the run did not finish")
+        );
+        assert_eq!(
+            notice(&sample::socket_same_host()).as_deref(),
+            Some("Note: fell back to the socket transport: libfabric not found")
+        );
+    }
+}

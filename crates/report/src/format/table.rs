@@ -1,0 +1,97 @@
+//! Aligned text for terminals: the seed table's four columns, then percentiles and rates.
+
+use std::fmt::Write;
+
+use rdmabench_stats::units::{seed_count, seed_time, usec};
+
+use super::{describe, notice};
+use crate::model::ResultsFile;
+
+const HEADERS: [&str; 13] = [
+    "Number of messages",
+    "Message size",
+    "Time spent",
+    "usec",
+    "min",
+    "p50",
+    "p90",
+    "p99",
+    "p99.9",
+    "max",
+    "stdev",
+    "MB/s",
+    "Mmsg/s",
+];
+
+pub(super) fn render(results: &ResultsFile) -> String {
+    let rows: Vec<Vec<String>> = results
+        .results
+        .iter()
+        .map(|r| {
+            let l = &r.latency;
+            vec![
+                seed_count(r.iterations),
+                r.size_bytes.to_string(),
+                seed_time(r.total_ns),
+                format!("{:.2}", r.seed_usec()),
+                usec(l.min_ns),
+                usec(l.p50_ns),
+                usec(l.p90_ns),
+                usec(l.p99_ns),
+                usec(l.p999_ns),
+                usec(l.max_ns),
+                usec(l.stdev_ns),
+                format!("{:.1}", r.megabytes_per_sec()),
+                format!("{:.3}", r.messages_per_sec() / 1e6),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = HEADERS
+        .iter()
+        .enumerate()
+        .map(|(i, h)| rows.iter().map(|r| r[i].len()).fold(h.len(), usize::max))
+        .collect();
+    let mut out = format!("# {}\n", describe(results));
+    if let Some(notice) = notice(results) {
+        let _ = writeln!(out, "# {notice}");
+    }
+    out.push_str("# usec = total time / (2 x messages); min..stdev = half round trip per iteration, in usec\n");
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:>w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let header: Vec<String> = HEADERS.iter().map(|h| (*h).to_string()).collect();
+    let _ = writeln!(out, "{}", line(&header));
+    for row in &rows {
+        let _ = writeln!(out, "{}", line(row));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::format::sample;
+
+    #[test]
+    fn table_starts_with_the_seed_columns() {
+        insta::assert_snapshot!(super::render(&sample::results()));
+    }
+
+    #[test]
+    fn partial_runs_say_so() {
+        let mut results = sample::results();
+        results.complete = false;
+        results.note = Some("interrupted by Ctrl-C after 1 of 2 sizes".into());
+        results.results.truncate(1);
+        insta::assert_snapshot!(super::render(&results));
+    }
+
+    #[test]
+    fn socket_runs_name_the_kernel_transport_and_show_the_fallback_note() {
+        insta::assert_snapshot!(super::render(&sample::socket_same_host()));
+    }
+}

@@ -1,0 +1,167 @@
+//! The results file: one JSON document per run with every parameter, both hosts' facts, the
+//! provider, and per-size statistics in integer nanoseconds. Maps are sorted and optional
+//! fields are always present (as null) so files diff cleanly and the schema is stable.
+
+use std::collections::BTreeMap;
+
+pub use rdmabench_stats::{LatencySummary, SizeMeasurement};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ReportError;
+
+/// Version of this layout; readers refuse other versions instead of misreading them.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run's results: everything needed to read, compare and reproduce the measurement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultsFile {
+    /// Always SCHEMA_VERSION when written.
+    pub schema_version: u32,
+    /// Which build measured.
+    pub tool: ToolInfo,
+    /// When the run started, RFC 3339 UTC.
+    pub timestamp: String,
+    /// Which benchmark ("pingpong").
+    pub test: String,
+    /// False when the run stopped early: the rows are partial.
+    pub complete: bool,
+    /// Why the run is incomplete, or a caveat such as a transport fallback.
+    pub note: Option<String>,
+    /// Everything the user asked for.
+    pub parameters: Parameters,
+    /// Who measured against whom.
+    pub endpoints: Endpoints,
+    /// The libfabric provider used (None for the socket transport).
+    pub fabric: Option<FabricInfo>,
+    /// One row per message size.
+    pub results: Vec<SizeMeasurement>,
+}
+
+/// The build that produced a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    /// "rdmabench".
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// Git commit it was built from, when known.
+    pub git_commit: Option<String>,
+}
+
+/// The run's parameters as given (not as resolved: the resolved provider is in `fabric`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    /// "local", "server" or "client".
+    pub role: String,
+    /// "fabric" or "socket".
+    pub transport: String,
+    /// Requested provider ("auto", "tcp", ...; "none" for the socket transport).
+    pub provider: String,
+    /// "msg" or "tagged".
+    pub api: String,
+    /// Message sizes.
+    pub sizes_bytes: Vec<u64>,
+    /// Timed round trips per size (None with --duration).
+    pub iterations: Option<u64>,
+    /// Time budget per size (None with --iters).
+    pub duration_ns: Option<u64>,
+    /// Warm-up round trips if given (None = max(1000, iterations / 100)).
+    pub warmup_iterations: Option<u64>,
+    /// Whether every payload was checked.
+    pub verify: bool,
+    /// "busy-poll" or "wait".
+    pub completion: String,
+    /// Whether buffers were registered even though the provider did not ask.
+    pub force_mr_local: bool,
+    /// CPU pinning as given with --cpu.
+    pub cpu: Option<Vec<usize>>,
+    /// Connection and no-progress timeout.
+    pub timeout_ns: u64,
+    /// Out-of-band port.
+    pub port: u16,
+}
+
+/// Facts about one host that decide whether results are comparable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostFacts {
+    /// Host name.
+    pub hostname: String,
+    /// Kernel boot id: equal ids mean the same running machine.
+    pub boot_id: Option<String>,
+    /// Kernel release.
+    pub kernel: Option<String>,
+    /// CPU model.
+    pub cpu_model: Option<String>,
+    /// cpufreq governor of the CPU used.
+    pub cpu_governor: Option<String>,
+    /// CPU this end was pinned to.
+    pub pinned_cpu: Option<usize>,
+    /// libfabric version loaded, if any.
+    pub libfabric_version: Option<String>,
+    /// FI_* environment variables, which change provider behaviour.
+    pub fi_env: BTreeMap<String, String>,
+    /// Cost of one timestamp, included in every per-iteration sample.
+    pub clock_overhead_ns: u64,
+}
+
+/// The two ends of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoints {
+    /// The end that wrote the file.
+    pub local: HostFacts,
+    /// The other end.
+    pub peer: Option<HostFacts>,
+    /// True when both ends ran on one host (then no network was crossed, or only loopback).
+    pub same_host: bool,
+}
+
+/// The libfabric provider as opened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FabricInfo {
+    /// Full provider name, e.g. "tcp;ofi_rxm".
+    pub provider: String,
+    /// Fabric name.
+    pub fabric: String,
+    /// Domain name.
+    pub domain: String,
+    /// API version requested.
+    pub api_version: String,
+    /// Memory-registration rules, as flag names.
+    pub mr_mode: Vec<String>,
+    /// Whether buffers were registered and descriptors passed.
+    pub memory_registered: bool,
+    /// Largest message sent with fi_inject.
+    pub inject_size: u64,
+    /// Largest message the provider accepts.
+    pub max_msg_size: u64,
+}
+
+impl ResultsFile {
+    /// Reads a results file, refusing other schema versions with a clear message.
+    pub fn from_json(text: &str) -> Result<Self, ReportError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ReportError::Malformed(e.to_string()))?;
+        let found = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| ReportError::Malformed("it has no numeric schema_version".into()))?;
+        if found != u64::from(SCHEMA_VERSION) {
+            return Err(ReportError::SchemaVersion {
+                found,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        serde_json::from_value(value).map_err(|e| ReportError::Malformed(e.to_string()))
+    }
+
+    /// The file's on-disk form: pretty JSON with a final newline, so files are readable and
+    /// diff cleanly. The only place results are serialized.
+    pub fn to_json_pretty(&self) -> String {
+        // Every field is a string, number, bool, list or string-keyed map, which serde_json
+        // always serializes, so this cannot fail.
+        let mut text = serde_json::to_string_pretty(self)
+            .expect("results contain only JSON-representable data");
+        text.push('\n');
+        text
+    }
+}

@@ -1,0 +1,12 @@
+#![forbid(unsafe_code)]
+//! Pure numbers for rdmabench: parsing what users type (sizes, counts, durations), turning
+//! per-iteration samples into the summary every report shows, and the seed table's formatting.
+
+pub mod parse;
+pub mod summary;
+pub mod units;
+
+pub use parse::{
+    parse_count, parse_duration, parse_size, parse_size_list, sweep_sizes, ParseError, SEED_SIZES,
+};
+pub use summary::{LatencySummary, SizeMeasurement};

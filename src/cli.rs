@@ -1,0 +1,141 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rdmabench_engine::DEFAULT_PORT;
+
+/// RDMA latency benchmarks over libfabric (EFA, verbs, tcp, shm ...) with a kernel-TCP baseline.
+#[derive(Debug, Parser)]
+#[command(name = "rdmabench", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ping-pong latency between two endpoints (like fi_pingpong / ib_send_lat).
+    Pingpong(Box<PingpongArgs>),
+    /// List the libfabric providers this host offers for reliable-datagram endpoints.
+    Providers(ProvidersArgs),
+}
+
+/// Which libfabric provider to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Auto,
+    Efa,
+    Verbs,
+    Tcp,
+    Net,
+    Shm,
+    Udp,
+}
+
+/// Which data path to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportArg {
+    /// libfabric (the provider from --provider).
+    Fabric,
+    /// Kernel TCP sockets: the baseline every RDMA number is compared with.
+    Socket,
+}
+
+/// Message API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiArg {
+    /// fi_send / fi_recv.
+    Msg,
+    /// fi_tsend / fi_trecv (tag matching, as MPI uses).
+    Tagged,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+/// `rdmabench pingpong`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("role").required(true).args(["host", "server", "local"])))]
+pub struct PingpongArgs {
+    /// Server to connect to (client role).
+    pub host: Option<String>,
+    /// Wait for one client, serve its run, exit (perftest-style).
+    #[arg(long)]
+    pub server: bool,
+    /// Run both ends on this machine, bound to 127.0.0.1.
+    #[arg(long)]
+    pub local: bool,
+    /// Address the server listens on.
+    #[arg(long, default_value = "0.0.0.0", requires = "server")]
+    pub bind: String,
+    /// Out-of-band TCP port (both ends must agree); --local picks a free one unless given.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Data path.
+    #[arg(long, value_enum, default_value_t = TransportArg::Fabric)]
+    pub transport: TransportArg,
+    /// libfabric provider; auto prefers efa, verbs, then shm (--local) or net/tcp.
+    #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
+    pub provider: ProviderArg,
+    /// Send/receive API.
+    #[arg(long, value_enum, default_value_t = ApiArg::Msg)]
+    pub api: ApiArg,
+    /// Message sizes: comma-separated with K/KiB/M/MiB suffixes (binary), or `seed` (the seed
+    /// project's 8 sizes) or `sweep`.
+    #[arg(long, default_value = "seed", conflicts_with = "sweep")]
+    pub sizes: String,
+    /// All powers of two from 2 B to 8 MiB (like perftest -a).
+    #[arg(long)]
+    pub sweep: bool,
+    /// Timed round trips per size (k = 10^3, m = 10^6).
+    #[arg(long, conflicts_with = "duration")]
+    pub iters: Option<String>,
+    /// Measure each size for about this long instead of a fixed count (e.g. 5s).
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Untimed round trips before each size [default: max(1000, iters/100)].
+    #[arg(long)]
+    pub warmup: Option<String>,
+    /// Check every received payload (costs time at large sizes; reported).
+    #[arg(long)]
+    pub verify: bool,
+    /// Block for completions instead of busy-polling.
+    #[arg(long)]
+    pub wait: bool,
+    /// Pin to CPUs: `A,B` pins the server to A and the client to B; a single CPU pins this end.
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// Register buffers and pass descriptors even when the provider does not require it.
+    #[arg(long)]
+    pub force_mr_local: bool,
+    /// Limit for reaching the peer and for any stretch without progress.
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+    /// Write the output to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `rdmabench providers`.
+#[derive(Debug, Args)]
+pub struct ProvidersArgs {
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
+
+/// Default iteration count: enough for stable percentiles, a few seconds per size here.
+pub const DEFAULT_ITERS: &str = "10k";
+/// The out-of-band port when none is given (perftest's).
+pub const DEFAULT_SERVER_PORT: u16 = DEFAULT_PORT;

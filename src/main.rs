@@ -1,0 +1,25 @@
+#![forbid(unsafe_code)]
+//! rdmabench: RDMA latency benchmarks on nodes and in Kubernetes pods.
+//! This binary only parses arguments and wires the library crates together.
+
+mod cli;
+mod output;
+mod pingpong;
+mod providers;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let result = match &cli.command {
+        cli::Command::Pingpong(args) => pingpong::run(args),
+        cli::Command::Providers(args) => providers::run(args),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::exit(1);
+        }
+    }
+}

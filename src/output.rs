@@ -1,0 +1,41 @@
+//! Writing results: stdout or a file, written whole or not at all.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Writes `text` to `path` (via a temporary file renamed into place, so a failure never leaves
+/// a half-written file) or to stdout.
+pub fn emit(text: &str, path: Option<&Path>) -> Result<()> {
+    match path {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .context("writing results to stdout")
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let file_name = path
+                .file_name()
+                .with_context(|| format!("--output {} does not name a file", path.display()))?;
+            let tmp = dir.join(format!(
+                ".{}.tmp-{}",
+                file_name.to_string_lossy(),
+                std::process::id()
+            ));
+            std::fs::write(&tmp, text).with_context(|| {
+                format!("writing {} (does the directory exist?)", tmp.display())
+            })?;
+            std::fs::rename(&tmp, path).with_context(|| {
+                let _ = std::fs::remove_file(&tmp);
+                format!("moving results into {}", path.display())
+            })
+        }
+    }
+}

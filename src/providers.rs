@@ -1,0 +1,98 @@
+//! `rdmabench providers`: what this host's libfabric offers, before anyone runs a benchmark.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use rdmabench_fabric::{Library, MessageApi, Query};
+use serde_json::json;
+
+use crate::cli::{FormatArg, ProvidersArgs};
+use crate::output::emit;
+
+/// Runs `rdmabench providers`; returns the process exit code.
+pub fn run(args: &ProvidersArgs) -> Result<i32> {
+    let lib = Arc::new(Library::load().context("listing providers needs libfabric")?);
+    let list = lib
+        .getinfo(&Query {
+            provider: None,
+            api: MessageApi::Msg,
+            node: None,
+        })
+        .context("asking libfabric for its providers")?;
+    let mut rows: Vec<[String; 6]> = list
+        .iter()
+        .map(|e| {
+            [
+                e.provider(),
+                e.fabric_name(),
+                e.domain_name(),
+                e.mr_mode_names().join("|"),
+                e.inject_size().to_string(),
+                e.max_msg_size().to_string(),
+            ]
+        })
+        .collect();
+    rows.sort();
+    rows.dedup();
+    let text = match args.format {
+        FormatArg::Json => {
+            let entries: Vec<_> = rows
+                .iter()
+                .map(|r| {
+                    json!({"provider": r[0], "fabric": r[1], "domain": r[2], "mr_mode": r[3],
+                           "inject_size": r[4].parse::<u64>().unwrap_or(0),
+                           "max_msg_size": r[5].parse::<u64>().unwrap_or(0)})
+                })
+                .collect();
+            let doc = json!({
+                "schema_version": rdmabench_report::SCHEMA_VERSION,
+                "libfabric": {"path": lib.path().display().to_string(),
+                              "version": lib.runtime_version(), "api_version": lib.api_version()},
+                "providers": entries,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&doc)?)
+        }
+        _ => {
+            let headers = [
+                "provider",
+                "fabric",
+                "domain",
+                "mr_mode",
+                "inject_size",
+                "max_msg_size",
+            ];
+            let widths: Vec<usize> = (0..headers.len())
+                .map(|i| {
+                    rows.iter()
+                        .map(|r| r[i].len())
+                        .fold(headers[i].len(), usize::max)
+                })
+                .collect();
+            let line = |cells: Vec<&str>| {
+                cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_string()
+            };
+            let mut out = format!(
+                "# libfabric {} (API {}) from {}; reliable-datagram (FI_EP_RDM) endpoints\n",
+                lib.runtime_version(),
+                lib.api_version(),
+                lib.path().display()
+            );
+            out.push_str(&line(headers.to_vec()));
+            out.push('\n');
+            for r in &rows {
+                out.push_str(&line(r.iter().map(String::as_str).collect()));
+                out.push('\n');
+            }
+            out
+        }
+    };
+    emit(&text, None)?;
+    Ok(0)
+}

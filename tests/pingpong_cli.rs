@@ -1,0 +1,607 @@
+//! End-to-end tests of `rdmabench pingpong` and `rdmabench providers`: real ping-pongs over
+//! libfabric's software providers and kernel TCP, on 127.0.0.1 only, plus every bad-input and
+//! fault case a user can hit.
+//!
+//! When libfabric is not installed these tests skip the fabric cases, unless
+//! RDMABENCH_REQUIRE_LIBFABRIC is set (CI sets it), which turns a missing libfabric into a failure.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("rdmabench runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr: {}; stdout: {}",
+            stderr(out),
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Whether libfabric is usable here; panics when it must be (CI) and is not.
+fn libfabric_available() -> bool {
+    let ok = run(&["providers"]).status.success();
+    if !ok {
+        assert!(
+            std::env::var_os("RDMABENCH_REQUIRE_LIBFABRIC").is_none(),
+            "libfabric is required (RDMABENCH_REQUIRE_LIBFABRIC) but `rdmabench providers` failed"
+        );
+        eprintln!("skipping: libfabric not installed");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Checks a complete results file: one row per size, consistent statistics.
+fn assert_consistent(doc: &Value, sizes: &[u64], iterations: u64) {
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["complete"], true, "{doc}");
+    let rows = doc["results"].as_array().unwrap();
+    assert_eq!(rows.len(), sizes.len());
+    for (row, size) in rows.iter().zip(sizes) {
+        assert_eq!(row["size_bytes"].as_u64().unwrap(), *size);
+        assert_eq!(row["iterations"].as_u64().unwrap(), iterations);
+        let l = &row["latency"];
+        let get = |k: &str| l[k].as_u64().unwrap();
+        assert!(get("min_ns") > 0);
+        assert!(get("min_ns") <= get("p50_ns"));
+        assert!(get("p50_ns") <= get("p90_ns"));
+        assert!(get("p90_ns") <= get("p99_ns"));
+        assert!(get("p99_ns") <= get("p999_ns"));
+        assert!(get("p999_ns") <= get("max_ns"));
+        // Samples are the gaps between consecutive iteration timestamps, so their mean equals
+        // the seed's usec (total / 2n) up to rounding.
+        let total = row["total_ns"].as_u64().unwrap();
+        let from_total = total as f64 / (2.0 * iterations as f64);
+        assert!((get("mean_ns") as f64 - from_total).abs() <= 1.0, "{row}");
+    }
+}
+
+#[test]
+fn local_pingpong_over_each_software_provider() {
+    if !libfabric_available() {
+        return;
+    }
+    for provider in ["tcp", "net", "shm"] {
+        let out = run(&[
+            "pingpong",
+            "--local",
+            "--provider",
+            provider,
+            "--sizes",
+            "4,1K,64K",
+            "--iters",
+            "300",
+            "--warmup",
+            "50",
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{provider}: {}", stderr(&out));
+        let doc = json(&out);
+        assert_consistent(&doc, &[4, 1024, 65536], 300);
+        let name = doc["fabric"]["provider"].as_str().unwrap();
+        assert!(name.split(';').next() == Some(provider), "{name}");
+        assert_eq!(doc["endpoints"]["same_host"], true);
+        assert_eq!(doc["parameters"]["role"], "local");
+        if provider != "shm" {
+            assert_eq!(
+                doc["fabric"]["domain"], "lo",
+                "IP providers must stay on loopback"
+            );
+        }
+    }
+}
+
+#[test]
+fn local_pingpong_over_kernel_tcp_needs_no_libfabric() {
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--transport",
+        "socket",
+        "--sizes",
+        "4,100K",
+        "--iters",
+        "300",
+        "--format",
+        "json",
+        "--verify",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_consistent(&doc, &[4, 102_400], 300);
+    assert_eq!(doc["fabric"], Value::Null);
+    assert_eq!(doc["parameters"]["verify"], true);
+}
+
+#[test]
+fn registration_tagged_api_and_blocking_completions_work_together() {
+    if !libfabric_available() {
+        return;
+    }
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--provider",
+        "tcp",
+        "--api",
+        "tagged",
+        "--force-mr-local",
+        "--wait",
+        "--verify",
+        "--sizes",
+        "4,100K",
+        "--iters",
+        "200",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_consistent(&doc, &[4, 102_400], 200);
+    assert_eq!(doc["fabric"]["memory_registered"], true);
+    assert_eq!(doc["parameters"]["completion"], "wait");
+    assert_eq!(doc["parameters"]["api"], "tagged");
+}
+
+fn spawn_server(extra: &[&str], port: u16) -> Child {
+    let port = port.to_string();
+    let mut args = vec![
+        "pingpong",
+        "--server",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port,
+    ];
+    args.extend_from_slice(extra);
+    bin()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn client(extra: &[&str], port: u16) -> Output {
+    let port = port.to_string();
+    let mut args = vec!["pingpong", "127.0.0.1", "--port", &port];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn server_and_client_processes_report_the_same_results() {
+    let mut transports: Vec<Vec<&str>> = vec![vec!["--transport", "socket"]];
+    if libfabric_available() {
+        transports.push(vec!["--provider", "tcp"]);
+        transports.push(vec!["--provider", "net"]);
+    }
+    for transport in transports {
+        let port = free_port();
+        let mut args = transport.clone();
+        args.extend([
+            "--sizes", "4,4K", "--iters", "500", "--verify", "--format", "json",
+        ]);
+        let server = spawn_server(&args, port);
+        let client_out = client(&args, port);
+        let server_out = server.wait_with_output().unwrap();
+        assert!(
+            client_out.status.success(),
+            "{transport:?}: {}",
+            stderr(&client_out)
+        );
+        assert!(
+            server_out.status.success(),
+            "{transport:?}: {}",
+            stderr(&server_out)
+        );
+        let (c, s) = (json(&client_out), json(&server_out));
+        assert_consistent(&c, &[4, 4096], 500);
+        assert_eq!(c["results"], s["results"]);
+        assert_eq!(s["parameters"]["role"], "server");
+        assert_eq!(c["endpoints"]["same_host"], true);
+    }
+}
+
+#[test]
+fn bad_input_is_refused_with_a_message_and_no_results() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["pingpong", "--local", "--sizes", "0"], "at least 1 byte"),
+        (
+            &["pingpong", "--local", "--sizes", "12Q"],
+            "invalid size '12Q'",
+        ),
+        (
+            &["pingpong", "--local", "--sizes", "4,,8"],
+            "invalid size list",
+        ),
+        (
+            &["pingpong", "--local", "--iters", "ten"],
+            "invalid count 'ten'",
+        ),
+        (&["pingpong", "--local", "--iters", "0"], "at least 1"),
+        (
+            &["pingpong", "--local", "--iters", "20m"],
+            "above the limit",
+        ),
+        (
+            &["pingpong", "--local", "--iters", "1k", "--duration", "1s"],
+            "cannot be used with",
+        ),
+        (&["pingpong", "--local", "--duration", "5"], "unit"),
+        (&["pingpong", "--local", "--timeout", "soon"], "--timeout"),
+        (
+            &["pingpong", "--local", "--provider", "infiniband"],
+            "invalid value 'infiniband'",
+        ),
+        (&["pingpong", "--local", "--cpu", "0"], "two CPUs"),
+        (&["pingpong", "--local", "--cpu", "a,b"], "invalid --cpu"),
+        (
+            &[
+                "pingpong",
+                "--local",
+                "--transport",
+                "socket",
+                "--provider",
+                "tcp",
+            ],
+            "--transport fabric",
+        ),
+        (
+            &["pingpong", "--server", "--bind", "not-an-ip"],
+            "invalid --bind",
+        ),
+        (&["pingpong"], "required"),
+        (
+            &[
+                "pingpong",
+                "--local",
+                "--sizes",
+                "4",
+                "--output",
+                "/nonexistent-dir/x.json",
+            ],
+            "/nonexistent-dir",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = stderr(&out);
+        assert!(
+            err.contains(expected),
+            "{args:?}: expected '{expected}' in: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?} printed results");
+    }
+    assert!(!std::path::Path::new("/nonexistent-dir").exists());
+}
+
+#[test]
+fn an_unavailable_provider_lists_the_available_ones() {
+    if !libfabric_available() {
+        return;
+    }
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--provider",
+        "verbs",
+        "--sizes",
+        "4",
+        "--timeout",
+        "5s",
+    ]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("no libfabric provider 'verbs'"), "{err}");
+    assert!(err.contains("tcp;ofi_rxm") && err.contains("shm"), "{err}");
+}
+
+#[test]
+fn an_unreachable_server_fails_within_the_timeout() {
+    let started = Instant::now();
+    let out = client(&["--transport", "socket", "--timeout", "1s"], free_port());
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot reach the rdmabench server"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn ends_with_different_parameters_name_the_difference() {
+    let port = free_port();
+    let server = spawn_server(
+        &["--transport", "socket", "--sizes", "4", "--timeout", "10s"],
+        port,
+    );
+    let client_out = client(
+        &["--transport", "socket", "--sizes", "8", "--timeout", "10s"],
+        port,
+    );
+    let server_out = server.wait_with_output().unwrap();
+    assert!(!client_out.status.success() && !server_out.status.success());
+    for out in [&client_out, &server_out] {
+        let err = stderr(out);
+        assert!(
+            err.contains("different sizes") && err.contains("[4]") && err.contains("[8]"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_taken_port_is_reported() {
+    let holder = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let out = spawn_server(&["--transport", "socket", "--timeout", "2s"], port)
+        .wait_with_output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already in use"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_server_without_client_gives_up_after_the_timeout() {
+    let out = spawn_server(&["--transport", "socket", "--timeout", "1s"], free_port())
+        .wait_with_output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no client connected"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Kills one end mid-run and checks that the other ends with an error and partial results.
+fn survivor_reports_a_dead_peer(transport: &[&str], kill_server: bool) {
+    let port = free_port();
+    let mut args = transport.to_vec();
+    args.extend([
+        "--sizes",
+        "4,8,16,32",
+        "--iters",
+        "5m",
+        "--timeout",
+        "5s",
+        "--format",
+        "json",
+    ]);
+    let mut server = spawn_server(&args, port);
+    let port_s = port.to_string();
+    let mut client_args = vec!["pingpong", "127.0.0.1", "--port", &port_s];
+    client_args.extend_from_slice(&args);
+    let mut client = bin()
+        .args(&client_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    let (victim, survivor) = if kill_server {
+        (&mut server, client)
+    } else {
+        (&mut client, server)
+    };
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let out = survivor.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "survivor took too long"
+    );
+    assert!(!out.status.success(), "the survivor must fail");
+    let err = stderr(&out);
+    assert!(
+        err.contains("closed the connection") || err.contains("no progress"),
+        "{transport:?} kill_server={kill_server}: {err}"
+    );
+    if !kill_server {
+        return; // the server only reports what the client sends at the end
+    }
+    let doc = json(&out);
+    assert_eq!(doc["complete"], false);
+    assert!(doc["note"].as_str().unwrap().contains("stopped after"));
+}
+
+#[test]
+fn a_dying_peer_ends_the_run_with_an_error_not_a_hang() {
+    survivor_reports_a_dead_peer(&["--transport", "socket"], true);
+    survivor_reports_a_dead_peer(&["--transport", "socket"], false);
+    if libfabric_available() {
+        survivor_reports_a_dead_peer(&["--provider", "tcp"], true);
+        survivor_reports_a_dead_peer(&["--provider", "tcp"], false);
+    }
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_marks_results_partial() {
+    let child = bin()
+        .args([
+            "pingpong",
+            "--local",
+            "--transport",
+            "socket",
+            "--sizes",
+            "4,8,16",
+            "--iters",
+            "5m",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["complete"], false);
+    assert!(doc["note"].as_str().unwrap().contains("Ctrl-C"), "{doc}");
+}
+
+#[test]
+fn output_file_receives_the_results_and_stdout_stays_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.csv");
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--transport",
+        "socket",
+        "--sizes",
+        "4",
+        "--iters",
+        "100",
+        "--format",
+        "csv",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("provider,size_bytes,"));
+    assert_eq!(text.lines().count(), 2);
+}
+
+#[test]
+fn seed_table_format_is_the_default() {
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--transport",
+        "socket",
+        "--sizes",
+        "seed",
+        "--iters",
+        "200",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Number of messages  Message size  Time spent"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("200 "))
+            .count(),
+        8
+    );
+}
+
+#[test]
+fn providers_lists_what_libfabric_offers() {
+    if !libfabric_available() {
+        return;
+    }
+    let out = run(&["providers", "--format", "json"]);
+    assert!(out.status.success());
+    let doc = json(&out);
+    let names: Vec<&str> = doc["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"tcp;ofi_rxm") && names.contains(&"shm"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_broken_libfabric_override_is_an_error_not_a_fallback() {
+    let out = bin()
+        .args(["pingpong", "--local", "--sizes", "4"])
+        .env("RDMABENCH_LIBFABRIC", "/nonexistent/libfabric.so.1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("RDMABENCH_LIBFABRIC=/nonexistent"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Hides libfabric in a private mount namespace (root only) to check the fallback a fresh
+/// machine gets: auto falls back to kernel TCP and says so; an explicit provider is an error
+/// that says how to install libfabric.
+#[test]
+fn without_libfabric_auto_falls_back_and_explicit_providers_explain_the_install() {
+    let lib = "/usr/lib/x86_64-linux-gnu/libfabric.so.1";
+    if !nix_is_root() || !std::path::Path::new(lib).exists() {
+        eprintln!("skipping: needs root and Debian's libfabric to hide");
+        return;
+    }
+    let exe = env!("CARGO_BIN_EXE_rdmabench");
+    let hidden = |args: &str| {
+        Command::new("unshare")
+            .args(["-m", "sh", "-c"])
+            .arg(format!("mount --bind /dev/null {lib} && {exe} {args}"))
+            .env_remove("RDMABENCH_REQUIRE_LIBFABRIC")
+            .output()
+            .unwrap()
+    };
+    let out = hidden("pingpong --local --sizes 4 --iters 100 --format json");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["parameters"]["transport"], "socket");
+    assert!(doc["note"]
+        .as_str()
+        .unwrap()
+        .contains("fell back to the socket transport"));
+    assert!(stderr(&out).contains("fell back"));
+    let out = hidden("pingpong --local --provider tcp --sizes 4");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("libfabric was not found") && err.contains("apt-get install libfabric1"),
+        "{err}"
+    );
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
