@@ -28,6 +28,7 @@ BIN=""
 PROVIDERS="tcp shm"
 SIZES="4 1024 102400"
 FI_PORT=47592
+CPUS=""
 RUN_TIMEOUT=120
 MAX_RATIO=1.05
 
@@ -42,6 +43,9 @@ Usage: scripts/bench-vs-fi-pingpong.sh [options]
   --providers "P.."  libfabric providers (default "tcp shm")
   --sizes "S.."      message sizes in bytes (default "4 1024 102400")
   --fi-port N        fi_pingpong out-of-band TCP port (default 47592)
+  --cpus A,B         pin server to CPU A and client to CPU B on both sides
+                     (rdmabench --cpu A,B; fi_pingpong via taskset -c);
+                     default: no pinning
   -h, --help         this text
 
 Prints one line per pair (provider, size, rdmabench usec/xfer, fi_pingpong
@@ -77,6 +81,8 @@ while [[ $# -gt 0 ]]; do
     --sizes=*) SIZES="${1#*=}"; shift ;;
     --fi-port) [[ $# -ge 2 ]] || die "--fi-port needs a value"; FI_PORT="$2"; shift 2 ;;
     --fi-port=*) FI_PORT="${1#*=}"; shift ;;
+    --cpus) [[ $# -ge 2 ]] || die "--cpus needs a value"; CPUS="$2"; shift 2 ;;
+    --cpus=*) CPUS="${1#*=}"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -89,6 +95,11 @@ if ! is_uint "$ITERS" || ((ITERS < 1)); then
 fi
 if ! is_uint "$FI_PORT" || ((FI_PORT < 1 || FI_PORT > 65535)); then
     die "--fi-port must be 1..65535 (got '$FI_PORT')"
+fi
+SRV_CPU="" CLI_CPU=""
+if [[ -n "$CPUS" ]]; then
+    [[ "$CPUS" =~ ^([0-9]+),([0-9]+)$ ]] || die "--cpus must look like A,B (got '$CPUS')"
+    SRV_CPU="${BASH_REMATCH[1]}" CLI_CPU="${BASH_REMATCH[2]}"
 fi
 read -r -a PROVIDER_LIST <<<"$PROVIDERS"
 read -r -a SIZE_LIST <<<"$SIZES"
@@ -112,7 +123,9 @@ hint() {
     *) echo "" ;;
     esac
 }
-for cmd in fi_pingpong unshare ip timeout python3 awk; do
+NEEDED="fi_pingpong unshare ip timeout python3 awk"
+[[ -z "$CPUS" ]] || NEEDED="$NEEDED taskset"
+for cmd in $NEEDED; do
     command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' not found in PATH$(hint "$cmd")"
 done
 unshare -n true 2>/dev/null ||
@@ -229,10 +242,12 @@ PY
 RB_USEC="" RB_CLOCK="" RB_WARMUP=""
 run_rdmabench() {
     local p="$1" s="$2" out="$WORK/rb.out" err="$WORK/rb.err" rc=0 parsed
+    local -a extra=()
+    [[ -z "$CPUS" ]] || extra=(--cpu "$CPUS")
     # shellcheck disable=SC2016  # expanded by the inner shell
     run_bounded "$out" "$err" unshare -n sh -c \
-        'ip link set lo up || exit 97; exec "$0" pingpong --local --provider "$1" --sizes "$2" --iters "$3" --format json' \
-        "$BIN" "$p" "$s" "$ITERS" || rc=$?
+        'ip link set lo up || exit 97; p="$1" s="$2" n="$3"; shift 3; exec "$0" pingpong --local --provider "$p" --sizes "$s" --iters "$n" --format json "$@"' \
+        "$BIN" "$p" "$s" "$ITERS" "${extra[@]}" || rc=$?
     if ((rc != 0)); then
         show_failure "rdmabench pingpong --local --provider $p --sizes $s --iters $ITERS" "$rc" "$out" "$err"
         exit 1
@@ -245,14 +260,15 @@ run_rdmabench() {
 }
 
 # ----------------------------------------------------------------- fi_pingpong
-# Inner script, run by sh inside the namespace. Args: provider size iters port dir.
+# Inner script, run by sh inside the namespace.
+# Args: provider size iters port dir [server_cpu client_cpu].
 # The server's OOB socket binds INADDR_ANY (hard-coded in fi_pingpong); inside
 # the fresh namespace only lo exists, so it is reachable via 127.0.0.1 only.
 # shellcheck disable=SC2016  # expanded by the inner shell
 FI_INNER='
-p="$1"; s="$2"; n="$3"; port="$4"; dir="$5"
+p="$1"; s="$2"; n="$3"; port="$4"; dir="$5"; scpu="${6:-}"; ccpu="${7:-}"
 ip link set lo up || exit 97
-fi_pingpong -p "$p" -e rdm -S "$s" -I "$n" -B "$port" >"$dir/fi_srv.out" 2>"$dir/fi_srv.err" &
+${scpu:+taskset -c $scpu} fi_pingpong -p "$p" -e rdm -S "$s" -I "$n" -B "$port" >"$dir/fi_srv.out" 2>"$dir/fi_srv.err" &
 srv=$!
 trap "kill $srv 2>/dev/null" EXIT
 hexport=$(printf "%04X" "$port")
@@ -264,7 +280,7 @@ until awk -v p=":$hexport" "substr(\$2, length(\$2) - 4) == p && \$4 == \"0A\" {
     [ "$i" -le 400 ] || { echo "fi_pingpong server not listening on port $port after 10 s" >&2; exit 99; }
     sleep 0.025
 done
-fi_pingpong -p "$p" -e rdm -S "$s" -I "$n" -P "$port" 127.0.0.1
+${ccpu:+taskset -c $ccpu} fi_pingpong -p "$p" -e rdm -S "$s" -I "$n" -P "$port" 127.0.0.1
 rc=$?
 if [ "$rc" -ne 0 ]; then
     echo "fi_pingpong client exit status $rc; server output:" >&2
@@ -316,7 +332,7 @@ run_fi_pingpong() {
     local p="$1" s="$2" out="$WORK/fi.out" err="$WORK/fi.err" rc=0
     rm -f "$WORK/fi_srv.out" "$WORK/fi_srv.err"
     run_bounded "$out" "$err" unshare -n sh -c "$FI_INNER" sh \
-        "$p" "$s" "$ITERS" "$FI_PORT" "$WORK" || rc=$?
+        "$p" "$s" "$ITERS" "$FI_PORT" "$WORK" "$SRV_CPU" "$CLI_CPU" || rc=$?
     if ((rc != 0)); then
         show_failure "fi_pingpong -p $p -e rdm -S $s -I $ITERS (server + client 127.0.0.1)" "$rc" "$out" "$err"
         exit 1
@@ -335,8 +351,13 @@ WARMUP_DEFAULT=$((ITERS / 100 > 1000 ? ITERS / 100 : 1000))
 echo "# rdmabench vs fi_pingpong: pairs=$PAIRS iters=$ITERS providers=\"$PROVIDERS\" sizes=\"$SIZES\""
 echo "# rdmabench: $BIN ($("$BIN" --version 2>/dev/null | head -n 1 || echo "version unknown"))"
 echo "# fi_pingpong: $(command -v fi_pingpong) (libfabric $(fi_info --version 2>/dev/null | awk '/libfabric:/ { print $2 }' || true))"
+echo "# cpus: ${CPUS:-not pinned}; nproc $(nproc 2>/dev/null || echo '?'); loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 echo "# usec = one-way usec/xfer = timed region / (2 * iterations); ratio = rdmabench / fi_pingpong"
 echo "# rdmabench warmup: default max(1000, iters/100) = $WARMUP_DEFAULT; fi_pingpong has no warmup option (timed region includes its first round trip)"
+if awk -v n="$(nproc 2>/dev/null || echo 1)" '{ exit !($1 > n / 2) }' /proc/loadavg 2>/dev/null; then
+    log "warning: 1-minute load average $(cut -d' ' -f1 /proc/loadavg) is high for $(nproc) CPUs;" \
+        "busy-polling ping-pongs are very sensitive to CPU contention (expect outliers)"
+fi
 printf '%-5s %-8s %-9s %10s %10s %8s  %s\n' "pair" "provider" "size" "rdmabench" "fi_pp" "ratio" "order"
 
 total_runs=$((PAIRS * ${#PROVIDER_LIST[@]} * ${#SIZE_LIST[@]}))

@@ -3,6 +3,7 @@
 //! This binary only parses arguments and wires the library crates together.
 
 mod cli;
+mod local;
 mod output;
 mod pingpong;
 mod providers;

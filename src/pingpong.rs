@@ -9,8 +9,7 @@ use std::time::SystemTime;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdmabench_engine::{
-    run_client, run_local, run_server, Amount, PingPongConfig, ProviderChoice, RunOutput,
-    TransportChoice,
+    run_client, run_server, Amount, PingPongConfig, ProviderChoice, RunOutput, TransportChoice,
 };
 use rdmabench_fabric::{Completion, Library, MessageApi};
 use rdmabench_report::model::{Endpoints, Parameters, ToolInfo};
@@ -201,7 +200,7 @@ pub fn run(args: &PingpongArgs) -> Result<i32> {
         let server_cpu = cpus.as_ref().map(|c| c[0]);
         (
             "local",
-            run_local(port, &config, server_cpu, lib.as_ref(), &mut on_size),
+            crate::local::run_local(args, &config, server_cpu, lib.as_ref(), &mut on_size),
         )
     } else if args.server {
         let ip: IpAddr = args.bind.parse().with_context(|| {
@@ -216,7 +215,7 @@ pub fn run(args: &PingpongArgs) -> Result<i32> {
         );
         (
             "server",
-            run_server(SocketAddr::new(ip, port), &config, lib.as_ref()),
+            run_server(SocketAddr::new(ip, port), &config, lib.as_ref()).map_err(Into::into),
         )
     } else {
         let host = args.host.as_deref().unwrap_or_default();
@@ -230,11 +229,11 @@ pub fn run(args: &PingpongArgs) -> Result<i32> {
             };
         (
             "client",
-            run_client(&server, &config, lib.as_ref(), &mut on_size),
+            run_client(&server, &config, lib.as_ref(), &mut on_size).map_err(Into::into),
         )
     };
     bar.finish_and_clear();
-    let output = output.context("the ping-pong could not run")?;
+    let output: RunOutput = output.context("the ping-pong could not run")?;
     let stopped = output.stopped.as_ref().map(|e| e.to_string());
     let interrupted = matches!(
         output.stopped,

@@ -333,7 +333,7 @@ pub fn run_client(
 }
 
 /// Server role on an already-bound listener: serve one client's run.
-pub fn serve(
+fn serve(
     listener: &std::net::TcpListener,
     config: &PingPongConfig,
     lib: Option<&Arc<Library>>,
@@ -403,41 +403,6 @@ pub fn run_server(
 ) -> Result<RunOutput, EngineError> {
     let listener = listen(bind)?;
     serve(&listener, config, lib)
-}
-
-/// Both ends on this machine, bound to 127.0.0.1: a server thread (pinned to `server_cpu`) and
-/// the client in the calling thread (pinned to `config.cpu`). Returns the client's output.
-pub fn run_local(
-    port: u16,
-    config: &PingPongConfig,
-    server_cpu: Option<usize>,
-    lib: Option<&Arc<Library>>,
-    progress: &mut ProgressFn,
-) -> Result<RunOutput, EngineError> {
-    validate(config)?;
-    let listener = listen(SocketAddr::from(([127, 0, 0, 1], port)))?;
-    let address = listener
-        .local_addr()
-        .map_err(EngineError::io("reading the local listener's address"))?;
-    let server_config = PingPongConfig {
-        cpu: server_cpu,
-        ..config.clone()
-    };
-    let server_lib = lib.cloned();
-    let server = std::thread::Builder::new()
-        .name("rdmabench-server".into())
-        .spawn(move || serve(&listener, &server_config, server_lib.as_ref()))
-        .map_err(EngineError::io("starting the local server thread"))?;
-    let client = run_client(&address.to_string(), config, lib, progress);
-    let server = server
-        .join()
-        .map_err(|_| EngineError::Protocol("the local server thread panicked".into()))?;
-    match (client, server) {
-        (Ok(output), _) => Ok(output),
-        // A server-side failure (e.g. no provider) explains a client-side one best.
-        (Err(_), Err(server_error)) => Err(server_error),
-        (Err(client_error), Ok(_)) => Err(client_error),
-    }
 }
 
 #[cfg(test)]
