@@ -199,6 +199,7 @@ fn server_and_client_processes_report_the_same_results() {
     if libfabric_available() {
         transports.push(vec!["--provider", "tcp"]);
         transports.push(vec!["--provider", "net"]);
+        transports.push(vec!["--provider", "shm"]);
     }
     for transport in transports {
         let port = free_port();
@@ -604,4 +605,37 @@ fn nix_is_root() -> bool {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
+}
+
+#[test]
+fn duration_mode_and_cpu_pinning_are_honoured_and_reported() {
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--transport",
+        "socket",
+        "--sizes",
+        "4,1K",
+        "--duration",
+        "200ms",
+        "--warmup",
+        "200",
+        "--cpu",
+        "0,1",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["complete"], true);
+    assert_eq!(doc["parameters"]["duration_ns"], 200_000_000);
+    assert_eq!(doc["parameters"]["iterations"], Value::Null);
+    assert_eq!(doc["parameters"]["cpu"], serde_json::json!([0, 1]));
+    assert_eq!(doc["endpoints"]["local"]["pinned_cpu"], 1);
+    assert_eq!(doc["endpoints"]["peer"]["pinned_cpu"], 0);
+    for row in doc["results"].as_array().unwrap() {
+        let iterations = row["iterations"].as_u64().unwrap();
+        assert!(iterations >= 1, "{row}");
+        assert_eq!(row["warmup_iterations"], 200);
+    }
 }

@@ -356,11 +356,11 @@ fn serve(
                 first_iteration,
             } => {
                 if !config.sizes.contains(&size) {
-                    let e = EngineError::Protocol(format!(
+                    return session
+                        .control
+                        .abort_on_error(Err(EngineError::Protocol(format!(
                         "the client asked for size {size}, which is not in this server's --sizes"
-                    ));
-                    session.control.abort(&e.to_string());
-                    return Err(e);
+                    ))));
                 }
                 let served = session
                     .transport

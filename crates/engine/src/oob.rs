@@ -148,6 +148,15 @@ impl ControlChannel {
         });
     }
 
+    /// Passes `result` through, telling the peer why we stop when it is an error, so both ends
+    /// report the same cause.
+    pub fn abort_on_error<T>(&mut self, result: Result<T, EngineError>) -> Result<T, EngineError> {
+        if let Err(e) = &result {
+            self.abort(&e.to_string());
+        }
+        result
+    }
+
     /// Non-blocking check used while spinning on the fabric: Ok if the peer is still there and
     /// silent, an error if it closed the connection or aborted.
     pub fn check_alive(&mut self, during: &str) -> Result<(), EngineError> {

@@ -223,26 +223,16 @@ pub fn accept(
     let mut control = ControlChannel::new(stream, config.timeout)?;
     let local = host_facts(config.cpu, lib.as_ref().map(|l| l.runtime_version()));
     let hello = control.receive("waiting for the client's hello")?;
-    let peer = match check_hello(hello, config) {
-        Ok(peer) => peer,
-        Err(e) => {
-            control.abort(&e.to_string());
-            return Err(e);
-        }
-    };
-    match open_server_side(&mut control, listener, config, lib, &local, &peer) {
-        Ok((transport, fabric)) => Ok(Session {
-            control,
-            transport,
-            local,
-            peer,
-            fabric,
-        }),
-        Err(e) => {
-            control.abort(&e.to_string());
-            Err(e)
-        }
-    }
+    let peer = control.abort_on_error(check_hello(hello, config))?;
+    let opened = open_server_side(&mut control, listener, config, lib, &local, &peer);
+    let (transport, fabric) = control.abort_on_error(opened)?;
+    Ok(Session {
+        control,
+        transport,
+        local,
+        peer,
+        fabric,
+    })
 }
 
 fn open_server_side(
@@ -355,19 +345,14 @@ pub fn connect(
             "the server chose a different transport".into(),
         )),
     };
-    match opened {
-        Ok((transport, fabric)) => Ok(Session {
-            control,
-            transport,
-            local,
-            peer,
-            fabric,
-        }),
-        Err(e) => {
-            control.abort(&e.to_string());
-            Err(e)
-        }
-    }
+    let (transport, fabric) = control.abort_on_error(opened)?;
+    Ok(Session {
+        control,
+        transport,
+        local,
+        peer,
+        fabric,
+    })
 }
 
 fn open_client_fabric(
