@@ -254,6 +254,10 @@ fn bad_input_is_refused_with_a_message_and_no_results() {
             "cannot be used with",
         ),
         (&["pingpong", "--local", "--duration", "5"], "unit"),
+        (
+            &["pingpong", "--local", "--duration", "1s", "--warmup", "0"],
+            "at least 1",
+        ),
         (&["pingpong", "--local", "--timeout", "soon"], "--timeout"),
         (
             &["pingpong", "--local", "--provider", "infiniband"],

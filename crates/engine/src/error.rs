@@ -99,6 +99,9 @@ pub enum EngineError {
         /// Received byte.
         actual: u8,
     },
+    /// The parameters cannot work together.
+    #[error("{0}")]
+    InvalidParameters(String),
     /// The peer sent something unexpected on the out-of-band connection.
     #[error("protocol error: {0}")]
     Protocol(String),

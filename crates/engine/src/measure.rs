@@ -286,11 +286,18 @@ fn finish(
 /// Checks parameters that would otherwise fail deep inside a run.
 fn validate(config: &PingPongConfig) -> Result<(), EngineError> {
     if config.sizes.is_empty() {
-        return Err(EngineError::Protocol("no message sizes given".into()));
+        return Err(EngineError::InvalidParameters(
+            "no message sizes given".into(),
+        ));
+    }
+    if matches!(config.amount, Amount::Duration(_)) && config.warmup == Some(0) {
+        return Err(EngineError::InvalidParameters(
+            "--duration estimates the iteration count from the warm-up, so --warmup must be at least 1".into(),
+        ));
     }
     if let Amount::Iterations(n) = config.amount {
         if n > MAX_SAMPLES {
-            return Err(EngineError::Protocol(format!(
+            return Err(EngineError::InvalidParameters(format!(
                 "--iters {n} is above the limit of {MAX_SAMPLES} per size (every round trip is kept in memory); use fewer iterations or --repeat runs"
             )));
         }

@@ -319,7 +319,7 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Largest message that goes out with fi_inject (no send completion to wait for).
+    /// The provider's inject size: messages below it go out with fi_inject.
     pub fn inject_size(&self) -> usize {
         self.inject_size
     }
@@ -422,9 +422,9 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Sends `len` bytes from the send buffer to the peer: with fi_inject when the message fits
-    /// the provider's inject size (nothing to wait for), otherwise with fi_send, whose
-    /// completion `wait_send` collects.
+    /// Sends `len` bytes from the send buffer to the peer: with fi_inject when the message is
+    /// smaller than the provider's inject size (nothing to wait for; strictly smaller, as
+    /// fi_pingpong decides), otherwise with fi_send, whose completion `wait_send` collects.
     pub fn send(
         &mut self,
         len: usize,
@@ -440,7 +440,7 @@ impl Endpoint {
         let context = std::ptr::from_mut(&mut *self.tx_context).cast::<c_void>();
         let ep = self.ep.as_ptr();
         let api = self.options.api;
-        if len <= self.inject_size {
+        if len < self.inject_size {
             return self.retry_on_eagain("fi_inject", watchdog, |_| {
                 // SAFETY: ep is live; buf has len valid bytes; inject copies them before
                 // returning, so the buffer is free again immediately.
