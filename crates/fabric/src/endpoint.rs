@@ -56,6 +56,13 @@ enum ReceiveState {
     Completed,
 }
 
+/// Which completion queue an operation reports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Queue {
+    Send,
+    Receive,
+}
+
 /// A libfabric object closed with fi_close when dropped.
 struct Owned<T> {
     ptr: NonNull<T>,
@@ -100,7 +107,8 @@ pub struct Endpoint {
     ep: Owned<ffi::FidEp>,
     mrs: Option<(Owned<ffi::FidMr>, Owned<ffi::FidMr>)>,
     av: Owned<ffi::FidAv>,
-    cq: Owned<ffi::FidCq>,
+    tx_cq: Owned<ffi::FidCq>,
+    rx_cq: Owned<ffi::FidCq>,
     _domain: Owned<ffi::FidDomain>,
     _fabric: Owned<ffi::FidFabric>,
     tx: AlignedBuffer,
@@ -157,30 +165,10 @@ impl Endpoint {
         lib.check("fi_domain", ret as isize)?;
         let domain = Owned::new(domain_ptr, "domain")?;
 
-        let mut cq_attr = ffi::FiCqAttr {
-            size: 0,
-            flags: 0,
-            format: ffi::FI_CQ_FORMAT_CONTEXT,
-            wait_obj: match options.completion {
-                Completion::BusyPoll => ffi::FI_WAIT_NONE,
-                Completion::Wait => ffi::FI_WAIT_UNSPEC,
-            },
-            signaling_vector: 0,
-            wait_cond: 0,
-            wait_set: std::ptr::null_mut(),
-        };
-        let mut cq_ptr = std::ptr::null_mut();
-        // SAFETY: domain is live; fi_cq_open is domain->ops->cq_open; cq_attr outlives the call.
-        let ret = unsafe {
-            ((*(*domain.as_ptr()).ops).cq_open)(
-                domain.as_ptr(),
-                &mut cq_attr,
-                &mut cq_ptr,
-                std::ptr::null_mut(),
-            )
-        };
-        lib.check("fi_cq_open", ret as isize)?;
-        let cq = Owned::new(cq_ptr, "completion queue")?;
+        // Separate send and receive queues, as fi_pingpong has: a receive poll never has to
+        // step over send completions.
+        let tx_cq = open_cq(&lib, &domain, options.completion)?;
+        let rx_cq = open_cq(&lib, &domain, options.completion)?;
 
         let mut av_attr = ffi::FiAvAttr {
             type_: ffi::FI_AV_UNSPEC,
@@ -217,12 +205,14 @@ impl Endpoint {
         lib.check("fi_endpoint", ret as isize)?;
         let ep = Owned::new(ep_ptr, "endpoint")?;
 
-        // SAFETY: ep, cq and av are live; fi_ep_bind is ep->fid.ops->bind and fi_enable is
+        // SAFETY: ep, both queues and av are live; fi_ep_bind is ep->fid.ops->bind and fi_enable is
         // ep->fid.ops->control(FI_ENABLE).
         unsafe {
             let ops = (*ep.fid()).ops;
-            let ret = ((*ops).bind)(ep.fid(), cq.fid(), ffi::FI_SEND | ffi::FI_RECV);
-            lib.check("fi_ep_bind(cq)", ret as isize)?;
+            let ret = ((*ops).bind)(ep.fid(), tx_cq.fid(), ffi::FI_SEND);
+            lib.check("fi_ep_bind(send queue)", ret as isize)?;
+            let ret = ((*ops).bind)(ep.fid(), rx_cq.fid(), ffi::FI_RECV);
+            lib.check("fi_ep_bind(receive queue)", ret as isize)?;
             let ret = ((*ops).bind)(ep.fid(), av.fid(), 0);
             lib.check("fi_ep_bind(av)", ret as isize)?;
             let ret = ((*ops).control)(ep.fid(), ffi::FI_ENABLE, std::ptr::null_mut());
@@ -258,7 +248,8 @@ impl Endpoint {
             ep,
             mrs,
             av,
-            cq,
+            tx_cq,
+            rx_cq,
             _domain: domain,
             _fabric: fabric,
             tx,
@@ -396,7 +387,7 @@ impl Endpoint {
         let context = std::ptr::from_mut(&mut *self.rx_context).cast::<c_void>();
         let ep = self.ep.as_ptr();
         let api = self.options.api;
-        self.retry_on_eagain("fi_recv", watchdog, |_| {
+        self.retry_on_eagain("fi_recv", Queue::Receive, watchdog, |_| {
             // SAFETY: ep is live; buf has at least len bytes (check_len) and stays untouched
             // until the receive completes (rx_state guards receive_buffer); context is a
             // boxed fi_context2 that lives as long as the endpoint.
@@ -441,7 +432,7 @@ impl Endpoint {
         let ep = self.ep.as_ptr();
         let api = self.options.api;
         if len < self.inject_size {
-            return self.retry_on_eagain("fi_inject", watchdog, |_| {
+            return self.retry_on_eagain("fi_inject", Queue::Send, watchdog, |_| {
                 // SAFETY: ep is live; buf has len valid bytes; inject copies them before
                 // returning, so the buffer is free again immediately.
                 unsafe {
@@ -454,7 +445,7 @@ impl Endpoint {
                 }
             });
         }
-        self.retry_on_eagain("fi_send", watchdog, |_| {
+        self.retry_on_eagain("fi_send", Queue::Send, watchdog, |_| {
             // SAFETY: ep is live; buf has len valid bytes and is not written until the send
             // completes (tx_pending guards send_buffer); context lives as long as the endpoint.
             unsafe {
@@ -472,7 +463,7 @@ impl Endpoint {
 
     /// Progresses until the outstanding send (if any) has completed.
     pub fn wait_send(&mut self, watchdog: &mut dyn FnMut() -> bool) -> Result<(), FabricError> {
-        self.progress_until(watchdog, |ep| !ep.tx_pending)
+        self.progress_until(Queue::Send, watchdog, |ep| !ep.tx_pending)
     }
 
     /// Progresses until the posted receive has completed.
@@ -482,12 +473,15 @@ impl Endpoint {
                 "waiting for a receive that was never posted",
             ));
         }
-        self.progress_until(watchdog, |ep| ep.rx_state == ReceiveState::Completed)
+        self.progress_until(Queue::Receive, watchdog, |ep| {
+            ep.rx_state == ReceiveState::Completed
+        })
     }
 
     fn retry_on_eagain(
         &mut self,
         call: &'static str,
+        queue: Queue,
         watchdog: &mut dyn FnMut() -> bool,
         mut post: impl FnMut(&mut Self) -> isize,
     ) -> Result<(), FabricError> {
@@ -497,7 +491,7 @@ impl Endpoint {
             if ret != -ffi::FI_EAGAIN {
                 return self.lib.check(call, ret);
             }
-            self.progress()?;
+            self.progress(queue)?;
             polls += 1;
             if polls.is_multiple_of(POLLS_PER_WATCHDOG_CALL) && !watchdog() {
                 return Err(FabricError::Abandoned);
@@ -507,14 +501,15 @@ impl Endpoint {
 
     fn progress_until(
         &mut self,
+        queue: Queue,
         watchdog: &mut dyn FnMut() -> bool,
         done: impl Fn(&Self) -> bool,
     ) -> Result<(), FabricError> {
         let mut polls: u32 = 0;
         while !done(self) {
             let progressed = match self.options.completion {
-                Completion::BusyPoll => self.progress()?,
-                Completion::Wait => self.wait_progress()?,
+                Completion::BusyPoll => self.progress(queue)?,
+                Completion::Wait => self.wait_progress(queue)?,
             };
             if progressed {
                 continue;
@@ -531,23 +526,30 @@ impl Endpoint {
         Ok(())
     }
 
+    fn cq(&self, queue: Queue) -> *mut ffi::FidCq {
+        match queue {
+            Queue::Send => self.tx_cq.as_ptr(),
+            Queue::Receive => self.rx_cq.as_ptr(),
+        }
+    }
+
     /// Reads completions without blocking; returns whether any arrived.
-    fn progress(&mut self) -> Result<bool, FabricError> {
+    fn progress(&mut self, queue: Queue) -> Result<bool, FabricError> {
         let mut entries = [FiCqEntry {
             op_context: std::ptr::null_mut(),
         }; CQ_BATCH];
-        let cq = self.cq.as_ptr();
+        let cq = self.cq(queue);
         // SAFETY: cq is live; entries has room for CQ_BATCH fi_cq_entry (FI_CQ_FORMAT_CONTEXT).
         let ret = unsafe { ((*(*cq).ops).read)(cq, entries.as_mut_ptr().cast(), CQ_BATCH) };
-        self.absorb(ret, &entries)
+        self.absorb(queue, ret, &entries)
     }
 
     /// Blocks up to SREAD_TIMEOUT_MS for completions; returns whether any arrived.
-    fn wait_progress(&mut self) -> Result<bool, FabricError> {
+    fn wait_progress(&mut self, queue: Queue) -> Result<bool, FabricError> {
         let mut entries = [FiCqEntry {
             op_context: std::ptr::null_mut(),
         }; CQ_BATCH];
-        let cq = self.cq.as_ptr();
+        let cq = self.cq(queue);
         // SAFETY: cq is live and was opened with a wait object; entries has CQ_BATCH slots.
         let ret = unsafe {
             ((*(*cq).ops).sread)(
@@ -561,15 +563,20 @@ impl Endpoint {
         if ret == -(libc::ETIMEDOUT as isize) {
             return Ok(false);
         }
-        self.absorb(ret, &entries)
+        self.absorb(queue, ret, &entries)
     }
 
-    fn absorb(&mut self, ret: isize, entries: &[FiCqEntry]) -> Result<bool, FabricError> {
+    fn absorb(
+        &mut self,
+        queue: Queue,
+        ret: isize,
+        entries: &[FiCqEntry],
+    ) -> Result<bool, FabricError> {
         if ret == -ffi::FI_EAGAIN {
             return Ok(false);
         }
         if ret == -ffi::FI_EAVAIL {
-            return Err(self.completion_error());
+            return Err(self.completion_error(queue));
         }
         self.lib.check("fi_cq_read", ret)?;
         let tx = std::ptr::from_mut(&mut *self.tx_context).cast::<c_void>();
@@ -584,11 +591,11 @@ impl Endpoint {
         Ok(ret > 0)
     }
 
-    fn completion_error(&mut self) -> FabricError {
+    fn completion_error(&mut self, queue: Queue) -> FabricError {
         // SAFETY: an all-zero fi_cq_err_entry is valid input: err_data_size 0 asks the
         // provider to use its own error-data buffer (API >= 1.5).
         let mut err: FiCqErrEntry = unsafe { std::mem::zeroed() };
-        let cq = self.cq.as_ptr();
+        let cq = self.cq(queue);
         // SAFETY: cq is live and reported FI_EAVAIL, so an error entry is queued.
         let ret = unsafe { ((*(*cq).ops).readerr)(cq, &mut err, 0) };
         if ret < 0 {
@@ -597,11 +604,9 @@ impl Endpoint {
                 .check("fi_cq_readerr", ret)
                 .expect_err("negative return is an error");
         }
-        let tx = std::ptr::from_mut(&mut *self.tx_context).cast::<c_void>();
-        let operation = if err.op_context == tx {
-            "send"
-        } else {
-            "receive"
+        let operation = match queue {
+            Queue::Send => "send",
+            Queue::Receive => "receive",
         };
         let mut detail = [0 as std::os::raw::c_char; 256];
         // SAFETY: cq is live; fi_cq_strerror writes at most detail.len() bytes into detail and
@@ -631,6 +636,37 @@ impl Endpoint {
             ),
         }
     }
+}
+
+fn open_cq(
+    lib: &Library,
+    domain: &Owned<ffi::FidDomain>,
+    completion: Completion,
+) -> Result<Owned<ffi::FidCq>, FabricError> {
+    let mut attr = ffi::FiCqAttr {
+        size: 0,
+        flags: 0,
+        format: ffi::FI_CQ_FORMAT_CONTEXT,
+        wait_obj: match completion {
+            Completion::BusyPoll => ffi::FI_WAIT_NONE,
+            Completion::Wait => ffi::FI_WAIT_UNSPEC,
+        },
+        signaling_vector: 0,
+        wait_cond: 0,
+        wait_set: std::ptr::null_mut(),
+    };
+    let mut cq_ptr = std::ptr::null_mut();
+    // SAFETY: domain is live; fi_cq_open is domain->ops->cq_open; attr outlives the call.
+    let ret = unsafe {
+        ((*(*domain.as_ptr()).ops).cq_open)(
+            domain.as_ptr(),
+            &mut attr,
+            &mut cq_ptr,
+            std::ptr::null_mut(),
+        )
+    };
+    lib.check("fi_cq_open", ret as isize)?;
+    Owned::new(cq_ptr, "completion queue")
 }
 
 fn zeroed_context() -> FiContext2 {

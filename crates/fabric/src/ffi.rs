@@ -16,6 +16,7 @@ pub const FI_TAGGED: u64 = 1 << 3;
 pub const FI_RECV: u64 = 1 << 10;
 pub const FI_SEND: u64 = 1 << 11;
 pub const FI_SOURCE: u64 = 1 << 57;
+pub const FI_DIRECTED_RECV: u64 = 1 << 59;
 pub const FI_CONTEXT: u64 = 1 << 59;
 pub const FI_CONTEXT2: u64 = 1 << 52;
 
@@ -50,6 +51,11 @@ pub struct FiTxAttr {
     pub msg_order: u64,
     pub comp_order: u64,
     pub inject_size: usize,
+}
+
+#[repr(C)]
+pub struct FiRxAttr {
+    pub caps: u64,
 }
 
 #[repr(C)]
@@ -93,7 +99,7 @@ pub struct FiInfo {
     pub dest_addr: *mut c_void,
     pub handle: *mut Fid,
     pub tx_attr: *mut FiTxAttr,
-    pub rx_attr: *mut c_void,
+    pub rx_attr: *mut FiRxAttr,
     pub ep_attr: *mut FiEpAttr,
     pub domain_attr: *mut FiDomainAttr,
     pub fabric_attr: *mut FiFabricAttr,
@@ -382,6 +388,8 @@ mod tests {
                 offset_of!(FiTxAttr, inject_size),
             ),
             ("fi_tx_attr", "op_flags", offset_of!(FiTxAttr, op_flags)),
+            ("fi_rx_attr", "caps", offset_of!(FiRxAttr, caps)),
+            ("fi_info", "rx_attr", offset_of!(FiInfo, rx_attr)),
             ("fi_ep_attr", "type", offset_of!(FiEpAttr, type_)),
             (
                 "fi_ep_attr",
@@ -522,6 +530,7 @@ mod tests {
             ("FI_RECV", FI_RECV),
             ("FI_SEND", FI_SEND),
             ("FI_SOURCE", FI_SOURCE),
+            ("FI_DIRECTED_RECV", FI_DIRECTED_RECV),
             ("FI_CONTEXT", FI_CONTEXT),
             ("FI_CONTEXT2", FI_CONTEXT2),
             ("FI_MR_LOCAL", FI_MR_LOCAL as u64),
