@@ -108,7 +108,17 @@ fn reap(mut child: Child) -> Option<String> {
     }
     match status {
         Some(s) if s.success() => None,
-        _ => Some(text.trim().to_string()),
+        // Keep the server's error lines; its progress messages would only repeat ours.
+        _ => Some(
+            text.lines()
+                .filter_map(|line| line.strip_prefix("error: "))
+                .map(|line| {
+                    line.strip_prefix(crate::pingpong::RUN_FAILED)
+                        .map_or(line, |rest| rest.trim_start_matches(": "))
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     }
 }
 
@@ -140,10 +150,7 @@ pub fn run_local(
         (Err(EngineError::Handshake(_) | EngineError::PeerUnreachable { .. }), Some(server))
             if !server.is_empty() =>
         {
-            Err(anyhow::anyhow!(
-                "the local server failed: {}",
-                server.trim_start_matches("error: ")
-            ))
+            Err(anyhow::anyhow!("the local server failed: {server}"))
         }
         (Err(e), _) => Err(e.into()),
     }

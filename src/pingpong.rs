@@ -22,6 +22,8 @@ use crate::output::emit;
 /// Environment variable that turns "libfabric missing" into an error instead of a fallback to
 /// the socket transport (set in CI so a missing install cannot hide behind the fallback).
 const REQUIRE_LIBFABRIC_ENV: &str = "RDMABENCH_REQUIRE_LIBFABRIC";
+/// Context put on every failure to start or finish a run.
+pub const RUN_FAILED: &str = "the ping-pong could not run";
 /// Exit status after Ctrl-C, as shells use for SIGINT.
 const EXIT_INTERRUPTED: i32 = 130;
 
@@ -233,7 +235,7 @@ pub fn run(args: &PingpongArgs) -> Result<i32> {
         )
     };
     bar.finish_and_clear();
-    let output: RunOutput = output.context("the ping-pong could not run")?;
+    let output: RunOutput = output.context(RUN_FAILED)?;
     let stopped = output.stopped.as_ref().map(|e| e.to_string());
     let interrupted = matches!(
         output.stopped,
