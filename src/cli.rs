@@ -20,6 +20,48 @@ pub enum Command {
     Pingpong(Box<PingpongArgs>),
     /// List the libfabric providers this host offers for reliable-datagram endpoints.
     Providers(ProvidersArgs),
+    /// Write a commented rdmabench.toml with safe defaults.
+    Init(InitArgs),
+    /// The cloud stack: synthesize Terraform JSON (plan/up/down follow).
+    Infra {
+        /// Stack configuration file.
+        #[arg(long, global = true, default_value = "rdmabench.toml")]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: InfraCommand,
+    },
+}
+
+/// `rdmabench infra` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum InfraCommand {
+    /// Write the stack's Terraform JSON (versions.tf.json, main.tf.json) for review or use
+    /// without rdmabench.
+    Synth(SynthArgs),
+    /// List the EFA-capable instance types rdmabench knows, with their EFA interface count.
+    InstanceTypes,
+}
+
+/// `rdmabench init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the configuration.
+    #[arg(long, default_value = "rdmabench.toml")]
+    pub config: PathBuf,
+    /// Address allowed to reach the public Kubernetes API (repeatable), e.g. 203.0.113.7/32.
+    #[arg(long, value_name = "CIDR")]
+    pub public_cidr: Vec<String>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `rdmabench infra synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Directory for the files [default: the stack's state directory]/terraform.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Which libfabric provider to use.

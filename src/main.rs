@@ -3,6 +3,7 @@
 //! This binary only parses arguments and wires the library crates together.
 
 mod cli;
+mod infra;
 mod local;
 mod output;
 mod pingpong;
@@ -15,6 +16,8 @@ fn main() {
     let result = match &cli.command {
         cli::Command::Pingpong(args) => pingpong::run(args),
         cli::Command::Providers(args) => providers::run(args),
+        cli::Command::Init(args) => infra::init(args),
+        cli::Command::Infra { config, command } => infra::run(command, config),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -1,0 +1,251 @@
+//! Driving the `terraform` (or `tofu`) binary: finding it, checking its version, and running its
+//! commands with a timeout, turning its JSON diagnostics into readable errors.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Environment variable naming the terraform (or tofu) binary to use.
+pub const TERRAFORM_ENV: &str = "RDMABENCH_TERRAFORM";
+/// Oldest terraform whose JSON configuration syntax and provider protocol the stack needs.
+const MIN_VERSION: (u32, u32) = (1, 5);
+
+/// Running terraform failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TerraformError {
+    /// No binary found.
+    #[error("terraform was not found (tried ${TERRAFORM_ENV}, terraform and tofu on PATH); install Terraform >= 1.5 or OpenTofu, or set {TERRAFORM_ENV}")]
+    NotFound,
+    /// The binary is too old or unreadable.
+    #[error("{binary} reports version {version}; rdmabench needs Terraform 1.5 or newer")]
+    TooOld {
+        /// Binary used.
+        binary: String,
+        /// Version it reported.
+        version: String,
+    },
+    /// A command exited non-zero.
+    #[error("`{command}` failed: {details}")]
+    Failed {
+        /// The command line.
+        command: String,
+        /// Diagnostics or the tail of its output.
+        details: String,
+    },
+    /// A command ran past its time limit and was killed.
+    #[error("`{command}` did not finish within {limit:?} and was stopped")]
+    TimedOut {
+        /// The command line.
+        command: String,
+        /// The limit.
+        limit: Duration,
+    },
+    /// Starting or talking to the process failed.
+    #[error("running {command}: {source}")]
+    Io {
+        /// The command line.
+        command: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A terraform binary with the environment to run it in.
+#[derive(Debug, Clone)]
+pub struct Terraform {
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+/// Output of a finished command.
+#[derive(Debug)]
+pub struct CommandOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let version = text.split_whitespace().find_map(|w| w.strip_prefix('v'))?;
+    let mut parts = version.split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+impl Terraform {
+    /// Finds terraform: `$RDMABENCH_TERRAFORM`, then `terraform`, then `tofu` on PATH, and checks
+    /// its version.
+    pub fn find() -> Result<Terraform, TerraformError> {
+        let candidates: Vec<PathBuf> = match std::env::var_os(TERRAFORM_ENV) {
+            Some(path) => vec![PathBuf::from(path)],
+            None => vec!["terraform".into(), "tofu".into()],
+        };
+        for binary in candidates {
+            let Ok(output) = Command::new(&binary).arg("version").output() else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&output.stdout).into_owned();
+            let first_line = text.lines().next().unwrap_or_default().to_string();
+            return match parse_version(&first_line) {
+                Some(v) if v >= MIN_VERSION => Ok(Terraform {
+                    binary,
+                    env: Vec::new(),
+                }),
+                _ => Err(TerraformError::TooOld {
+                    binary: binary.display().to_string(),
+                    version: first_line,
+                }),
+            };
+        }
+        Err(TerraformError::NotFound)
+    }
+
+    /// Adds an environment variable for every command (e.g. TF_CLI_CONFIG_FILE).
+    pub fn with_env(mut self, key: &str, value: &str) -> Terraform {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Runs `terraform ARGS` in `dir`, killing it after `limit`.
+    pub fn run(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        limit: Duration,
+    ) -> Result<CommandOutput, TerraformError> {
+        let command = format!("{} {}", self.binary.display(), args.join(" "));
+        let io = |source| TerraformError::Io {
+            command: command.clone(),
+            source,
+        };
+        let mut child = Command::new(&self.binary)
+            .args(args)
+            .current_dir(dir)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(io)?;
+        let mut stdout_pipe = child.stdout.take().expect("stdout is piped");
+        let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
+        let stdout_reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stdout_pipe.read_to_string(&mut text);
+            text
+        });
+        let stderr_reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr_pipe.read_to_string(&mut text);
+            text
+        });
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(io)? {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(TerraformError::TimedOut { command, limit });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let output = CommandOutput {
+            stdout: stdout_reader.join().unwrap_or_default(),
+            stderr: stderr_reader.join().unwrap_or_default(),
+        };
+        if status.success() {
+            Ok(output)
+        } else {
+            Err(TerraformError::Failed {
+                command,
+                details: diagnostics(&output),
+            })
+        }
+    }
+
+    /// `terraform init` without touching the network beyond what the CLI config allows.
+    pub fn init(&self, dir: &Path) -> Result<(), TerraformError> {
+        self.run(
+            dir,
+            &["init", "-no-color", "-input=false"],
+            Duration::from_secs(300),
+        )
+        .map(|_| ())
+    }
+
+    /// `terraform validate`, with its diagnostics in the error.
+    pub fn validate(&self, dir: &Path) -> Result<(), TerraformError> {
+        self.run(
+            dir,
+            &["validate", "-no-color", "-json"],
+            Duration::from_secs(120),
+        )
+        .map(|_| ())
+    }
+}
+
+/// The error summaries from `-json` output, or the tail of stderr.
+fn diagnostics(output: &CommandOutput) -> String {
+    let from_json: Vec<String> = serde_json::from_str::<serde_json::Value>(&output.stdout)
+        .ok()
+        .and_then(|v| v.get("diagnostics").and_then(|d| d.as_array()).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| {
+            let summary = d["summary"].as_str().unwrap_or_default();
+            let detail = d["detail"].as_str().unwrap_or_default();
+            let at = d["range"]["filename"].as_str().unwrap_or_default();
+            format!("{summary}: {detail} ({at})")
+        })
+        .collect();
+    if !from_json.is_empty() {
+        return from_json.join("; ");
+    }
+    let text = if output.stderr.trim().is_empty() {
+        &output.stdout
+    } else {
+        &output.stderr
+    };
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// A CLI configuration that installs providers only from a local filesystem mirror, so `init`
+/// never reaches the network (used by tests and air-gapped users).
+pub fn mirror_cli_config(mirror: &Path) -> String {
+    format!(
+        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/*/*\"]\n  }}\n  direct {{\n    exclude = [\"registry.terraform.io/*/*\"]\n  }}\n}}\n",
+        mirror.display()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_the_first_line() {
+        assert_eq!(parse_version("Terraform v1.11.4"), Some((1, 11)));
+        assert_eq!(parse_version("OpenTofu v1.8.0"), Some((1, 8)));
+        assert_eq!(parse_version("garbage"), None);
+    }
+
+    #[test]
+    fn json_diagnostics_become_one_line_each() {
+        let output = CommandOutput {
+            stdout: r#"{"valid":false,"diagnostics":[{"severity":"error","summary":"Unsupported argument","detail":"An argument named \"foo\" is not expected here.","range":{"filename":"main.tf.json"}}]}"#.into(),
+            stderr: String::new(),
+        };
+        assert_eq!(
+            diagnostics(&output),
+            "Unsupported argument: An argument named \"foo\" is not expected here. (main.tf.json)"
+        );
+    }
+}
