@@ -131,18 +131,9 @@ impl Terraform {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(io)?;
-        let mut stdout_pipe = child.stdout.take().expect("stdout is piped");
-        let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
-        let stdout_reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stdout_pipe.read_to_string(&mut text);
-            text
-        });
-        let stderr_reader = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr_pipe.read_to_string(&mut text);
-            text
-        });
+        // Drain both pipes while waiting, so a chatty command cannot block on a full pipe.
+        let stdout_reader = drain(child.stdout.take().expect("stdout is piped"));
+        let stderr_reader = drain(child.stderr.take().expect("stderr is piped"));
         let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = child.try_wait().map_err(io)? {
@@ -188,6 +179,14 @@ impl Terraform {
         )
         .map(|_| ())
     }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
 }
 
 /// The error summaries from `-json` output, or the tail of stderr.

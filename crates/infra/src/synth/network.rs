@@ -172,26 +172,21 @@ pub(super) fn add(stack: &mut Stack, config: &StackConfig) -> Result<(), ConfigE
             "tags": { "Name": format!("{name}-efa-nodes") }
         }),
     );
-    stack.resource(
+    for kind in [
         "aws_vpc_security_group_ingress_rule",
-        "nodes_self",
-        json!({
-            "security_group_id": "${aws_security_group.nodes.id}",
-            "referenced_security_group_id": "${aws_security_group.nodes.id}",
-            "ip_protocol": "-1",
-            "description": "EFA and MPI between nodes"
-        }),
-    );
-    stack.resource(
         "aws_vpc_security_group_egress_rule",
-        "nodes_self",
-        json!({
-            "security_group_id": "${aws_security_group.nodes.id}",
-            "referenced_security_group_id": "${aws_security_group.nodes.id}",
-            "ip_protocol": "-1",
-            "description": "EFA and MPI between nodes"
-        }),
-    );
+    ] {
+        stack.resource(
+            kind,
+            "nodes_self",
+            json!({
+                "security_group_id": "${aws_security_group.nodes.id}",
+                "referenced_security_group_id": "${aws_security_group.nodes.id}",
+                "ip_protocol": "-1",
+                "description": "EFA and MPI between nodes"
+            }),
+        );
+    }
     stack.resource(
         "aws_vpc_security_group_egress_rule",
         "nodes_internet",
