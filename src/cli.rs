@@ -22,7 +22,7 @@ pub enum Command {
     Providers(ProvidersArgs),
     /// Write a commented rdmabench.toml with safe defaults.
     Init(InitArgs),
-    /// The cloud stack: synthesize Terraform JSON (plan/up/down follow).
+    /// The cloud stack: preflight, Terraform JSON, create, inspect and remove it.
     Infra {
         /// Stack configuration file.
         #[arg(long, global = true, default_value = "rdmabench.toml")]
@@ -35,9 +35,21 @@ pub enum Command {
 /// `rdmabench infra` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum InfraCommand {
+    /// Preflight: credentials, the instance type's offering in the region, service quotas.
+    Check,
     /// Write the stack's Terraform JSON (versions.tf.json, main.tf.json) for review or use
     /// without rdmabench.
     Synth(SynthArgs),
+    /// Show what `up` would change (terraform plan).
+    Plan(PlanArgs),
+    /// Create or update the stack, after the preflight, a cost estimate and your confirmation.
+    Up(UpArgs),
+    /// The stack's outputs: region, cluster endpoint and CA, node group, ECR URL, AZ.
+    Outputs(OutputsArgs),
+    /// Destroy everything the stack created.
+    Down(DownArgs),
+    /// What exists, since when, the TTL, and what it has cost so far.
+    Status,
     /// List the EFA-capable instance types rdmabench knows, with their EFA interface count.
     InstanceTypes,
 }
@@ -54,6 +66,44 @@ pub struct InitArgs {
     /// Overwrite an existing file.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `rdmabench infra plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit 2 when the plan has changes, 0 when it has none (terraform's -detailed-exitcode).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `rdmabench infra up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// How long the stack may live before `status` warns [default: ttl from the config].
+    #[arg(long)]
+    pub ttl: Option<String>,
+}
+
+/// `rdmabench infra outputs`.
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// JSON instead of `name = value` lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rdmabench infra down`.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Without state: find the stack's resources by its tag and names, import and destroy them.
+    #[arg(long)]
+    pub orphans: bool,
 }
 
 /// `rdmabench infra synth`.

@@ -99,3 +99,113 @@ fn instance_types_lists_efa_interfaces() {
         "{p5}"
     );
 }
+
+/// Writes a valid configuration into `dir`.
+fn configured(dir: &std::path::Path) {
+    let out = run(dir, &["init", "--public-cidr", "203.0.113.7/32"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_missing_or_old_terraform_is_named_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    configured(dir.path());
+    let with_terraform = |binary: &std::path::Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("RDMABENCH_STATE_DIR", dir.path().join("state"))
+            .env("RDMABENCH_TERRAFORM", binary)
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["infra", "plan"][..],
+        &["infra", "up", "--yes"],
+        &["infra", "down", "--yes"],
+    ] {
+        let out = with_terraform(&dir.path().join("no-such-terraform"), args);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("terraform was not found"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("RDMABENCH_TERRAFORM"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    let old = dir.path().join("terraform-1.3");
+    std::fs::write(&old, "#!/bin/sh\necho 'Terraform v1.3.9'\n").unwrap();
+    std::fs::set_permissions(&old, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = with_terraform(&old, &["infra", "plan"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("v1.3.9") && stderr(&out).contains("1.5 or newer"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("state").exists(), "nothing may be written");
+}
+
+#[test]
+fn up_rejects_a_bad_ttl_before_touching_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    configured(dir.path());
+    let out = run(dir.path(), &["infra", "up", "--yes", "--ttl", "2d"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--ttl 2d"), "{}", stderr(&out));
+    assert!(!dir.path().join("state/rdmabench/stack.json").exists());
+}
+
+#[test]
+fn status_without_a_stack_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    configured(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+        .args(["infra", "status"])
+        .current_dir(dir.path())
+        .env("RDMABENCH_STATE_DIR", dir.path().join("state"))
+        // No reachable AWS: the live check must fail fast and be reported, not hang.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("created:  never"), "{text}");
+    assert!(text.contains("in state: 0 resources"), "{text}");
+    assert!(text.contains("tagged:   not checked"), "{text}");
+}
+
+#[test]
+fn an_s3_state_backend_is_written_beside_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    configured(dir.path());
+    let config = dir.path().join("rdmabench.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    // [state] is the template's last section.
+    std::fs::write(&config, format!("{text}s3_bucket = \"team-tf-state\"\n")).unwrap();
+    let out = run(dir.path(), &["infra", "synth", "--out", "tf"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let backend: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("tf/backend.tf.json")).unwrap(),
+    )
+    .unwrap();
+    let s3 = &backend["terraform"]["backend"]["s3"];
+    assert_eq!(s3["bucket"], "team-tf-state");
+    assert_eq!(s3["key"], "rdmabench/rdmabench.tfstate");
+    assert_eq!(s3["use_lockfile"], true);
+    assert_eq!(s3["encrypt"], true);
+
+    // Back to local state: the backend file goes away.
+    std::fs::write(&config, text).unwrap();
+    let out = run(dir.path(), &["infra", "synth", "--out", "tf"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!dir.path().join("tf/backend.tf.json").exists());
+}

@@ -57,6 +57,18 @@ pub struct StackConfig {
     pub network: NetworkConfig,
     /// The EFA node group.
     pub nodes: NodeConfig,
+    /// Where Terraform keeps the stack's state.
+    pub state: StateConfig,
+}
+
+/// Terraform state location: the per-stack directory by default, or S3 for teams.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// S3 bucket for the state (with a lock file beside it); None = the local state directory.
+    pub s3_bucket: Option<String>,
+    /// Object key in the bucket; default "rdmabench/<name>.tfstate".
+    pub s3_key: Option<String>,
 }
 
 /// EKS control plane settings.
@@ -102,6 +114,8 @@ pub struct NodeConfig {
     pub ssh_public_key_path: Option<String>,
     /// Optional capacity reservation for scarce instance types.
     pub capacity_reservation_id: Option<String>,
+    /// The reservation is an EC2 Capacity Block for ML (GPU types booked for a time window).
+    pub capacity_block: bool,
 }
 
 impl Default for StackConfig {
@@ -114,6 +128,7 @@ impl Default for StackConfig {
             cluster: ClusterConfig::default(),
             network: NetworkConfig::default(),
             nodes: NodeConfig::default(),
+            state: StateConfig::default(),
         }
     }
 }
@@ -148,6 +163,7 @@ impl Default for NodeConfig {
             efa_installer_version: "1.38.0".into(),
             ssh_public_key_path: None,
             capacity_reservation_id: None,
+            capacity_block: false,
         }
     }
 }
@@ -384,6 +400,32 @@ impl StackConfig {
                 "use a released EFA installer version such as 1.38.0",
             ));
         }
+        if let Some(bucket) = &self.state.s3_bucket {
+            let ok = (3..=63).contains(&bucket.len())
+                && bucket
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+            if !ok {
+                return Err(invalid(
+                    "state.s3_bucket",
+                    bucket,
+                    "an S3 bucket name has 3-63 lower-case letters, digits, '-' or '.'; remove the line to keep state locally",
+                ));
+            }
+        } else if let Some(key) = &self.state.s3_key {
+            return Err(invalid(
+                "state.s3_key",
+                key,
+                "only used with state.s3_bucket: set the bucket too, or remove the line",
+            ));
+        }
+        if self.nodes.capacity_block && self.nodes.capacity_reservation_id.is_none() {
+            return Err(invalid(
+                "nodes.capacity_block",
+                true,
+                "a capacity block is used through its reservation: set nodes.capacity_reservation_id to the block's cr-... id",
+            ));
+        }
         if let Some(id) = &self.nodes.capacity_reservation_id {
             if !id.starts_with("cr-") {
                 return Err(invalid(
@@ -480,6 +522,13 @@ mod tests {
             }),
             ("nodes.capacity_reservation_id", |c| {
                 c.nodes.capacity_reservation_id = Some("abc".into())
+            }),
+            ("nodes.capacity_block", |c| c.nodes.capacity_block = true),
+            ("state.s3_bucket", |c| {
+                c.state.s3_bucket = Some("My_Bucket".into())
+            }),
+            ("state.s3_key", |c| {
+                c.state.s3_key = Some("a/b.tfstate".into())
             }),
         ];
         for (field, breaker) in cases {

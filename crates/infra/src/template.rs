@@ -62,6 +62,14 @@ efa_installer_version = "{efa}"
 # ssh_public_key_path = "~/.ssh/id_ed25519.pub"
 # Optional: a capacity reservation for scarce instance types.
 # capacity_reservation_id = "cr-0123456789abcdef0"
+# Set when that reservation is an EC2 Capacity Block for ML (nodes launch into the block).
+# capacity_block = true
+
+[state]
+# Terraform state lives in a per-stack directory on this machine (`rdmabench infra status` shows
+# where). To share a stack, keep it in an existing S3 bucket instead, locked with a lock file:
+# s3_bucket = "my-terraform-state"
+# s3_key = "rdmabench/{name}.tfstate"
 "#,
         name = d.name,
         region = d.region,

@@ -1,7 +1,7 @@
 //! Driving the `terraform` (or `tofu`) binary: finding it, checking its version, and running its
 //! commands with a timeout, turning its JSON diagnostics into readable errors.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -66,6 +66,19 @@ pub struct CommandOutput {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+    /// Exit code (one of the accepted ones).
+    pub code: i32,
+}
+
+/// Where a command's output is shown while it runs (it is always captured too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// Nowhere: short commands whose output rdmabench interprets.
+    Quiet,
+    /// On stderr, as progress (apply, destroy: minutes of work the user should see).
+    Progress,
+    /// Standard output on stdout (a plan is the result of `infra plan`), errors on stderr.
+    Result,
 }
 
 fn parse_version(text: &str) -> Option<(u32, u32)> {
@@ -108,12 +121,25 @@ impl Terraform {
         self
     }
 
-    /// Runs `terraform ARGS` in `dir`, killing it after `limit`.
+    /// Runs `terraform ARGS` in `dir` quietly, killing it after `limit`; exit code 0 only.
     pub fn run(
         &self,
         dir: &Path,
         args: &[&str],
         limit: Duration,
+    ) -> Result<CommandOutput, TerraformError> {
+        self.run_with(dir, args, limit, Echo::Quiet, &[0])
+    }
+
+    /// Runs `terraform ARGS` in `dir`, showing its output as `echo` says, killing it after
+    /// `limit`; exit codes in `ok_codes` count as success (plan -detailed-exitcode uses 2).
+    pub fn run_with(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        limit: Duration,
+        echo: Echo,
+        ok_codes: &[i32],
     ) -> Result<CommandOutput, TerraformError> {
         let command = format!("{} {}", self.binary.display(), args.join(" "));
         let io = |source| TerraformError::Io {
@@ -132,8 +158,13 @@ impl Terraform {
             .spawn()
             .map_err(io)?;
         // Drain both pipes while waiting, so a chatty command cannot block on a full pipe.
-        let stdout_reader = drain(child.stdout.take().expect("stdout is piped"));
-        let stderr_reader = drain(child.stderr.take().expect("stderr is piped"));
+        let (out_echo, err_echo) = match echo {
+            Echo::Quiet => (None, None),
+            Echo::Progress => (Some(Stream::Stderr), Some(Stream::Stderr)),
+            Echo::Result => (Some(Stream::Stdout), Some(Stream::Stderr)),
+        };
+        let stdout_reader = drain(child.stdout.take().expect("stdout is piped"), out_echo);
+        let stderr_reader = drain(child.stderr.take().expect("stderr is piped"), err_echo);
         let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = child.try_wait().map_err(io)? {
@@ -149,8 +180,9 @@ impl Terraform {
         let output = CommandOutput {
             stdout: stdout_reader.join().unwrap_or_default(),
             stderr: stderr_reader.join().unwrap_or_default(),
+            code: status.code().unwrap_or(-1),
         };
-        if status.success() {
+        if status.code().is_some_and(|c| ok_codes.contains(&c)) {
             Ok(output)
         } else {
             Err(TerraformError::Failed {
@@ -164,7 +196,7 @@ impl Terraform {
     pub fn init(&self, dir: &Path) -> Result<(), TerraformError> {
         self.run(
             dir,
-            &["init", "-no-color", "-input=false"],
+            &["init", "-no-color", "-input=false", "-lock-timeout=120s"],
             Duration::from_secs(300),
         )
         .map(|_| ())
@@ -181,10 +213,30 @@ impl Terraform {
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Reads a pipe to its end on a thread, copying each line to `echo` as it arrives.
+fn drain(
+    pipe: impl Read + Send + 'static,
+    echo: Option<Stream>,
+) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
+        let mut reader = BufReader::new(pipe);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            let _ = match echo {
+                Some(Stream::Stdout) => std::io::stdout().write_all(line.as_bytes()),
+                Some(Stream::Stderr) => std::io::stderr().write_all(line.as_bytes()),
+                None => Ok(()),
+            };
+            text.push_str(&line);
+            line.clear();
+        }
         text
     })
 }
@@ -216,6 +268,20 @@ fn diagnostics(output: &CommandOutput) -> String {
     lines[lines.len().saturating_sub(15)..].join("\n")
 }
 
+/// A local provider mirror holding hashicorp/aws: `$RDMABENCH_TF_MIRROR`, /opt/tf-plugins, or
+/// ~/.terraform.d/plugins (air-gapped machines and the offline tests).
+pub fn provider_mirror() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("RDMABENCH_TF_MIRROR").map(PathBuf::from),
+        Some(PathBuf::from("/opt/tf-plugins")),
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(".terraform.d/plugins")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("registry.terraform.io/hashicorp/aws").is_dir())
+}
+
 /// A CLI configuration that installs providers only from a local filesystem mirror, so `init`
 /// never reaches the network (used by tests and air-gapped users).
 pub fn mirror_cli_config(mirror: &Path) -> String {
@@ -241,6 +307,7 @@ mod tests {
         let output = CommandOutput {
             stdout: r#"{"valid":false,"diagnostics":[{"severity":"error","summary":"Unsupported argument","detail":"An argument named \"foo\" is not expected here.","range":{"filename":"main.tf.json"}}]}"#.into(),
             stderr: String::new(),
+            code: 1,
         };
         assert_eq!(
             diagnostics(&output),

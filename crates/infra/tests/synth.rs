@@ -2,9 +2,7 @@
 //! checks a reviewer would make, and `terraform init` + `validate` against the AWS provider from
 //! the machine's filesystem mirror (no network).
 
-use std::path::{Path, PathBuf};
-
-use rdmabench_infra::terraform::{mirror_cli_config, Terraform};
+use rdmabench_infra::terraform::{mirror_cli_config, provider_mirror, Terraform};
 use rdmabench_infra::{synthesize, StackConfig, Synthesized};
 use serde_json::Value;
 
@@ -188,19 +186,6 @@ fn writing_twice_gives_identical_files() {
     assert!(dir.path().join("versions.tf.json").exists());
 }
 
-/// Where the machine keeps its provider mirror (DESIGN.md: /opt/tf-plugins here).
-fn provider_mirror() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("RDMABENCH_TF_MIRROR").map(PathBuf::from),
-        Some(PathBuf::from("/opt/tf-plugins")),
-        std::env::var_os("HOME").map(|h| Path::new(&h).join(".terraform.d/plugins")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|dir| dir.join("registry.terraform.io/hashicorp/aws").is_dir())
-}
-
 #[test]
 fn terraform_validates_the_stack_offline() {
     let required = std::env::var_os("RDMABENCH_REQUIRE_TERRAFORM").is_some();
@@ -226,6 +211,7 @@ fn terraform_validates_the_stack_offline() {
         let stack_dir = dir.path().join(instance_type);
         let mut c = config(instance_type);
         c.nodes.capacity_reservation_id = Some("cr-0123456789abcdef0".into());
+        c.nodes.capacity_block = instance_type == "p5.48xlarge";
         synthesize(&c, CREATED_AT)
             .unwrap()
             .write_to(&stack_dir)

@@ -92,6 +92,9 @@ pub(super) fn add(
         "user_data": "${base64encode(local.node_user_data)}",
         "network_interfaces": network_interfaces(instance.network_cards),
         "placement": { "group_name": "${aws_placement_group.efa.name}" },
+        // IMDSv2 only. Hop limit 2, not the stricter 1: a pod's network namespace is one hop
+        // further from IMDS than the node, and pods must reach it (checkov's CKV_AWS_341 is
+        // accepted for this in checkov-skips.toml).
         "metadata_options": {
             "http_endpoint": "enabled",
             "http_tokens": "required",
@@ -125,6 +128,9 @@ pub(super) fn add(
         template["capacity_reservation_specification"] = json!({
             "capacity_reservation_target": { "capacity_reservation_id": reservation }
         });
+        if config.nodes.capacity_block {
+            template["instance_market_options"] = json!({ "market_type": "capacity-block" });
+        }
     }
     stack.resource("aws_launch_template", "nodes", template);
 
@@ -146,7 +152,7 @@ pub(super) fn add(
             "node_role_arn": "${aws_iam_role.node.arn}",
             "subnet_ids": ["${aws_subnet.private_0.id}"],
             "ami_type": instance.ami_type(),
-            "capacity_type": "ON_DEMAND",
+            "capacity_type": if config.nodes.capacity_block { "CAPACITY_BLOCK" } else { "ON_DEMAND" },
             "scaling_config": { "desired_size": count, "min_size": count, "max_size": count },
             "launch_template": {
                 "id": "${aws_launch_template.nodes.id}",

@@ -15,6 +15,8 @@ pub(super) fn add(stack: &mut Stack, config: &StackConfig) {
         "bench",
         json!({
             "name": format!("{}/bench", config.name),
+            // A results file names the image it ran; an immutable tag keeps that name meaning
+            // one image, so the pusher must use a tag that changes with the content.
             "image_tag_mutability": "IMMUTABLE",
             "force_delete": true,
             "image_scanning_configuration": { "scan_on_push": true },

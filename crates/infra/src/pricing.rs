@@ -1,0 +1,191 @@
+//! Hourly cost estimate printed before `up` and used by `status`, from an embedded price table.
+//! Every price records where it came from and when; a price we do not know is shown as
+//! unknown, never as 0, and the total then says it is a lower bound.
+
+use crate::config::{ConfigError, StackConfig};
+
+/// Where EC2 On-Demand prices come from.
+const EC2_SOURCE: &str = "aws.amazon.com/ec2/pricing/on-demand (Linux, us-east-1)";
+/// When the embedded EC2 prices were read.
+const EC2_AS_OF: &str = "2025-06";
+
+/// On-Demand Linux USD/hour in us-east-1. Types absent here (P4d/P5 after the 2025 price cuts,
+/// HPC types, which us-east-1 does not offer) are unknown on purpose.
+#[rustfmt::skip]
+const US_EAST_1_INSTANCES: &[(&str, f64)] = &[
+    ("c5n.18xlarge", 3.888), ("c5n.metal", 3.888), ("c6gn.16xlarge", 2.7648),
+    ("c6i.32xlarge", 5.44), ("c6in.32xlarge", 7.2576), ("c7g.16xlarge", 2.32),
+    ("c7gn.16xlarge", 3.9936), ("c7i.48xlarge", 8.568), ("c8g.24xlarge", 3.82848),
+    ("g5.48xlarge", 16.288), ("g6.48xlarge", 13.35048), ("m6i.32xlarge", 6.144),
+    ("m7g.16xlarge", 2.6112), ("m7g.metal", 2.6112), ("m7i.48xlarge", 9.6768),
+    ("m8g.24xlarge", 4.30848), ("r7g.16xlarge", 3.4272), ("r7i.48xlarge", 12.7008),
+    ("trn1.32xlarge", 21.50),
+];
+
+/// One line of the estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostLine {
+    /// What is billed.
+    pub item: String,
+    /// How many.
+    pub quantity: f64,
+    /// USD per hour for one, if known.
+    pub usd_per_hour: Option<f64>,
+    /// Where the price comes from.
+    pub source: &'static str,
+    /// When it was read.
+    pub as_of: &'static str,
+}
+
+impl CostLine {
+    /// USD per hour for all of them, if known.
+    pub fn total(&self) -> Option<f64> {
+        self.usd_per_hour.map(|p| p * self.quantity)
+    }
+}
+
+/// The stack's hourly cost while it exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// One line per billed item.
+    pub lines: Vec<CostLine>,
+}
+
+impl Estimate {
+    /// Sum of the known lines.
+    pub fn known_usd_per_hour(&self) -> f64 {
+        self.lines.iter().filter_map(CostLine::total).sum()
+    }
+
+    /// Whether some price is unknown (the total is then a lower bound).
+    pub fn has_unknown(&self) -> bool {
+        self.lines.iter().any(|l| l.usd_per_hour.is_none())
+    }
+
+    /// The total as text: "$5.45/h", or "at least $5.45/h" with unknown prices.
+    pub fn total_text(&self) -> String {
+        let total = format!("${:.2}/h", self.known_usd_per_hour());
+        if self.has_unknown() {
+            format!("at least {total} (some prices unknown)")
+        } else {
+            total
+        }
+    }
+
+    /// A table for the terminal.
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "{:<36} {:>5} {:>10} {:>10}  source (as of)\n",
+            "item", "qty", "$/h each", "$/h"
+        );
+        let money = |v: Option<f64>| v.map_or("unknown".to_string(), |v| format!("{v:.4}"));
+        for line in &self.lines {
+            out.push_str(&format!(
+                "{:<36} {:>5} {:>10} {:>10}  {} ({})\n",
+                line.item,
+                line.quantity,
+                money(line.usd_per_hour),
+                money(line.total()),
+                line.source,
+                line.as_of
+            ));
+        }
+        out.push_str(&format!(
+            "total: {} while the stack exists; data transfer and NAT data processing are billed per GB and not included\n",
+            self.total_text()
+        ));
+        out
+    }
+}
+
+/// The hourly estimate for `config`.
+pub fn estimate(config: &StackConfig) -> Result<Estimate, ConfigError> {
+    let instance = config.instance()?;
+    let us_east_1 = config.region == "us-east-1";
+    let regional = |price: f64| us_east_1.then_some(price);
+    let instance_price = us_east_1
+        .then(|| {
+            US_EAST_1_INSTANCES
+                .iter()
+                .find(|(name, _)| *name == instance.name)
+                .map(|(_, price)| *price)
+        })
+        .flatten();
+    let count = f64::from(config.nodes.count);
+    let volume_gib = f64::from(config.nodes.volume_size_gib * config.nodes.count);
+    Ok(Estimate {
+        lines: vec![
+            CostLine {
+                item: format!("{} On-Demand", instance.name),
+                quantity: count,
+                usd_per_hour: instance_price,
+                source: EC2_SOURCE,
+                as_of: EC2_AS_OF,
+            },
+            CostLine {
+                item: "EKS control plane (standard support)".into(),
+                quantity: 1.0,
+                usd_per_hour: Some(0.10),
+                source: "aws.amazon.com/eks/pricing",
+                as_of: "2025-06",
+            },
+            CostLine {
+                item: "NAT gateway".into(),
+                quantity: 2.0,
+                usd_per_hour: regional(0.045),
+                source: "aws.amazon.com/vpc/pricing (us-east-1)",
+                as_of: "2025-06",
+            },
+            CostLine {
+                item: "public IPv4 address (NAT EIP)".into(),
+                quantity: 2.0,
+                usd_per_hour: Some(0.005),
+                source: "aws.amazon.com/vpc/pricing (public IPv4, since 2024-02)",
+                as_of: "2025-06",
+            },
+            CostLine {
+                item: "EBS gp3 root volumes (GiB)".into(),
+                quantity: volume_gib,
+                usd_per_hour: regional(0.08 / 730.0),
+                source: "aws.amazon.com/ebs/pricing ($0.08/GB-month, us-east-1)",
+                as_of: "2025-06",
+            },
+            CostLine {
+                item: "KMS key".into(),
+                quantity: 1.0,
+                usd_per_hour: Some(1.0 / 730.0),
+                source: "aws.amazon.com/kms/pricing ($1/month)",
+                as_of: "2025-06",
+            },
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_stack_in_us_east_1_is_fully_priced() {
+        let estimate = estimate(&StackConfig::default()).unwrap();
+        assert!(!estimate.has_unknown());
+        // 2 x 2.6112 + 0.10 + 2 x 0.045 + 2 x 0.005 + 200 GiB gp3 + one key
+        let expected = 5.2224 + 0.10 + 0.09 + 0.01 + 200.0 * 0.08 / 730.0 + 1.0 / 730.0;
+        assert!((estimate.known_usd_per_hour() - expected).abs() < 1e-9);
+        assert_eq!(estimate.total_text(), "$5.45/h");
+    }
+
+    #[test]
+    fn unknown_prices_are_never_zero() {
+        let mut config = StackConfig::default();
+        config.nodes.instance_type = "p5.48xlarge".into();
+        let gpu = estimate(&config).unwrap();
+        assert_eq!(gpu.lines[0].usd_per_hour, None);
+        assert!(gpu.render().contains("unknown"));
+        assert!(gpu.total_text().starts_with("at least"));
+
+        config.region = "eu-west-1".into();
+        config.nodes.instance_type = "m7g.16xlarge".into();
+        assert!(estimate(&config).unwrap().has_unknown());
+    }
+}

@@ -1,0 +1,355 @@
+//! The stack's whole life against a local moto server (127.0.0.1, random port), driven through
+//! the same `rdmabench infra ...` commands a user runs. Only the endpoints differ: the AWS SDK
+//! and the Terraform provider both read AWS_ENDPOINT_URL. moto's gaps (placement groups, EKS
+//! add-ons and access entries, Service Quotas, EKS/ECR in the tagging API) are filled by
+//! tests/support/moto_wrapper.py; tests/support/moto_inventory.py lists what moto still holds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rdmabench_infra::terraform::{mirror_cli_config, provider_mirror};
+
+/// One stack at a time: each test applies a full stack, and two at once on two cores only
+/// makes every terraform wait on the other.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const STACK: &str = "rdmabench";
+
+/// moto behind the wrapper, stopped on drop.
+struct Moto {
+    child: Child,
+    endpoint: String,
+    python: PathBuf,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The venv python with moto, or None (then the test is skipped unless moto is required).
+fn moto_python() -> Option<PathBuf> {
+    let python = std::env::var_os("RDMABENCH_MOTO_PYTHON").map(PathBuf::from);
+    let required = std::env::var_os("RDMABENCH_REQUIRE_MOTO").is_some();
+    match python {
+        Some(p) if p.exists() => Some(p),
+        other => {
+            assert!(
+                !required,
+                "RDMABENCH_REQUIRE_MOTO is set but RDMABENCH_MOTO_PYTHON ({other:?}) is not a python with moto; run scripts/test, which creates it with scripts/python-venv"
+            );
+            eprintln!("SKIPPED: no moto (set RDMABENCH_MOTO_PYTHON to a python with tests/support/requirements-moto.txt)");
+            None
+        }
+    }
+}
+
+fn support(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(file)
+}
+
+fn start_moto(python: PathBuf, dir: &Path, extra: &[&str]) -> Moto {
+    let port_file = dir.join("moto.port");
+    let child = Command::new(&python)
+        .arg(support("moto_wrapper.py"))
+        .arg("--port-file")
+        .arg(&port_file)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("moto.log")).unwrap())
+        .spawn()
+        .expect("starting the moto wrapper");
+    let mut moto = Moto {
+        child,
+        endpoint: String::new(),
+        python,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(port) = std::fs::read_to_string(&port_file) {
+            moto.endpoint = format!("http://127.0.0.1:{}", port.trim());
+            return moto;
+        }
+        if let Ok(Some(status)) = moto.child.try_wait() {
+            panic!(
+                "moto wrapper exited ({status}): {}",
+                std::fs::read_to_string(dir.join("moto.log")).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "moto did not start within 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A user's machine: a working directory with rdmabench.toml, a state root, AWS settings that
+/// point at moto and a Terraform CLI config that installs the provider from the local mirror.
+struct Machine {
+    dir: tempfile::TempDir,
+    moto: Moto,
+}
+
+impl Machine {
+    fn new(moto_args: &[&str]) -> Option<Machine> {
+        let python = moto_python()?;
+        let mirror = provider_mirror().expect("the aws provider mirror (see DESIGN.md)");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cli.tfrc"), mirror_cli_config(&mirror)).unwrap();
+        let moto = start_moto(python, dir.path(), moto_args);
+        let machine = Machine { dir, moto };
+        let init = machine.rdmabench(&["init", "--public-cidr", "203.0.113.7/32"]);
+        assert!(init.status.success(), "{}", text(&init.stderr));
+        Some(machine)
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn rdmabench(&self, args: &[&str]) -> Output {
+        let dir = self.path();
+        Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("RDMABENCH_STATE_DIR", dir.join("state"))
+            .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+            .env("TF_PLUGIN_CACHE_DIR", dir.join("plugin-cache"))
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", dir.join("aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.rdmabench(args);
+        assert!(
+            out.status.success(),
+            "rdmabench {args:?} failed ({}):\n{}\n{}",
+            out.status,
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// What moto still holds of the stack (empty = nothing left).
+    fn inventory(&self) -> serde_json::Value {
+        let out = Command::new(&self.moto.python)
+            .arg(support("moto_inventory.py"))
+            .args(["--endpoint", &self.moto.endpoint, "--region", "us-east-1"])
+            .args(["--stack", STACK])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn assert_nothing_left(&self) {
+        let inventory = self.inventory();
+        let left: Vec<String> = match &inventory {
+            serde_json::Value::Object(kinds) => kinds
+                .iter()
+                .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect(),
+            serde_json::Value::Array(items) => items.iter().map(|v| v.to_string()).collect(),
+            other => panic!("unexpected inventory {other}"),
+        };
+        assert!(left.is_empty(), "left in moto: {left:#?}");
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn up_plan_outputs_status_down_leave_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(m) = Machine::new(&[]) else { return };
+
+    let check = m.ok(&["infra", "check"]);
+    assert!(
+        check.contains("ok    credentials: account 123456789012"),
+        "{check}"
+    );
+    assert!(
+        check.contains("m7g.16xlarge offered in us-east-1"),
+        "{check}"
+    );
+    assert!(check.contains("L-1216C47A"), "{check}");
+
+    let up = m.rdmabench(&["infra", "up", "--yes", "--ttl", "2h"]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    let progress = text(&up.stderr);
+    assert!(
+        progress.contains("$5.45/h"),
+        "the cost estimate is shown before applying: {progress}"
+    );
+    assert!(text(&up.stdout).contains("cluster_name = rdmabench"));
+
+    // A second plan is clean: literal tags, no drift.
+    let plan = m.rdmabench(&["infra", "plan", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}{}",
+        text(&plan.stdout),
+        text(&plan.stderr)
+    );
+    assert!(text(&plan.stdout).contains("No changes."));
+
+    let outputs: serde_json::Value =
+        serde_json::from_str(&m.ok(&["infra", "outputs", "--json"])).unwrap();
+    assert_eq!(outputs["schema_version"], 1);
+    for key in [
+        "region",
+        "cluster_name",
+        "cluster_endpoint",
+        "node_group",
+        "ecr_repository_url",
+    ] {
+        assert!(
+            outputs["outputs"].get(key).is_some(),
+            "{key} missing: {outputs}"
+        );
+    }
+
+    let status = m.ok(&["infra", "status"]);
+    assert!(status.contains("nodes:    2 x m7g.16xlarge"), "{status}");
+    assert!(status.contains("ttl:      2h00m\n"), "{status}");
+    assert!(!status.contains("in state: 0 resources"), "{status}");
+
+    // A second `up` finds its own state and changes nothing.
+    m.ok(&["infra", "up", "--yes"]);
+
+    let down = m.rdmabench(&["infra", "down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    assert!(text(&down.stderr).contains("nothing tagged rdmabench:stack=rdmabench is left"));
+    m.assert_nothing_left();
+    assert!(!m.path().join("state/rdmabench/stack.json").exists());
+
+    // What AWS keeps listing after a destroy (the KMS key pending deletion, deleted NAT
+    // gateways) must not make the next `up` take the stack for orphans: it gets as far as
+    // asking for confirmation.
+    let next = m.rdmabench(&["infra", "up"]);
+    assert!(!next.status.success());
+    let message = text(&next.stderr);
+    assert!(
+        message.contains("pass --yes") && !message.contains("--orphans"),
+        "{message}"
+    );
+}
+
+#[test]
+fn lost_state_blocks_up_and_down_orphans_cleans_up() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(m) = Machine::new(&[]) else { return };
+    m.ok(&["infra", "up", "--yes"]);
+    std::fs::remove_dir_all(m.path().join("state/rdmabench")).unwrap();
+
+    let again = m.rdmabench(&["infra", "up", "--yes"]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("infra down --orphans"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    let down = m.rdmabench(&["infra", "down", "--orphans", "--yes"]);
+    let progress = text(&down.stderr);
+    assert!(down.status.success(), "{progress}");
+    for address in [
+        "aws_vpc.main",
+        "aws_nat_gateway.nat_1",
+        "aws_eks_node_group.efa",
+        "aws_iam_role.node",
+    ] {
+        assert!(
+            progress.contains(&format!("rdmabench: found {address} (")),
+            "{address}: {progress}"
+        );
+    }
+    m.assert_nothing_left();
+}
+
+#[test]
+fn a_failed_apply_can_still_be_destroyed() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The node group is the step that fails for real when AWS runs out of a scarce type.
+    let Some(m) = Machine::new(&["--fail", "CreateNodegroup:InsufficientInstanceCapacity"]) else {
+        return;
+    };
+    let up = m.rdmabench(&["infra", "up", "--yes"]);
+    assert!(!up.status.success());
+    let message = text(&up.stderr);
+    assert!(message.contains("rdmabench infra down"), "{message}");
+    assert!(
+        message.contains("injected"),
+        "terraform's reason is shown: {message}"
+    );
+    assert!(
+        message.contains("hint: AWS has no free m7g.16xlarge capacity"),
+        "{message}"
+    );
+
+    let down = m.rdmabench(&["infra", "down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+    m.assert_nothing_left();
+}
+
+#[test]
+fn preflight_failures_stop_up_before_anything_exists() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(m) = Machine::new(&["--quota", "L-1216C47A=64"]) else {
+        return;
+    };
+    let check = m.rdmabench(&["infra", "check"]);
+    assert_eq!(check.status.code(), Some(1));
+    let report = text(&check.stdout);
+    assert!(
+        report.contains("FAIL  quota Running On-Demand Standard")
+            && report.contains("64 vCPUs < 128 needed"),
+        "{report}"
+    );
+
+    let up = m.rdmabench(&["infra", "up", "--yes"]);
+    assert!(!up.status.success());
+    assert!(text(&up.stderr).contains("nothing was created"));
+
+    // Without --yes and without a terminal, up refuses (after a passing preflight too).
+    std::fs::write(
+        m.path().join("rdmabench.toml"),
+        std::fs::read_to_string(m.path().join("rdmabench.toml"))
+            .unwrap()
+            .replace(
+                "instance_type = \"m7g.16xlarge\"",
+                "instance_type = \"g6.48xlarge\"",
+            ),
+    )
+    .unwrap();
+    let unconfirmed = m.rdmabench(&["infra", "up"]);
+    assert!(!unconfirmed.status.success());
+    assert!(
+        text(&unconfirmed.stderr).contains("pass --yes"),
+        "{}",
+        text(&unconfirmed.stderr)
+    );
+    m.assert_nothing_left();
+}
