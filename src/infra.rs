@@ -283,13 +283,7 @@ fn down(args: &DownArgs, workspace: Workspace) -> Result<i32> {
             in_state.len()
         ),
     )?;
-    workspace.destroy().with_context(|| {
-        format!(
-            "destroying stack '{}' failed; what remains is still recorded in {}: run `rdmabench infra down` again",
-            config.name,
-            workspace.dir().display()
-        )
-    })?;
+    destroy(&workspace)?;
     state::remove_record(&config.name).context("removing the stack record")?;
     eprintln!("rdmabench: stack '{}' destroyed", config.name);
     report_leftovers(config, &in_state)
@@ -355,13 +349,7 @@ fn down_orphans(args: &DownArgs, workspace: &Workspace, in_state: usize) -> Resu
     if imported == 0 {
         eprintln!("rdmabench: nothing of stack '{}' exists", config.name);
     } else {
-        workspace.destroy().with_context(|| {
-            format!(
-                "destroying the remains of stack '{}' failed; they are now recorded in {}: run `rdmabench infra down` to retry",
-                config.name,
-                workspace.dir().display()
-            )
-        })?;
+        destroy(workspace)?;
         eprintln!(
             "rdmabench: destroyed {imported} resources of stack '{}'",
             config.name
@@ -369,6 +357,17 @@ fn down_orphans(args: &DownArgs, workspace: &Workspace, in_state: usize) -> Resu
     }
     state::remove_record(&config.name).context("removing the stack record")?;
     report_leftovers(config.clone(), &in_state)
+}
+
+/// `terraform destroy`; on failure what remains stays in the state, so `down` can simply retry.
+fn destroy(workspace: &Workspace) -> Result<()> {
+    workspace.destroy().with_context(|| {
+        format!(
+            "destroying stack '{}' failed; what remains is recorded in {}: run `rdmabench infra down` again",
+            workspace.config().name,
+            workspace.dir().display()
+        )
+    })
 }
 
 /// After a destroy, asks the tagging API whether anything with the stack's tag remains.

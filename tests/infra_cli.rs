@@ -209,3 +209,51 @@ fn an_s3_state_backend_is_written_beside_the_stack() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!dir.path().join("tf/backend.tf.json").exists());
 }
+
+#[test]
+fn status_warns_when_the_ttl_is_exceeded_and_estimates_the_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    configured(dir.path());
+    let stack_dir = dir.path().join("state/rdmabench");
+    std::fs::create_dir_all(&stack_dir).unwrap();
+    let five_hours_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 5 * 3600;
+    let record = serde_json::json!({
+        "schema_version": 1,
+        "created_at": "2026-01-01T00:00:00Z",
+        "created_at_unix": five_hours_ago,
+        "ttl_minutes": 240,
+        "region": "us-east-1",
+        "instance_type": "m7g.16xlarge",
+        "node_count": 2,
+        "usd_per_hour": 2.0,
+        "price_complete": true
+    });
+    std::fs::write(stack_dir.join("stack.json"), record.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+        .args(["infra", "status"])
+        .current_dir(dir.path())
+        .env("RDMABENCH_STATE_DIR", dir.path().join("state"))
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(5h00m ago)"), "{text}");
+    assert!(text.contains("ttl:      4h00m  EXCEEDED"), "{text}");
+    assert!(
+        text.contains("cost:     $10.00 so far at $2.00/h"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("outlived its TTL"),
+        "{}",
+        stderr(&out)
+    );
+}
