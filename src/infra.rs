@@ -56,19 +56,16 @@ pub fn init(args: &InitArgs) -> Result<i32> {
 
 /// `rdmabench infra ...`.
 pub fn run(command: &InfraCommand, config_path: &Path) -> Result<i32> {
-    if let InfraCommand::InstanceTypes = command {
-        return instance_types();
-    }
-    let config = load_config(config_path)?;
+    let config = || load_config(config_path);
     match command {
-        InfraCommand::InstanceTypes => unreachable!("handled above"),
-        InfraCommand::Synth(args) => synth(args, &config),
-        InfraCommand::Check => check(workspace(config)?),
-        InfraCommand::Plan(args) => plan(args, workspace(config)?),
-        InfraCommand::Up(args) => up(args, workspace(config)?),
-        InfraCommand::Outputs(args) => outputs(args, workspace(config)?),
-        InfraCommand::Down(args) => down(args, workspace(config)?),
-        InfraCommand::Status => status(workspace(config)?),
+        InfraCommand::InstanceTypes => instance_types(),
+        InfraCommand::Synth(args) => synth(args, &config()?),
+        InfraCommand::Check => check(workspace(config()?)?),
+        InfraCommand::Plan(args) => plan(args, workspace(config()?)?),
+        InfraCommand::Up(args) => up(args, workspace(config()?)?),
+        InfraCommand::Outputs(args) => outputs(args, workspace(config()?)?),
+        InfraCommand::Down(args) => down(args, workspace(config()?)?),
+        InfraCommand::Status => status(workspace(config()?)?),
     }
 }
 
@@ -310,11 +307,7 @@ fn down_orphans(args: &DownArgs, workspace: &Workspace, in_state: usize) -> Resu
     for resource in &found {
         eprintln!("  {}", resource.arn);
     }
-    let created_at = found
-        .iter()
-        .find_map(|r| r.tags.get("rdmabench:created-at").cloned())
-        .map_or_else(|| creation_time(&config.name), Ok)?;
-    workspace.prepare(&created_at)?;
+    // `down` has just synthesized and initialized the workspace; the imports use that stack.
     let main: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(workspace.dir().join("main.tf.json"))
             .context("reading the synthesized stack")?,

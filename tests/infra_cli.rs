@@ -161,21 +161,25 @@ fn up_rejects_a_bad_ttl_before_touching_aws() {
     assert!(!dir.path().join("state/rdmabench/stack.json").exists());
 }
 
-#[test]
-fn status_without_a_stack_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    configured(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+/// `infra status` with AWS unreachable: the live check must fail fast and be reported, not hang.
+fn status_without_aws(dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rdmabench"))
         .args(["infra", "status"])
-        .current_dir(dir.path())
-        .env("RDMABENCH_STATE_DIR", dir.path().join("state"))
-        // No reachable AWS: the live check must fail fast and be reported, not hang.
+        .current_dir(dir)
+        .env("RDMABENCH_STATE_DIR", dir.join("state"))
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn status_without_a_stack_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    configured(dir.path());
+    let out = status_without_aws(dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("created:  never"), "{text}");
@@ -233,16 +237,7 @@ fn status_warns_when_the_ttl_is_exceeded_and_estimates_the_cost() {
         "price_complete": true
     });
     std::fs::write(stack_dir.join("stack.json"), record.to_string()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rdmabench"))
-        .args(["infra", "status"])
-        .current_dir(dir.path())
-        .env("RDMABENCH_STATE_DIR", dir.path().join("state"))
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .unwrap();
+    let out = status_without_aws(dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("(5h00m ago)"), "{text}");
