@@ -30,6 +30,29 @@ pub enum Command {
         #[command(subcommand)]
         command: InfraCommand,
     },
+    /// The benchmark container image (EFA userspace, OpenMPI, perftest, rdmabench).
+    Image {
+        /// Stack configuration file.
+        #[arg(long, global = true, default_value = "rdmabench.toml")]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+}
+
+/// `rdmabench image` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Build the image for the nodes' architecture with docker buildx; --push sends it to ECR.
+    Build(ImageBuildArgs),
+}
+
+/// `rdmabench image build`.
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// Push to the stack's ECR repository after building.
+    #[arg(long)]
+    pub push: bool,
 }
 
 /// `rdmabench infra` subcommands.

@@ -3,6 +3,7 @@
 //! This binary only parses arguments and wires the library crates together.
 
 mod cli;
+mod image;
 mod infra;
 mod local;
 mod output;
@@ -18,6 +19,7 @@ fn main() {
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Init(args) => infra::init(args),
         cli::Command::Infra { config, command } => infra::run(command, config),
+        cli::Command::Image { config, command } => image::run(command, config),
     };
     match result {
         Ok(code) => std::process::exit(code),

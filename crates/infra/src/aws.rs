@@ -124,7 +124,13 @@ impl Aws {
         Ok(Aws { runtime, config })
     }
 
-    fn call<T, E: std::error::Error>(
+    /// The loaded SDK settings, for clients of services this crate does not wrap (ECR).
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.config
+    }
+
+    /// Runs one SDK call to completion within the per-call limit, naming `call` in any error.
+    pub fn call<T, E: std::error::Error>(
         &self,
         call: &'static str,
         future: impl Future<Output = Result<T, E>>,

@@ -1,0 +1,1 @@
+//! EKS bearer tokens: a presigned STS GetCallerIdentity URL, as `aws eks get-token` makes.

@@ -1,0 +1,6 @@
+#![forbid(unsafe_code)]
+//! Kubernetes: the manifests rdmabench applies (typed with k8s-openapi), the EKS authentication
+//! (tokens signed in-process), and the orchestration of pod-mode and node-mode runs (kube-rs).
+
+pub mod eks_token;
+pub mod manifests;

@@ -1,0 +1,1 @@
+//! The objects rdmabench applies, built from the stack configuration.
