@@ -38,6 +38,120 @@ pub enum Command {
         #[command(subcommand)]
         command: ImageCommand,
     },
+    /// Kubernetes: the EFA device plugin, and node-mode vs pod-mode runs on the stack's cluster.
+    K8s {
+        /// Stack configuration file.
+        #[arg(long, global = true, default_value = "rdmabench.toml")]
+        config: PathBuf,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        #[command(subcommand)]
+        command: K8sCommand,
+    },
+}
+
+/// How to reach the cluster.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Use this context of your kubeconfig instead of the stack's EKS cluster.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Use your kubeconfig's current context instead of the stack's EKS cluster.
+    #[arg(long, global = true)]
+    pub kubeconfig: bool,
+    /// Namespace of the benchmark pods.
+    #[arg(long, global = true, default_value = "rdmabench")]
+    pub namespace: String,
+}
+
+/// `rdmabench k8s` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print every manifest `deploy` and `run` apply, as YAML (no cluster needed).
+    Render(K8sRenderArgs),
+    /// Install the EFA device plugin and wait until the nodes advertise their EFA interfaces.
+    Deploy(K8sDeployArgs),
+    /// Measure on the nodes (node mode), in pods (pod mode) or both, and store the results.
+    Run(K8sRunArgs),
+    /// Print the logs of the benchmark pods that still exist (e.g. after a failed run).
+    Logs(K8sLogsArgs),
+    /// Delete everything rdmabench created in the cluster.
+    Clean(K8sCleanArgs),
+}
+
+/// Which measurements to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// On the nodes' hosts, outside any container.
+    Node,
+    /// Inside pods, EFA through the device plugin.
+    Pod,
+    /// Node then pod, alternating when repeated; never both at once.
+    Both,
+}
+
+/// What the benchmark pods run.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which measurements.
+    #[arg(long, value_enum, default_value_t = ModeArg::Both)]
+    pub mode: ModeArg,
+    /// Benchmark image [default: the one `rdmabench image build --push` recorded].
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// `rdmabench pingpong` options for both ends, after `--` (default: --provider efa).
+    #[arg(last = true, value_name = "PINGPONG_OPTIONS")]
+    pub pingpong: Vec<String>,
+}
+
+/// `rdmabench k8s render`.
+#[derive(Debug, Args)]
+pub struct K8sRenderArgs {
+    #[command(flatten)]
+    pub bench: BenchArgs,
+}
+
+/// `rdmabench k8s deploy`.
+#[derive(Debug, Args)]
+pub struct K8sDeployArgs {
+    /// Limit for the device plugin to report EFA on the nodes.
+    #[arg(long, default_value = "10m")]
+    pub timeout: String,
+}
+
+/// `rdmabench k8s run`.
+#[derive(Debug, Args)]
+pub struct K8sRunArgs {
+    #[command(flatten)]
+    pub bench: BenchArgs,
+    /// Measurements per mode; with --mode both they alternate node, pod, node, pod ...
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Directory for the results JSON files.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    pub results_dir: PathBuf,
+    /// Limit for one measurement, from creating its pods to collecting the results.
+    #[arg(long, default_value = "30m")]
+    pub timeout: String,
+    /// Limit for a pod to be scheduled and started (includes pulling the image).
+    #[arg(long, default_value = "10m")]
+    pub start_timeout: String,
+}
+
+/// `rdmabench k8s logs`.
+#[derive(Debug, Args)]
+pub struct K8sLogsArgs {
+    /// Only the pods of this mode.
+    #[arg(long, value_enum, default_value_t = ModeArg::Both)]
+    pub mode: ModeArg,
+}
+
+/// `rdmabench k8s clean`.
+#[derive(Debug, Args)]
+pub struct K8sCleanArgs {
+    /// Limit for the deletions to finish.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
 }
 
 /// `rdmabench image` subcommands.
@@ -50,9 +164,23 @@ pub enum ImageCommand {
 /// `rdmabench image build`.
 #[derive(Debug, Args)]
 pub struct ImageBuildArgs {
-    /// Push to the stack's ECR repository after building.
+    /// Push to the stack's ECR repository (or --repository) instead of loading the image into
+    /// the local engine; a tag already in the repository is left as it is.
     #[arg(long)]
     pub push: bool,
+    /// ECR repository URL instead of the stack's `ecr_repository_url`
+    /// (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME), e.g. to push without `rdmabench infra`.
+    #[arg(long, value_name = "URL")]
+    pub repository: Option<String>,
+    /// Platform instead of the nodes' (from nodes.instance_type).
+    #[arg(long, value_parser = ["linux/arm64", "linux/amd64"])]
+    pub platform: Option<String>,
+    /// The rdmabench source checkout to build (it holds docker/Dockerfile).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub context: PathBuf,
+    /// Rebuild every layer (docker buildx build --no-cache).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// `rdmabench infra` subcommands.

@@ -494,3 +494,32 @@ fn instance_types() -> Result<i32> {
     emit(&out, None)?;
     Ok(0)
 }
+
+/// Named outputs of the stack as `infra up` left them, for the commands that work on what it
+/// created; `otherwise` tells the user how to proceed without the stack.
+pub fn stack_outputs(config: &StackConfig, names: &[&str], otherwise: &str) -> Result<Vec<String>> {
+    let workspace = Workspace::new(config.clone(), Terraform::find()?);
+    if !workspace.dir().join(".terraform").exists() {
+        bail!(
+            "stack '{}' has not been created from this machine (nothing in {}): create it with `rdmabench infra up`, or {otherwise}",
+            config.name,
+            workspace.dir().display()
+        );
+    }
+    let outputs = workspace.outputs().context("reading the stack's outputs")?;
+    names
+        .iter()
+        .map(|name| {
+            outputs
+                .get(*name)
+                .and_then(|value| value.as_str())
+                .map(str::to_string)
+                .with_context(|| {
+                    format!(
+                        "stack '{}' has no {name} output: it does not exist (run `rdmabench infra up`), or {otherwise}",
+                        config.name
+                    )
+                })
+        })
+        .collect()
+}

@@ -5,6 +5,7 @@
 mod cli;
 mod image;
 mod infra;
+mod k8s;
 mod local;
 mod output;
 mod pingpong;
@@ -20,6 +21,11 @@ fn main() {
         cli::Command::Init(args) => infra::init(args),
         cli::Command::Infra { config, command } => infra::run(command, config),
         cli::Command::Image { config, command } => image::run(command, config),
+        cli::Command::K8s {
+            config,
+            cluster,
+            command,
+        } => k8s::run(command, config, cluster),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdmabench_engine::{
     run_client, run_server, Amount, PingPongConfig, ProviderChoice, RunOutput, TransportChoice,
@@ -172,6 +173,44 @@ fn plan(args: &PingpongArgs) -> Result<Plan> {
         cpus,
         port,
     })
+}
+
+/// Options the Kubernetes runner sets itself on each end.
+const SET_BY_RUNNER: &[&str] = &[
+    "--server", "--local", "--bind", "--port", "--format", "--output",
+];
+
+/// Checks `rdmabench pingpong` options meant for remote ends (the pods of a Kubernetes run) with
+/// the same parser and rules as a local run, so a typo fails here and not minutes later in a
+/// pod. Returns them with `--provider efa` added when no provider or transport was chosen.
+pub fn remote_options(options: &[String]) -> Result<Vec<String>> {
+    for option in options {
+        let flag = option.split('=').next().unwrap_or_default();
+        if SET_BY_RUNNER.contains(&flag) {
+            bail!("{option}: `rdmabench k8s` sets this itself on each end; remove it");
+        }
+    }
+    let argv = ["rdmabench", "pingpong", "--server"]
+        .into_iter()
+        .map(String::from)
+        .chain(options.iter().cloned());
+    let cli = crate::cli::Cli::try_parse_from(argv)
+        .map_err(|e| anyhow::anyhow!("invalid pingpong options after `--`:\n{e}"))?;
+    let crate::cli::Command::Pingpong(args) = cli.command else {
+        bail!("invalid pingpong options after `--`");
+    };
+    plan(&args).context("invalid pingpong options after `--`")?;
+    let chosen = |flag: &str| {
+        options
+            .iter()
+            .any(|o| o == flag || o.starts_with(&format!("{flag}=")))
+    };
+    let mut remote = Vec::new();
+    if !chosen("--provider") && !chosen("--transport") {
+        remote.extend(["--provider".to_string(), "efa".to_string()]);
+    }
+    remote.extend(options.iter().cloned());
+    Ok(remote)
 }
 
 fn progress_bar(total: usize) -> ProgressBar {
@@ -345,5 +384,6 @@ fn results_file(
         },
         fabric: output.fabric,
         results: output.measurements,
+        placement: None,
     }
 }

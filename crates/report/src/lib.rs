@@ -8,6 +8,6 @@ pub mod model;
 pub use error::ReportError;
 pub use format::{render, Format};
 pub use model::{
-    Endpoints, FabricInfo, HostFacts, LatencySummary, Parameters, ResultsFile, SizeMeasurement,
-    ToolInfo, SCHEMA_VERSION,
+    Endpoints, FabricInfo, HostFacts, LatencySummary, Parameters, Placement, ResultsFile,
+    SizeMeasurement, ToolInfo, SCHEMA_VERSION,
 };

@@ -35,6 +35,34 @@ pub struct ResultsFile {
     pub fabric: Option<FabricInfo>,
     /// One row per message size.
     pub results: Vec<SizeMeasurement>,
+    /// Where in a cluster the run happened (None for runs started by hand or locally). Files
+    /// written before this field existed read as None.
+    #[serde(default)]
+    pub placement: Option<Placement>,
+}
+
+/// Where a run inside Kubernetes happened: the facts that make node-mode and pod-mode results
+/// comparable, or show that they are not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    /// "eks" for the stack's cluster, "kubernetes" for a kubeconfig context.
+    pub target: String,
+    /// The cluster name or kubeconfig context.
+    pub cluster: String,
+    /// "node" (on the hosts) or "pod" (inside pods).
+    pub mode: String,
+    /// Namespace of the benchmark pods.
+    pub namespace: String,
+    /// Node that ran the server.
+    pub server_node: String,
+    /// Node that ran the client.
+    pub client_node: String,
+    /// EC2 instance type of the nodes.
+    pub instance_type: String,
+    /// The benchmark image.
+    pub image: String,
+    /// 1-based repetition of this mode within the run.
+    pub repetition: u32,
 }
 
 /// The build that produced a file.

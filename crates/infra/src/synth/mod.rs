@@ -7,6 +7,8 @@ mod nodes;
 mod registry;
 mod user_data;
 
+pub use nodes::EFA_NODE_LABEL;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

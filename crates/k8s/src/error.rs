@@ -1,0 +1,82 @@
+//! What can go wrong in the cluster, each variant saying what happened and what to do.
+
+use std::time::Duration;
+
+/// A Kubernetes step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum K8sError {
+    /// The API server refused or failed a request.
+    #[error("{action}: {message}")]
+    Api {
+        /// What rdmabench was doing, e.g. "applying Pod rdmabench-pod-server".
+        action: String,
+        /// The API server's status message and code, or the transport error.
+        message: String,
+    },
+    /// A wait ran out of time; `state` is the last thing seen.
+    #[error("{what} did not happen within {limit:?}; last seen: {state}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// The limit.
+        limit: Duration,
+        /// The last observed state, with a hint.
+        state: String,
+    },
+    /// A pod cannot be scheduled, will not start, or failed; `hint` says what to do.
+    #[error("pod {pod}: {cause}\n  hint: {hint}")]
+    Pod {
+        /// Namespace/name.
+        pod: String,
+        /// What Kubernetes or the benchmark reported.
+        cause: String,
+        /// The likely fix.
+        hint: String,
+    },
+    /// The client finished but its log holds no results document.
+    #[error("pod {pod} succeeded but its log has no results JSON: {reason}")]
+    NoResults {
+        /// Namespace/name.
+        pod: String,
+        /// Why the log could not be read as results.
+        reason: String,
+    },
+    /// Not enough EFA nodes to place server and client on different nodes.
+    #[error("{found} node(s) labelled {label} are Ready; a measurement needs 2 on different nodes (check `rdmabench infra status` and the node group's desired size)")]
+    TooFewNodes {
+        /// Ready EFA nodes found.
+        found: usize,
+        /// The node label selector.
+        label: String,
+    },
+    /// Ctrl-C: what was created has been removed.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl K8sError {
+    /// A closure that wraps a kube error with what was being done.
+    pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(kube::Error) -> K8sError {
+        let action = action.into();
+        move |error| {
+            let message = match &error {
+                kube::Error::Api(status) => format!(
+                    "{} ({} {})",
+                    status.message.trim(),
+                    status.code,
+                    status.reason
+                ),
+                other => {
+                    let mut message = other.to_string();
+                    let mut source = std::error::Error::source(other);
+                    while let Some(inner) = source {
+                        message = format!("{message}: {inner}");
+                        source = inner.source();
+                    }
+                    message
+                }
+            };
+            K8sError::Api { action, message }
+        }
+    }
+}

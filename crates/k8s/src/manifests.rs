@@ -1,1 +1,0 @@
-//! The objects rdmabench applies, built from the stack configuration.

@@ -1,0 +1,290 @@
+//! The benchmark pods and the Service that names the server. Both modes run the same image and
+//! the same `rdmabench pingpong` arguments with the same CPU, memory and hugepage budget, so the
+//! only differences between a node-mode and a pod-mode number are the ones being measured: the
+//! container's namespaces and the device plugin's path to the EFA device.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, Container, EmptyDirVolumeSource, EnvVar, HostPathVolumeSource, Pod,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, ResourceRequirements,
+    SeccompProfile, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+
+use super::{
+    metadata, BenchSpec, Mode, Role, EFA_NODE_LABEL, EFA_RESOURCE, MANAGED_BY, MODE_LABEL,
+    ROLE_LABEL,
+};
+
+/// CPU for each benchmark pod: one busy-polling thread plus libfabric's progress, with room.
+const CPU: &str = "4";
+/// Memory for each benchmark pod: buffers up to 8 MiB plus the provider's pools.
+const MEMORY: &str = "8Gi";
+/// Size of /dev/shm: the shm provider and MPI's shared-memory transport live there.
+const SHM_SIZE: &str = "1Gi";
+/// Where node mode copies the binary on the host (created if missing, removed after the run).
+const HOST_BIN_DIR: &str = "/var/lib/rdmabench";
+
+/// Node mode: copy the image's binary onto the host, then run it in the host's namespaces
+/// (PID 1's mount, UTS, IPC, network and PID namespaces), so it uses the node's own libfabric
+/// from the EFA installer. The server's name is resolved here, inside the pod, because the
+/// host's resolver does not know cluster DNS names.
+const NODE_RUNNER: &str = r#"set -eu
+role="$1"; shift
+bin="rdmabench-$role"
+install -m 0755 /usr/local/bin/rdmabench "/host$HOST_BIN_DIR/$bin"
+trap 'rm -f "/host$HOST_BIN_DIR/$bin"' EXIT
+trap 'exit 143' INT TERM
+if [ "$role" = client ]; then
+  server=""
+  for _ in $(seq 1 60); do
+    server=$(getent hosts "$1" | awk '{print $1; exit}') && [ -n "$server" ] && break
+    sleep 1
+  done
+  [ -n "$server" ] || { echo "cannot resolve $1 within 60 s" >&2; exit 1; }
+  shift
+  set -- "$server" "$@"
+fi
+ulimit -l unlimited
+status=0
+nsenter --target 1 --mount --uts --ipc --net --pid -- "$HOST_BIN_DIR/$bin" pingpong "$@" || status=$?
+exit "$status"
+"#;
+
+fn selector(mode: Mode, role: Option<Role>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([
+        (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+        (MODE_LABEL.to_string(), mode.as_str().to_string()),
+    ]);
+    if let Some(role) = role {
+        labels.insert(ROLE_LABEL.to_string(), role.as_str().to_string());
+    }
+    labels
+}
+
+/// The headless Service through which the client finds the server of `mode`. Not-ready
+/// addresses are published because the server has no readiness probe: a probe's connection
+/// would be taken for the one client it serves.
+pub fn server_service(spec: &BenchSpec, mode: Mode) -> Service {
+    let name = BenchSpec::pod_name(mode, Role::Server);
+    Service {
+        metadata: metadata(&name, Some(&spec.namespace), &[(MODE_LABEL, mode.as_str())]),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".to_string()),
+            publish_not_ready_addresses: Some(true),
+            selector: Some(selector(mode, Some(Role::Server))),
+            ports: Some(vec![ServicePort {
+                name: Some("control".to_string()),
+                port: i32::from(spec.port),
+                protocol: Some("TCP".to_string()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    }
+}
+
+/// `rdmabench pingpong` arguments of one end (after the `pingpong` subcommand).
+fn pingpong_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
+    let port = spec.port.to_string();
+    let mut args: Vec<String> = match role {
+        Role::Server => vec!["--server".into(), "--bind".into(), "0.0.0.0".into()],
+        Role::Client => vec![spec.server_host(mode)],
+    };
+    args.extend(["--port".to_string(), port]);
+    args.extend(spec.pingpong_args.iter().cloned());
+    if role == Role::Client {
+        args.extend(["--format".to_string(), "json".to_string()]);
+    }
+    args
+}
+
+fn resources(spec: &BenchSpec, mode: Mode) -> ResourceRequirements {
+    let mut amounts = BTreeMap::from([
+        ("cpu".to_string(), Quantity(CPU.to_string())),
+        ("memory".to_string(), Quantity(MEMORY.to_string())),
+    ]);
+    let hugepages = spec.hugepages_per_pod();
+    if hugepages > 0 {
+        amounts.insert(
+            "hugepages-2Mi".to_string(),
+            Quantity(format!("{}Mi", hugepages * 2)),
+        );
+    }
+    if mode == Mode::Pod {
+        amounts.insert(
+            EFA_RESOURCE.to_string(),
+            Quantity(spec.instance.network_cards.to_string()),
+        );
+    }
+    ResourceRequirements {
+        // Equal requests and limits: Guaranteed QoS, and extended resources demand it anyway.
+        requests: Some(amounts.clone()),
+        limits: Some(amounts),
+        ..ResourceRequirements::default()
+    }
+}
+
+fn memory_volume(name: &str, mount_path: &str, size: &str) -> (Volume, VolumeMount) {
+    let volume = Volume {
+        name: name.to_string(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            medium: Some("Memory".to_string()),
+            size_limit: Some(Quantity(size.to_string())),
+        }),
+        ..Volume::default()
+    };
+    let mount = VolumeMount {
+        name: name.to_string(),
+        mount_path: mount_path.to_string(),
+        ..VolumeMount::default()
+    };
+    (volume, mount)
+}
+
+fn container(spec: &BenchSpec, mode: Mode, role: Role) -> Container {
+    let args = pingpong_args(spec, mode, role);
+    let (command, args, security_context) = match mode {
+        Mode::Pod => (
+            vec!["rdmabench".to_string(), "pingpong".to_string()],
+            args,
+            SecurityContext {
+                // Root inside the container so the added IPC_LOCK is effective: memory
+                // registration pins pages beyond the default memlock limit.
+                run_as_user: Some(0),
+                run_as_non_root: Some(false),
+                privileged: Some(false),
+                allow_privilege_escalation: Some(false),
+                read_only_root_filesystem: Some(true),
+                capabilities: Some(Capabilities {
+                    add: Some(vec!["IPC_LOCK".to_string()]),
+                    drop: Some(vec!["ALL".to_string()]),
+                }),
+                ..SecurityContext::default()
+            },
+        ),
+        Mode::Node => {
+            let mut script_args = vec![
+                "-c".to_string(),
+                NODE_RUNNER.replace("$HOST_BIN_DIR", HOST_BIN_DIR),
+                "node-runner".to_string(),
+                role.as_str().to_string(),
+            ];
+            script_args.extend(args);
+            (
+                vec!["sh".to_string()],
+                script_args,
+                SecurityContext {
+                    // Entering the host's namespaces needs full privilege; this pod exists only
+                    // for the duration of one node-mode measurement.
+                    privileged: Some(true),
+                    run_as_user: Some(0),
+                    read_only_root_filesystem: Some(true),
+                    ..SecurityContext::default()
+                },
+            )
+        }
+    };
+    let mut env = Vec::new();
+    if spec.hugepages_per_pod() == 0 {
+        env.push(EnvVar {
+            name: "FI_EFA_USE_HUGE_PAGE".to_string(),
+            value: Some("0".to_string()),
+            ..EnvVar::default()
+        });
+    }
+    let mut mounts = vec![
+        memory_volume("dev-shm", "/dev/shm", SHM_SIZE).1,
+        memory_volume("tmp", "/tmp", "64Mi").1,
+    ];
+    if mode == Mode::Node {
+        mounts.push(VolumeMount {
+            name: "host-bin".to_string(),
+            mount_path: format!("/host{HOST_BIN_DIR}"),
+            ..VolumeMount::default()
+        });
+    }
+    Container {
+        name: role.as_str().to_string(),
+        image: Some(spec.image.clone()),
+        image_pull_policy: Some("Always".to_string()),
+        command: Some(command),
+        args: Some(args),
+        env: (!env.is_empty()).then_some(env),
+        resources: Some(resources(spec, mode)),
+        security_context: Some(security_context),
+        volume_mounts: Some(mounts),
+        ..Container::default()
+    }
+}
+
+/// The pod running `role` of `mode`: pinned to the stack's EFA nodes, never on the same node as
+/// the other end (a shared node would measure shared memory, not the network), run once.
+pub fn bench_pod(spec: &BenchSpec, mode: Mode, role: Role) -> Pod {
+    let name = BenchSpec::pod_name(mode, role);
+    let mut volumes = vec![
+        memory_volume("dev-shm", "/dev/shm", SHM_SIZE).0,
+        memory_volume("tmp", "/tmp", "64Mi").0,
+    ];
+    if mode == Mode::Node {
+        volumes.push(Volume {
+            name: "host-bin".to_string(),
+            host_path: Some(HostPathVolumeSource {
+                path: HOST_BIN_DIR.to_string(),
+                type_: Some("DirectoryOrCreate".to_string()),
+            }),
+            ..Volume::default()
+        });
+    }
+    let node_mode = mode == Mode::Node;
+    Pod {
+        metadata: metadata(
+            &name,
+            Some(&spec.namespace),
+            &[(MODE_LABEL, mode.as_str()), (ROLE_LABEL, role.as_str())],
+        ),
+        spec: Some(PodSpec {
+            restart_policy: Some("Never".to_string()),
+            active_deadline_seconds: Some(spec.deadline_seconds),
+            termination_grace_period_seconds: Some(10),
+            automount_service_account_token: Some(false),
+            host_network: node_mode.then_some(true),
+            host_pid: node_mode.then_some(true),
+            dns_policy: node_mode.then(|| "ClusterFirstWithHostNet".to_string()),
+            node_selector: Some(BTreeMap::from([(
+                EFA_NODE_LABEL.0.to_string(),
+                EFA_NODE_LABEL.1.to_string(),
+            )])),
+            affinity: Some(Affinity {
+                pod_anti_affinity: Some(PodAntiAffinity {
+                    required_during_scheduling_ignored_during_execution: Some(vec![
+                        PodAffinityTerm {
+                            label_selector: Some(LabelSelector {
+                                match_labels: Some(selector(mode, None)),
+                                ..LabelSelector::default()
+                            }),
+                            topology_key: "kubernetes.io/hostname".to_string(),
+                            ..PodAffinityTerm::default()
+                        },
+                    ]),
+                    ..PodAntiAffinity::default()
+                }),
+                ..Affinity::default()
+            }),
+            security_context: Some(PodSecurityContext {
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".to_string(),
+                    ..SeccompProfile::default()
+                }),
+                ..PodSecurityContext::default()
+            }),
+            containers: vec![container(spec, mode, role)],
+            volumes: Some(volumes),
+            ..PodSpec::default()
+        }),
+        ..Pod::default()
+    }
+}

@@ -1,0 +1,225 @@
+//! The objects rdmabench applies, built from the stack configuration: the namespace, the EFA
+//! device plugin, and per measurement mode a headless Service plus server and client pods. They
+//! are plain k8s-openapi values, so `k8s render` and `k8s deploy` can never disagree.
+
+mod bench;
+mod device_plugin;
+mod network_policy;
+mod registry;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use rdmabench_infra::instances::InstanceType;
+use serde::Serialize;
+
+pub use bench::{bench_pod, server_service};
+pub use device_plugin::{device_plugin, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE};
+pub use network_policy::{bench_network_policy, device_plugin_network_policy};
+pub use registry::eks_addon_registry;
+
+/// The device plugin release rdmabench deploys: pinned so every run uses the same plugin.
+pub const DEVICE_PLUGIN_VERSION: &str = "v0.5.20";
+/// The extended resource the EFA device plugin advertises, one unit per EFA interface.
+pub const EFA_RESOURCE: &str = "vpc.amazonaws.com/efa";
+/// The node label the stack's node group sets (see the infra crate); everything here selects it.
+pub const EFA_NODE_LABEL: (&str, &str) = rdmabench_infra::synth::EFA_NODE_LABEL;
+/// The label that marks every object rdmabench creates, for `k8s clean`.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "rdmabench");
+/// Label carrying the measurement mode of a benchmark pod.
+pub const MODE_LABEL: &str = "rdmabench.io/mode";
+/// Label carrying the role (server or client) of a benchmark pod.
+pub const ROLE_LABEL: &str = "rdmabench.io/role";
+/// The most 2 MiB hugepages one benchmark pod asks for (1 GiB): the EFA provider's bounce
+/// buffers need far less, and leaving the rest lets a partly fragmented node still schedule it.
+pub const MAX_HUGEPAGES_PER_POD: u32 = 512;
+
+/// Where a measurement runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Directly on the node's host, with the node's own libfabric (the baseline).
+    Node,
+    /// Inside ordinary pods that get EFA through the device plugin.
+    Pod,
+}
+
+impl Mode {
+    /// The label and name form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Node => "node",
+            Mode::Pod => "pod",
+        }
+    }
+}
+
+/// Which end of a ping-pong a pod runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Listens, serves one client's run, exits.
+    Server,
+    /// Connects to the server through its Service, prints the results JSON.
+    Client,
+}
+
+impl Role {
+    /// The label and name form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Server => "server",
+            Role::Client => "client",
+        }
+    }
+}
+
+/// Everything the manifests depend on, gathered once from the stack configuration and the
+/// command line.
+#[derive(Debug, Clone)]
+pub struct BenchSpec {
+    /// Namespace of the benchmark pods.
+    pub namespace: String,
+    /// The benchmark image (rdmabench, EFA userspace, OpenMPI), normally the pushed ECR reference.
+    pub image: String,
+    /// AWS region: picks the registry of the device plugin image.
+    pub region: String,
+    /// The nodes' instance type: EFA interface count and architecture.
+    pub instance: &'static InstanceType,
+    /// 2 MiB hugepages reserved on each node at boot (0: none, so EFA must not use them).
+    pub hugepages_2mi: u32,
+    /// Out-of-band TCP port of the ping-pong server.
+    pub port: u16,
+    /// `rdmabench pingpong` options both ends must agree on (provider, sizes, iterations ...).
+    pub pingpong_args: Vec<String>,
+    /// Upper bound on a benchmark pod's life, enforced by the kubelet (activeDeadlineSeconds).
+    pub deadline_seconds: i64,
+}
+
+impl BenchSpec {
+    /// Name of the pod (and, for the server, of its Service) of `mode` and `role`.
+    pub fn pod_name(mode: Mode, role: Role) -> String {
+        format!("rdmabench-{}-{}", mode.as_str(), role.as_str())
+    }
+
+    /// DNS name through which the client reaches the server of `mode`.
+    pub fn server_host(&self, mode: Mode) -> String {
+        format!(
+            "{}.{}.svc.cluster.local",
+            Self::pod_name(mode, Role::Server),
+            self.namespace
+        )
+    }
+
+    /// Hugepages one benchmark pod requests: a share of what the node reserved.
+    pub fn hugepages_per_pod(&self) -> u32 {
+        self.hugepages_2mi.min(MAX_HUGEPAGES_PER_POD)
+    }
+}
+
+/// Labels on every object: who manages it, plus `extra`.
+fn labels(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    [MANAGED_BY, ("app.kubernetes.io/part-of", "rdmabench")]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Metadata with a name, an optional namespace and the common labels plus `extra`.
+fn metadata(name: &str, namespace: Option<&str>, extra: &[(&str, &str)]) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: namespace.map(str::to_string),
+        labels: Some(labels(extra)),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The namespace of the benchmark pods.
+pub fn namespace(spec: &BenchSpec) -> Namespace {
+    Namespace {
+        metadata: metadata(&spec.namespace, None, &[]),
+        ..Namespace::default()
+    }
+}
+
+/// The objects of one measurement mode, in the order they are applied.
+#[derive(Debug, Clone)]
+pub struct ModeObjects {
+    /// The mode.
+    pub mode: Mode,
+    /// Headless Service giving the server a DNS name.
+    pub service: Service,
+    /// The server pod.
+    pub server: Pod,
+    /// The client pod.
+    pub client: Pod,
+}
+
+impl ModeObjects {
+    /// Builds the Service and both pods of `mode`.
+    pub fn new(spec: &BenchSpec, mode: Mode) -> ModeObjects {
+        ModeObjects {
+            mode,
+            service: server_service(spec, mode),
+            server: bench_pod(spec, mode, Role::Server),
+            client: bench_pod(spec, mode, Role::Client),
+        }
+    }
+}
+
+/// Every object of a deployment: shared ones, then one set per mode.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The benchmark namespace.
+    pub namespace: Namespace,
+    /// The EFA device plugin.
+    pub device_plugin: DaemonSet,
+    /// Keeps the device plugin off the network.
+    pub device_plugin_policy: NetworkPolicy,
+    /// Limits the benchmark pods to each other's control port and DNS.
+    pub bench_policy: NetworkPolicy,
+    /// Per mode, the Service and pods.
+    pub modes: Vec<ModeObjects>,
+}
+
+impl Bundle {
+    /// All objects for `modes`.
+    pub fn new(spec: &BenchSpec, modes: &[Mode]) -> Bundle {
+        Bundle {
+            namespace: namespace(spec),
+            device_plugin: device_plugin(&spec.region),
+            device_plugin_policy: device_plugin_network_policy(),
+            bench_policy: bench_network_policy(spec),
+            modes: modes.iter().map(|&m| ModeObjects::new(spec, m)).collect(),
+        }
+    }
+
+    /// A multi-document YAML stream, in apply order, for `kubectl apply -f -` or review.
+    pub fn to_yaml(&self) -> Result<String, serde_saphyr::SerializeError> {
+        let mut documents = vec![
+            to_yaml(&self.namespace)?,
+            to_yaml(&self.device_plugin_policy)?,
+            to_yaml(&self.device_plugin)?,
+            to_yaml(&self.bench_policy)?,
+        ];
+        for mode in &self.modes {
+            documents.push(to_yaml(&mode.service)?);
+            documents.push(to_yaml(&mode.server)?);
+            documents.push(to_yaml(&mode.client)?);
+        }
+        Ok(documents
+            .iter()
+            .map(|d| format!("---\n{d}"))
+            .collect::<Vec<_>>()
+            .join(""))
+    }
+}
+
+fn to_yaml<T: Serialize>(object: &T) -> Result<String, serde_saphyr::SerializeError> {
+    serde_saphyr::to_string(object)
+}

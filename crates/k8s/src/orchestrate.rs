@@ -1,0 +1,637 @@
+//! Driving the cluster: installing the device plugin and waiting for the nodes to advertise EFA,
+//! running one measurement (server, then client, then collecting the client's results), and
+//! removing what was created, also when a step fails or the user presses Ctrl-C.
+//! Every wait polls with an explicit limit; nothing waits on the cluster forever.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
+use kube::{Client, Resource, ResourceExt};
+use rdmabench_report::ResultsFile;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::diagnose::{failure_hint, pod_state, PodState};
+use crate::error::K8sError;
+use crate::manifests::{
+    Bundle, ModeObjects, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE, EFA_NODE_LABEL, EFA_RESOURCE,
+    MANAGED_BY,
+};
+
+/// The field manager of rdmabench's server-side applies.
+const FIELD_MANAGER: &str = "rdmabench";
+/// How often a wait looks at the cluster again.
+const POLL: Duration = Duration::from_secs(1);
+/// How long the server may take to exit after its client finished.
+const SERVER_EXIT: Duration = Duration::from_secs(60);
+/// The most log text read from one pod.
+const LOG_LIMIT_BYTES: i64 = 16 * 1024 * 1024;
+/// Lines of a failed pod's log shown in the error.
+const LOG_TAIL_LINES: usize = 30;
+
+/// Where progress lines go (stderr in the CLI).
+pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Limits for one measurement's waits.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// For a pod to be scheduled and started (image pull included).
+    pub start: Duration,
+    /// For the whole measurement, from creating the server to the client's exit.
+    pub run: Duration,
+    /// For deletions to finish.
+    pub delete: Duration,
+}
+
+/// One finished measurement.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    /// The client's results document.
+    pub results: ResultsFile,
+    /// Node that ran the server.
+    pub server_node: String,
+    /// Node that ran the client.
+    pub client_node: String,
+}
+
+/// An EFA node as the device plugin reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EfaNode {
+    /// Node name.
+    pub name: String,
+    /// Allocatable `vpc.amazonaws.com/efa`.
+    pub efa: u32,
+    /// Whether the node is Ready.
+    pub ready: bool,
+}
+
+/// A cluster and the namespace of the benchmark pods.
+pub struct Cluster {
+    client: Client,
+    namespace: String,
+    progress: Progress,
+}
+
+fn name_of<K: Resource>(object: &K) -> String {
+    object.meta().name.clone().unwrap_or_default()
+}
+
+fn is_not_found(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.is_not_found())
+}
+
+/// Waits for `shutdown` to turn true (Ctrl-C); never returns if it never does.
+async fn interrupted(mut shutdown: watch::Receiver<bool>) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+impl Cluster {
+    /// Works in `namespace` through `client`, reporting progress to `progress`.
+    pub fn new(client: Client, namespace: &str, progress: Progress) -> Cluster {
+        Cluster {
+            client,
+            namespace: namespace.to_string(),
+            progress,
+        }
+    }
+
+    fn say(&self, line: &str) {
+        (self.progress)(line);
+    }
+
+    fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    fn services(&self) -> Api<Service> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    fn policies(&self, namespace: &str) -> Api<NetworkPolicy> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    fn daemon_sets(&self) -> Api<DaemonSet> {
+        Api::namespaced(self.client.clone(), DEVICE_PLUGIN_NAMESPACE)
+    }
+
+    async fn apply<K>(&self, api: &Api<K>, object: &K) -> Result<K, K8sError>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+    {
+        let name = name_of(object);
+        api.patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(object),
+        )
+        .await
+        .map_err(K8sError::api(format!("applying {} {name}", K::kind(&()))))
+    }
+
+    /// Deletes `name` if it exists and waits until it is gone. True when something was deleted.
+    async fn delete<K>(&self, api: &Api<K>, name: &str, limit: Duration) -> Result<bool, K8sError>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+    {
+        let what = format!("{} {name}", K::kind(&()));
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => return Ok(false),
+            Err(e) => return Err(K8sError::api(format!("deleting {what}"))(e)),
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let existing = api
+                .get_opt(name)
+                .await
+                .map_err(K8sError::api(format!("reading {what}")))?;
+            if existing.is_none() {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Err(K8sError::Timeout {
+                    what: format!("deletion of {what}"),
+                    limit,
+                    state: "still present (a finalizer or an unreachable node holds it)".into(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Installs the namespace and, unless the cluster already runs one, the EFA device plugin;
+    /// then waits until at least two Ready EFA nodes advertise `efa_per_node` interfaces each.
+    pub async fn deploy(
+        &self,
+        bundle: &Bundle,
+        efa_per_node: u32,
+        limit: Duration,
+    ) -> Result<Vec<EfaNode>, K8sError> {
+        self.apply(
+            &Api::<Namespace>::all(self.client.clone()),
+            &bundle.namespace,
+        )
+        .await?;
+        self.apply(&self.policies(&self.namespace), &bundle.bench_policy)
+            .await?;
+        match self.foreign_device_plugin().await? {
+            Some(existing) => self.say(&format!(
+                "an EFA device plugin is already installed ({DEVICE_PLUGIN_NAMESPACE}/{existing}); using it"
+            )),
+            None => {
+                self.apply(
+                    &self.policies(DEVICE_PLUGIN_NAMESPACE),
+                    &bundle.device_plugin_policy,
+                )
+                .await?;
+                self.apply(&self.daemon_sets(), &bundle.device_plugin).await?;
+                self.say(&format!(
+                    "applied {DEVICE_PLUGIN_NAMESPACE}/{DEVICE_PLUGIN_NAME}"
+                ));
+            }
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let nodes = self.efa_nodes().await?;
+            let usable = nodes
+                .iter()
+                .filter(|n| n.ready && n.efa >= efa_per_node)
+                .count();
+            if usable >= 2 {
+                return Ok(nodes);
+            }
+            if Instant::now() >= deadline {
+                let plugin = self.device_plugin_state().await?;
+                let seen = nodes
+                    .iter()
+                    .map(|n| format!("{} (ready: {}, {EFA_RESOURCE}: {})", n.name, n.ready, n.efa))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(K8sError::Timeout {
+                    what: format!("2 Ready nodes advertising {efa_per_node} {EFA_RESOURCE} each"),
+                    limit,
+                    state: format!(
+                        "nodes: [{seen}]; device plugin pods: {plugin}. If the plugin pods run but \
+                         report 0, the nodes have no EFA device (check the instance type and \
+                         that the EFA installer ran in the node user data)"
+                    ),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Name of an EFA device plugin DaemonSet rdmabench did not create (an EKS add-on or Helm
+    /// chart), so two plugins never fight over the same resource.
+    async fn foreign_device_plugin(&self) -> Result<Option<String>, K8sError> {
+        let list = self
+            .daemon_sets()
+            .list(&ListParams::default())
+            .await
+            .map_err(K8sError::api("listing DaemonSets in kube-system"))?;
+        Ok(list
+            .items
+            .iter()
+            .filter(|ds| ds.labels().get(MANAGED_BY.0).map(String::as_str) != Some(MANAGED_BY.1))
+            .find(|ds| {
+                ds.spec.iter().any(|spec| {
+                    spec.template.spec.iter().any(|pod| {
+                        pod.containers.iter().any(|c| {
+                            c.image
+                                .as_deref()
+                                .is_some_and(|i| i.contains("aws-efa-k8s-device-plugin"))
+                        })
+                    })
+                })
+            })
+            .map(name_of))
+    }
+
+    /// The EFA nodes with their allocatable EFA count and readiness.
+    pub async fn efa_nodes(&self) -> Result<Vec<EfaNode>, K8sError> {
+        let selector = format!("{}={}", EFA_NODE_LABEL.0, EFA_NODE_LABEL.1);
+        let nodes = Api::<Node>::all(self.client.clone())
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(K8sError::api("listing nodes"))?;
+        Ok(nodes
+            .items
+            .iter()
+            .map(|node| {
+                let status = node.status.as_ref();
+                let efa = status
+                    .and_then(|s| s.allocatable.as_ref())
+                    .and_then(|a| a.get(EFA_RESOURCE))
+                    .and_then(|q| q.0.parse().ok())
+                    .unwrap_or(0);
+                let ready = status
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                EfaNode {
+                    name: name_of(node),
+                    efa,
+                    ready,
+                }
+            })
+            .collect())
+    }
+
+    /// The device plugin pods' states, for error messages.
+    async fn device_plugin_state(&self) -> Result<String, K8sError> {
+        let pods = Api::<Pod>::namespaced(self.client.clone(), DEVICE_PLUGIN_NAMESPACE)
+            .list(&ListParams::default().labels(&format!("name={DEVICE_PLUGIN_NAME}")))
+            .await
+            .map_err(K8sError::api("listing the device plugin pods"))?;
+        if pods.items.is_empty() {
+            return Ok(
+                "none (the DaemonSet matches no node: are the nodes labelled \
+                        rdmabench.io/efa=true?)"
+                    .into(),
+            );
+        }
+        Ok(pods
+            .items
+            .iter()
+            .map(|p| format!("{} {:?}", name_of(p), pod_state(p)))
+            .collect::<Vec<_>>()
+            .join(", "))
+    }
+
+    /// Runs one measurement of `objects` and removes its pods and Service afterwards, whatever
+    /// happened. `shutdown` turning true (Ctrl-C) stops the wait, cleans up, and returns
+    /// `Interrupted`.
+    pub async fn measure(
+        &self,
+        objects: &ModeObjects,
+        timeouts: Timeouts,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Measurement, K8sError> {
+        let outcome = tokio::select! {
+            outcome = self.measure_once(objects, timeouts) => outcome,
+            () = interrupted(shutdown) => Err(K8sError::Interrupted),
+        };
+        let cleanup = self.remove_mode(objects, timeouts.delete).await;
+        match (outcome, cleanup) {
+            (Ok(measurement), Ok(())) => Ok(measurement),
+            (Err(error), Ok(())) => Err(error),
+            (Ok(_), Err(cleanup)) => Err(cleanup),
+            (Err(error), Err(cleanup)) => {
+                self.say(&format!("cleanup also failed: {cleanup}"));
+                Err(error)
+            }
+        }
+    }
+
+    async fn remove_mode(&self, objects: &ModeObjects, limit: Duration) -> Result<(), K8sError> {
+        let pods = self.pods();
+        for pod in [&objects.client, &objects.server] {
+            if self.delete(&pods, &name_of(pod), limit).await? {
+                self.say(&format!("deleted pod {}", name_of(pod)));
+            }
+        }
+        self.delete(&self.services(), &name_of(&objects.service), limit)
+            .await?;
+        Ok(())
+    }
+
+    async fn measure_once(
+        &self,
+        objects: &ModeObjects,
+        timeouts: Timeouts,
+    ) -> Result<Measurement, K8sError> {
+        let mode = objects.mode.as_str();
+        let deadline = Instant::now() + timeouts.run;
+        // Pods are immutable: leftovers of an interrupted run go first.
+        self.remove_mode(objects, timeouts.delete).await?;
+        self.apply(&self.services(), &objects.service).await?;
+        self.apply(&self.pods(), &objects.server).await?;
+        self.say(&format!(
+            "{mode} mode: server pod created, waiting for it to start"
+        ));
+        let server = self
+            .wait_started(&name_of(&objects.server), timeouts)
+            .await?;
+        self.apply(&self.pods(), &objects.client).await?;
+        self.say(&format!(
+            "{mode} mode: server runs on {}, client pod created",
+            node_of(&server)
+        ));
+        let client = self
+            .wait_started(&name_of(&objects.client), timeouts)
+            .await?;
+        self.say(&format!(
+            "{mode} mode: client runs on {}, measuring",
+            node_of(&client)
+        ));
+        self.wait_client_done(objects, deadline, timeouts.run)
+            .await?;
+        let log = self.log(&name_of(&objects.client)).await?;
+        let results = parse_results(&log).map_err(|reason| K8sError::NoResults {
+            pod: self.qualified(&name_of(&objects.client)),
+            reason,
+        })?;
+        self.wait_server_exit(&name_of(&objects.server)).await?;
+        Ok(Measurement {
+            results,
+            server_node: node_of(&server),
+            client_node: node_of(&client),
+        })
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        format!("{}/{name}", self.namespace)
+    }
+
+    async fn get_pod(&self, name: &str) -> Result<Pod, K8sError> {
+        self.pods()
+            .get(name)
+            .await
+            .map_err(K8sError::api(format!("reading pod {name}")))
+    }
+
+    /// Turns a pod that cannot continue into an error carrying its log tail and a hint.
+    async fn pod_error(&self, name: &str, state: PodState) -> K8sError {
+        match state {
+            PodState::Stuck { cause, hint } => K8sError::Pod {
+                pod: self.qualified(name),
+                cause,
+                hint,
+            },
+            other => {
+                let log = self.log(name).await.unwrap_or_default();
+                let tail = tail(&log, LOG_TAIL_LINES);
+                let cause = match other {
+                    PodState::Failed(reason) => reason,
+                    unexpected => format!("ended early ({unexpected:?})"),
+                };
+                K8sError::Pod {
+                    pod: self.qualified(name),
+                    cause: format!("{cause}; last log lines:\n{tail}"),
+                    hint: failure_hint(&log),
+                }
+            }
+        }
+    }
+
+    /// Waits until the pod's container has started (running or already done).
+    async fn wait_started(&self, name: &str, timeouts: Timeouts) -> Result<Pod, K8sError> {
+        let deadline = Instant::now() + timeouts.start;
+        let mut last = String::new();
+        loop {
+            let pod = self.get_pod(name).await?;
+            match pod_state(&pod) {
+                PodState::Running | PodState::Succeeded => return Ok(pod),
+                PodState::Waiting(why) => {
+                    if why != last {
+                        self.say(&format!("pod {name}: {why}"));
+                        last = why;
+                    }
+                }
+                other => return Err(self.pod_error(name, other).await),
+            }
+            if Instant::now() >= deadline {
+                return Err(K8sError::Timeout {
+                    what: format!("start of pod {}", self.qualified(name)),
+                    limit: timeouts.start,
+                    state: format!(
+                        "{last} (raise --start-timeout if the image pull is slow; \
+                         `kubectl describe pod` shows the events)"
+                    ),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits for the client to finish, failing early when either end fails.
+    async fn wait_client_done(
+        &self,
+        objects: &ModeObjects,
+        deadline: Instant,
+        limit: Duration,
+    ) -> Result<(), K8sError> {
+        let (client, server) = (name_of(&objects.client), name_of(&objects.server));
+        loop {
+            match pod_state(&self.get_pod(&client).await?) {
+                PodState::Succeeded => return Ok(()),
+                PodState::Running | PodState::Waiting(_) => {}
+                other => return Err(self.pod_error(&client, other).await),
+            }
+            if let state @ (PodState::Failed(_) | PodState::Stuck { .. }) =
+                pod_state(&self.get_pod(&server).await?)
+            {
+                return Err(self.pod_error(&server, state).await);
+            }
+            if Instant::now() >= deadline {
+                return Err(K8sError::Timeout {
+                    what: format!("the {} mode measurement", objects.mode.as_str()),
+                    limit,
+                    state: "the client was still running (raise --timeout for long runs, or \
+                            measure fewer sizes or iterations)"
+                        .into(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The server exits after serving its client; a failure there casts doubt on the run.
+    async fn wait_server_exit(&self, name: &str) -> Result<(), K8sError> {
+        let deadline = Instant::now() + SERVER_EXIT;
+        loop {
+            match pod_state(&self.get_pod(name).await?) {
+                PodState::Succeeded => return Ok(()),
+                PodState::Running | PodState::Waiting(_) if Instant::now() < deadline => {}
+                PodState::Running | PodState::Waiting(_) => {
+                    self.say(&format!(
+                        "pod {name} still runs {SERVER_EXIT:?} after its client finished; removing it"
+                    ));
+                    return Ok(());
+                }
+                other => return Err(self.pod_error(name, other).await),
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The pod's log (both streams, as the kubelet keeps them).
+    pub async fn log(&self, name: &str) -> Result<String, K8sError> {
+        let params = LogParams {
+            limit_bytes: Some(LOG_LIMIT_BYTES),
+            ..LogParams::default()
+        };
+        self.pods()
+            .logs(name, &params)
+            .await
+            .map_err(K8sError::api(format!("reading the log of pod {name}")))
+    }
+
+    /// The benchmark pods that exist now, by name, optionally only those of one mode.
+    pub async fn bench_pods(&self, mode: Option<&str>) -> Result<Vec<String>, K8sError> {
+        let mut selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
+        if let Some(mode) = mode {
+            selector.push_str(&format!(",{}={mode}", crate::manifests::MODE_LABEL));
+        }
+        let pods = self
+            .pods()
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(K8sError::api("listing benchmark pods"))?;
+        let mut names: Vec<String> = pods.items.iter().map(name_of).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Deletes every benchmark pod and Service, rdmabench's device plugin and the namespace,
+    /// waiting for each; returns what was deleted.
+    pub async fn clean(&self, limit: Duration) -> Result<Vec<String>, K8sError> {
+        let selector = ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
+        let mut deleted = Vec::new();
+        let pods = self.pods();
+        for name in self.bench_pods(None).await? {
+            if self.delete(&pods, &name, limit).await? {
+                deleted.push(format!("pod {}", self.qualified(&name)));
+            }
+        }
+        let services = self.services();
+        let listed = services
+            .list(&selector)
+            .await
+            .map_err(K8sError::api("listing benchmark Services"))?;
+        for name in listed.items.iter().map(name_of) {
+            if self.delete(&services, &name, limit).await? {
+                deleted.push(format!("service {}", self.qualified(&name)));
+            }
+        }
+        if self
+            .delete(&self.daemon_sets(), DEVICE_PLUGIN_NAME, limit)
+            .await?
+        {
+            deleted.push(format!(
+                "daemonset {DEVICE_PLUGIN_NAMESPACE}/{DEVICE_PLUGIN_NAME}"
+            ));
+        }
+        let device_plugin_policies = self.policies(DEVICE_PLUGIN_NAMESPACE);
+        if self
+            .delete(&device_plugin_policies, DEVICE_PLUGIN_NAME, limit)
+            .await?
+        {
+            deleted.push(format!(
+                "networkpolicy {DEVICE_PLUGIN_NAMESPACE}/{DEVICE_PLUGIN_NAME}"
+            ));
+        }
+        let bench_policies = self.policies(&self.namespace);
+        let listed = bench_policies
+            .list(&selector)
+            .await
+            .map_err(K8sError::api("listing benchmark NetworkPolicies"))?;
+        for name in listed.items.iter().map(name_of) {
+            if self.delete(&bench_policies, &name, limit).await? {
+                deleted.push(format!("networkpolicy {}", self.qualified(&name)));
+            }
+        }
+        let namespaces = Api::<Namespace>::all(self.client.clone());
+        let ours = namespaces
+            .get_opt(&self.namespace)
+            .await
+            .map_err(K8sError::api(format!(
+                "reading namespace {}",
+                self.namespace
+            )))?
+            .is_some_and(|ns| {
+                ns.labels().get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
+            });
+        if ours && self.delete(&namespaces, &self.namespace, limit).await? {
+            deleted.push(format!("namespace {}", self.namespace));
+        }
+        Ok(deleted)
+    }
+}
+
+fn node_of(pod: &Pod) -> String {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .unwrap_or_else(|| "(unknown node)".into())
+}
+
+fn tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Finds the results document in a client's log: the kubelet interleaves stderr lines, but
+/// the JSON is printed last, as one pretty-printed object starting on a line of its own.
+pub fn parse_results(log: &str) -> Result<ResultsFile, String> {
+    let mut last_error = "no line starts a JSON object".to_string();
+    let mut offset = 0;
+    for line in log.split_inclusive('\n') {
+        if line.trim_end() == "{" {
+            let mut stream =
+                serde_json::Deserializer::from_str(&log[offset..]).into_iter::<serde_json::Value>();
+            match stream.next() {
+                Some(Ok(value)) => match ResultsFile::from_json(&value.to_string()) {
+                    Ok(results) => return Ok(results),
+                    Err(e) => last_error = e.to_string(),
+                },
+                Some(Err(e)) => last_error = e.to_string(),
+                None => {}
+            }
+        }
+        offset += line.len();
+    }
+    Err(last_error)
+}

@@ -1,0 +1,132 @@
+//! The rendered manifests checked by the tools a platform team would run on them: the
+//! Kubernetes API schema (kubernetes-validate --strict, offline) for the oldest and the default
+//! supported version, and checkov's Kubernetes policies with a reasoned skip list
+//! (`checkov-skips.toml` beside this crate's Cargo.toml): the node-mode runner's privilege and
+//! host namespaces are expected findings; the device plugin must pass without privilege.
+
+#[path = "../../../tests/support/checkov.rs"]
+mod checkov;
+#[path = "../../../tests/support/tool.rs"]
+mod tool;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rdmabench_infra::instances::lookup;
+use rdmabench_infra::StackConfig;
+use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode};
+
+/// Every shape of manifest: one EFA interface with hugepages (the default nodes), two without
+/// hugepages, and 32 on a GPU node.
+fn variants() -> Vec<(&'static str, String)> {
+    [
+        ("default", "m7g.16xlarge", 2048),
+        ("c6in-nohuge", "c6in.32xlarge", 0),
+        ("p5", "p5.48xlarge", 4096),
+    ]
+    .into_iter()
+    .map(|(name, instance, hugepages_2mi)| {
+        let spec = BenchSpec {
+            namespace: "rdmabench".into(),
+            image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/rdmabench-demo:0.1.0-abc1234"
+                .into(),
+            region: "us-east-1".into(),
+            instance: lookup(instance).unwrap(),
+            hugepages_2mi,
+            port: 18515,
+            pingpong_args: vec!["--provider".into(), "efa".into()],
+            deadline_seconds: 1800,
+        };
+        let yaml = Bundle::new(&spec, &[Mode::Node, Mode::Pod])
+            .to_yaml()
+            .unwrap();
+        (name, yaml)
+    })
+    .collect()
+}
+
+fn write_variants(dir: &Path) -> Vec<PathBuf> {
+    variants()
+        .into_iter()
+        .map(|(name, yaml)| {
+            let path = dir.join(name).join("manifests.yaml");
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, yaml).unwrap();
+            path
+        })
+        .collect()
+}
+
+#[test]
+fn manifests_are_valid_for_the_supported_kubernetes_versions() {
+    let Some(validate) = tool::external_tool(
+        "RDMABENCH_KUBERNETES_VALIDATE",
+        "RDMABENCH_REQUIRE_KUBERNETES_VALIDATE",
+        "kubernetes-validate",
+        "kubernetes-validate",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_variants(dir.path());
+    let default_version = StackConfig::default().cluster.kubernetes_version;
+    for version in ["1.31", default_version.as_str()] {
+        let out = Command::new(&validate)
+            .args(["--strict", "--kubernetes-version", &format!("{version}.0")])
+            .args(&files)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "Kubernetes {version}:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // 3 objects per mode, 4 shared, per file: everything was read and validated.
+        assert_eq!(stdout.matches("INFO").count(), 10 * files.len(), "{stdout}");
+    }
+    // The validator must be able to fail: an unknown field is rejected under --strict.
+    let broken = dir.path().join("broken.yaml");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    std::fs::write(
+        &broken,
+        text.replacen("restartPolicy:", "restartPolicyy:", 1),
+    )
+    .unwrap();
+    let out = Command::new(&validate)
+        .args([
+            "--strict",
+            "--kubernetes-version",
+            &format!("{default_version}.0"),
+        ])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn checkov_finds_nothing_beyond_the_reasoned_skips() {
+    let skip_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("checkov-skips.toml");
+    let skips = checkov::read_skips(&skip_file);
+    let Some(checkov_bin) = tool::external_tool(
+        "RDMABENCH_CHECKOV",
+        "RDMABENCH_REQUIRE_CHECKOV",
+        "checkov",
+        "checkov",
+    ) else {
+        return;
+    };
+    // checkov's Kubernetes scanner ignores files under hidden directories, and tempdir names
+    // start with a dot by default.
+    let dir = tempfile::Builder::new()
+        .prefix("rdmabench-checkov-")
+        .tempdir()
+        .unwrap();
+    write_variants(dir.path());
+    let report = checkov::run_checkov(&checkov_bin, dir.path(), "kubernetes", 100);
+    let findings = checkov::findings(&report, |check, _| {
+        check["resource"].as_str().unwrap_or("?").to_string()
+    });
+    checkov::judge(&findings, &skips, &skip_file, "crates/k8s/src/manifests");
+}

@@ -1,0 +1,175 @@
+//! The rendered manifests: snapshots of every object, and the properties a benchmark's validity
+//! depends on, asserted directly so a snapshot update cannot silently drop them.
+
+use k8s_openapi::api::core::v1::Pod;
+use rdmabench_infra::instances::lookup;
+use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode, Role, EFA_RESOURCE};
+
+fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
+    BenchSpec {
+        namespace: "rdmabench".into(),
+        image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/rdmabench-demo:0.1.0-abc1234".into(),
+        region: "us-east-1".into(),
+        instance: lookup(instance).expect("known instance type"),
+        hugepages_2mi,
+        port: 18515,
+        pingpong_args: vec![
+            "--provider".into(),
+            "efa".into(),
+            "--sizes".into(),
+            "seed".into(),
+        ],
+        deadline_seconds: 1800,
+    }
+}
+
+#[test]
+fn every_object_matches_its_snapshot() {
+    let bundle = Bundle::new(&spec("c6in.32xlarge", 2048), &[Mode::Node, Mode::Pod]);
+    insta::assert_snapshot!("bundle_c6in_both_modes", bundle.to_yaml().unwrap());
+}
+
+fn container_resources(pod: &Pod) -> std::collections::BTreeMap<String, String> {
+    let resources = pod.spec.as_ref().unwrap().containers[0]
+        .resources
+        .clone()
+        .unwrap();
+    assert_eq!(
+        resources.requests, resources.limits,
+        "requests must equal limits"
+    );
+    resources
+        .limits
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect()
+}
+
+#[test]
+fn pod_mode_requests_every_efa_interface_and_a_share_of_hugepages() {
+    let spec = spec("c6in.32xlarge", 2048);
+    let pod = rdmabench_k8s::manifests::bench_pod(&spec, Mode::Pod, Role::Client);
+    let resources = container_resources(&pod);
+    assert_eq!(
+        resources[EFA_RESOURCE], "2",
+        "c6in.32xlarge has two EFA interfaces"
+    );
+    assert_eq!(resources["hugepages-2Mi"], "1024Mi");
+    let container = &pod.spec.as_ref().unwrap().containers[0];
+    let caps = container
+        .security_context
+        .as_ref()
+        .unwrap()
+        .capabilities
+        .as_ref()
+        .unwrap();
+    assert_eq!(caps.add.as_deref(), Some(&["IPC_LOCK".to_string()][..]));
+    assert!(container.env.is_none(), "hugepages available: no override");
+    let spec_ = pod.spec.as_ref().unwrap();
+    assert_eq!(spec_.host_network, None);
+    assert_eq!(spec_.restart_policy.as_deref(), Some("Never"));
+}
+
+#[test]
+fn without_hugepages_efa_is_told_not_to_use_them() {
+    let spec = spec("c7gn.16xlarge", 0);
+    let pod = rdmabench_k8s::manifests::bench_pod(&spec, Mode::Pod, Role::Server);
+    let resources = container_resources(&pod);
+    assert!(!resources.contains_key("hugepages-2Mi"));
+    assert_eq!(resources[EFA_RESOURCE], "1");
+    let env = pod.spec.unwrap().containers[0].env.clone().unwrap();
+    assert!(env
+        .iter()
+        .any(|e| e.name == "FI_EFA_USE_HUGE_PAGE" && e.value.as_deref() == Some("0")));
+}
+
+#[test]
+fn the_two_ends_can_never_share_a_node() {
+    for mode in [Mode::Node, Mode::Pod] {
+        let spec = spec("c7gn.16xlarge", 512);
+        let server = rdmabench_k8s::manifests::bench_pod(&spec, mode, Role::Server);
+        let client = rdmabench_k8s::manifests::bench_pod(&spec, mode, Role::Client);
+        for (pod, other) in [(&server, &client), (&client, &server)] {
+            let terms = pod
+                .spec
+                .as_ref()
+                .unwrap()
+                .affinity
+                .as_ref()
+                .unwrap()
+                .pod_anti_affinity
+                .as_ref()
+                .unwrap()
+                .required_during_scheduling_ignored_during_execution
+                .clone()
+                .expect("anti-affinity must be required, not preferred");
+            assert_eq!(terms[0].topology_key, "kubernetes.io/hostname");
+            let wanted = terms[0]
+                .label_selector
+                .clone()
+                .unwrap()
+                .match_labels
+                .unwrap();
+            let other_labels = other.metadata.labels.clone().unwrap();
+            assert!(
+                wanted.iter().all(|(k, v)| other_labels.get(k) == Some(v)),
+                "{mode:?}: the selector must match the other end's labels"
+            );
+        }
+    }
+}
+
+#[test]
+fn node_mode_runs_in_the_host_namespaces_with_the_same_budget_but_no_device_plugin() {
+    let spec = spec("c7gn.16xlarge", 512);
+    let node = rdmabench_k8s::manifests::bench_pod(&spec, Mode::Node, Role::Client);
+    let pod = rdmabench_k8s::manifests::bench_pod(&spec, Mode::Pod, Role::Client);
+    let node_spec = node.spec.as_ref().unwrap();
+    assert_eq!(node_spec.host_pid, Some(true));
+    assert_eq!(node_spec.host_network, Some(true));
+    let script = node_spec.containers[0].args.as_ref().unwrap()[1].clone();
+    assert!(script.contains("nsenter --target 1 --mount --uts --ipc --net --pid"));
+    let mut node_resources = container_resources(&node);
+    let mut pod_resources = container_resources(&pod);
+    assert!(!node_resources.contains_key(EFA_RESOURCE));
+    pod_resources.remove(EFA_RESOURCE);
+    node_resources.remove(EFA_RESOURCE);
+    assert_eq!(
+        node_resources, pod_resources,
+        "same CPU, memory and hugepages in both modes"
+    );
+}
+
+#[test]
+fn client_and_server_get_the_same_measurement_arguments() {
+    let spec = spec("c7gn.16xlarge", 512);
+    let args = |role| {
+        rdmabench_k8s::manifests::bench_pod(&spec, Mode::Pod, role)
+            .spec
+            .unwrap()
+            .containers[0]
+            .args
+            .clone()
+            .unwrap()
+    };
+    let (server, client) = (args(Role::Server), args(Role::Client));
+    assert_eq!(server[..3], ["--server", "--bind", "0.0.0.0"]);
+    assert_eq!(
+        client[0],
+        "rdmabench-pod-server.rdmabench.svc.cluster.local"
+    );
+    for window in [
+        ["--provider", "efa"],
+        ["--sizes", "seed"],
+        ["--port", "18515"],
+    ] {
+        for args in [&server, &client] {
+            assert!(
+                args.windows(2).any(|w| w == window),
+                "{window:?} missing in {args:?}"
+            );
+        }
+    }
+    assert!(client.windows(2).any(|w| w == ["--format", "json"]));
+}

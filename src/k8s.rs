@@ -1,0 +1,332 @@
+//! `rdmabench k8s ...`: rendering the manifests, installing the EFA device plugin, and running
+//! node-mode and pod-mode measurements on the stack's cluster (or a kubeconfig context).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use rdmabench_infra::state;
+use rdmabench_infra::StackConfig;
+use rdmabench_k8s::client::{connect, ClusterAccess};
+use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode, ModeObjects};
+use rdmabench_k8s::orchestrate::{Cluster, Timeouts};
+use rdmabench_k8s::K8sError;
+use rdmabench_report::{render, Format, Placement};
+use rdmabench_stats::parse_duration;
+use tokio::sync::watch;
+
+use crate::cli::{
+    BenchArgs, ClusterArgs, K8sCleanArgs, K8sCommand, K8sDeployArgs, K8sLogsArgs, K8sRunArgs,
+    ModeArg,
+};
+use crate::infra::{load_config, stack_outputs};
+use crate::output::emit;
+use crate::pingpong::remote_options;
+
+/// Exit status after Ctrl-C, as shells use for SIGINT.
+const EXIT_INTERRUPTED: i32 = 130;
+/// Deletions of benchmark pods during a run.
+const DELETE_LIMIT: Duration = Duration::from_secs(120);
+/// How long `run` waits for the device plugin when it was not deployed beforehand.
+const PLUGIN_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs a `k8s` subcommand.
+pub fn run(command: &K8sCommand, config_path: &Path, cluster: &ClusterArgs) -> Result<i32> {
+    let config = load_config(config_path)?;
+    match command {
+        K8sCommand::Render(args) => {
+            let spec = bench_spec(&config, cluster, &args.bench, Duration::from_secs(1800))?;
+            let yaml = Bundle::new(&spec, &modes(args.bench.mode)).to_yaml()?;
+            emit(&yaml, None)?;
+            Ok(0)
+        }
+        K8sCommand::Deploy(args) => block_on(deploy(&config, cluster, args)),
+        K8sCommand::Run(args) => block_on(measure(&config, cluster, args)),
+        K8sCommand::Logs(args) => block_on(logs(&config, cluster, args)),
+        K8sCommand::Clean(args) => block_on(clean(&config, cluster, args)),
+    }
+}
+
+fn block_on(future: impl std::future::Future<Output = Result<i32>>) -> Result<i32> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the Kubernetes client runtime")?
+        .block_on(future)
+}
+
+fn modes(arg: ModeArg) -> Vec<Mode> {
+    match arg {
+        ModeArg::Node => vec![Mode::Node],
+        ModeArg::Pod => vec![Mode::Pod],
+        ModeArg::Both => vec![Mode::Node, Mode::Pod],
+    }
+}
+
+/// The image to run: --image, else the one `image build --push` recorded for this stack.
+fn image(config: &StackConfig, bench: &BenchArgs) -> Result<String> {
+    if let Some(image) = &bench.image {
+        return Ok(image.clone());
+    }
+    let stack_dir = state::stack_dir(&config.name);
+    let recorded = rdmabench_image::recorded_image(&stack_dir)
+        .with_context(|| format!("reading the recorded image in {}", stack_dir.display()))?;
+    match recorded {
+        Some(record) => Ok(record.reference),
+        None => bail!(
+            "no image recorded for stack '{}': push one with `rdmabench image build --push`, or pass --image REF",
+            config.name
+        ),
+    }
+}
+
+fn bench_spec(
+    config: &StackConfig,
+    cluster: &ClusterArgs,
+    bench: &BenchArgs,
+    limit: Duration,
+) -> Result<BenchSpec> {
+    Ok(BenchSpec {
+        namespace: cluster.namespace.clone(),
+        image: image(config, bench)?,
+        region: config.region.clone(),
+        instance: config.instance()?,
+        hugepages_2mi: config.nodes.hugepages_2mi,
+        port: rdmabench_engine::DEFAULT_PORT,
+        pingpong_args: remote_options(&bench.pingpong)?,
+        deadline_seconds: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
+    })
+}
+
+/// Which cluster, and its name for the results.
+fn access(config: &StackConfig, cluster: &ClusterArgs) -> Result<(ClusterAccess, Placement)> {
+    let mut placement = Placement {
+        target: "kubernetes".into(),
+        cluster: String::new(),
+        mode: String::new(),
+        namespace: cluster.namespace.clone(),
+        server_node: String::new(),
+        client_node: String::new(),
+        instance_type: config.nodes.instance_type.clone(),
+        image: String::new(),
+        repetition: 0,
+    };
+    if cluster.kubeconfig || cluster.context.is_some() {
+        placement.cluster = cluster
+            .context
+            .clone()
+            .unwrap_or_else(|| "(current context)".into());
+        return Ok((
+            ClusterAccess::Kubeconfig {
+                context: cluster.context.clone(),
+            },
+            placement,
+        ));
+    }
+    let outputs = stack_outputs(
+        config,
+        &[
+            "cluster_name",
+            "cluster_endpoint",
+            "cluster_certificate_authority",
+        ],
+        "pass --context NAME (or --kubeconfig) to use a cluster from your kubeconfig",
+    )?;
+    let [name, endpoint, ca] = <[String; 3]>::try_from(outputs).expect("three outputs asked");
+    placement.target = "eks".into();
+    placement.cluster = name.clone();
+    Ok((
+        ClusterAccess::Eks {
+            cluster_name: name,
+            region: config.region.clone(),
+            endpoint,
+            certificate_authority: Some(ca),
+        },
+        placement,
+    ))
+}
+
+fn progress() -> rdmabench_k8s::orchestrate::Progress {
+    Arc::new(|line: &str| eprintln!("rdmabench: {line}"))
+}
+
+async fn open(config: &StackConfig, cluster: &ClusterArgs) -> Result<(Cluster, Placement)> {
+    let (access, placement) = access(config, cluster)?;
+    let client = connect(&access)
+        .await
+        .context("connecting to the Kubernetes API")?;
+    Ok((
+        Cluster::new(client, &cluster.namespace, progress()),
+        placement,
+    ))
+}
+
+fn duration(text: &str, flag: &str) -> Result<Duration> {
+    parse_duration(text).with_context(|| format!("{flag} {text}"))
+}
+
+async fn deploy(config: &StackConfig, cluster: &ClusterArgs, args: &K8sDeployArgs) -> Result<i32> {
+    let limit = duration(&args.timeout, "--timeout")?;
+    let instance = config.instance()?;
+    let bundle = Bundle::new(&placeholder_spec(config, cluster)?, &[]);
+    let (cluster, _) = open(config, cluster).await?;
+    let nodes = cluster
+        .deploy(&bundle, instance.network_cards, limit)
+        .await?;
+    let mut text = String::from("node\tready\tvpc.amazonaws.com/efa\n");
+    for node in nodes {
+        text.push_str(&format!("{}\t{}\t{}\n", node.name, node.ready, node.efa));
+    }
+    emit(&text, None)?;
+    Ok(0)
+}
+
+/// A spec for the shared objects only (namespace, device plugin), which need no image.
+fn placeholder_spec(config: &StackConfig, cluster: &ClusterArgs) -> Result<BenchSpec> {
+    Ok(BenchSpec {
+        namespace: cluster.namespace.clone(),
+        image: String::new(),
+        region: config.region.clone(),
+        instance: config.instance()?,
+        hugepages_2mi: config.nodes.hugepages_2mi,
+        port: rdmabench_engine::DEFAULT_PORT,
+        pingpong_args: Vec::new(),
+        deadline_seconds: 0,
+    })
+}
+
+/// Sets the returned flag on Ctrl-C, so a run can stop waiting and clean up.
+fn ctrl_c_flag() -> watch::Receiver<bool> {
+    let (sender, receiver) = watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("rdmabench: interrupted, removing the benchmark pods");
+            let _ = sender.send(true);
+        }
+    });
+    receiver
+}
+
+async fn measure(
+    config: &StackConfig,
+    cluster_args: &ClusterArgs,
+    args: &K8sRunArgs,
+) -> Result<i32> {
+    let timeouts = Timeouts {
+        start: duration(&args.start_timeout, "--start-timeout")?,
+        run: duration(&args.timeout, "--timeout")?,
+        delete: DELETE_LIMIT,
+    };
+    if args.repeat == 0 {
+        bail!("--repeat 0: give at least 1");
+    }
+    let spec = bench_spec(config, cluster_args, &args.bench, timeouts.run)?;
+    let modes = modes(args.bench.mode);
+    let bundle = Bundle::new(&spec, &modes);
+    let run_dir = results_dir(&args.results_dir)?;
+    let (cluster, placement) = open(config, cluster_args).await?;
+    let shutdown = ctrl_c_flag();
+    cluster
+        .deploy(&bundle, spec.instance.network_cards, PLUGIN_LIMIT)
+        .await?;
+    let mut written = Vec::new();
+    for repetition in 1..=args.repeat {
+        for objects in &bundle.modes {
+            let outcome = cluster.measure(objects, timeouts, shutdown.clone()).await;
+            let measurement = match outcome {
+                Err(K8sError::Interrupted) => {
+                    eprintln!(
+                        "rdmabench: stopped; results so far are in {}",
+                        run_dir.display()
+                    );
+                    return Ok(EXIT_INTERRUPTED);
+                }
+                other => other?,
+            };
+            let mut results = measurement.results;
+            results.placement = Some(Placement {
+                mode: objects.mode.as_str().into(),
+                server_node: measurement.server_node,
+                client_node: measurement.client_node,
+                image: spec.image.clone(),
+                repetition,
+                ..placement.clone()
+            });
+            let path = save(&run_dir, objects, repetition, &results)?;
+            emit(&render(&results, Format::Table), None)?;
+            written.push(path);
+        }
+    }
+    eprintln!(
+        "rdmabench: {} result file(s) in {}",
+        written.len(),
+        run_dir.display()
+    );
+    Ok(0)
+}
+
+/// A new directory for this run's files, named by its start time.
+fn results_dir(base: &Path) -> Result<PathBuf> {
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .replace(':', "");
+    let dir = base.join(format!("k8s-{stamp}"));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating the results directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn save(
+    dir: &Path,
+    objects: &ModeObjects,
+    repetition: u32,
+    results: &rdmabench_report::ResultsFile,
+) -> Result<PathBuf> {
+    let path = dir.join(format!("{}-{repetition}.json", objects.mode.as_str()));
+    emit(&results.to_json_pretty(), Some(&path))?;
+    eprintln!("rdmabench: wrote {}", path.display());
+    Ok(path)
+}
+
+async fn logs(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sLogsArgs) -> Result<i32> {
+    let (cluster, _) = open(config, cluster_args).await?;
+    let mode = match args.mode {
+        ModeArg::Node => Some("node"),
+        ModeArg::Pod => Some("pod"),
+        ModeArg::Both => None,
+    };
+    let pods = cluster.bench_pods(mode).await?;
+    if pods.is_empty() {
+        bail!(
+            "no benchmark pods exist in namespace {} (a run removes its pods when it ends; its results and errors were printed then)",
+            cluster_args.namespace
+        );
+    }
+    let mut text = String::new();
+    for pod in pods {
+        text.push_str(&format!(
+            "==> pod {pod} <==\n{}\n",
+            cluster.log(&pod).await?
+        ));
+    }
+    emit(&text, None)?;
+    Ok(0)
+}
+
+async fn clean(
+    config: &StackConfig,
+    cluster_args: &ClusterArgs,
+    args: &K8sCleanArgs,
+) -> Result<i32> {
+    let limit = duration(&args.timeout, "--timeout")?;
+    let (cluster, _) = open(config, cluster_args).await?;
+    let deleted = cluster.clean(limit).await?;
+    let text = if deleted.is_empty() {
+        "nothing to delete\n".to_string()
+    } else {
+        deleted.iter().map(|d| format!("deleted {d}\n")).collect()
+    };
+    emit(&text, None)?;
+    Ok(0)
+}

@@ -1,0 +1,449 @@
+//! `rdmabench k8s` against a fake Kubernetes API (tests/support/kube_fake.py on 127.0.0.1): the
+//! real binary, the real kube-rs client and HTTP, only the API server is a stand-in. Each
+//! scenario checks the user-facing outcome and that nothing the run created is left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const TOKEN: &str = "test-token";
+
+struct FakeApi {
+    child: Child,
+    dir: TempDir,
+    port: u16,
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fake_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/kube_fake.py")
+}
+
+/// A real results document, measured here over the socket transport on loopback.
+fn client_log(dir: &Path) -> PathBuf {
+    let path = dir.join("client.log");
+    let out = Command::cargo_bin("rdmabench")
+        .unwrap()
+        .args([
+            "pingpong",
+            "--local",
+            "--transport",
+            "socket",
+            "--sizes",
+            "4,64",
+        ])
+        .args(["--iters", "200", "--format", "json", "--output"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+impl FakeApi {
+    fn start(scenario: &str, extra: &[&str]) -> FakeApi {
+        let dir = TempDir::new().unwrap();
+        let log = client_log(dir.path());
+        let port_file = dir.path().join("port");
+        let child = Command::new("python3")
+            .arg(fake_script())
+            .args(["--scenario", scenario, "--token", TOKEN])
+            .arg("--client-log")
+            .arg(&log)
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--journal")
+            .arg(dir.path().join("journal"))
+            .arg("--inventory")
+            .arg(dir.path().join("inventory"))
+            .args(extra)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("python3 runs the fake API");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file) {
+                break text.trim().parse().unwrap();
+            }
+            assert!(Instant::now() < deadline, "the fake API did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let fake = FakeApi { child, dir, port };
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user:\n    token: {TOKEN}\n",
+            port = fake.port
+        );
+        std::fs::write(fake.dir.path().join("kubeconfig"), kubeconfig).unwrap();
+        let init = fake
+            .command(&["init", "--public-cidr", "203.0.113.7/32"])
+            .output()
+            .unwrap();
+        assert!(init.status.success());
+        fake
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("rdmabench").unwrap();
+        command
+            .current_dir(self.dir.path())
+            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("RDMABENCH_STATE_DIR", self.dir.path().join("state"))
+            .env_remove("HTTPS_PROXY")
+            .env_remove("HTTP_PROXY")
+            .args(args);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// What exists in the fake cluster, as kind/namespace/name.
+    fn inventory(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("inventory")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Every request, in order, as "METHOD path".
+    fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("journal"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                format!(
+                    "{} {}",
+                    v["method"].as_str().unwrap(),
+                    v["path"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const RUN: &[&str] = &[
+    "k8s",
+    "--kubeconfig",
+    "run",
+    "--image",
+    "registry.example/rdmabench:1",
+    "--start-timeout",
+    "4s",
+    "--timeout",
+    "60s",
+    "--results-dir",
+    "results",
+];
+
+fn run_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args: Vec<&str> = RUN.to_vec();
+    args.extend(extra);
+    args.extend([
+        "--",
+        "--transport",
+        "socket",
+        "--sizes",
+        "4,64",
+        "--iters",
+        "200",
+    ]);
+    args
+}
+
+/// What may remain after a run: the namespace and device plugin (kept for the next run), and
+/// what the cluster had before.
+fn only_shared_objects(inventory: &[String]) {
+    let leftovers: Vec<&String> = inventory
+        .iter()
+        .filter(|o| {
+            !matches!(
+                o.as_str(),
+                "Namespace/None/rdmabench"
+                    | "NetworkPolicy/rdmabench/rdmabench-bench"
+                    | "NetworkPolicy/kube-system/rdmabench-efa-device-plugin"
+                    | "DaemonSet/kube-system/rdmabench-efa-device-plugin"
+                    | "DaemonSet/kube-system/aws-node"
+            )
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+fn position(requests: &[String], wanted: &str) -> usize {
+    requests
+        .iter()
+        .position(|r| r.starts_with(wanted))
+        .unwrap_or_else(|| panic!("no request {wanted}"))
+}
+
+#[test]
+fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
+    let fake = FakeApi::start("happy", &[]);
+    let out = fake.run(&run_args(&["--mode", "both"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.matches("Number of messages").count(),
+        2,
+        "one table per mode:\n{stdout}"
+    );
+
+    let run_dirs: Vec<_> = std::fs::read_dir(fake.dir.path().join("results"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(run_dirs.len(), 1);
+    for mode in ["node", "pod"] {
+        let text = std::fs::read_to_string(run_dirs[0].join(format!("{mode}-1.json"))).unwrap();
+        let results: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(results["schema_version"], 1);
+        let placement = &results["placement"];
+        assert_eq!(placement["mode"], mode);
+        assert_eq!(placement["target"], "kubernetes");
+        assert_eq!(placement["server_node"], "node-a");
+        assert_eq!(placement["client_node"], "node-b");
+        assert_eq!(
+            placement["instance_type"], "m7g.16xlarge",
+            "the default config's nodes"
+        );
+        assert_eq!(placement["image"], "registry.example/rdmabench:1");
+        assert_eq!(results["results"].as_array().unwrap().len(), 2);
+    }
+
+    // Node mode ran first and was gone before pod mode started: never both at once.
+    let requests = fake.requests();
+    let node_client_deleted = position(
+        &requests,
+        "DELETE /api/v1/namespaces/rdmabench/pods/rdmabench-node-client",
+    );
+    let pod_server_created = position(
+        &requests,
+        "PATCH /api/v1/namespaces/rdmabench/pods/rdmabench-pod-server",
+    );
+    assert!(node_client_deleted < pod_server_created);
+    // Server before client in each mode.
+    assert!(
+        position(
+            &requests,
+            "PATCH /api/v1/namespaces/rdmabench/pods/rdmabench-pod-server"
+        ) < position(
+            &requests,
+            "PATCH /api/v1/namespaces/rdmabench/pods/rdmabench-pod-client"
+        )
+    );
+    only_shared_objects(&fake.inventory());
+
+    let clean = fake.run(&["k8s", "--kubeconfig", "clean"]);
+    assert!(clean.status.success(), "{}", stderr(&clean));
+    let cleaned = String::from_utf8_lossy(&clean.stdout);
+    assert!(cleaned.contains("deleted daemonset kube-system/rdmabench-efa-device-plugin"));
+    assert!(cleaned.contains("deleted namespace rdmabench"));
+    assert!(cleaned.contains("deleted networkpolicy rdmabench/rdmabench-bench"));
+    assert_eq!(fake.inventory(), ["DaemonSet/kube-system/aws-node"]);
+}
+
+#[test]
+fn repeats_alternate_the_modes() {
+    let fake = FakeApi::start("happy", &["--run-seconds", "0.5"]);
+    let out = fake.run(&run_args(&["--mode", "both", "--repeat", "2"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let servers: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH") && r.contains("-server?"))
+        .filter(|r| r.contains("/pods/"))
+        .map(|r| {
+            r.split("/pods/")
+                .nth(1)
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            "rdmabench-node-server",
+            "rdmabench-pod-server",
+            "rdmabench-node-server",
+            "rdmabench-pod-server"
+        ]
+    );
+    only_shared_objects(&fake.inventory());
+}
+
+fn fails_cleanly(scenario: &str, expected: &[&str]) {
+    let fake = FakeApi::start(scenario, &[]);
+    let out = fake.run(&run_args(&["--mode", "pod"]));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for text in expected {
+        assert!(
+            err.contains(text),
+            "{scenario}: missing {text:?} in:\n{err}"
+        );
+    }
+    assert!(
+        out.stdout.is_empty(),
+        "no results on stdout after a failure"
+    );
+    only_shared_objects(&fake.inventory());
+    assert!(
+        !fake
+            .dir
+            .path()
+            .join("results")
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .any(|d| d.path().read_dir().unwrap().next().is_some()),
+        "no results file after a failure"
+    );
+}
+
+#[test]
+fn insufficient_efa_names_the_device_plugin() {
+    fails_cleanly(
+        "no-efa",
+        &["Insufficient vpc.amazonaws.com/efa", "rdmabench k8s deploy"],
+    );
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_names_image_build() {
+    fails_cleanly(
+        "image-pull",
+        &["ErrImagePull", "rdmabench image build --push"],
+    );
+}
+
+#[test]
+fn a_memory_registration_failure_shows_the_log_and_the_memlock_hint() {
+    fails_cleanly(
+        "pod-fails",
+        &[
+            "exited with code 1",
+            "fi_mr_reg: -12",
+            "IPC_LOCK",
+            "hugepages",
+        ],
+    );
+}
+
+#[test]
+fn a_pod_that_never_starts_times_out() {
+    fails_cleanly(
+        "stuck",
+        &[
+            "did not happen within 4s",
+            "ContainerCreating",
+            "--start-timeout",
+        ],
+    );
+}
+
+#[test]
+fn deploy_waits_for_efa_and_explains_a_missing_one() {
+    let fake = FakeApi::start("no-plugin", &[]);
+    let out = fake.run(&["k8s", "--kubeconfig", "deploy", "--timeout", "3s"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("vpc.amazonaws.com/efa: 0"), "{err}");
+    assert!(err.contains("device plugin pods"), "{err}");
+
+    let fake = FakeApi::start("happy", &["--efa", "2"]);
+    let out = fake.run(&["k8s", "--kubeconfig", "deploy", "--timeout", "10s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "node\tready\tvpc.amazonaws.com/efa\nnode-a\ttrue\t2\nnode-b\ttrue\t2\n"
+    );
+}
+
+#[test]
+fn an_existing_efa_device_plugin_is_used_not_duplicated() {
+    let fake = FakeApi::start("happy", &["--foreign-plugin"]);
+    let out = fake.run(&["k8s", "--kubeconfig", "deploy", "--timeout", "10s"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already installed"));
+    assert!(!fake
+        .requests()
+        .iter()
+        .any(|r| r.starts_with("PATCH") && r.contains("daemonsets")));
+}
+
+#[test]
+fn ctrl_c_removes_the_pods_and_exits_130() {
+    let fake = FakeApi::start("stuck", &[]);
+    let mut args = run_args(&["--mode", "pod"]);
+    let start_timeout = args.iter().position(|a| *a == "4s").unwrap();
+    args[start_timeout] = "60s";
+    let child = fake
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fake.inventory().iter().any(|o| o.starts_with("Pod/")) {
+        assert!(
+            Instant::now() < deadline,
+            "the server pod was never created"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    only_shared_objects(&fake.inventory());
+}
+
+#[test]
+fn wrong_credentials_are_refused_with_the_servers_reason() {
+    let fake = FakeApi::start("happy", &[]);
+    let config = fake.dir.path().join("kubeconfig");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(TOKEN, "stale")).unwrap();
+    let out = fake.run(&run_args(&["--mode", "pod"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("Unauthorized"), "{}", stderr(&out));
+    assert_eq!(fake.inventory(), ["DaemonSet/kube-system/aws-node"]);
+}
+
+#[test]
+fn render_needs_no_cluster_and_rejects_options_the_runner_owns() {
+    let fake = FakeApi::start("happy", &[]);
+    let out = fake.run(&["k8s", "render", "--image", "r/i:1", "--", "--sizes", "4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(yaml.matches("\nkind: Pod\n").count(), 4);
+    assert_eq!(yaml.matches("\nkind: NetworkPolicy\n").count(), 2);
+    assert!(fake.requests().is_empty(), "render must not call the API");
+    let out = fake.run(&["k8s", "render", "--image", "r/i:1", "--", "--output", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("sets this itself"));
+}

@@ -1,0 +1,75 @@
+//! The Kubernetes layer on a real EKS cluster made by `rdmabench infra up`: ignored by default
+//! (it costs money and needs AWS credentials); README "Real-cluster check" has the procedure.
+//! Enabled with RDMABENCH_EKS_TEST=1 and `cargo test --test k8s_eks -- --ignored`, run from the
+//! directory holding the stack's rdmabench.toml (or with RDMABENCH_EKS_CONFIG pointing at it).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+#[test]
+#[ignore = "needs a real EKS stack: see README, Real-cluster check"]
+fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
+    assert_eq!(
+        std::env::var("RDMABENCH_EKS_TEST").as_deref(),
+        Ok("1"),
+        "set RDMABENCH_EKS_TEST=1 to confirm that this test may use the stack in rdmabench.toml"
+    );
+    let config = std::env::var_os("RDMABENCH_EKS_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "rdmabench.toml".into());
+    let results = tempfile::tempdir().unwrap();
+    let rdmabench = |args: &[&str]| {
+        let out = Command::cargo_bin("rdmabench")
+            .unwrap()
+            .arg("k8s")
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "rdmabench k8s {args:?}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    rdmabench(&["deploy", "--timeout", "15m"]);
+    rdmabench(&[
+        "run",
+        "--mode",
+        "both",
+        "--results-dir",
+        results.path().to_str().unwrap(),
+        "--",
+        "--sizes",
+        "4,64,4K",
+        "--iters",
+        "10k",
+    ]);
+    let run_dir = std::fs::read_dir(results.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for mode in ["node", "pod"] {
+        let text = std::fs::read_to_string(run_dir.join(format!("{mode}-1.json"))).unwrap();
+        let results: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            results["fabric"]["provider"], "efa",
+            "{mode} mode must use EFA"
+        );
+        assert_ne!(
+            results["placement"]["server_node"], results["placement"]["client_node"],
+            "{mode} mode: the ends must be on different nodes"
+        );
+        assert_eq!(results["endpoints"]["same_host"], false);
+        assert_eq!(results["results"].as_array().unwrap().len(), 3);
+    }
+    let clean = rdmabench(&["clean"]);
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("deleted"));
+}

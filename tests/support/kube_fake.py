@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""A small in-memory Kubernetes API for the orchestration tests (no API server can run here).
+
+It serves the calls `rdmabench k8s` makes (server-side apply, get, list with label selectors,
+delete, pod logs) on 127.0.0.1 and plays a scenario for the benchmark pods' lifecycle:
+
+  happy       server and client start, the client prints --client-log and exits 0
+  no-efa      pods stay Pending: "Insufficient vpc.amazonaws.com/efa"
+  image-pull  containers wait in ErrImagePull / ImagePullBackOff
+  pod-fails   the client exits 1 after printing a memory-registration failure
+  stuck       pods stay ContainerCreating forever (timeouts)
+  no-plugin   the nodes never advertise vpc.amazonaws.com/efa (deploy times out)
+
+Authentication: --token T requires "Bearer T"; --eks-max-age S requires an EKS token
+(k8s-aws-v1.<base64url presigned URL>) whose X-Amz-Date is at most S seconds old, answering 401
+otherwise, like the EKS authenticator does with expired tokens.
+
+Every request is appended to --journal as a JSON line; after every change the remaining objects
+are written to --inventory, so a test can check that cleanup left nothing behind.
+"""
+
+import argparse
+import base64
+import datetime
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ARGS = None
+LOCK = threading.Lock()
+OBJECTS = {}  # (kind, namespace, name) -> object
+POD_CREATED = {}  # (namespace, name) -> monotonic creation time
+DELETING = {}  # key -> monotonic time the deletion finishes
+FINISHED = {}  # client finish time per namespace, so the server exits after its client
+
+KINDS = {
+    "namespaces": "Namespace",
+    "pods": "Pod",
+    "services": "Service",
+    "daemonsets": "DaemonSet",
+    "networkpolicies": "NetworkPolicy",
+    "nodes": "Node",
+}
+
+
+def now_rfc3339():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def journal(entry):
+    if ARGS.journal:
+        with open(ARGS.journal, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+
+
+def write_inventory():
+    if ARGS.inventory:
+        names = sorted("%s/%s/%s" % k for k in OBJECTS if k[0] != "Node")
+        with open(ARGS.inventory + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(names, f)
+        import os
+        os.replace(ARGS.inventory + ".tmp", ARGS.inventory)
+
+
+def parse_path(path):
+    """-> (kind, namespace, name, subresource) or None."""
+    parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        rest = parts[2:]
+    elif parts[:3] in (["apis", "apps", "v1"], ["apis", "networking.k8s.io", "v1"]):
+        rest = parts[3:]
+    else:
+        return None
+    namespace = None
+    if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) >= 3:
+        namespace, rest = rest[1], rest[2:]
+    if not rest or rest[0] not in KINDS:
+        return None
+    kind = KINDS[rest[0]]
+    name = rest[1] if len(rest) > 1 else None
+    sub = rest[2] if len(rest) > 2 else None
+    if kind == "Namespace" and name is None and namespace is not None:
+        name, namespace = namespace, None
+    return kind, namespace, name, sub
+
+
+def matches(obj, selector):
+    if not selector:
+        return True
+    labels = obj.get("metadata", {}).get("labels", {}) or {}
+    for term in selector.split(","):
+        key, _, value = term.partition("=")
+        if labels.get(key) != value:
+            return False
+    return True
+
+
+def container_status(name, state):
+    return [{"name": name, "image": "img", "imageID": "", "ready": "running" in state,
+             "restartCount": 0, "state": state}]
+
+
+def pod_status(pod):
+    ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    role = pod["metadata"]["labels"].get("rdmabench.io/role", "server")
+    age = time.monotonic() - POD_CREATED[(ns, name)]
+    scenario = ARGS.scenario
+    node = "node-a" if role == "server" else "node-b"
+    if scenario == "no-efa":
+        return None, {"phase": "Pending", "conditions": [{
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/2 nodes are available: 2 Insufficient vpc.amazonaws.com/efa. "
+                       "preemption: 0/2 nodes are available."}]}
+    scheduled = [{"type": "PodScheduled", "status": "True"}]
+    if scenario == "stuck" or age < 1.0:
+        return node, {"phase": "Pending", "conditions": scheduled,
+                      "containerStatuses": container_status(role, {"waiting": {
+                          "reason": "ContainerCreating"}})}
+    if scenario == "image-pull":
+        reason = "ErrImagePull" if age < 2.0 else "ImagePullBackOff"
+        return node, {"phase": "Pending", "conditions": scheduled,
+                      "containerStatuses": container_status(role, {"waiting": {
+                          "reason": reason,
+                          "message": "failed to pull and unpack image: not found"}})}
+    running = {"phase": "Running", "conditions": scheduled,
+               "containerStatuses": container_status(role, {"running": {"startedAt": now_rfc3339()}})}
+    if role == "client":
+        if age < 1.0 + ARGS.run_seconds:
+            return node, running
+        code = 1 if scenario == "pod-fails" else 0
+        FINISHED.setdefault(ns, time.monotonic())
+        return node, {"phase": "Succeeded" if code == 0 else "Failed", "conditions": scheduled,
+                      "containerStatuses": container_status(role, {"terminated": {
+                          "exitCode": code, "reason": "Completed" if code == 0 else "Error"}})}
+    if ns in FINISHED and time.monotonic() - FINISHED[ns] > 0.5:
+        return node, {"phase": "Succeeded", "conditions": scheduled,
+                      "containerStatuses": container_status(role, {"terminated": {
+                          "exitCode": 0, "reason": "Completed"}})}
+    return node, running
+
+
+def node(name):
+    efa = "0" if ARGS.scenario == "no-plugin" else str(ARGS.efa)
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"rdmabench.io/efa": "true",
+                                                  "kubernetes.io/hostname": name}},
+            "status": {"allocatable": {"cpu": "64", "vpc.amazonaws.com/efa": efa},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def eks_token_error(header):
+    if not header.startswith("Bearer k8s-aws-v1."):
+        return "not an EKS token"
+    encoded = header[len("Bearer k8s-aws-v1."):]
+    try:
+        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except Exception as error:  # noqa: BLE001 - any decoding failure is a bad token
+        return "undecodable token: %s" % error
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    if query.get("X-Amz-SignedHeaders") != ["host;x-k8s-aws-id"]:
+        return "x-k8s-aws-id is not signed"
+    signed = datetime.datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+    age = (datetime.datetime.now(datetime.timezone.utc) - signed).total_seconds()
+    if age > ARGS.eks_max_age:
+        return "token expired (%.0f s old)" % age
+    return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def reply(self, code, body, content_type="application/json"):
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def status(self, code, reason, message):
+        self.reply(code, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                          "status": "Failure", "message": message, "reason": reason,
+                          "code": code})
+
+    def authorized(self):
+        header = self.headers.get("Authorization", "")
+        problem = None
+        if ARGS.token and header != "Bearer " + ARGS.token:
+            problem = "wrong or missing bearer token"
+        elif ARGS.eks_max_age is not None:
+            problem = eks_token_error(header)
+        journal({"method": self.command, "path": self.path, "auth": header[:60] + "..." if header else "",
+                 "token": header, "rejected": problem})
+        if problem:
+            self.status(401, "Unauthorized", "Unauthorized: " + problem)
+            return False
+        return True
+
+    def body(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        return json.loads(self.rfile.read(length) or b"{}")
+
+    def route(self):
+        url = urllib.parse.urlparse(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        return parse_path(url.path), query
+
+    def do_GET(self):
+        if not self.authorized():
+            return
+        parsed, query = self.route()
+        if parsed is None:
+            return self.status(404, "NotFound", "no such path " + self.path)
+        kind, ns, name, sub = parsed
+        with LOCK:
+            self.expire_deletions()
+            if kind == "Node":
+                items = [node("node-a"), node("node-b")]
+                items = [n for n in items if matches(n, query.get("labelSelector", [""])[0])]
+                return self.reply(200, {"apiVersion": "v1", "kind": "NodeList",
+                                        "metadata": {}, "items": items})
+            if name is None:
+                selector = query.get("labelSelector", [""])[0]
+                items = [self.view(o) for (k, n, _), o in sorted(OBJECTS.items())
+                         if k == kind and (ns is None or n == ns) and matches(o, selector)]
+                return self.reply(200, {"apiVersion": "v1", "kind": kind + "List",
+                                        "metadata": {}, "items": items})
+            obj = OBJECTS.get((kind, ns, name))
+            if obj is None:
+                return self.status(404, "NotFound", '%ss "%s" not found' % (kind.lower(), name))
+            if sub == "log":
+                return self.reply(200, self.log_of(obj), "text/plain")
+            return self.reply(200, self.view(obj))
+
+    def log_of(self, pod):
+        role = pod["metadata"]["labels"].get("rdmabench.io/role")
+        if role != "client":
+            return "rdmabench: serving one client\n"
+        if ARGS.scenario == "pod-fails":
+            return ("rdmabench: opening the efa provider\n"
+                    "error: the ping-pong could not run: fi_mr_reg: -12 (Cannot allocate memory)\n")
+        with open(ARGS.client_log, encoding="utf-8") as f:
+            return "rdmabench: measuring 1 sizes\n" + f.read()
+
+    def view(self, obj):
+        if obj["kind"] != "Pod":
+            return obj
+        ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+        node_name, status = pod_status(obj)
+        shown = json.loads(json.dumps(obj))
+        if node_name:
+            shown["spec"]["nodeName"] = node_name
+        shown["status"] = status
+        return shown
+
+    def expire_deletions(self):
+        done = [k for k, t in DELETING.items() if time.monotonic() >= t]
+        for key in done:
+            OBJECTS.pop(key, None)
+            DELETING.pop(key)
+            POD_CREATED.pop((key[1], key[2]), None)
+        if done:
+            write_inventory()
+
+    def do_PATCH(self):
+        if not self.authorized():
+            self.body()
+            return
+        parsed, query = self.route()
+        if parsed is None or parsed[2] is None:
+            return self.status(404, "NotFound", "no such path " + self.path)
+        if self.headers.get("Content-Type") != "application/apply-patch+yaml":
+            return self.status(415, "UnsupportedMediaType", "only server-side apply is served")
+        if query.get("fieldManager") != ["rdmabench"]:
+            return self.status(422, "Invalid", "fieldManager is required")
+        kind, ns, name, _ = parsed
+        obj = self.body()
+        if obj.get("kind") != kind or obj.get("metadata", {}).get("name") != name:
+            return self.status(400, "BadRequest", "body does not match the path")
+        with LOCK:
+            self.expire_deletions()
+            key = (kind, ns, name)
+            if key in DELETING:
+                return self.status(409, "Conflict", "object is being deleted")
+            if ns is not None and ("Namespace", None, ns) not in OBJECTS and ns != "kube-system":
+                return self.status(404, "NotFound", 'namespaces "%s" not found' % ns)
+            obj["metadata"].setdefault("uid", "uid-%s-%s" % (kind, name))
+            OBJECTS[key] = obj
+            if kind == "Pod":
+                POD_CREATED.setdefault((ns, name), time.monotonic())
+                if obj["metadata"]["labels"].get("rdmabench.io/role") == "server":
+                    FINISHED.pop(ns, None)
+            write_inventory()
+            return self.reply(200, self.view(obj))
+
+    def do_DELETE(self):
+        if not self.authorized():
+            self.body()
+            return
+        parsed, _ = self.route()
+        if parsed is None or parsed[2] is None:
+            return self.status(404, "NotFound", "no such path " + self.path)
+        kind, ns, name, _ = parsed
+        self.body()  # DeleteOptions: read so the connection stays usable
+        with LOCK:
+            self.expire_deletions()
+            key = (kind, ns, name)
+            obj = OBJECTS.get(key)
+            if obj is None:
+                return self.status(404, "NotFound", '%ss "%s" not found' % (kind.lower(), name))
+            # Graceful deletion: the object lingers briefly, as pods do while terminating.
+            DELETING.setdefault(key, time.monotonic() + 0.5)
+            obj["metadata"]["deletionTimestamp"] = now_rfc3339()
+            return self.reply(200, self.view(obj))
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port-file", required=True)
+    parser.add_argument("--scenario", default="happy",
+                        choices=["happy", "no-efa", "image-pull", "pod-fails", "stuck", "no-plugin"])
+    parser.add_argument("--client-log", help="what the client prints (the results JSON)")
+    parser.add_argument("--run-seconds", type=float, default=2.0)
+    parser.add_argument("--efa", type=int, default=1)
+    parser.add_argument("--token")
+    parser.add_argument("--eks-max-age", type=float)
+    parser.add_argument("--foreign-plugin", action="store_true",
+                        help="start with an EFA device plugin that rdmabench did not install")
+    parser.add_argument("--journal")
+    parser.add_argument("--inventory")
+    ARGS = parser.parse_args()
+    OBJECTS[("DaemonSet", "kube-system", "aws-node")] = {
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": "aws-node", "namespace": "kube-system"},
+        "spec": {"selector": {}, "template": {"spec": {"containers": [
+            {"name": "aws-node", "image": "amazon-k8s-cni:v1.19.0"}]}}}}
+    if ARGS.foreign_plugin:
+        OBJECTS[("DaemonSet", "kube-system", "aws-efa-k8s-device-plugin-daemonset")] = {
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "aws-efa-k8s-device-plugin-daemonset", "namespace": "kube-system"},
+            "spec": {"selector": {}, "template": {"spec": {"containers": [{
+                "name": "p",
+                "image": "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin:v0.5.6"}]}}}}
+    write_inventory()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(ARGS.port_file + ".tmp", "w", encoding="utf-8") as f:
+        f.write(str(server.server_address[1]))
+    import os
+    os.replace(ARGS.port_file + ".tmp", ARGS.port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
