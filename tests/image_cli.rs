@@ -4,11 +4,17 @@
 //! talks to moto's ECR on 127.0.0.1 (tests/support/moto_wrapper.py); hadolint lints the
 //! Dockerfile. No image is ever built here: there is no Docker engine on these machines.
 
+#[path = "support/moto.rs"]
+mod moto;
+#[path = "support/service.rs"]
+mod service;
 #[path = "support/tool.rs"]
 mod tool;
 
+use moto::Moto;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const REPO_ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -442,87 +448,25 @@ fn build_targets_the_nodes_platform_with_a_tag_unique_to_the_content() {
         .all(|c| c.args[0] != "login" && c.args[1] != "build"));
 }
 
-/// moto behind the wrapper, stopped on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-    python: PathBuf,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Moto {
-    /// Starts moto, or returns None (the test is skipped) unless RDMABENCH_REQUIRE_MOTO is set.
-    fn start(dir: &Path) -> Option<Moto> {
-        let python = std::env::var_os("RDMABENCH_MOTO_PYTHON").map(PathBuf::from);
-        let python = match python {
-            Some(p) if p.exists() => p,
-            other => {
-                assert!(
-                    std::env::var_os("RDMABENCH_REQUIRE_MOTO").is_none(),
-                    "RDMABENCH_REQUIRE_MOTO is set but RDMABENCH_MOTO_PYTHON ({other:?}) is not a python with moto; run scripts/test, which creates it with scripts/python-venv"
-                );
-                eprintln!("SKIPPED: no moto (set RDMABENCH_MOTO_PYTHON to a python with tests/support/requirements-moto.txt)");
-                return None;
-            }
-        };
-        let port_file = dir.join("moto.port");
-        let child = Command::new(&python)
-            .arg(Path::new(REPO_ROOT).join("tests/support/moto_wrapper.py"))
-            .arg("--port-file")
-            .arg(&port_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("moto.log")).unwrap())
-            .spawn()
-            .expect("starting the moto wrapper");
-        let mut moto = Moto {
-            child,
-            endpoint: String::new(),
-            python,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while moto.endpoint.is_empty() {
-            if let Ok(port) = std::fs::read_to_string(&port_file) {
-                moto.endpoint = format!("http://127.0.0.1:{}", port.trim());
-            }
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!(
-                    "moto wrapper exited ({status}): {}",
-                    std::fs::read_to_string(dir.join("moto.log")).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < deadline, "moto did not start within 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(moto)
-    }
-
-    /// Runs the ECR helper: `create NAME` or `put REFERENCE`.
-    fn ecr(&self, dir: &Path, action: &str, name: &str) {
-        let helper = dir.join("ecr_helper.py");
-        std::fs::write(&helper, ECR_HELPER).unwrap();
-        let out = Command::new(&self.python)
-            .arg(&helper)
-            .args([&self.endpoint, action, name])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
+/// Runs the ECR helper against moto: `create NAME` or `put REFERENCE`.
+fn ecr(moto: &Moto, dir: &Path, action: &str, name: &str) {
+    let helper = dir.join("ecr_helper.py");
+    std::fs::write(&helper, ECR_HELPER).unwrap();
+    let out = Command::new(&moto.python)
+        .arg(&helper)
+        .args([&moto.endpoint, action, name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 #[test]
 fn push_logs_in_with_the_ecr_token_and_treats_a_tag_in_ecr_as_done() {
     let mut m = Machine::new();
-    let Some(moto) = Moto::start(m.path()) else {
+    let Some(moto) = Moto::start(m.path(), &[]) else {
         return;
     };
-    moto.ecr(m.path(), "create", "rdmabench/bench");
+    ecr(&moto, m.path(), "create", "rdmabench/bench");
     m.env = [
         ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
         ("AWS_ACCESS_KEY_ID", "testing"),
@@ -568,7 +512,7 @@ fn push_logs_in_with_the_ecr_token_and_treats_a_tag_in_ecr_as_done() {
 
     // Once the tag is in ECR (the fake docker pushed nothing; put it there as a push would), a
     // second run neither logs in nor builds.
-    moto.ecr(m.path(), "put", &reference);
+    ecr(&moto, m.path(), "put", &reference);
     let out = m.rdmabench(&[&["image", "build", "--context", "src"][..], &push].concat());
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), format!("{reference}\n"));

@@ -4,11 +4,16 @@
 //! add-ons and access entries, Service Quotas, EKS/ECR in the tagging API) are filled by
 //! tests/support/moto_wrapper.py; tests/support/moto_inventory.py lists what moto still holds.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+#[path = "support/moto.rs"]
+mod moto;
+#[path = "support/service.rs"]
+mod service;
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+use moto::Moto;
 use rdmabench_infra::terraform::{mirror_cli_config, provider_mirror};
 
 /// One stack at a time: each test applies a full stack, and two at once on two cores only
@@ -17,75 +22,10 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 const STACK: &str = "rdmabench";
 
-/// moto behind the wrapper, stopped on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-    python: PathBuf,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The venv python with moto, or None (then the test is skipped unless moto is required).
-fn moto_python() -> Option<PathBuf> {
-    let python = std::env::var_os("RDMABENCH_MOTO_PYTHON").map(PathBuf::from);
-    let required = std::env::var_os("RDMABENCH_REQUIRE_MOTO").is_some();
-    match python {
-        Some(p) if p.exists() => Some(p),
-        other => {
-            assert!(
-                !required,
-                "RDMABENCH_REQUIRE_MOTO is set but RDMABENCH_MOTO_PYTHON ({other:?}) is not a python with moto; run scripts/test, which creates it with scripts/python-venv"
-            );
-            eprintln!("SKIPPED: no moto (set RDMABENCH_MOTO_PYTHON to a python with tests/support/requirements-moto.txt)");
-            None
-        }
-    }
-}
-
 fn support(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/support")
         .join(file)
-}
-
-fn start_moto(python: PathBuf, dir: &Path, extra: &[&str]) -> Moto {
-    let port_file = dir.join("moto.port");
-    let child = Command::new(&python)
-        .arg(support("moto_wrapper.py"))
-        .arg("--port-file")
-        .arg(&port_file)
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("moto.log")).unwrap())
-        .spawn()
-        .expect("starting the moto wrapper");
-    let mut moto = Moto {
-        child,
-        endpoint: String::new(),
-        python,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(port) = std::fs::read_to_string(&port_file) {
-            moto.endpoint = format!("http://127.0.0.1:{}", port.trim());
-            return moto;
-        }
-        if let Ok(Some(status)) = moto.child.try_wait() {
-            panic!(
-                "moto wrapper exited ({status}): {}",
-                std::fs::read_to_string(dir.join("moto.log")).unwrap_or_default()
-            );
-        }
-        assert!(Instant::now() < deadline, "moto did not start within 60 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// A user's machine: a working directory with rdmabench.toml, a state root, AWS settings that
@@ -97,11 +37,10 @@ struct Machine {
 
 impl Machine {
     fn new(moto_args: &[&str]) -> Option<Machine> {
-        let python = moto_python()?;
         let mirror = provider_mirror().expect("the aws provider mirror (see DESIGN.md)");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("cli.tfrc"), mirror_cli_config(&mirror)).unwrap();
-        let moto = start_moto(python, dir.path(), moto_args);
+        let moto = Moto::start(dir.path(), moto_args)?;
         let machine = Machine { dir, moto };
         let init = machine.rdmabench(&["init", "--public-cidr", "203.0.113.7/32"]);
         assert!(init.status.success(), "{}", text(&init.stderr));

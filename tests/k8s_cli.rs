@@ -2,92 +2,40 @@
 //! real binary, the real kube-rs client and HTTP, only the API server is a stand-in. Each
 //! scenario checks the user-facing outcome and that nothing the run created is left behind.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+#[path = "support/kube_fake.rs"]
+mod kube_fake;
+#[path = "support/service.rs"]
+mod service;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
-use tempfile::TempDir;
 
 const TOKEN: &str = "test-token";
 
+/// The fake API plus a user's working directory: kubeconfig, rdmabench.toml, state.
 struct FakeApi {
-    child: Child,
-    dir: TempDir,
-    port: u16,
-}
-
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn fake_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/kube_fake.py")
-}
-
-/// A real results document, measured here over the socket transport on loopback.
-fn client_log(dir: &Path) -> PathBuf {
-    let path = dir.join("client.log");
-    let out = Command::cargo_bin("rdmabench")
-        .unwrap()
-        .args([
-            "pingpong",
-            "--local",
-            "--transport",
-            "socket",
-            "--sizes",
-            "4,64",
-        ])
-        .args(["--iters", "200", "--format", "json", "--output"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    path
+    api: kube_fake::FakeApi,
 }
 
 impl FakeApi {
     fn start(scenario: &str, extra: &[&str]) -> FakeApi {
-        let dir = TempDir::new().unwrap();
-        let log = client_log(dir.path());
-        let port_file = dir.path().join("port");
-        let child = Command::new("python3")
-            .arg(fake_script())
-            .args(["--scenario", scenario, "--token", TOKEN])
-            .arg("--client-log")
-            .arg(&log)
-            .arg("--port-file")
-            .arg(&port_file)
-            .arg("--journal")
-            .arg(dir.path().join("journal"))
-            .arg("--inventory")
-            .arg(dir.path().join("inventory"))
-            .args(extra)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("python3 runs the fake API");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let port = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                break text.trim().parse().unwrap();
-            }
-            assert!(Instant::now() < deadline, "the fake API did not start");
-            std::thread::sleep(Duration::from_millis(50));
+        let mut args = vec!["--scenario", scenario, "--token", TOKEN];
+        args.extend(extra);
+        let log = kube_fake::fixture_results();
+        let mut args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        args.extend(["--client-log".as_ref(), log.as_os_str()]);
+        let fake = FakeApi {
+            api: kube_fake::FakeApi::start(&args),
         };
-        let fake = FakeApi { child, dir, port };
         let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user:\n    token: {TOKEN}\n",
-            port = fake.port
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user:\n    token: {TOKEN}\n",
+            url = fake.api.service.url()
         );
-        std::fs::write(fake.dir.path().join("kubeconfig"), kubeconfig).unwrap();
+        std::fs::write(fake.dir().join("kubeconfig"), kubeconfig).unwrap();
         let init = fake
             .command(&["init", "--public-cidr", "203.0.113.7/32"])
             .output()
@@ -96,12 +44,16 @@ impl FakeApi {
         fake
     }
 
+    fn dir(&self) -> &Path {
+        self.api.dir()
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::cargo_bin("rdmabench").unwrap();
         command
-            .current_dir(self.dir.path())
-            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
-            .env("RDMABENCH_STATE_DIR", self.dir.path().join("state"))
+            .current_dir(self.dir())
+            .env("KUBECONFIG", self.dir().join("kubeconfig"))
+            .env("RDMABENCH_STATE_DIR", self.dir().join("state"))
             .env_remove("HTTPS_PROXY")
             .env_remove("HTTP_PROXY")
             .args(args);
@@ -112,19 +64,16 @@ impl FakeApi {
         self.command(args).output().unwrap()
     }
 
-    /// What exists in the fake cluster, as kind/namespace/name.
     fn inventory(&self) -> Vec<String> {
-        let text = std::fs::read_to_string(self.dir.path().join("inventory")).unwrap();
-        serde_json::from_str(&text).unwrap()
+        self.api.inventory()
     }
 
     /// Every request, in order, as "METHOD path".
     fn requests(&self) -> Vec<String> {
-        std::fs::read_to_string(self.dir.path().join("journal"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).unwrap();
+        self.api
+            .journal()
+            .iter()
+            .map(|v| {
                 format!(
                     "{} {}",
                     v["method"].as_str().unwrap(),
@@ -206,7 +155,7 @@ fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
         "one table per mode:\n{stdout}"
     );
 
-    let run_dirs: Vec<_> = std::fs::read_dir(fake.dir.path().join("results"))
+    let run_dirs: Vec<_> = std::fs::read_dir(fake.dir().join("results"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -310,8 +259,7 @@ fn fails_cleanly(scenario: &str, expected: &[&str]) {
     only_shared_objects(&fake.inventory());
     assert!(
         !fake
-            .dir
-            .path()
+            .dir()
             .join("results")
             .read_dir()
             .unwrap()
@@ -425,7 +373,7 @@ fn ctrl_c_removes_the_pods_and_exits_130() {
 #[test]
 fn wrong_credentials_are_refused_with_the_servers_reason() {
     let fake = FakeApi::start("happy", &[]);
-    let config = fake.dir.path().join("kubeconfig");
+    let config = fake.dir().join("kubeconfig");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace(TOKEN, "stale")).unwrap();
     let out = fake.run(&run_args(&["--mode", "pod"]));

@@ -3,12 +3,16 @@
 //! checks each token like the EKS authenticator does and answers 401 once it is older than
 //! allowed; here "allowed" is scaled down from 15 minutes to seconds, and the refresh age with it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+#[path = "../../../tests/support/kube_fake.rs"]
+mod kube_fake;
+#[path = "../../../tests/support/service.rs"]
+mod service;
+
+use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_smithy_async::time::SystemTimeSource;
+use kube_fake::FakeApi;
 use rdmabench_infra::instances::lookup;
 use rdmabench_k8s::client::eks_client;
 use rdmabench_k8s::eks_token::{EksTokenSigner, EksTokenSource};
@@ -21,54 +25,16 @@ const MAX_TOKEN_AGE_SECONDS: &str = "4";
 /// How long the fake client pod "measures": longer than a token may live.
 const RUN_SECONDS: &str = "9";
 
-struct FakeApi {
-    child: Child,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn support(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/support")
-        .join(file)
-}
-
 fn start_fake() -> FakeApi {
-    let dir = tempfile::tempdir().unwrap();
-    let port_file = dir.path().join("port");
-    let child = Command::new("python3")
-        .arg(support("kube_fake.py"))
-        .args([
-            "--eks-max-age",
-            MAX_TOKEN_AGE_SECONDS,
-            "--run-seconds",
-            RUN_SECONDS,
-        ])
-        .arg("--client-log")
-        .arg(support("fixtures/pingpong-socket-results.json"))
-        .arg("--port-file")
-        .arg(&port_file)
-        .arg("--journal")
-        .arg(dir.path().join("journal"))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("python3 runs the fake API");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let port = loop {
-        if let Ok(text) = std::fs::read_to_string(&port_file) {
-            break text.trim().parse().unwrap();
-        }
-        assert!(Instant::now() < deadline, "the fake API did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    FakeApi { child, dir, port }
+    let log = kube_fake::fixture_results();
+    FakeApi::start(&[
+        "--eks-max-age".as_ref(),
+        MAX_TOKEN_AGE_SECONDS.as_ref(),
+        "--run-seconds".as_ref(),
+        RUN_SECONDS.as_ref(),
+        "--client-log".as_ref(),
+        log.as_os_str(),
+    ])
 }
 
 /// Runs one pod-mode measurement with tokens renewed after `refresh_after`.
@@ -85,9 +51,7 @@ async fn measure(fake: &FakeApi, refresh_after: Duration) -> Result<(), K8sError
         SystemTimeSource::new(),
         refresh_after,
     );
-    let client = eks_client(&format!("http://127.0.0.1:{}", fake.port), None, tokens)
-        .await
-        .unwrap();
+    let client = eks_client(&fake.service.url(), None, tokens).await.unwrap();
     let spec = BenchSpec {
         namespace: "rdmabench".into(),
         image: "registry.example/rdmabench:1".into(),
@@ -117,9 +81,7 @@ async fn measure(fake: &FakeApi, refresh_after: Duration) -> Result<(), K8sError
 /// The distinct tokens the fake accepted, in order of first use.
 fn accepted_tokens(fake: &FakeApi) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
-    let journal = std::fs::read_to_string(fake.dir.path().join("journal")).unwrap();
-    for line in journal.lines() {
-        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    for entry in fake.journal() {
         let token = entry["token"].as_str().unwrap().to_string();
         if entry["rejected"].is_null() && !tokens.contains(&token) {
             tokens.push(token);

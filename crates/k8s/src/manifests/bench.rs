@@ -145,7 +145,34 @@ fn memory_volume(name: &str, mount_path: &str, size: &str) -> (Volume, VolumeMou
     (volume, mount)
 }
 
-fn container(spec: &BenchSpec, mode: Mode, role: Role) -> Container {
+/// The pod's volumes and where the container mounts them: memory-backed /dev/shm and /tmp (the
+/// root filesystem is read-only), and in node mode the host directory the binary is copied to.
+fn volumes(mode: Mode) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let mut pairs = vec![
+        memory_volume("dev-shm", "/dev/shm", SHM_SIZE),
+        memory_volume("tmp", "/tmp", "64Mi"),
+    ];
+    if mode == Mode::Node {
+        pairs.push((
+            Volume {
+                name: "host-bin".to_string(),
+                host_path: Some(HostPathVolumeSource {
+                    path: HOST_BIN_DIR.to_string(),
+                    type_: Some("DirectoryOrCreate".to_string()),
+                }),
+                ..Volume::default()
+            },
+            VolumeMount {
+                name: "host-bin".to_string(),
+                mount_path: format!("/host{HOST_BIN_DIR}"),
+                ..VolumeMount::default()
+            },
+        ));
+    }
+    pairs.into_iter().unzip()
+}
+
+fn container(spec: &BenchSpec, mode: Mode, role: Role, mounts: Vec<VolumeMount>) -> Container {
     let args = pingpong_args(spec, mode, role);
     let (command, args, security_context) = match mode {
         Mode::Pod => (
@@ -196,17 +223,6 @@ fn container(spec: &BenchSpec, mode: Mode, role: Role) -> Container {
             ..EnvVar::default()
         });
     }
-    let mut mounts = vec![
-        memory_volume("dev-shm", "/dev/shm", SHM_SIZE).1,
-        memory_volume("tmp", "/tmp", "64Mi").1,
-    ];
-    if mode == Mode::Node {
-        mounts.push(VolumeMount {
-            name: "host-bin".to_string(),
-            mount_path: format!("/host{HOST_BIN_DIR}"),
-            ..VolumeMount::default()
-        });
-    }
     Container {
         name: role.as_str().to_string(),
         image: Some(spec.image.clone()),
@@ -225,20 +241,7 @@ fn container(spec: &BenchSpec, mode: Mode, role: Role) -> Container {
 /// the other end (a shared node would measure shared memory, not the network), run once.
 pub fn bench_pod(spec: &BenchSpec, mode: Mode, role: Role) -> Pod {
     let name = BenchSpec::pod_name(mode, role);
-    let mut volumes = vec![
-        memory_volume("dev-shm", "/dev/shm", SHM_SIZE).0,
-        memory_volume("tmp", "/tmp", "64Mi").0,
-    ];
-    if mode == Mode::Node {
-        volumes.push(Volume {
-            name: "host-bin".to_string(),
-            host_path: Some(HostPathVolumeSource {
-                path: HOST_BIN_DIR.to_string(),
-                type_: Some("DirectoryOrCreate".to_string()),
-            }),
-            ..Volume::default()
-        });
-    }
+    let (volumes, mounts) = volumes(mode);
     let node_mode = mode == Mode::Node;
     Pod {
         metadata: metadata(
@@ -281,7 +284,7 @@ pub fn bench_pod(spec: &BenchSpec, mode: Mode, role: Role) -> Pod {
                 }),
                 ..PodSecurityContext::default()
             }),
-            containers: vec![container(spec, mode, role)],
+            containers: vec![container(spec, mode, role, mounts)],
             volumes: Some(volumes),
             ..PodSpec::default()
         }),

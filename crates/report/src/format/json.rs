@@ -22,6 +22,14 @@ mod tests {
     }
 
     #[test]
+    fn files_written_before_placement_existed_still_read() {
+        let results = sample::results();
+        let text = super::render(&results).replace(",\n  \"placement\": null", "");
+        assert!(!text.contains("placement"));
+        assert_eq!(ResultsFile::from_json(&text), Ok(results));
+    }
+
+    #[test]
     fn optional_fields_are_written_as_null() {
         let text = super::render(&sample::results());
         for field in [
@@ -30,6 +38,7 @@ mod tests {
             "warmup_iterations",
             "cpu",
             "pinned_cpu",
+            "placement",
         ] {
             assert!(text.contains(&format!("\"{field}\": null")), "{field}");
         }

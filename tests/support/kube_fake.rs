@@ -1,0 +1,73 @@
+//! The fake Kubernetes API (tests/support/kube_fake.py) for the orchestration tests: started in
+//! its own temporary directory, which also holds its request journal and its inventory of the
+//! objects that exist. Needs `service.rs` beside it. Shared by path (`#[path]`).
+// Each including test crate uses its own part of this module.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::service::Service;
+
+/// A running fake API.
+pub struct FakeApi {
+    /// The server process.
+    pub service: Service,
+    dir: tempfile::TempDir,
+}
+
+fn support(file: &str) -> PathBuf {
+    // CARGO_MANIFEST_DIR is the root package or a crate two levels below it.
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = if manifest.join("tests/support").is_dir() {
+        manifest.to_path_buf()
+    } else {
+        manifest.join("../..")
+    };
+    root.join("tests/support").join(file)
+}
+
+/// A results document as the client pod prints it (a real socket-transport run, committed).
+pub fn fixture_results() -> PathBuf {
+    support("fixtures/pingpong-socket-results.json")
+}
+
+impl FakeApi {
+    /// Starts the fake with `args` (scenario, authentication, client log ...).
+    pub fn start<S: AsRef<OsStr>>(args: &[S]) -> FakeApi {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new("python3");
+        command
+            .arg(support("kube_fake.py"))
+            .arg("--journal")
+            .arg(dir.path().join("journal"))
+            .arg("--inventory")
+            .arg(dir.path().join("inventory"))
+            .args(args);
+        let service = Service::start(command, &dir.path().join("port"), &dir.path().join("log"));
+        FakeApi { service, dir }
+    }
+
+    /// Its temporary directory, for the test's own files too.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Every request, in order, as the fake recorded it (method, path, token, rejection).
+    pub fn journal(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("journal"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// What exists in the fake cluster, as kind/namespace/name.
+    pub fn inventory(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("inventory")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+}
