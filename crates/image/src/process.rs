@@ -6,9 +6,11 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use rdmabench_infra::process::wait_within;
 
 use crate::ImageError;
 
@@ -105,7 +107,7 @@ impl Run<'_> {
         }
         let out = drain(child.stdout.take());
         let err = drain(child.stderr.take());
-        let status = wait(&mut child, self.limit).map_err(io)?;
+        let status = wait_within(&mut child, self.limit).map_err(io)?;
         let Some(status) = status else {
             return Err(ImageError::TimedOut {
                 command: self.display(),
@@ -147,24 +149,10 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
     })
 }
 
-/// Waits for the child until `limit`; None (after killing it) when the limit passed.
-fn wait(child: &mut Child, limit: Duration) -> std::io::Result<Option<ExitStatus>> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok(None);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
 
     fn sh<'a>(script: &'a str, stdin: Option<&'a [u8]>, limit: Duration) -> Run<'a> {

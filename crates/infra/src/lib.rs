@@ -10,6 +10,7 @@ pub mod instances;
 pub mod orphans;
 pub mod preflight;
 pub mod pricing;
+pub mod process;
 pub mod quotas;
 pub mod state;
 pub mod synth;

@@ -4,7 +4,9 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::process::wait_within;
 
 /// Environment variable naming the terraform (or tofu) binary to use.
 pub const TERRAFORM_ENV: &str = "RDMABENCH_TERRAFORM";
@@ -165,17 +167,8 @@ impl Terraform {
         };
         let stdout_reader = drain(child.stdout.take().expect("stdout is piped"), out_echo);
         let stderr_reader = drain(child.stderr.take().expect("stderr is piped"), err_echo);
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = child.try_wait().map_err(io)? {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(TerraformError::TimedOut { command, limit });
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let Some(status) = wait_within(&mut child, limit).map_err(io)? else {
+            return Err(TerraformError::TimedOut { command, limit });
         };
         let output = CommandOutput {
             stdout: stdout_reader.join().unwrap_or_default(),
