@@ -16,6 +16,12 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: a suite of benchmarks between two hosts, then the report (no AWS needed
+    /// for the default local target).
+    Run(RunArgs),
+    /// Report on results files: the seed's tables, percentiles, comparisons against a
+    /// baseline (e.g. pod against node) and the seed's published numbers.
+    Report(ReportArgs),
     /// Ping-pong latency between two endpoints (like fi_pingpong / ib_send_lat).
     Pingpong(Box<PingpongArgs>),
     /// List the libfabric providers this host offers for reliable-datagram endpoints.
@@ -48,6 +54,84 @@ pub enum Command {
         #[command(subcommand)]
         command: K8sCommand,
     },
+}
+
+/// How the local target makes its two hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HostsArg {
+    /// Two network namespaces joined by veth when possible (root, iproute2), else loopback.
+    Auto,
+    /// Two network namespaces joined by a veth pair, or an error.
+    Netns,
+    /// Two processes on 127.0.0.1.
+    Loopback,
+}
+
+/// Where `run` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    /// Two hosts on this machine.
+    Local,
+}
+
+/// `rdmabench run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Where to measure.
+    #[arg(long, value_enum, default_value_t = TargetArg::Local)]
+    pub target: TargetArg,
+    /// Suite file (TOML) [default: the seed's ping-pong at its 8 sizes; see --print-suite].
+    #[arg(long, value_name = "FILE")]
+    pub suite: Option<PathBuf>,
+    /// Print the default suite, commented, and exit (a starting point for your own).
+    #[arg(long)]
+    pub print_suite: bool,
+    /// Timed round trips per size for every test (e.g. `1m`, the seed's) [default: the
+    /// suite's, else 100k locally].
+    #[arg(long, value_name = "N")]
+    pub iters: Option<String>,
+    /// Run the whole suite this many times, tests alternating, to see the spread.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Directory under which each run gets its own directory of results and reports.
+    #[arg(long, default_value = "results", value_name = "DIR")]
+    pub results_dir: PathBuf,
+    /// How the local target makes its two hosts.
+    #[arg(long, value_enum, default_value_t = HostsArg::Auto)]
+    pub hosts: HostsArg,
+    /// Limit for reaching the peer and for any stretch without progress (both ends).
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
+    /// Limit for one measurement (one test, one repetition) from start to results.
+    #[arg(long, default_value = "30m")]
+    pub limit: String,
+}
+
+/// Formats of `rdmabench report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    Table,
+    Markdown,
+    Json,
+    Csv,
+}
+
+/// `rdmabench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Results files, or directories whose *.json files are read (e.g. a run's directory).
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
+    pub format: ReportFormatArg,
+    /// Series to compare the others with, by its label in the report [default: node mode,
+    /// else kernel TCP, else the first given].
+    #[arg(long, value_name = "LABEL")]
+    pub baseline: Option<String>,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// How to reach the cluster.

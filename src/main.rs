@@ -10,12 +10,16 @@ mod local;
 mod output;
 mod pingpong;
 mod providers;
+mod report;
+mod run;
 
 use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
     let result = match &cli.command {
+        cli::Command::Run(args) => run::run(args),
+        cli::Command::Report(args) => report::run(args),
         cli::Command::Pingpong(args) => pingpong::run(args),
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Init(args) => infra::init(args),

@@ -20,4 +20,13 @@ pub enum ReportError {
     /// The user named a format this build does not have.
     #[error("unknown format '{0}': use one of table, json, csv, markdown")]
     UnknownFormat(String),
+    /// `rdmabench report` was given nothing to report on.
+    #[error("no results to report on: give one or more results files (JSON written by rdmabench run, k8s run or pingpong --format json)")]
+    NoResults,
+    /// The chosen baseline does not exist.
+    #[error("{0}")]
+    Baseline(String),
+    /// The user named a report format this build does not have.
+    #[error("unknown report format '{0}': use one of table, markdown, json, csv")]
+    UnknownReportFormat(String),
 }

@@ -1,10 +1,16 @@
 #![forbid(unsafe_code)]
 //! The versioned results model every rdmabench run writes, and the formats it is shown in.
 
+pub mod collection;
+pub mod comparison;
+pub mod document;
 pub mod error;
 pub mod format;
 pub mod model;
+pub mod seed;
 
+pub use collection::LoadedRun;
+pub use document::{Report, ReportFormat};
 pub use error::ReportError;
 pub use format::{render, Format};
 pub use model::{

@@ -1,6 +1,7 @@
 //! Output formats, one module each (like hyperfine's exporters).
 
 mod csv;
+pub(crate) use csv::quote;
 mod json;
 mod markdown;
 mod table;
@@ -78,7 +79,7 @@ fn provider_name(results: &ResultsFile) -> &str {
 }
 
 /// One line describing the run, shared by the text formats.
-fn describe(results: &ResultsFile) -> String {
+pub(crate) fn describe(results: &ResultsFile) -> String {
     let mut line = format!(
         "rdmabench {} {}, transport {}, provider {}",
         results.tool.version,

@@ -1,0 +1,266 @@
+//! Two "hosts" on this machine for the local target: two network namespaces joined by a veth
+//! pair when the user may create them (root and iproute2), which makes every message cross a
+//! network stack between two addresses as between two nodes; otherwise two processes on
+//! loopback. The namespaces exist only for the run and are removed on drop, on error and on
+//! Ctrl-C; ones left by a killed run are removed by the next.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Addresses given to the veth ends; they exist only inside the run's own namespaces, which
+/// have no route anywhere else, so they cannot clash with the machine's networks.
+const SERVER_ADDR: Ipv4Addr = Ipv4Addr::new(10, 231, 0, 1);
+const CLIENT_ADDR: Ipv4Addr = Ipv4Addr::new(10, 231, 0, 2);
+/// Prefix of every namespace a run creates: `rdmabench-run-<pid>-srv|cli`.
+const NETNS_PREFIX: &str = "rdmabench-run-";
+
+/// How the user asked the two hosts to be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostsChoice {
+    /// Namespaces when possible, else loopback (saying why).
+    Auto,
+    /// Namespaces or an error.
+    Netns,
+    /// Two processes on 127.0.0.1.
+    Loopback,
+}
+
+/// Namespaces could not be made.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("cannot create network namespaces: `ip {command}` failed: {detail}; run as root with iproute2 installed, or use --hosts loopback")]
+pub struct NetnsError {
+    /// The failing `ip` arguments.
+    pub command: String,
+    /// What ip said.
+    pub detail: String,
+}
+
+/// The two ends of a local run.
+#[derive(Debug)]
+pub enum LocalHosts {
+    /// Two namespaces joined by veth; deleted on drop.
+    Netns {
+        /// Namespace of the server.
+        server: String,
+        /// Namespace of the client.
+        client: String,
+    },
+    /// Both ends on 127.0.0.1.
+    Loopback,
+}
+
+fn ip(args: &[&str]) -> Result<(), NetnsError> {
+    let output = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| NetnsError {
+            command: args.join(" "),
+            detail: e.to_string(),
+        })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(NetnsError {
+            command: args.join(" "),
+            detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// Removes namespaces of earlier runs whose process no longer exists (a run killed with
+/// SIGKILL cannot clean up after itself).
+fn remove_stale_namespaces() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(pid) = name
+            .strip_prefix(NETNS_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = ip(&["netns", "delete", &name]);
+        }
+    }
+}
+
+impl LocalHosts {
+    /// Makes the two hosts; with `Auto`, falls back to loopback and returns why.
+    pub fn create(choice: HostsChoice) -> Result<(LocalHosts, Option<String>), NetnsError> {
+        match choice {
+            HostsChoice::Loopback => Ok((LocalHosts::Loopback, None)),
+            HostsChoice::Netns => Ok((Self::netns()?, None)),
+            HostsChoice::Auto => match Self::netns() {
+                Ok(hosts) => Ok((hosts, None)),
+                Err(e) => Ok((
+                    LocalHosts::Loopback,
+                    Some(format!(
+                        "two processes on loopback instead of two network namespaces: {e}"
+                    )),
+                )),
+            },
+        }
+    }
+
+    fn netns() -> Result<LocalHosts, NetnsError> {
+        remove_stale_namespaces();
+        let id = std::process::id();
+        let hosts = LocalHosts::Netns {
+            server: format!("{NETNS_PREFIX}{id}-srv"),
+            client: format!("{NETNS_PREFIX}{id}-cli"),
+        };
+        let LocalHosts::Netns { server, client } = &hosts else {
+            unreachable!("just built as Netns");
+        };
+        let (veth_server, veth_client) = (format!("rbr{id}s"), format!("rbr{id}c"));
+        let (server_cidr, client_cidr) = (format!("{SERVER_ADDR}/30"), format!("{CLIENT_ADDR}/30"));
+        let steps: [&[&str]; 9] = [
+            &["netns", "add", server],
+            &["netns", "add", client],
+            &[
+                "link",
+                "add",
+                &veth_server,
+                "netns",
+                server,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &veth_client,
+                "netns",
+                client,
+            ],
+            &[
+                "-n",
+                server,
+                "addr",
+                "add",
+                &server_cidr,
+                "dev",
+                &veth_server,
+            ],
+            &[
+                "-n",
+                client,
+                "addr",
+                "add",
+                &client_cidr,
+                "dev",
+                &veth_client,
+            ],
+            &["-n", server, "link", "set", &veth_server, "up"],
+            &["-n", client, "link", "set", &veth_client, "up"],
+            &["-n", server, "link", "set", "lo", "up"],
+            &["-n", client, "link", "set", "lo", "up"],
+        ];
+        for step in steps {
+            // On failure, dropping `hosts` removes whatever was created.
+            ip(step)?;
+        }
+        Ok(hosts)
+    }
+
+    /// The address the server listens on and the client connects to.
+    pub fn server_addr(&self) -> IpAddr {
+        match self {
+            LocalHosts::Netns { .. } => IpAddr::V4(SERVER_ADDR),
+            LocalHosts::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
+
+    /// "netns" or "loopback", as results record it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LocalHosts::Netns { .. } => "netns",
+            LocalHosts::Loopback => "loopback",
+        }
+    }
+
+    /// A sentence for progress messages and the report.
+    pub fn describe(&self) -> String {
+        match self {
+            LocalHosts::Netns { server, client } => format!(
+                "two network namespaces joined by a veth pair ({server} at {SERVER_ADDR}, {client} at {CLIENT_ADDR})"
+            ),
+            LocalHosts::Loopback => "two processes on loopback (127.0.0.1)".to_string(),
+        }
+    }
+
+    /// Names of the two ends (namespace names, or the loopback address twice).
+    pub fn end_names(&self) -> (String, String) {
+        match self {
+            LocalHosts::Netns { server, client } => (server.clone(), client.clone()),
+            LocalHosts::Loopback => ("127.0.0.1".into(), "127.0.0.1".into()),
+        }
+    }
+
+    /// A command that runs `program` on the server (`server = true`) or client host.
+    pub fn command(&self, server: bool, program: &Path) -> Command {
+        match self {
+            LocalHosts::Netns {
+                server: s,
+                client: c,
+            } => {
+                let mut command = Command::new("ip");
+                command
+                    .args(["netns", "exec", if server { s } else { c }])
+                    .arg(program);
+                command
+            }
+            LocalHosts::Loopback => Command::new(program),
+        }
+    }
+}
+
+impl Drop for LocalHosts {
+    fn drop(&mut self) {
+        if let LocalHosts::Netns { server, client } = self {
+            // Deleting a namespace also deletes the veth end inside it, and with it the peer.
+            let _ = ip(&["netns", "delete", server]);
+            let _ = ip(&["netns", "delete", client]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_runs_programs_directly_on_127_0_0_1() {
+        let (hosts, note) = LocalHosts::create(HostsChoice::Loopback).unwrap();
+        assert_eq!(note, None);
+        assert_eq!(hosts.server_addr().to_string(), "127.0.0.1");
+        assert_eq!(hosts.kind(), "loopback");
+        let command = hosts.command(true, Path::new("/bin/true"));
+        assert_eq!(command.get_program(), "/bin/true");
+    }
+
+    #[test]
+    fn namespaces_are_made_and_removed_or_the_fallback_says_why() {
+        let (hosts, note) = LocalHosts::create(HostsChoice::Auto).unwrap();
+        match &hosts {
+            LocalHosts::Netns { server, client } => {
+                assert!(note.is_none());
+                assert!(Path::new("/run/netns").join(server).exists());
+                let command = hosts.command(false, Path::new("/bin/true"));
+                let args: Vec<_> = command.get_args().collect();
+                assert_eq!(args[..3], ["netns", "exec", client.as_str()]);
+                let (server, client) = (server.clone(), client.clone());
+                drop(hosts);
+                assert!(!Path::new("/run/netns").join(server).exists());
+                assert!(!Path::new("/run/netns").join(client).exists());
+            }
+            LocalHosts::Loopback => {
+                let note = note.expect("a fallback names its reason");
+                assert!(note.contains("run as root"), "{note}");
+            }
+        }
+    }
+}

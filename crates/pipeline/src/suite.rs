@@ -1,0 +1,439 @@
+//! Suite files: which tests `rdmabench run` measures, with which sizes, counts and modes.
+//! The default suite (suites/seed.toml, embedded) reproduces the seed project's measurement.
+//! Every field is checked before anything runs, so a typo fails in a second, not after the
+//! first test has taken ten minutes.
+
+use serde::Deserialize;
+
+use rdmabench_stats::{parse_count, parse_duration, parse_size_list};
+
+/// The default suite's text, also the commented example users copy.
+pub const SEED_SUITE: &str = include_str!("../suites/seed.toml");
+
+/// A suite that cannot run; each message names the test, the field and what to write.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SuiteError {
+    /// Not TOML, or unknown or mistyped fields.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file read.
+        path: String,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// A field's value cannot work.
+    #[error("{path}: test '{test}': {field} = {value}: {problem}")]
+    Invalid {
+        /// The file read.
+        path: String,
+        /// Name of the test.
+        test: String,
+        /// Field name.
+        field: &'static str,
+        /// The value as written.
+        value: String,
+        /// Why, and what to write instead.
+        problem: String,
+    },
+    /// No tests, or two with one name.
+    #[error("{path}: {problem}")]
+    Shape {
+        /// The file read.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// Where a suite runs, which decides defaults such as the provider and iteration count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Two "hosts" on this machine.
+    Local,
+    /// The stack's EKS cluster, node mode and pod mode.
+    Eks,
+}
+
+impl Target {
+    /// The name users type and results record.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Local => "local",
+            Target::Eks => "eks",
+        }
+    }
+
+    /// Iterations per size when a test sets none: about a minute for the seed suite on a
+    /// small machine locally; the seed's own 1m on EFA nodes.
+    pub fn default_iterations(self) -> &'static str {
+        match self {
+            Target::Local => "100k",
+            Target::Eks => "1m",
+        }
+    }
+}
+
+/// One test of a suite, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSpec {
+    /// Unique name; names the results files.
+    pub name: String,
+    /// What to measure.
+    pub kind: String,
+    /// Message sizes, as `pingpong --sizes` takes them ("seed", "sweep", "4,1K,64KiB").
+    #[serde(default = "default_sizes")]
+    pub sizes: String,
+    /// Timed round trips per size; None = the target's default.
+    #[serde(default)]
+    pub iterations: Option<String>,
+    /// Time per size instead of a count.
+    #[serde(default)]
+    pub duration: Option<String>,
+    /// Untimed round trips per size.
+    #[serde(default)]
+    pub warmup: Option<String>,
+    /// "fabric" or "socket".
+    #[serde(default = "default_transport")]
+    pub transport: String,
+    /// "default" or a provider name.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// "msg" or "tagged".
+    #[serde(default = "default_api")]
+    pub api: String,
+    /// Check every payload.
+    #[serde(default)]
+    pub verify: bool,
+    /// eks: "node" and/or "pod".
+    #[serde(default = "default_modes")]
+    pub modes: Vec<String>,
+}
+
+fn default_sizes() -> String {
+    "seed".into()
+}
+fn default_transport() -> String {
+    "fabric".into()
+}
+fn default_provider() -> String {
+    "default".into()
+}
+fn default_api() -> String {
+    "msg".into()
+}
+fn default_modes() -> Vec<String> {
+    vec!["node".into(), "pod".into()]
+}
+
+/// A suite file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Shown in progress and recorded with the results.
+    pub name: String,
+    /// The tests, run in this order.
+    #[serde(rename = "test", default)]
+    pub tests: Vec<TestSpec>,
+}
+
+const KINDS: &[&str] = &["pingpong"];
+const TRANSPORTS: &[&str] = &["fabric", "socket"];
+const PROVIDERS: &[&str] = &["default", "efa", "verbs", "tcp", "net", "shm", "udp"];
+const APIS: &[&str] = &["msg", "tagged"];
+const MODES: &[&str] = &["node", "pod"];
+
+impl Suite {
+    /// The embedded default suite.
+    pub fn seed() -> Suite {
+        Suite::from_toml(SEED_SUITE, "the default suite").expect("the embedded suite is valid")
+    }
+
+    /// Parses and checks a suite; `path` names it in messages.
+    pub fn from_toml(text: &str, path: &str) -> Result<Suite, SuiteError> {
+        let suite: Suite = toml::from_str(text).map_err(|e| SuiteError::Parse {
+            path: path.to_string(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        suite.check(path)?;
+        Ok(suite)
+    }
+
+    fn check(&self, path: &str) -> Result<(), SuiteError> {
+        let shape = |problem: String| SuiteError::Shape {
+            path: path.to_string(),
+            problem,
+        };
+        if self.tests.is_empty() {
+            return Err(shape(
+                "the suite has no tests: add a [[test]] table (see `rdmabench run --print-suite`)"
+                    .into(),
+            ));
+        }
+        for (i, test) in self.tests.iter().enumerate() {
+            if self.tests[..i].iter().any(|t| t.name == test.name) {
+                return Err(shape(format!(
+                    "two tests are named '{}': names must be unique (they name the results files)",
+                    test.name
+                )));
+            }
+            test.check(path)?;
+        }
+        Ok(())
+    }
+}
+
+fn one_of(value: &str, allowed: &[&str]) -> Result<(), String> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("use one of {}", allowed.join(", ")))
+    }
+}
+
+impl TestSpec {
+    fn check(&self, path: &str) -> Result<(), SuiteError> {
+        let invalid = |field: &'static str, value: &str, problem: String| SuiteError::Invalid {
+            path: path.to_string(),
+            test: self.name.clone(),
+            field,
+            value: format!("{value:?}"),
+            problem,
+        };
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 40
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !name_ok {
+            return Err(invalid(
+                "name",
+                &self.name,
+                "use 1-40 lowercase letters, digits and '-' (it names files)".into(),
+            ));
+        }
+        one_of(&self.kind, KINDS).map_err(|p| invalid("kind", &self.kind, p))?;
+        one_of(&self.transport, TRANSPORTS)
+            .map_err(|p| invalid("transport", &self.transport, p))?;
+        one_of(&self.provider, PROVIDERS).map_err(|p| invalid("provider", &self.provider, p))?;
+        one_of(&self.api, APIS).map_err(|p| invalid("api", &self.api, p))?;
+        if self.transport == "socket" && self.provider != "default" {
+            return Err(invalid(
+                "provider",
+                &self.provider,
+                "a socket test has no provider: remove the field or set transport = \"fabric\""
+                    .into(),
+            ));
+        }
+        if self.sizes != "sweep" {
+            parse_size_list(&self.sizes)
+                .map_err(|e| invalid("sizes", &self.sizes, e.to_string()))?;
+        }
+        if let Some(n) = &self.iterations {
+            parse_count(n).map_err(|e| invalid("iterations", n, e.to_string()))?;
+        }
+        if let Some(d) = &self.duration {
+            parse_duration(d).map_err(|e| invalid("duration", d, e.to_string()))?;
+            if self.iterations.is_some() {
+                return Err(invalid(
+                    "duration",
+                    d,
+                    "set iterations or duration, not both".into(),
+                ));
+            }
+        }
+        if let Some(w) = &self.warmup {
+            if w.trim() != "0" {
+                parse_count(w).map_err(|e| invalid("warmup", w, e.to_string()))?;
+            }
+        }
+        if self.modes.is_empty() {
+            return Err(invalid(
+                "modes",
+                "[]",
+                "name at least one of \"node\", \"pod\"".into(),
+            ));
+        }
+        for mode in &self.modes {
+            one_of(mode, MODES).map_err(|p| invalid("modes", mode, p))?;
+        }
+        Ok(())
+    }
+
+    /// The `rdmabench pingpong` options that measure this test on `target`, with the
+    /// provider already resolved (`local_provider` replaces "default" locally) and `--iters`
+    /// from `iterations_override` when given. Role, address, port and output are the
+    /// runner's.
+    pub fn pingpong_options(
+        &self,
+        target: Target,
+        local_provider: &str,
+        iterations_override: Option<&str>,
+    ) -> Vec<String> {
+        let mut options: Vec<String> = Vec::new();
+        let mut push = |flag: &str, value: Option<&str>| {
+            options.push(flag.to_string());
+            options.extend(value.map(str::to_string));
+        };
+        if self.transport == "socket" {
+            push("--transport", Some("socket"));
+        } else {
+            let provider = match (self.provider.as_str(), target) {
+                ("default", Target::Local) => local_provider,
+                ("default", Target::Eks) => "efa",
+                (chosen, _) => chosen,
+            };
+            push("--provider", Some(provider));
+        }
+        push("--api", Some(&self.api));
+        if self.sizes == "sweep" {
+            push("--sweep", None);
+        } else {
+            push("--sizes", Some(&self.sizes));
+        }
+        match (iterations_override, &self.iterations, &self.duration) {
+            (Some(n), _, _) => push("--iters", Some(n)),
+            (None, Some(n), _) => push("--iters", Some(n)),
+            (None, None, Some(d)) => push("--duration", Some(d)),
+            (None, None, None) => push("--iters", Some(target.default_iterations())),
+        }
+        if let Some(w) = &self.warmup {
+            push("--warmup", Some(w));
+        }
+        if self.verify {
+            push("--verify", None);
+        }
+        options
+    }
+
+    /// True when the test would use shared memory locally, which crosses no network stack
+    /// and so says nothing about a fabric between hosts.
+    pub fn uses_shm(&self) -> bool {
+        self.transport == "fabric" && self.provider == "shm"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Suite, SuiteError> {
+        Suite::from_toml(text, "suite.toml")
+    }
+
+    #[test]
+    fn the_default_suite_is_the_seeds_pingpong_in_both_modes() {
+        let suite = Suite::seed();
+        assert_eq!(suite.name, "seed");
+        assert_eq!(suite.tests.len(), 1);
+        let test = &suite.tests[0];
+        assert_eq!(
+            (test.kind.as_str(), test.sizes.as_str()),
+            ("pingpong", "seed")
+        );
+        assert_eq!(test.modes, ["node", "pod"]);
+        assert_eq!(
+            test.pingpong_options(Target::Local, "net", None),
+            [
+                "--provider",
+                "net",
+                "--api",
+                "msg",
+                "--sizes",
+                "seed",
+                "--iters",
+                "100k"
+            ]
+        );
+        assert_eq!(
+            test.pingpong_options(Target::Eks, "net", Some("1m")),
+            [
+                "--provider",
+                "efa",
+                "--api",
+                "msg",
+                "--sizes",
+                "seed",
+                "--iters",
+                "1m"
+            ]
+        );
+    }
+
+    #[test]
+    fn minimal_tests_take_defaults_and_options_follow_the_fields() {
+        let suite = parse(
+            "name = \"x\"\n[[test]]\nname = \"tcp\"\nkind = \"pingpong\"\ntransport = \"socket\"\nsizes = \"sweep\"\nduration = \"2s\"\nwarmup = \"0\"\nverify = true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            suite.tests[0].pingpong_options(Target::Local, "tcp", None),
+            [
+                "--transport",
+                "socket",
+                "--api",
+                "msg",
+                "--sweep",
+                "--duration",
+                "2s",
+                "--warmup",
+                "0",
+                "--verify"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_suites_name_the_test_field_and_fix() {
+        let cases = [
+            ("name = \"x\"\n", "suite.toml: the suite has no tests"),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\n",
+                "two tests are named 'a'",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"A b\"\nkind = \"pingpong\"\n",
+                "test 'A b': name = \"A b\": use 1-40 lowercase",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"bw\"\n",
+                "test 'a': kind = \"bw\": use one of pingpong",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nsizes = \"4,0\"\n",
+                "test 'a': sizes = \"4,0\":",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\niterations = \"lots\"\n",
+                "iterations = \"lots\"",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\niterations = \"1k\"\nduration = \"1s\"\n",
+                "set iterations or duration, not both",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\ntransport = \"socket\"\nprovider = \"tcp\"\n",
+                "a socket test has no provider",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nmodes = [\"vm\"]\n",
+                "modes = \"vm\": use one of node, pod",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nmodes = []\n",
+                "name at least one of",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nsize = \"4\"\n",
+                "unknown field `size`",
+            ),
+            ("name = \"x\"\n[[test]]\nname = \"a\"\n", "missing field `kind`"),
+        ];
+        for (text, expected) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text:?}: {error}");
+            assert!(error.starts_with("suite.toml: "), "{error}");
+        }
+    }
+}

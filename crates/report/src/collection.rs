@@ -1,0 +1,466 @@
+//! Many results files grouped the way people compare them: one series per measured
+//! configuration (test, provider, API, mode), each holding the repetitions of that
+//! configuration, with per-size figures taken across the repetitions.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::model::{Placement, ResultsFile};
+
+/// One results file as read, with the name it is shown under (its path).
+#[derive(Debug, Clone)]
+pub struct LoadedRun {
+    /// Where the file came from, so every figure can be traced back to it.
+    pub source: String,
+    /// Its contents.
+    pub results: ResultsFile,
+}
+
+/// What makes two runs measurements of the same thing: only runs with equal keys are
+/// repetitions of each other and may be summarised together.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SeriesKey {
+    /// Benchmark ("pingpong").
+    pub test: String,
+    /// Tool that measured ("rdmabench", or an imported tool's name).
+    pub tool: String,
+    /// "fabric" or "socket".
+    pub transport: String,
+    /// Provider as opened ("efa", "tcp;ofi_rxm"; "socket" for kernel TCP).
+    pub provider: String,
+    /// "msg" or "tagged".
+    pub api: String,
+    /// "node" or "pod" on Kubernetes, "netns" or "loopback" locally, None for a plain run.
+    pub mode: Option<String>,
+    /// EC2 instance type of the nodes, when known.
+    pub instance_type: Option<String>,
+}
+
+impl SeriesKey {
+    /// The key of one results file.
+    pub fn of(results: &ResultsFile) -> SeriesKey {
+        let placement: Option<&Placement> = results.placement.as_ref();
+        SeriesKey {
+            test: results.test.clone(),
+            tool: results.tool.name.clone(),
+            transport: results.parameters.transport.clone(),
+            provider: results
+                .fabric
+                .as_ref()
+                .map_or_else(|| "socket".to_string(), |f| f.provider.clone()),
+            api: results.parameters.api.clone(),
+            mode: placement.map(|p| p.mode.clone()),
+            instance_type: placement
+                .map(|p| p.instance_type.clone())
+                .filter(|t| !t.is_empty()),
+        }
+    }
+
+    /// True for Kubernetes modes, whose comparison (pod against node) is the headline.
+    pub fn is_kubernetes_mode(&self) -> bool {
+        matches!(self.mode.as_deref(), Some("node" | "pod"))
+    }
+}
+
+/// Per-size figures of one series across its repetitions. Latencies are half round trips in
+/// integer nanoseconds; each percentile is the median of the runs' percentiles.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SizeAcrossRuns {
+    /// Message size.
+    pub size_bytes: u64,
+    /// Timed round trips per run (the runs' median when they differ).
+    pub iterations: u64,
+    /// Wall-clock time of the timed loop, median of the runs (the seed table's "Time spent").
+    pub total_ns: u64,
+    /// The seed table's usec per run, in ns: total / (2 x iterations), in the runs' order.
+    pub mean_ns_by_run: Vec<u64>,
+    /// Median of `mean_ns_by_run`: the figure tables show.
+    pub mean_ns: u64,
+    /// Fastest and slowest run's mean: the spread between repetitions.
+    pub mean_ns_min: u64,
+    /// See `mean_ns_min`.
+    pub mean_ns_max: u64,
+    /// Median across runs of each run's fastest iteration.
+    pub min_ns: u64,
+    /// Median across runs of p50.
+    pub p50_ns: u64,
+    /// Median across runs of p90.
+    pub p90_ns: u64,
+    /// Median across runs of p99.
+    pub p99_ns: u64,
+    /// Median across runs of p99.9.
+    pub p999_ns: u64,
+    /// Median across runs of the slowest iteration.
+    pub max_ns: u64,
+    /// Bytes moved in both directions per second (MB = 10^6 B), from the median mean.
+    pub megabytes_per_sec: f64,
+}
+
+/// One measured configuration and its repetitions, in the order they were given.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// What was measured.
+    pub key: SeriesKey,
+    /// Short name shown in tables, unique within the report.
+    pub label: String,
+    /// The repetitions.
+    pub runs: Vec<LoadedRun>,
+    /// Sizes measured by every repetition, ascending, with their figures.
+    pub sizes: Vec<SizeAcrossRuns>,
+}
+
+/// Median of integers; the mean of the two middle values (rounded down) for even counts.
+pub fn median(values: &[u64]) -> u64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    match sorted.len() {
+        0 => 0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => ((u128::from(sorted[n / 2 - 1]) + u128::from(sorted[n / 2])) / 2) as u64,
+    }
+}
+
+/// Median of real numbers (the mean of the two middle ones for even counts); 0 when empty.
+pub fn median_f64(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The seed's usec of one row in integer ns: total / (2 x iterations), rounded half up.
+fn mean_half_round_trip_ns(total_ns: u64, iterations: u64) -> u64 {
+    if iterations == 0 {
+        return 0;
+    }
+    let denominator = 2 * u128::from(iterations);
+    ((u128::from(total_ns) * 2 + denominator) / (2 * denominator)) as u64
+}
+
+impl Series {
+    /// Builds a series from its repetitions; `notes` collects what a reader must know, such as
+    /// sizes not measured by every repetition.
+    fn new(key: SeriesKey, runs: Vec<LoadedRun>, notes: &mut Vec<String>) -> Series {
+        let common: BTreeSet<u64> = runs
+            .iter()
+            .map(|run| {
+                run.results
+                    .results
+                    .iter()
+                    .map(|row| row.size_bytes)
+                    .collect::<BTreeSet<u64>>()
+            })
+            .reduce(|a, b| a.intersection(&b).copied().collect())
+            .unwrap_or_default();
+        let all: BTreeSet<u64> = runs
+            .iter()
+            .flat_map(|run| run.results.results.iter().map(|row| row.size_bytes))
+            .collect();
+        let label = default_label(&key);
+        if all.len() > common.len() {
+            let missing: Vec<String> = all.difference(&common).map(u64::to_string).collect();
+            notes.push(format!(
+                "{label}: size(s) {} B were not measured by every repetition and are left out of its figures",
+                missing.join(", ")
+            ));
+        }
+        let iteration_counts: BTreeSet<u64> = runs
+            .iter()
+            .flat_map(|run| run.results.results.iter().map(|row| row.iterations))
+            .collect();
+        if iteration_counts.len() > 1 {
+            let counts: Vec<String> = iteration_counts.iter().map(u64::to_string).collect();
+            notes.push(format!(
+                "{label}: repetitions used different iteration counts ({}); their means are still comparable, their tails less so",
+                counts.join(", ")
+            ));
+        }
+        let sizes = common
+            .iter()
+            .map(|&size| Self::across_runs(size, &runs))
+            .collect();
+        Series {
+            key,
+            label,
+            runs,
+            sizes,
+        }
+    }
+
+    fn across_runs(size: u64, runs: &[LoadedRun]) -> SizeAcrossRuns {
+        let rows: Vec<_> = runs
+            .iter()
+            .filter_map(|run| run.results.results.iter().find(|r| r.size_bytes == size))
+            .collect();
+        let pick = |f: &dyn Fn(&rdmabench_stats::SizeMeasurement) -> u64| {
+            median(&rows.iter().map(|r| f(r)).collect::<Vec<_>>())
+        };
+        let mean_ns_by_run: Vec<u64> = rows
+            .iter()
+            .map(|r| mean_half_round_trip_ns(r.total_ns, r.iterations))
+            .collect();
+        let mean_ns = median(&mean_ns_by_run);
+        SizeAcrossRuns {
+            size_bytes: size,
+            iterations: pick(&|r| r.iterations),
+            total_ns: pick(&|r| r.total_ns),
+            mean_ns,
+            mean_ns_min: mean_ns_by_run.iter().copied().min().unwrap_or(0),
+            mean_ns_max: mean_ns_by_run.iter().copied().max().unwrap_or(0),
+            mean_ns_by_run,
+            min_ns: pick(&|r| r.latency.min_ns),
+            p50_ns: pick(&|r| r.latency.p50_ns),
+            p90_ns: pick(&|r| r.latency.p90_ns),
+            p99_ns: pick(&|r| r.latency.p99_ns),
+            p999_ns: pick(&|r| r.latency.p999_ns),
+            max_ns: pick(&|r| r.latency.max_ns),
+            // One message each way per half round trip: size bytes per mean_ns.
+            megabytes_per_sec: if mean_ns == 0 {
+                0.0
+            } else {
+                size as f64 * 1000.0 / mean_ns as f64
+            },
+        }
+    }
+
+    /// The figures of one size, if every repetition measured it.
+    pub fn size(&self, size_bytes: u64) -> Option<&SizeAcrossRuns> {
+        self.sizes.iter().find(|s| s.size_bytes == size_bytes)
+    }
+}
+
+/// The longest name of a series: provider, API, mode and tool where they are not the
+/// defaults. `Collection` shortens labels to what tells its series apart.
+fn default_label(key: &SeriesKey) -> String {
+    label_parts(key).join(" ")
+}
+
+fn label_parts(key: &SeriesKey) -> Vec<String> {
+    let mut parts = Vec::new();
+    if key.tool != "rdmabench" {
+        parts.push(key.tool.clone());
+    }
+    parts.push(if key.transport == "socket" {
+        "kernel TCP".to_string()
+    } else {
+        key.provider.clone()
+    });
+    if key.api != "msg" {
+        parts.push(key.api.clone());
+    }
+    if let Some(mode) = &key.mode {
+        parts.push(mode.clone());
+    }
+    if let Some(instance) = &key.instance_type {
+        parts.push(instance.clone());
+    }
+    parts
+}
+
+/// All series of one test, in the order their first files were given.
+#[derive(Debug, Clone)]
+pub struct TestGroup {
+    /// Benchmark name.
+    pub test: String,
+    /// Its series.
+    pub series: Vec<Series>,
+}
+
+/// Every file of a report, grouped by test then series.
+#[derive(Debug, Clone)]
+pub struct Collection {
+    /// One group per test, in the order their first files were given.
+    pub tests: Vec<TestGroup>,
+    /// Things a reader must know that no table shows (partial runs, left-out sizes ...).
+    pub notes: Vec<String>,
+}
+
+impl Collection {
+    /// Groups runs into tests and series. Runs keep their given order within a series, which
+    /// is their repetition order when a pipeline wrote them.
+    pub fn new(runs: Vec<LoadedRun>) -> Collection {
+        let mut notes = Vec::new();
+        let mut grouped: Vec<(SeriesKey, Vec<LoadedRun>)> = Vec::new();
+        for run in runs {
+            if !run.results.complete {
+                notes.push(format!(
+                    "{} is a partial run ({}); its sizes count where present",
+                    run.source,
+                    run.results.note.as_deref().unwrap_or("it did not finish")
+                ));
+            }
+            let key = SeriesKey::of(&run.results);
+            match grouped.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, list)) => list.push(run),
+                None => grouped.push((key, vec![run])),
+            }
+        }
+        let mut tests: Vec<TestGroup> = Vec::new();
+        for (key, runs) in grouped {
+            let series = Series::new(key, runs, &mut notes);
+            match tests.iter_mut().find(|t| t.test == series.key.test) {
+                Some(group) => group.series.push(series),
+                None => tests.push(TestGroup {
+                    test: series.key.test.clone(),
+                    series: vec![series],
+                }),
+            }
+        }
+        for group in &mut tests {
+            shorten_labels(&mut group.series);
+        }
+        if tests.len() > 1 {
+            let names: Vec<&str> = tests.iter().map(|t| t.test.as_str()).collect();
+            notes.push(format!(
+                "the files hold different tests ({}); each is reported on its own, never compared with another",
+                names.join(", ")
+            ));
+        }
+        Collection { tests, notes }
+    }
+}
+
+/// Drops the label parts every series of a group shares, keeping at least one part, so tables
+/// say "node" and "pod" rather than "efa node m7g.16xlarge" twice.
+fn shorten_labels(series: &mut [Series]) {
+    let parts: Vec<Vec<String>> = series.iter().map(|s| label_parts(&s.key)).collect();
+    if parts.len() < 2 {
+        return;
+    }
+    let shared: BTreeSet<&String> = parts
+        .iter()
+        .map(|p| p.iter().collect::<BTreeSet<_>>())
+        .reduce(|a, b| a.intersection(&b).copied().collect())
+        .unwrap_or_default();
+    for (s, p) in series.iter_mut().zip(&parts) {
+        let kept: Vec<&str> = p
+            .iter()
+            .filter(|part| !shared.contains(part))
+            .map(String::as_str)
+            .collect();
+        if !kept.is_empty() {
+            s.label = kept.join(" ");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::sample;
+
+    fn run(source: &str, results: ResultsFile) -> LoadedRun {
+        LoadedRun {
+            source: source.into(),
+            results,
+        }
+    }
+
+    fn with_mode(mode: &str, scale: u64) -> ResultsFile {
+        let mut r = sample::results();
+        r.placement = Some(Placement {
+            target: "eks".into(),
+            cluster: "c".into(),
+            mode: mode.into(),
+            namespace: "rdmabench".into(),
+            server_node: "a".into(),
+            client_node: "b".into(),
+            instance_type: "m7g.16xlarge".into(),
+            image: "img".into(),
+            repetition: 1,
+        });
+        for row in &mut r.results {
+            row.total_ns = row.total_ns * scale / 100;
+        }
+        r
+    }
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert_eq!(median(&[3, 1, 2]), 2);
+        assert_eq!(median(&[4, 1, 3, 2]), 2);
+        assert_eq!(median(&[u64::MAX, u64::MAX]), u64::MAX);
+        assert_eq!(median(&[]), 0);
+        assert_eq!(median_f64(&[1.0, 4.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn repetitions_of_one_configuration_form_one_series_with_its_spread() {
+        let collection = Collection::new(vec![
+            run("a.json", with_mode("node", 100)),
+            run("b.json", with_mode("pod", 102)),
+            run("c.json", with_mode("node", 104)),
+            run("d.json", with_mode("pod", 101)),
+            run("e.json", with_mode("node", 98)),
+        ]);
+        assert!(collection.notes.is_empty(), "{:?}", collection.notes);
+        let group = &collection.tests[0];
+        let labels: Vec<&str> = group.series.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["node", "pod"]);
+        let node = &group.series[0];
+        assert_eq!(node.runs.len(), 3);
+        let four = node.size(4).unwrap();
+        // 20.52 s over 1m round trips = 10.26 us; scaled by 0.98, 1.00 and 1.04.
+        assert_eq!(four.mean_ns_by_run, [10_260, 10_670, 10_055]);
+        assert_eq!(
+            (four.mean_ns, four.mean_ns_min, four.mean_ns_max),
+            (10_260, 10_055, 10_670)
+        );
+        assert_eq!(four.total_ns, 20_520_000_000);
+    }
+
+    #[test]
+    fn sizes_missing_from_a_repetition_and_partial_runs_are_explained() {
+        let mut partial = sample::results();
+        partial.results.truncate(1);
+        partial.complete = false;
+        partial.note = Some("interrupted".into());
+        let collection = Collection::new(vec![
+            run("full.json", sample::results()),
+            run("partial.json", partial),
+        ]);
+        let series = &collection.tests[0].series[0];
+        assert_eq!(
+            series
+                .sizes
+                .iter()
+                .map(|s| s.size_bytes)
+                .collect::<Vec<_>>(),
+            [4]
+        );
+        assert_eq!(
+            collection.notes,
+            [
+                "partial.json is a partial run (interrupted); its sizes count where present",
+                "efa: size(s) 102400 B were not measured by every repetition and are left out of its figures",
+            ]
+        );
+    }
+
+    #[test]
+    fn different_tests_are_grouped_apart_and_said_so() {
+        let mut other = sample::results();
+        other.test = "bw".into();
+        let collection = Collection::new(vec![run("a", sample::results()), run("b", other)]);
+        assert_eq!(collection.tests.len(), 2);
+        assert!(collection.notes[0].contains("different tests (pingpong, bw)"));
+    }
+
+    #[test]
+    fn labels_keep_only_what_tells_series_apart() {
+        let collection = Collection::new(vec![
+            run("a", sample::results()),
+            run("b", sample::socket_same_host()),
+        ]);
+        let labels: Vec<&str> = collection.tests[0]
+            .series
+            .iter()
+            .map(|s| s.label.as_str())
+            .collect();
+        assert_eq!(labels, ["efa", "kernel TCP"]);
+    }
+}

@@ -1,0 +1,225 @@
+//! One series against a baseline, per size: the overhead people ask about ("how much slower is
+//! a pod than the node?") and its spread across repetitions, so noise cannot pass for a cost.
+
+use serde::Serialize;
+
+use crate::collection::{median_f64, Series};
+
+/// Percent by which `other` is slower than `baseline` (negative when faster).
+fn overhead_percent(baseline_ns: u64, other_ns: u64) -> f64 {
+    if baseline_ns == 0 {
+        return 0.0;
+    }
+    (other_ns as f64 / baseline_ns as f64 - 1.0) * 100.0
+}
+
+/// One size of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparisonRow {
+    /// Message size.
+    pub size_bytes: u64,
+    /// The baseline's median mean half round trip.
+    pub baseline_ns: u64,
+    /// The other series' median mean half round trip.
+    pub other_ns: u64,
+    /// other - baseline, in ns.
+    pub difference_ns: i64,
+    /// Overhead of the medians, in percent.
+    pub overhead_percent: f64,
+    /// Overheads of the repetitions paired in order (1st with 1st ...), in percent: the
+    /// spread that tells a real cost from drift. Empty with one repetition each.
+    pub paired_overheads_percent: Vec<f64>,
+    /// Median of `paired_overheads_percent` (the overhead of the medians when unpaired).
+    pub paired_median_percent: f64,
+}
+
+/// A series compared with the baseline on the sizes both measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// Label of the baseline series.
+    pub baseline: String,
+    /// Label of the compared series.
+    pub other: String,
+    /// One row per common size, ascending.
+    pub rows: Vec<ComparisonRow>,
+    /// Sizes only one side measured, which are not compared.
+    pub uncompared_sizes: Vec<u64>,
+    /// How many repetition pairs the spread is taken over.
+    pub pairs: usize,
+}
+
+/// Why a baseline could not be chosen as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--baseline '{wanted}' names no series of test {test}; its series are: {available}")]
+pub struct UnknownBaseline {
+    /// What the user asked for.
+    pub wanted: String,
+    /// The test whose series were searched.
+    pub test: String,
+    /// The labels there are.
+    pub available: String,
+}
+
+/// Index of the baseline: the one asked for, else node mode (against pods), else kernel TCP
+/// (against the fabric), else the first series given.
+pub fn baseline_index(
+    test: &str,
+    series: &[Series],
+    wanted: Option<&str>,
+) -> Result<usize, UnknownBaseline> {
+    if let Some(wanted) = wanted {
+        return series
+            .iter()
+            .position(|s| s.label == wanted)
+            .ok_or_else(|| UnknownBaseline {
+                wanted: wanted.to_string(),
+                test: test.to_string(),
+                available: series
+                    .iter()
+                    .map(|s| s.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+    }
+    Ok(series
+        .iter()
+        .position(|s| s.key.mode.as_deref() == Some("node"))
+        .or_else(|| series.iter().position(|s| s.key.transport == "socket"))
+        .unwrap_or(0))
+}
+
+/// Compares `other` with `baseline`, pairing repetitions in their order.
+pub fn compare(baseline: &Series, other: &Series) -> Comparison {
+    let pairs = baseline.runs.len().min(other.runs.len());
+    let mut rows = Vec::new();
+    let mut uncompared_sizes = Vec::new();
+    for b in &baseline.sizes {
+        let Some(o) = other.size(b.size_bytes) else {
+            uncompared_sizes.push(b.size_bytes);
+            continue;
+        };
+        let overhead = overhead_percent(b.mean_ns, o.mean_ns);
+        let paired: Vec<f64> = if pairs > 1 {
+            b.mean_ns_by_run
+                .iter()
+                .zip(&o.mean_ns_by_run)
+                .map(|(&bn, &on)| overhead_percent(bn, on))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        rows.push(ComparisonRow {
+            size_bytes: b.size_bytes,
+            baseline_ns: b.mean_ns,
+            other_ns: o.mean_ns,
+            difference_ns: o.mean_ns as i64 - b.mean_ns as i64,
+            overhead_percent: overhead,
+            paired_median_percent: if paired.is_empty() {
+                overhead
+            } else {
+                median_f64(&paired)
+            },
+            paired_overheads_percent: paired,
+        });
+    }
+    uncompared_sizes.extend(
+        other
+            .sizes
+            .iter()
+            .map(|s| s.size_bytes)
+            .filter(|size| baseline.size(*size).is_none()),
+    );
+    uncompared_sizes.sort_unstable();
+    Comparison {
+        baseline: baseline.label.clone(),
+        other: other.label.clone(),
+        rows,
+        uncompared_sizes,
+        pairs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collection::{Collection, LoadedRun};
+    use crate::format::sample;
+    use crate::model::ResultsFile;
+
+    fn scaled(results: &ResultsFile, percent: u64) -> ResultsFile {
+        let mut r = results.clone();
+        for row in &mut r.results {
+            row.total_ns = row.total_ns * percent / 100;
+        }
+        r
+    }
+
+    fn series(files: Vec<ResultsFile>) -> Vec<Series> {
+        let runs = files
+            .into_iter()
+            .enumerate()
+            .map(|(i, results)| LoadedRun {
+                source: format!("{i}.json"),
+                results,
+            })
+            .collect();
+        Collection::new(runs).tests.remove(0).series
+    }
+
+    #[test]
+    fn overhead_is_the_ratio_of_medians_and_the_spread_pairs_repetitions_in_order() {
+        let fabric = sample::results();
+        let socket = sample::socket_same_host();
+        let all = series(vec![
+            scaled(&socket, 100),
+            scaled(&fabric, 110),
+            scaled(&socket, 104),
+            scaled(&fabric, 112),
+        ]);
+        let base = baseline_index("pingpong", &all, None).unwrap();
+        assert_eq!(all[base].label, "kernel TCP");
+        let c = compare(&all[base], &all[1 - base]);
+        assert_eq!(
+            (c.baseline.as_str(), c.other.as_str()),
+            ("kernel TCP", "efa")
+        );
+        assert_eq!(c.pairs, 2);
+        let row = &c.rows[0];
+        assert_eq!(row.size_bytes, 4);
+        // Medians: socket (10260 + 10670) / 2 = 10465, fabric (11286 + 11491) / 2 = 11388.
+        assert_eq!((row.baseline_ns, row.other_ns), (10_465, 11_388));
+        assert_eq!(row.difference_ns, 923);
+        assert!((row.overhead_percent - 8.8199).abs() < 1e-3, "{row:?}");
+        let paired: Vec<String> = row
+            .paired_overheads_percent
+            .iter()
+            .map(|p| format!("{p:.2}"))
+            .collect();
+        assert_eq!(paired, ["10.00", "7.69"]);
+        assert!(c.uncompared_sizes.is_empty());
+    }
+
+    #[test]
+    fn sizes_on_one_side_only_are_listed_not_compared() {
+        let mut short = sample::socket_same_host();
+        short.results.truncate(1);
+        let all = series(vec![sample::results(), short]);
+        let c = compare(&all[1], &all[0]);
+        assert_eq!(c.rows.len(), 1);
+        assert_eq!(c.uncompared_sizes, [102_400]);
+        assert_eq!(c.pairs, 1);
+        assert!(c.rows[0].paired_overheads_percent.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_baseline_lists_the_series() {
+        let all = series(vec![sample::results(), sample::socket_same_host()]);
+        assert_eq!(baseline_index("pingpong", &all, Some("kernel TCP")), Ok(1));
+        assert_eq!(
+            baseline_index("pingpong", &all, Some("pod"))
+                .unwrap_err()
+                .to_string(),
+            "--baseline 'pod' names no series of test pingpong; its series are: efa, kernel TCP"
+        );
+    }
+}

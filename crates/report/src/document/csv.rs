@@ -1,0 +1,47 @@
+//! The report as CSV: one row per test, series and size, with the overhead against the
+//! baseline, for spreadsheets.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::format::quote;
+
+const HEADER: &str = "test,series,baseline,runs,size_bytes,iterations,mean_ns,mean_ns_min,mean_ns_max,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,mb_per_sec,overhead_percent";
+
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::from(HEADER);
+    out.push('\n');
+    for section in &report.sections {
+        let baseline = &section.group.series[section.baseline];
+        for series in &section.group.series {
+            let comparison = section.comparisons.iter().find(|c| c.other == series.label);
+            for s in &series.sizes {
+                let overhead = comparison
+                    .and_then(|c| c.rows.iter().find(|r| r.size_bytes == s.size_bytes))
+                    .map_or(String::new(), |r| format!("{:.3}", r.overhead_percent));
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{}",
+                    quote(&section.group.test),
+                    quote(&series.label),
+                    quote(&baseline.label),
+                    series.runs.len(),
+                    s.size_bytes,
+                    s.iterations,
+                    s.mean_ns,
+                    s.mean_ns_min,
+                    s.mean_ns_max,
+                    s.min_ns,
+                    s.p50_ns,
+                    s.p90_ns,
+                    s.p99_ns,
+                    s.p999_ns,
+                    s.max_ns,
+                    s.megabytes_per_sec,
+                    overhead
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,546 @@
+//! The report over many results files (`rdmabench report`, and what `rdmabench run` writes):
+//! per series the seed's table and percentiles, comparisons against a baseline with their
+//! spread, the seed's published numbers where they apply, the environment, and notes.
+//!
+//! The human formats are built from one list of blocks (headings, paragraphs, tables), so the
+//! terminal, markdown and HTML reports cannot disagree; JSON and CSV are data views.
+
+mod csv;
+mod json;
+mod markdown;
+mod text;
+
+use std::fmt;
+use std::str::FromStr;
+
+use rdmabench_stats::units::{seed_count, seed_time, usec};
+
+use crate::collection::{Collection, LoadedRun, Series, TestGroup};
+use crate::comparison::{baseline_index, compare, Comparison};
+use crate::error::ReportError;
+use crate::format::describe;
+use crate::seed::{seed_verdict, SeedVerdict, SEED_ATTRIBUTION};
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// Aligned text for terminals.
+    Table,
+    /// For READMEs, tickets and pull requests.
+    Markdown,
+    /// Every figure as data, for scripts.
+    Json,
+    /// One row per series and size, for spreadsheets.
+    Csv,
+}
+
+impl ReportFormat {
+    const ALL: [ReportFormat; 4] = [
+        ReportFormat::Table,
+        ReportFormat::Markdown,
+        ReportFormat::Json,
+        ReportFormat::Csv,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            ReportFormat::Table => "table",
+            ReportFormat::Markdown => "markdown",
+            ReportFormat::Json => "json",
+            ReportFormat::Csv => "csv",
+        }
+    }
+
+    /// The usual file name extension, for files a pipeline writes.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Table => "txt",
+            ReportFormat::Markdown => "md",
+            ReportFormat::Json => "json",
+            ReportFormat::Csv => "csv",
+        }
+    }
+}
+
+impl fmt::Display for ReportFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ReportFormat {
+    type Err = ReportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        ReportFormat::ALL
+            .into_iter()
+            .find(|f| f.name() == wanted)
+            .ok_or_else(|| ReportError::UnknownReportFormat(s.to_string()))
+    }
+}
+
+/// One test's part of the report.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Its series, in the order given.
+    pub group: TestGroup,
+    /// Index of the baseline series in `group.series`.
+    pub baseline: usize,
+    /// Every other series against the baseline.
+    pub comparisons: Vec<Comparison>,
+    /// Every series against the seed's numbers (or why not).
+    pub seed: Vec<SeedVerdict>,
+}
+
+/// A report over any number of results files.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// One section per test.
+    pub sections: Vec<Section>,
+    /// What a reader must know that the tables do not show.
+    pub notes: Vec<String>,
+    /// How many files it covers.
+    pub files: usize,
+}
+
+impl Report {
+    /// Groups the runs and compares each test's series with its baseline (`baseline` names
+    /// one by label; by default node mode, else kernel TCP, else the first series).
+    pub fn build(runs: Vec<LoadedRun>, baseline: Option<&str>) -> Result<Report, ReportError> {
+        if runs.is_empty() {
+            return Err(ReportError::NoResults);
+        }
+        let files = runs.len();
+        let Collection { tests, notes } = Collection::new(runs);
+        let mut sections = Vec::new();
+        for group in tests {
+            let base = baseline_index(&group.test, &group.series, baseline)
+                .map_err(|e| ReportError::Baseline(e.to_string()))?;
+            let comparisons = group
+                .series
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != base)
+                .map(|(_, other)| compare(&group.series[base], other))
+                .collect();
+            let seed = group.series.iter().map(seed_verdict).collect();
+            sections.push(Section {
+                group,
+                baseline: base,
+                comparisons,
+                seed,
+            });
+        }
+        Ok(Report {
+            sections,
+            notes,
+            files,
+        })
+    }
+
+    /// Writes the report in `format`.
+    pub fn render(&self, format: ReportFormat) -> String {
+        match format {
+            ReportFormat::Table => text::render(&self.blocks()),
+            ReportFormat::Markdown => markdown::render(&self.blocks()),
+            ReportFormat::Json => json::render(self),
+            ReportFormat::Csv => csv::render(self),
+        }
+    }
+
+    /// The report as headings, paragraphs and tables, for the human formats.
+    pub fn blocks(&self) -> Vec<Block> {
+        let mut blocks = vec![
+            Block::Heading(1, "rdmabench report".into()),
+            Block::Paragraph(format!(
+                "{} results file{}. Latencies are half round trips in usec; \"usec\" is total \
+                 time / (2 x messages), as fi_pingpong and the seed's table define it. With \
+                 repetitions, figures are medians across them.",
+                self.files,
+                if self.files == 1 { "" } else { "s" }
+            )),
+        ];
+        for section in &self.sections {
+            section_blocks(section, &mut blocks);
+        }
+        blocks.push(Block::Heading(2, "Environment".into()));
+        blocks.push(environment_table(&self.sections));
+        if !self.notes.is_empty() {
+            blocks.push(Block::Heading(2, "Notes".into()));
+            blocks.push(Block::List(self.notes.clone()));
+        }
+        blocks
+    }
+}
+
+/// A piece of a human-readable report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Block {
+    /// A heading of level 1-3.
+    Heading(u8, String),
+    /// A line of text.
+    Paragraph(String),
+    /// A table.
+    Table(Table),
+    /// A bulleted list.
+    List(Vec<String>),
+}
+
+/// A table of text cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Column headings.
+    pub headers: Vec<String>,
+    /// Rows of cells, one per header.
+    pub rows: Vec<Vec<String>>,
+    /// The seed README's table, which markdown writes with the seed's exact separator line.
+    pub seed_style: bool,
+    /// Columns after the first are numbers (right-aligned).
+    pub numeric: bool,
+}
+
+impl Table {
+    fn block(headers: &[&str], rows: Vec<Vec<String>>) -> Block {
+        Block::Table(Table {
+            headers: headers.iter().map(|h| (*h).to_string()).collect(),
+            rows,
+            seed_style: false,
+            numeric: true,
+        })
+    }
+}
+
+/// The seed README's header row, as markdown writes it.
+pub const SEED_MARKDOWN_HEADER: &str = "| Number of messages | Message size | Time spent | usec |\n| ------------------ | ------------ | ---------- | ---------------- |\n";
+
+/// The seed table's columns.
+const SEED_HEADERS: [&str; 4] = ["Number of messages", "Message size", "Time spent", "usec"];
+
+fn percent(value: f64) -> String {
+    format!("{value:+.2}%")
+}
+
+fn series_blocks(series: &Series, out: &mut Vec<Block>) {
+    out.push(Block::Heading(3, series.label.clone()));
+    let first = &series.runs[0].results;
+    let runs = series.runs.len();
+    out.push(Block::Paragraph(format!(
+        "{}; {} run{}.",
+        describe(first),
+        runs,
+        if runs == 1 {
+            String::new()
+        } else {
+            "s, medians across them".to_string()
+        }
+    )));
+    let seed_rows = series
+        .sizes
+        .iter()
+        .map(|s| {
+            vec![
+                seed_count(s.iterations),
+                s.size_bytes.to_string(),
+                seed_time(s.total_ns),
+                format!("{:.2}", s.mean_ns as f64 / 1000.0),
+            ]
+        })
+        .collect();
+    out.push(Block::Table(Table {
+        headers: SEED_HEADERS.iter().map(|h| (*h).to_string()).collect(),
+        rows: seed_rows,
+        seed_style: true,
+        numeric: false,
+    }));
+    let mut headers = vec![
+        "Message size",
+        "min",
+        "p50",
+        "p90",
+        "p99",
+        "p99.9",
+        "max",
+        "MB/s",
+    ];
+    if runs > 1 {
+        headers.push("usec across runs");
+    }
+    let rows = series
+        .sizes
+        .iter()
+        .map(|s| {
+            let mut row = vec![
+                s.size_bytes.to_string(),
+                usec(s.min_ns),
+                usec(s.p50_ns),
+                usec(s.p90_ns),
+                usec(s.p99_ns),
+                usec(s.p999_ns),
+                usec(s.max_ns),
+                format!("{:.1}", s.megabytes_per_sec),
+            ];
+            if runs > 1 {
+                row.push(format!(
+                    "{} .. {}",
+                    usec(s.mean_ns_min),
+                    usec(s.mean_ns_max)
+                ));
+            }
+            row
+        })
+        .collect();
+    out.push(Table::block(&headers, rows));
+}
+
+fn comparison_blocks(c: &Comparison, out: &mut Vec<Block>) {
+    out.push(Block::Heading(
+        3,
+        format!("{} against {} (baseline)", c.other, c.baseline),
+    ));
+    let spread_header = if c.pairs > 1 {
+        format!("spread across {} paired runs", c.pairs)
+    } else {
+        "spread across runs".to_string()
+    };
+    let baseline_header = format!("{} usec", c.baseline);
+    let other_header = format!("{} usec", c.other);
+    let headers = [
+        "Message size",
+        baseline_header.as_str(),
+        other_header.as_str(),
+        "difference usec",
+        "overhead",
+        spread_header.as_str(),
+    ];
+    let rows = c
+        .rows
+        .iter()
+        .map(|r| {
+            let spread = match (
+                r.paired_overheads_percent.iter().copied().reduce(f64::min),
+                r.paired_overheads_percent.iter().copied().reduce(f64::max),
+            ) {
+                (Some(lo), Some(hi)) => format!(
+                    "{} .. {} (median {})",
+                    percent(lo),
+                    percent(hi),
+                    percent(r.paired_median_percent)
+                ),
+                _ => "one run each: repeat to see the spread".to_string(),
+            };
+            vec![
+                r.size_bytes.to_string(),
+                usec(r.baseline_ns),
+                usec(r.other_ns),
+                format!("{:+.2}", r.difference_ns as f64 / 1000.0),
+                percent(r.overhead_percent),
+                spread,
+            ]
+        })
+        .collect();
+    out.push(Table::block(&headers, rows));
+    if !c.uncompared_sizes.is_empty() {
+        let sizes: Vec<String> = c.uncompared_sizes.iter().map(u64::to_string).collect();
+        out.push(Block::Paragraph(format!(
+            "Not compared: size(s) {} B were measured by only one of the two.",
+            sizes.join(", ")
+        )));
+    }
+}
+
+fn seed_blocks(verdicts: &[SeedVerdict], out: &mut Vec<Block>) {
+    out.push(Block::Heading(
+        3,
+        "Against the seed's published numbers".into(),
+    ));
+    out.push(Block::Paragraph(format!("Reference: {SEED_ATTRIBUTION}.")));
+    for verdict in verdicts {
+        match verdict {
+            SeedVerdict::Compared {
+                series,
+                seed_mode,
+                rows,
+            } => {
+                let ours = format!("{series} usec");
+                let seed = format!("seed {seed_mode} usec");
+                let rows = rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.size_bytes.to_string(),
+                            usec(r.measured_ns),
+                            usec(r.seed_ns),
+                            percent(r.difference_percent),
+                        ]
+                    })
+                    .collect();
+                out.push(Table::block(
+                    &["Message size", &ours, &seed, "difference"],
+                    rows,
+                ));
+            }
+            SeedVerdict::NotComparable { series, reasons } => {
+                out.push(Block::Paragraph(format!(
+                    "{series}: not compared, the setup differs: {}.",
+                    reasons.join("; ")
+                )));
+            }
+        }
+    }
+}
+
+fn section_blocks(section: &Section, out: &mut Vec<Block>) {
+    out.push(Block::Heading(2, section.group.test.clone()));
+    for series in &section.group.series {
+        series_blocks(series, out);
+    }
+    for comparison in &section.comparisons {
+        comparison_blocks(comparison, out);
+    }
+    seed_blocks(&section.seed, out);
+}
+
+fn environment_table(sections: &[Section]) -> Block {
+    let or_dash = |value: Option<&String>| value.map_or("-".to_string(), Clone::clone);
+    let mut rows = Vec::new();
+    for series in sections.iter().flat_map(|s| &s.group.series) {
+        for run in &series.runs {
+            let r = &run.results;
+            let local = &r.endpoints.local;
+            let hosts = match &r.endpoints.peer {
+                Some(peer) => format!("{} / {}", local.hostname, peer.hostname),
+                None => local.hostname.clone(),
+            };
+            let provider = r.fabric.as_ref().map_or("kernel TCP".to_string(), |f| {
+                format!("{} ({}, {})", f.provider, f.fabric, f.domain)
+            });
+            let placement = r.placement.as_ref().map_or("-".to_string(), |p| {
+                let mut text = format!("{} {} {}", p.target, p.cluster, p.mode);
+                if !p.instance_type.is_empty() {
+                    text.push_str(&format!(" on {}", p.instance_type));
+                }
+                if !p.server_node.is_empty() {
+                    text.push_str(&format!(", {} -> {}", p.client_node, p.server_node));
+                }
+                text
+            });
+            rows.push(vec![
+                series.label.clone(),
+                run.source.clone(),
+                r.timestamp.clone(),
+                hosts,
+                or_dash(local.kernel.as_ref()),
+                or_dash(local.cpu_model.as_ref()),
+                or_dash(local.libfabric_version.as_ref()),
+                provider,
+                placement,
+            ]);
+        }
+    }
+    Block::Table(Table {
+        headers: [
+            "series",
+            "file",
+            "started",
+            "hosts",
+            "kernel",
+            "CPU",
+            "libfabric",
+            "provider (fabric, domain)",
+            "placement",
+        ]
+        .iter()
+        .map(|h| (*h).to_string())
+        .collect(),
+        rows,
+        seed_style: false,
+        numeric: false,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::format::sample;
+    use crate::model::{Placement, ResultsFile};
+
+    fn placed(mode: &str, percent: u64, repetition: u32) -> ResultsFile {
+        let mut r = sample::results();
+        r.placement = Some(Placement {
+            target: "eks".into(),
+            cluster: "rdmabench".into(),
+            mode: mode.into(),
+            namespace: "rdmabench".into(),
+            server_node: "ip-a".into(),
+            client_node: "ip-b".into(),
+            instance_type: "m7g.16xlarge".into(),
+            image: "repo:tag".into(),
+            repetition,
+        });
+        for row in &mut r.results {
+            row.total_ns = row.total_ns * percent / 100;
+        }
+        r
+    }
+
+    /// A node-vs-pod run with two repetitions each, alternating as `k8s run` writes them.
+    pub fn node_and_pod() -> Report {
+        let runs = [
+            ("node-1.json", placed("node", 100, 1)),
+            ("pod-1.json", placed("pod", 102, 1)),
+            ("node-2.json", placed("node", 101, 2)),
+            ("pod-2.json", placed("pod", 104, 2)),
+        ]
+        .into_iter()
+        .map(|(source, results)| LoadedRun {
+            source: source.into(),
+            results,
+        })
+        .collect();
+        Report::build(runs, None).unwrap()
+    }
+
+    #[test]
+    fn node_against_pod_with_repetitions_and_the_seed() {
+        let report = node_and_pod();
+        let section = &report.sections[0];
+        assert_eq!(section.group.series[section.baseline].label, "node");
+        assert_eq!(section.comparisons.len(), 1);
+        let markdown = report.render(ReportFormat::Markdown);
+        assert!(markdown.contains(SEED_MARKDOWN_HEADER), "{markdown}");
+        assert!(
+            markdown.contains("### pod against node (baseline)"),
+            "{markdown}"
+        );
+        insta::assert_snapshot!("node_and_pod_markdown", markdown);
+        insta::assert_snapshot!("node_and_pod_table", report.render(ReportFormat::Table));
+        insta::assert_snapshot!("node_and_pod_csv", report.render(ReportFormat::Csv));
+        insta::assert_snapshot!("node_and_pod_json", report.render(ReportFormat::Json));
+    }
+
+    #[test]
+    fn an_empty_report_and_an_unknown_baseline_are_errors() {
+        assert_eq!(
+            Report::build(Vec::new(), None).unwrap_err(),
+            ReportError::NoResults
+        );
+        let runs = vec![LoadedRun {
+            source: "a".into(),
+            results: sample::results(),
+        }];
+        let error = Report::build(runs, Some("pod")).unwrap_err().to_string();
+        assert!(error.contains("names no series"), "{error}");
+    }
+
+    #[test]
+    fn report_format_names_round_trip() {
+        for format in ReportFormat::ALL {
+            assert_eq!(format.to_string().parse::<ReportFormat>(), Ok(format));
+        }
+        assert_eq!(
+            "pdf".parse::<ReportFormat>().unwrap_err().to_string(),
+            "unknown report format 'pdf': use one of table, markdown, json, csv"
+        );
+    }
+}

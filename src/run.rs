@@ -1,0 +1,244 @@
+//! `rdmabench run`: the main job. Runs a suite's tests between two hosts on the target,
+//! records where each measurement ran, writes the report beside the results and prints it.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+use rdmabench_fabric::{core_provider_name, Library, MessageApi};
+use rdmabench_pipeline::results_dir::{create_run_dir, results_file_name};
+use rdmabench_pipeline::{measure, HostsChoice, LocalHosts, Measurement, Outcome, Suite, Target};
+use rdmabench_report::{Placement, ReportFormat, ResultsFile};
+use rdmabench_stats::{parse_count, parse_duration};
+
+use crate::cli::{HostsArg, RunArgs};
+use crate::output::emit;
+
+/// Exit status after Ctrl-C, as shells use for SIGINT.
+const EXIT_INTERRUPTED: i32 = 130;
+/// Environment variable that makes a missing libfabric an error instead of a fallback.
+const REQUIRE_LIBFABRIC_ENV: &str = "RDMABENCH_REQUIRE_LIBFABRIC";
+/// The local providers in order of preference: both cross the kernel's network stack, as the
+/// seed's two nodes did; shm would not.
+const LOCAL_PROVIDERS: [&str; 2] = ["net", "tcp"];
+
+fn load_suite(path: Option<&Path>) -> Result<Suite> {
+    match path {
+        None => Ok(Suite::seed()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading suite file {}", path.display()))?;
+            Ok(Suite::from_toml(&text, &path.display().to_string())?)
+        }
+    }
+}
+
+/// The provider that stands for "default" locally: net, else tcp. Without libfabric the
+/// fabric tests fall back to kernel TCP (None, with the reason) unless that is forbidden.
+fn local_provider() -> Result<std::result::Result<&'static str, String>> {
+    let lib = match Library::load() {
+        Ok(lib) => Arc::new(lib),
+        Err(e) if std::env::var_os(REQUIRE_LIBFABRIC_ENV).is_none() => {
+            return Ok(Err(format!(
+                "libfabric is not available ({e}); the fabric tests ran over kernel TCP instead"
+            )));
+        }
+        Err(e) => {
+            return Err(e).context(format!(
+                "{REQUIRE_LIBFABRIC_ENV} is set, so a missing libfabric is an error"
+            ))
+        }
+    };
+    let names = rdmabench_engine::available_providers(&lib, MessageApi::Msg)
+        .context("asking libfabric for its providers")?;
+    LOCAL_PROVIDERS
+        .into_iter()
+        .find(|wanted| names.iter().any(|n| core_provider_name(n) == *wanted))
+        .map(Ok)
+        .with_context(|| {
+            format!(
+                "libfabric offers neither net nor tcp (it has: {}); the local target needs one of them",
+                names.join(", ")
+            )
+        })
+}
+
+fn hosts_choice(arg: HostsArg) -> HostsChoice {
+    match arg {
+        HostsArg::Auto => HostsChoice::Auto,
+        HostsArg::Netns => HostsChoice::Netns,
+        HostsArg::Loopback => HostsChoice::Loopback,
+    }
+}
+
+fn interrupt_flag() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let handler = Arc::clone(&flag);
+    ctrlc::set_handler(move || {
+        handler.store(true, Ordering::SeqCst);
+        eprintln!("rdmabench: Ctrl-C, stopping the measurement and cleaning up");
+    })
+    .context("installing the Ctrl-C handler")?;
+    Ok(flag)
+}
+
+/// Records where a measurement ran (and any caveat) in the file the client wrote.
+fn annotate(path: &Path, hosts: &LocalHosts, repetition: u32, note: Option<&str>) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut results =
+        ResultsFile::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
+    let (server, client) = hosts.end_names();
+    results.placement = Some(Placement {
+        target: Target::Local.name().into(),
+        cluster: results.endpoints.local.hostname.clone(),
+        mode: hosts.kind().into(),
+        namespace: String::new(),
+        server_node: server,
+        client_node: client,
+        instance_type: String::new(),
+        image: String::new(),
+        repetition,
+    });
+    if let Some(note) = note {
+        results.note = Some(match results.note.take() {
+            Some(existing) => format!("{existing}; {note}"),
+            None => note.to_string(),
+        });
+    }
+    emit(&results.to_json_pretty(), Some(path))
+}
+
+/// Runs `rdmabench run`; returns the exit code.
+pub fn run(args: &RunArgs) -> Result<i32> {
+    if args.print_suite {
+        emit(rdmabench_pipeline::suite::SEED_SUITE, None)?;
+        return Ok(0);
+    }
+    let suite = load_suite(args.suite.as_deref())?;
+    if let Some(n) = &args.iters {
+        parse_count(n).context("--iters")?;
+    }
+    parse_duration(&args.timeout).context("--timeout")?;
+    let limit = parse_duration(&args.limit).context("--limit")?;
+    if let Some(test) = suite.tests.iter().find(|t| t.uses_shm()) {
+        bail!(
+            "test '{}' uses provider shm, which crosses no network stack; the local target measures between two hosts: use net or tcp",
+            test.name
+        );
+    }
+    let provider = local_provider()?;
+    let (hosts, hosts_note) = LocalHosts::create(hosts_choice(args.hosts))?;
+    if let Some(note) = &hosts_note {
+        eprintln!("rdmabench: {note}");
+    }
+    let fallback_note = provider.as_ref().err().cloned();
+    if let Some(note) = &fallback_note {
+        eprintln!("rdmabench: {note}");
+    }
+    eprintln!("rdmabench: local target: {}", hosts.describe());
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .replace(['-', ':'], "");
+    let dir = create_run_dir(&args.results_dir, &stamp, Target::Local.name())
+        .with_context(|| format!("creating a run directory in {}", args.results_dir.display()))?;
+    let suite_text = match &args.suite {
+        Some(path) => std::fs::read_to_string(path)?,
+        None => rdmabench_pipeline::suite::SEED_SUITE.to_string(),
+    };
+    emit(&suite_text, Some(&dir.join("suite.toml")))?;
+    let interrupted = interrupt_flag()?;
+    let program = std::env::current_exe().context("locating the rdmabench executable")?;
+    let total = suite.tests.len() * args.repeat as usize;
+    let mut failures = Vec::new();
+    let mut step = 0;
+    'runs: for repetition in 1..=args.repeat {
+        for test in &suite.tests {
+            step += 1;
+            let mut options = test.pingpong_options(
+                Target::Local,
+                provider.as_deref().unwrap_or("tcp"),
+                args.iters.as_deref(),
+            );
+            let mut note = None;
+            if provider.is_err() && test.transport == "fabric" && test.provider == "default" {
+                options = socket_options(&options);
+                note = fallback_note.as_deref();
+            }
+            let output: PathBuf = dir.join(results_file_name(&test.name, None, repetition));
+            eprintln!(
+                "rdmabench: [{step}/{total}] {} ({}), repetition {repetition} of {}",
+                test.name,
+                options.join(" "),
+                args.repeat
+            );
+            let outcome = measure(
+                &hosts,
+                &Measurement {
+                    program: program.clone(),
+                    options,
+                    output: output.clone(),
+                    timeout: args.timeout.clone(),
+                    limit,
+                },
+                &interrupted,
+            )?;
+            if output.is_file() {
+                annotate(&output, &hosts, repetition, note)?;
+            }
+            match outcome {
+                Outcome::Complete => {}
+                Outcome::Failed(reason) => {
+                    eprintln!("rdmabench: {} failed: {reason}", test.name);
+                    failures.push(format!("{} (repetition {repetition}): {reason}", test.name));
+                }
+                Outcome::Interrupted => break 'runs,
+            }
+        }
+    }
+    drop(hosts);
+    let wrote_any = std::fs::read_dir(&dir)?
+        .flatten()
+        .any(|e| e.path().extension().is_some_and(|x| x == "json"));
+    let code = if interrupted.load(Ordering::SeqCst) {
+        EXIT_INTERRUPTED
+    } else if failures.is_empty() {
+        0
+    } else {
+        1
+    };
+    if !wrote_any {
+        eprintln!(
+            "rdmabench: no measurement finished; nothing to report ({})",
+            dir.display()
+        );
+        return Ok(if code == 0 { 1 } else { code });
+    }
+    let report = crate::report::report_for_run_dir(&dir)?;
+    let markdown_path = dir.join(format!("report.{}", ReportFormat::Markdown.extension()));
+    emit(&report.render(ReportFormat::Markdown), Some(&markdown_path))?;
+    emit(&report.render(ReportFormat::Table), None)?;
+    eprintln!("rdmabench: results in {}", dir.display());
+    eprintln!("rdmabench: report: {}", markdown_path.display());
+    for failure in &failures {
+        eprintln!("error: {failure}");
+    }
+    Ok(code)
+}
+
+/// The same test over kernel TCP: `--provider X` becomes `--transport socket`.
+fn socket_options(options: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut iter = options.iter();
+    while let Some(option) = iter.next() {
+        if option == "--provider" {
+            iter.next();
+            out.extend(["--transport".to_string(), "socket".to_string()]);
+        } else {
+            out.push(option.clone());
+        }
+    }
+    out
+}

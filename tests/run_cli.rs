@@ -1,0 +1,430 @@
+//! End-to-end tests of the main job, `rdmabench run` on the local target, and of
+//! `rdmabench report` over what it wrote: real measurements between two hosts on this machine
+//! (network namespaces joined by veth when root, else loopback), the results files checked
+//! against the report's numbers, suites, repetitions, comparisons and every bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    run_with_pid(dir, args).0
+}
+
+/// Runs rdmabench and also returns its process id, which names its network namespaces.
+fn run_with_pid(dir: &Path, args: &[&str]) -> (Output, u32) {
+    let child = bin()
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rdmabench runs");
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// The single run directory under `root/results`.
+fn run_dir(root: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(root.join("results"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The run with process id `pid` left none of its network namespaces behind.
+fn assert_no_namespaces_left(pid: u32) {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    let prefix = format!("rdmabench-run-{pid}-");
+    let left: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "namespaces left behind: {left:?}");
+}
+
+fn expected_provider() -> &'static str {
+    if std::env::var_os("RDMABENCH_REQUIRE_LIBFABRIC").is_some()
+        || bin()
+            .arg("providers")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    {
+        "net"
+    } else {
+        "socket"
+    }
+}
+
+#[test]
+fn the_default_run_measures_the_seed_sizes_between_two_hosts_and_reports_them() {
+    let root = tempfile::tempdir().unwrap();
+    let (out, pid) = run_with_pid(root.path(), &["run", "--iters", "2k"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let dir = run_dir(root.path());
+    assert!(
+        err.contains(&format!(
+            "results in results/{}",
+            dir.file_name().unwrap().to_string_lossy()
+        )),
+        "{err}"
+    );
+    if is_root() {
+        assert!(
+            err.contains("two network namespaces joined by a veth pair"),
+            "{err}"
+        );
+    }
+    let results = read_json(&dir.join("pingpong-1.json"));
+    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["complete"], true);
+    let provider = expected_provider();
+    if provider == "net" {
+        assert_eq!(results["fabric"]["provider"], "net");
+    } else {
+        assert_eq!(results["parameters"]["transport"], "socket");
+    }
+    let placement = &results["placement"];
+    assert_eq!(placement["target"], "local");
+    assert_eq!(
+        placement["mode"],
+        if is_root() { "netns" } else { "loopback" }
+    );
+    assert_eq!(placement["repetition"], 1);
+    let rows = results["results"].as_array().unwrap();
+    let sizes: Vec<u64> = rows
+        .iter()
+        .map(|r| r["size_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [4, 16, 64, 256, 1024, 10240, 51200, 102400]);
+    // The report's seed table agrees with the results file, row by row.
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains(
+        "| Number of messages | Message size | Time spent | usec |\n| ------------------ | ------------ | ---------- | ---------------- |\n"
+    ));
+    for row in rows {
+        let iterations = row["iterations"].as_u64().unwrap();
+        let total_ns = row["total_ns"].as_u64().unwrap();
+        assert_eq!(iterations, 2000);
+        let mean_ns = (total_ns + iterations) / (2 * iterations);
+        let line = format!(
+            "| 2k | {} | {:.2}s | {:.2} |",
+            row["size_bytes"],
+            total_ns as f64 / 1e9,
+            mean_ns as f64 / 1000.0
+        );
+        assert!(report.contains(&line), "{line} not in\n{report}");
+        let p99 = format!(
+            "{:.2}",
+            row["latency"]["p99_ns"].as_u64().unwrap() as f64 / 1000.0
+        );
+        assert!(report.contains(&p99), "p99 {p99} not in the report");
+    }
+    assert!(
+        report.contains("not compared, the setup differs"),
+        "{report}"
+    );
+    // stdout carries the same report as a table; the suite used is kept beside the results.
+    assert!(stdout(&out).contains("Number of messages  Message size  Time spent"));
+    let suite = std::fs::read_to_string(dir.join("suite.toml")).unwrap();
+    assert!(suite.contains("name = \"seed\""));
+    assert_no_namespaces_left(pid);
+    // `report` over the run directory gives the same numbers as the run's own report.
+    let again = run_in(&dir, &["report", ".", "--format", "markdown"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let table_part = |text: &str| {
+        text[text.find("## pingpong").unwrap()..text.find("## Environment").unwrap()].to_string()
+    };
+    assert_eq!(table_part(&stdout(&again)), table_part(&report));
+}
+
+const TWO_TESTS: &str = r#"
+name = "fabric-vs-kernel"
+
+[[test]]
+name = "fabric"
+kind = "pingpong"
+sizes = "4,64K"
+iterations = "1k"
+
+[[test]]
+name = "kernel-tcp"
+kind = "pingpong"
+transport = "socket"
+sizes = "4,64K"
+iterations = "1k"
+"#;
+
+#[test]
+fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("suite.toml"), TWO_TESTS).unwrap();
+    let out = run_in(
+        root.path(),
+        &[
+            "run",
+            "--suite",
+            "suite.toml",
+            "--repeat",
+            "2",
+            "--hosts",
+            "loopback",
+            "--timeout",
+            "20s",
+        ],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // Tests alternate: fabric, kernel-tcp, fabric, kernel-tcp.
+    let order: Vec<&str> = err.lines().filter(|l| l.contains("] ")).collect();
+    assert_eq!(order.len(), 4, "{err}");
+    assert!(order[0].contains("[1/4] fabric") && order[1].contains("[2/4] kernel-tcp"));
+    assert!(order[2].contains("[3/4] fabric") && order[3].contains("[4/4] kernel-tcp"));
+    let dir = run_dir(root.path());
+    for name in ["fabric-1", "fabric-2", "kernel-tcp-1", "kernel-tcp-2"] {
+        let doc = read_json(&dir.join(format!("{name}.json")));
+        assert_eq!(doc["complete"], true, "{name}");
+        assert_eq!(doc["placement"]["mode"], "loopback");
+    }
+    let report = run_in(&dir, &["report", ".", "--format", "json"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let doc: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    let test = &doc["tests"][0];
+    if expected_provider() == "socket" {
+        // Without libfabric both tests are kernel TCP: one series, nothing to compare.
+        assert_eq!(test["series"].as_array().unwrap().len(), 1);
+        return;
+    }
+    assert_eq!(test["baseline"], "kernel TCP");
+    let comparison = &test["comparisons"][0];
+    assert_eq!(comparison["other"], "net");
+    assert_eq!(comparison["pairs"], 2);
+    // Each compared number is the median of the two repetitions' total / (2 x iterations).
+    let mean = |file: &str, row: usize| {
+        let r = &read_json(&dir.join(file))["results"][row];
+        let (t, n) = (
+            r["total_ns"].as_u64().unwrap(),
+            r["iterations"].as_u64().unwrap(),
+        );
+        (t + n) / (2 * n)
+    };
+    for (row, size) in [(0, 4), (1, 65536)] {
+        let compared = &comparison["rows"][row];
+        assert_eq!(compared["size_bytes"], size);
+        let baseline = (mean("kernel-tcp-1.json", row) + mean("kernel-tcp-2.json", row)) / 2;
+        let other = (mean("fabric-1.json", row) + mean("fabric-2.json", row)) / 2;
+        assert_eq!(compared["baseline_ns"], baseline);
+        assert_eq!(compared["other_ns"], other);
+        assert_eq!(
+            compared["paired_overheads_percent"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+    let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        markdown.contains("### net against kernel TCP (baseline)"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("spread across 2 paired runs"));
+}
+
+#[test]
+fn bad_suites_and_options_are_refused_before_anything_runs() {
+    let root = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(root.path().join(name), text).unwrap();
+    write(
+        "shm.toml",
+        "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nprovider = \"shm\"\n",
+    );
+    write(
+        "typo.toml",
+        "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nsizez = \"4\"\n",
+    );
+    write("broken.toml", "name = \n");
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["run", "--suite", "shm.toml"],
+            "uses provider shm, which crosses no network stack",
+        ),
+        (&["run", "--suite", "typo.toml"], "unknown field `sizez`"),
+        (&["run", "--suite", "broken.toml"], "broken.toml:"),
+        (
+            &["run", "--suite", "missing.toml"],
+            "reading suite file missing.toml",
+        ),
+        (&["run", "--iters", "lots"], "--iters"),
+        (&["run", "--limit", "soon"], "--limit"),
+        (&["run", "--repeat", "0"], "0 is not in 1..=100"),
+    ];
+    for (args, expected) in cases {
+        let out = run_in(root.path(), args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(
+            !root.path().join("results").exists(),
+            "{args:?} created results"
+        );
+    }
+    let out = run_in(root.path(), &["run", "--print-suite"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("[[test]]"));
+}
+
+#[test]
+fn a_measurement_over_its_limit_is_stopped_and_cleaned_up() {
+    let root = tempfile::tempdir().unwrap();
+    let (out, pid) = run_with_pid(root.path(), &["run", "--iters", "1m", "--limit", "300ms"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("did not finish within 300ms (--limit); both ends were stopped"),
+        "{err}"
+    );
+    assert!(err.contains("nothing to report"), "{err}");
+    assert_no_namespaces_left(pid);
+}
+
+#[test]
+fn ctrl_c_stops_the_run_keeps_partial_results_and_removes_the_hosts() {
+    let root = tempfile::tempdir().unwrap();
+    let child = bin()
+        .current_dir(root.path())
+        .args(["run", "--iters", "1m"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    // To this process only: the run must pass it on to both ends itself.
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let dir = run_dir(root.path());
+    let results = read_json(&dir.join("pingpong-1.json"));
+    assert_eq!(results["complete"], false);
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("is a partial run"), "{report}");
+    assert_no_namespaces_left(pid);
+}
+
+#[test]
+fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
+    let root = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/fixtures/pingpong-socket-results.json");
+    let good: Value = read_json(&fixture);
+    let write = |name: &str, value: &Value| {
+        std::fs::write(
+            root.path().join(name),
+            serde_json::to_string(value).unwrap(),
+        )
+        .unwrap()
+    };
+    let mut future = good.clone();
+    future["schema_version"] = 2.into();
+    write("future.json", &future);
+    std::fs::write(
+        root.path().join("corrupt.json"),
+        "{\"schema_version\": 1, \"tool\": ",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("log.json"), "[1, 2]").unwrap();
+    std::fs::create_dir(root.path().join("empty")).unwrap();
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["report", "future.json"],
+            "future.json: results file has schema_version 2, but this rdmabench reads version 1",
+        ),
+        (
+            &["report", "corrupt.json"],
+            "corrupt.json: not an rdmabench results file",
+        ),
+        (
+            &["report", "log.json"],
+            "log.json: not an rdmabench results file",
+        ),
+        (&["report", "absent.json"], "reading absent.json"),
+        (&["report", "empty"], "empty holds no *.json results files"),
+        (&["report"], "required"),
+    ];
+    for (args, expected) in cases {
+        let out = run_in(root.path(), args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    // Different tests and different sizes are reported apart and explained, not mixed.
+    write("a.json", &good);
+    let mut other = good.clone();
+    other["test"] = "bw".into();
+    write("b.json", &other);
+    let mut fewer = good.clone();
+    fewer["results"].as_array_mut().unwrap().truncate(1);
+    write("c.json", &fewer);
+    let out = run_in(
+        root.path(),
+        &[
+            "report", "a.json", "b.json", "c.json", "--format", "markdown",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("the files hold different tests (pingpong, bw)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("were not measured by every repetition"),
+        "{text}"
+    );
+    let out = run_in(root.path(), &["report", "a.json", "--baseline", "pod"]);
+    assert!(
+        stderr(&out).contains("--baseline 'pod' names no series"),
+        "{}",
+        stderr(&out)
+    );
+}
