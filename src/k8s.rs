@@ -10,7 +10,7 @@ use rdmabench_infra::state;
 use rdmabench_infra::StackConfig;
 use rdmabench_k8s::client::{connect, ClusterAccess};
 use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode, ModeObjects};
-use rdmabench_k8s::orchestrate::{Cluster, Timeouts};
+use rdmabench_k8s::orchestrate::{interrupted, Cluster, Timeouts};
 use rdmabench_k8s::K8sError;
 use rdmabench_report::{render, Format, Placement};
 use rdmabench_stats::parse_duration;
@@ -227,9 +227,16 @@ async fn measure(
     let run_dir = results_dir(&args.results_dir)?;
     let (cluster, placement) = open(config, cluster_args).await?;
     let shutdown = ctrl_c_flag();
-    cluster
-        .deploy(&bundle, spec.instance.network_cards, PLUGIN_LIMIT)
-        .await?;
+    // The Ctrl-C handler replaces the default exit, so the wait for the plugin must watch it.
+    tokio::select! {
+        deployed = cluster.deploy(&bundle, spec.instance.network_cards, PLUGIN_LIMIT) => {
+            deployed?;
+        }
+        () = interrupted(shutdown.clone()) => {
+            eprintln!("rdmabench: stopped before any measurement; nothing to remove");
+            return Ok(EXIT_INTERRUPTED);
+        }
+    }
     let mut written = Vec::new();
     for repetition in 1..=args.repeat {
         for objects in &bundle.modes {

@@ -371,6 +371,45 @@ fn ctrl_c_removes_the_pods_and_exits_130() {
 }
 
 #[test]
+fn ctrl_c_while_waiting_for_the_device_plugin_stops_at_once() {
+    let fake = FakeApi::start("no-plugin", &[]);
+    let child = fake
+        .command(&run_args(&["--mode", "pod"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fake
+        .inventory()
+        .iter()
+        .any(|o| o == "DaemonSet/kube-system/rdmabench-efa-device-plugin")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the device plugin was never applied"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let asked = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    // Well inside the plugin wait's own 10-minute limit.
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        asked.elapsed()
+    );
+    assert!(stderr(&out).contains("stopped before any measurement"));
+    only_shared_objects(&fake.inventory());
+}
+
+#[test]
 fn wrong_credentials_are_refused_with_the_servers_reason() {
     let fake = FakeApi::start("happy", &[]);
     let config = fake.dir().join("kubeconfig");

@@ -87,7 +87,7 @@ fn is_not_found(error: &kube::Error) -> bool {
 }
 
 /// Waits for `shutdown` to turn true (Ctrl-C); never returns if it never does.
-async fn interrupted(mut shutdown: watch::Receiver<bool>) {
+pub async fn interrupted(mut shutdown: watch::Receiver<bool>) {
     if shutdown.wait_for(|stop| *stop).await.is_err() {
         std::future::pending::<()>().await;
     }

@@ -33,10 +33,24 @@ const HOST_BIN_DIR: &str = "/var/lib/rdmabench";
 /// host's resolver does not know cluster DNS names.
 const NODE_RUNNER: &str = r#"set -eu
 role="$1"; shift
-bin="rdmabench-$role"
-install -m 0755 /usr/local/bin/rdmabench "/host$HOST_BIN_DIR/$bin"
-trap 'rm -f "/host$HOST_BIN_DIR/$bin"' EXIT
-trap 'exit 143' INT TERM
+host_bin="$HOST_BIN_DIR/rdmabench-$role"
+install -m 0755 /usr/local/bin/rdmabench "/host$host_bin"
+trap 'rm -f "/host$host_bin"' EXIT
+# Deleting the pod (Ctrl-C, a timeout, the other end failing) signals this shell only, while
+# the benchmark runs in the host's PID namespace: pass TERM on (rdmabench treats it as Ctrl-C;
+# INT would be ignored by a background job), so it stops, reports, and the EXIT trap removes
+# the binary within the grace period.
+stopping=0
+stop() {
+  stopping=1
+  for proc in /proc/[0-9]*; do
+    if [ "$(readlink "$proc/exe" 2>/dev/null)" = "$host_bin" ]; then
+      kill -TERM "${proc#/proc/}" 2>/dev/null || true
+    fi
+  done
+  return 0
+}
+trap stop INT TERM
 if [ "$role" = client ]; then
   server=""
   for _ in $(seq 1 60); do
@@ -48,8 +62,16 @@ if [ "$role" = client ]; then
   set -- "$server" "$@"
 fi
 ulimit -l unlimited
+nsenter --target 1 --mount --uts --ipc --net --pid -- "$host_bin" pingpong "$@" &
+child=$!
 status=0
-nsenter --target 1 --mount --uts --ipc --net --pid -- "$HOST_BIN_DIR/$bin" pingpong "$@" || status=$?
+wait "$child" || status=$?
+# A trapped signal ends `wait` early: wait for the benchmark itself to finish.
+while kill -0 "$child" 2>/dev/null; do
+  status=0
+  wait "$child" || status=$?
+done
+[ "$stopping" = 0 ] || exit 143
 exit "$status"
 "#;
 
@@ -289,5 +311,101 @@ pub fn bench_pod(spec: &BenchSpec, mode: Mode, role: Role) -> Pod {
             ..PodSpec::default()
         }),
         ..Pod::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use super::NODE_RUNNER;
+
+    /// Pids of processes running the executable at `path`, as the runner finds them.
+    fn running(path: &Path) -> Vec<String> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .chars()
+                    .all(|c| c.is_ascii_digit())
+            })
+            .filter(|e| std::fs::read_link(e.path().join("exe")).is_ok_and(|exe| exe == path))
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect()
+    }
+
+    /// The node runner with its host paths moved into a temporary directory, `sleep` standing in
+    /// for rdmabench and an `nsenter` that runs it directly: deleting the pod (TERM to the shell)
+    /// must stop the benchmark it started and remove the binary it copied.
+    #[test]
+    fn deleting_the_pod_stops_the_host_benchmark_and_removes_the_binary() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().join("var-lib-rdmabench");
+        let tools = dir.path().join("bin");
+        std::fs::create_dir_all(&host).unwrap();
+        std::fs::create_dir_all(&tools).unwrap();
+        let nsenter = tools.join("nsenter");
+        std::fs::write(
+            &nsenter,
+            "#!/bin/sh\nwhile [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$1\" 60\n",
+        )
+        .unwrap();
+        Command::new("chmod")
+            .arg("+x")
+            .arg(&nsenter)
+            .status()
+            .unwrap();
+        let sleep = String::from_utf8(
+            Command::new("sh")
+                .args(["-c", "command -v sleep"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let script = NODE_RUNNER
+            .replace("$HOST_BIN_DIR", &host.to_string_lossy())
+            .replace("/host$host_bin", "$host_bin")
+            .replace("/usr/local/bin/rdmabench", sleep.trim())
+            .replace("ulimit -l unlimited", ":");
+        let path = format!(
+            "{}:{}",
+            tools.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut runner = Command::new("sh")
+            .args(["-c", &script, "node-runner", "server", "--sizes", "4"])
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let host_bin = host.join("rdmabench-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while running(&host_bin).is_empty() {
+            assert!(Instant::now() < deadline, "the benchmark never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Command::new("kill")
+            .args(["-TERM", &runner.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = runner.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the runner did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(143));
+        assert!(
+            running(&host_bin).is_empty(),
+            "the benchmark is still running"
+        );
+        assert!(!host_bin.exists(), "the binary was left on the host");
     }
 }
