@@ -114,6 +114,8 @@ pub enum ReportFormatArg {
     Markdown,
     Json,
     Csv,
+    /// One self-contained page with inline SVG charts.
+    Html,
 }
 
 /// `rdmabench report`.
@@ -132,6 +134,9 @@ pub struct ReportArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write every chart as SVG and PNG files into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
 }
 
 /// How to reach the cluster.

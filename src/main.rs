@@ -9,6 +9,7 @@ mod k8s;
 mod local;
 mod output;
 mod pingpong;
+mod plots;
 mod providers;
 mod report;
 mod run;

@@ -15,6 +15,7 @@ fn report_format(arg: ReportFormatArg) -> ReportFormat {
         ReportFormatArg::Markdown => ReportFormat::Markdown,
         ReportFormatArg::Json => ReportFormat::Json,
         ReportFormatArg::Csv => ReportFormat::Csv,
+        ReportFormatArg::Html => ReportFormat::Html,
     }
 }
 
@@ -96,6 +97,19 @@ pub fn report_for_run_dir(dir: &Path) -> Result<Report> {
     Ok(Report::build(runs, None)?)
 }
 
+/// Writes a run's reports beside its results: report.md, report.html (self-contained) and
+/// plots/ with every chart as SVG and PNG. Returns the HTML report's path.
+pub fn write_run_reports(dir: &Path, report: &Report) -> Result<PathBuf> {
+    emit(
+        &report.render(ReportFormat::Markdown),
+        Some(&dir.join("report.md")),
+    )?;
+    let html = dir.join("report.html");
+    emit(&report.render(ReportFormat::Html), Some(&html))?;
+    crate::plots::write_charts(&report.charts(), &dir.join("plots"))?;
+    Ok(html)
+}
+
 /// Runs `rdmabench report`; returns the exit code.
 pub fn run(args: &ReportArgs) -> Result<i32> {
     let files = expand(&args.files)?;
@@ -104,6 +118,14 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         &report.render(report_format(args.format)),
         args.output.as_deref(),
     )?;
+    if let Some(dir) = &args.plots {
+        let written = crate::plots::write_charts(&report.charts(), dir)?;
+        eprintln!(
+            "rdmabench: {} chart files in {}",
+            written.len(),
+            dir.display()
+        );
+    }
     Ok(0)
 }
 

@@ -217,11 +217,13 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return Ok(if code == 0 { 1 } else { code });
     }
     let report = crate::report::report_for_run_dir(&dir)?;
-    let markdown_path = dir.join(format!("report.{}", ReportFormat::Markdown.extension()));
-    emit(&report.render(ReportFormat::Markdown), Some(&markdown_path))?;
+    let html = crate::report::write_run_reports(&dir, &report)?;
     emit(&report.render(ReportFormat::Table), None)?;
     eprintln!("rdmabench: results in {}", dir.display());
-    eprintln!("rdmabench: report: {}", markdown_path.display());
+    eprintln!(
+        "rdmabench: report: {} (also report.md, plots/*.svg|png)",
+        html.display()
+    );
     for failure in &failures {
         eprintln!("error: {failure}");
     }

@@ -27,6 +27,6 @@ pub enum ReportError {
     #[error("{0}")]
     Baseline(String),
     /// The user named a report format this build does not have.
-    #[error("unknown report format '{0}': use one of table, markdown, json, csv")]
+    #[error("unknown report format '{0}': use one of table, markdown, json, csv, html")]
     UnknownReportFormat(String),
 }

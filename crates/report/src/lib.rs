@@ -7,6 +7,7 @@ pub mod document;
 pub mod error;
 pub mod format;
 pub mod model;
+pub mod plot;
 pub mod seed;
 
 pub use collection::LoadedRun;

@@ -44,6 +44,8 @@ pub(super) fn render(blocks: &[Block]) -> String {
                     let _ = writeln!(out, "- {item}");
                 }
             }
+            // Charts are in the HTML report and the plot files.
+            Block::Chart { .. } => continue,
         }
         out.push('\n');
     }

@@ -5,7 +5,9 @@
 //! The human formats are built from one list of blocks (headings, paragraphs, tables), so the
 //! terminal, markdown and HTML reports cannot disagree; JSON and CSV are data views.
 
+mod charts;
 mod csv;
+mod html;
 mod json;
 mod markdown;
 mod text;
@@ -19,6 +21,7 @@ use crate::collection::{Collection, LoadedRun, Series, TestGroup};
 use crate::comparison::{baseline_index, compare, Comparison};
 use crate::error::ReportError;
 use crate::format::describe;
+use crate::plot::Chart;
 use crate::seed::{seed_verdict, SeedVerdict, SEED_ATTRIBUTION};
 
 /// How a report is written.
@@ -32,14 +35,17 @@ pub enum ReportFormat {
     Json,
     /// One row per series and size, for spreadsheets.
     Csv,
+    /// One self-contained page with inline SVG charts, for browsers and tickets.
+    Html,
 }
 
 impl ReportFormat {
-    const ALL: [ReportFormat; 4] = [
+    const ALL: [ReportFormat; 5] = [
         ReportFormat::Table,
         ReportFormat::Markdown,
         ReportFormat::Json,
         ReportFormat::Csv,
+        ReportFormat::Html,
     ];
 
     fn name(self) -> &'static str {
@@ -48,6 +54,7 @@ impl ReportFormat {
             ReportFormat::Markdown => "markdown",
             ReportFormat::Json => "json",
             ReportFormat::Csv => "csv",
+            ReportFormat::Html => "html",
         }
     }
 
@@ -58,6 +65,7 @@ impl ReportFormat {
             ReportFormat::Markdown => "md",
             ReportFormat::Json => "json",
             ReportFormat::Csv => "csv",
+            ReportFormat::Html => "html",
         }
     }
 }
@@ -146,7 +154,19 @@ impl Report {
             ReportFormat::Markdown => markdown::render(&self.blocks()),
             ReportFormat::Json => json::render(self),
             ReportFormat::Csv => csv::render(self),
+            ReportFormat::Html => html::render(&self.blocks()),
         }
+    }
+
+    /// Every chart of the report with its file stem, for writing them as files.
+    pub fn charts(&self) -> Vec<(String, Chart)> {
+        self.blocks()
+            .into_iter()
+            .filter_map(|block| match block {
+                Block::Chart { name, chart } => Some((name, chart)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The report as headings, paragraphs and tables, for the human formats.
@@ -185,6 +205,13 @@ pub enum Block {
     Table(Table),
     /// A bulleted list.
     List(Vec<String>),
+    /// A chart; `name` is its file stem when written on its own (the text formats skip it).
+    Chart {
+        /// File stem, e.g. "pingpong-latency".
+        name: String,
+        /// The chart.
+        chart: Chart,
+    },
 }
 
 /// A table of text cells.
@@ -395,8 +422,10 @@ fn section_blocks(section: &Section, out: &mut Vec<Block>) {
     for series in &section.group.series {
         series_blocks(series, out);
     }
+    charts::section_charts(section, out);
     for comparison in &section.comparisons {
         comparison_blocks(comparison, out);
+        charts::comparison_chart(&section.group.test, comparison, out);
     }
     seed_blocks(&section.seed, out);
 }
@@ -517,6 +546,14 @@ pub(crate) mod tests {
         insta::assert_snapshot!("node_and_pod_table", report.render(ReportFormat::Table));
         insta::assert_snapshot!("node_and_pod_csv", report.render(ReportFormat::Csv));
         insta::assert_snapshot!("node_and_pod_json", report.render(ReportFormat::Json));
+        let html = report.render(ReportFormat::Html);
+        assert_eq!(
+            html.matches("<svg ").count(),
+            3,
+            "latency, bandwidth, overhead"
+        );
+        assert!(!html.contains("<script") && !html.contains("src=\"http"));
+        insta::assert_snapshot!("node_and_pod_html", html);
     }
 
     #[test]
@@ -540,7 +577,7 @@ pub(crate) mod tests {
         }
         assert_eq!(
             "pdf".parse::<ReportFormat>().unwrap_err().to_string(),
-            "unknown report format 'pdf': use one of table, markdown, json, csv"
+            "unknown report format 'pdf': use one of table, markdown, json, csv, html"
         );
     }
 }
