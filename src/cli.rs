@@ -72,6 +72,8 @@ pub enum HostsArg {
 pub enum TargetArg {
     /// Two hosts on this machine.
     Local,
+    /// The stack's EKS cluster: infra up, image build --push, node and pod mode, report.
+    Eks,
 }
 
 /// `rdmabench run`.
@@ -105,6 +107,30 @@ pub struct RunArgs {
     /// Limit for one measurement (one test, one repetition) from start to results.
     #[arg(long, default_value = "30m")]
     pub limit: String,
+    /// eks: the stack configuration file.
+    #[arg(long, default_value = "rdmabench.toml")]
+    pub config: PathBuf,
+    /// eks: create the stack without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// eks: how long the stack may live before `infra status` warns [default: the config's].
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// eks: destroy the stack at the end, also when a step failed or Ctrl-C stopped the run.
+    #[arg(long)]
+    pub down_after: bool,
+    /// eks: the rdmabench source checkout the image is built from (holds docker/Dockerfile).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub source: PathBuf,
+    /// eks: run this image instead of building and pushing one.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// eks: limit for a pod to be scheduled and started (includes pulling the image).
+    #[arg(long, default_value = "10m")]
+    pub start_timeout: String,
+    /// eks: how to reach the cluster (default: the stack's, with EKS tokens).
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// Formats of `rdmabench report`.

@@ -25,6 +25,54 @@ pub fn run(command: &ImageCommand, config_path: &Path) -> Result<i32> {
 
 /// `rdmabench image build [--push]`: the image reference is the only thing on stdout.
 fn build(args: &ImageBuildArgs, config_path: &Path) -> Result<i32> {
+    let reference = build_image(args, config_path)?;
+    emit(&format!("{reference}\n"), None)?;
+    Ok(0)
+}
+
+/// The image step of `rdmabench run --target eks`: the image of the source in `context`,
+/// pushed to the stack's repository. When ECR already holds its tag (unique to the source's
+/// content) it is reused without a Docker engine; otherwise it is built and pushed.
+pub fn ensure_image(config_path: &Path, context: &Path) -> Result<String> {
+    let config = config(config_path)?;
+    let source = Source::inspect(context)?;
+    let repository = Repository::parse(&stack_repository(&config)?)?;
+    let reference = repository.reference(&source.tag);
+    let ecr = Ecr::connect(&repository.region)?;
+    if ecr
+        .has_tag(&repository, &source.tag)
+        .with_context(|| format!("looking up tag {} in ECR", source.tag))?
+    {
+        eprintln!("rdmabench: {reference} is already in ECR; reusing it");
+        record(&config, &reference, config.instance()?.platform())?;
+        return Ok(reference);
+    }
+    build_image(
+        &ImageBuildArgs {
+            push: true,
+            repository: None,
+            platform: None,
+            context: context.to_path_buf(),
+            no_cache: false,
+        },
+        config_path,
+    )
+}
+
+/// Notes the pushed image in the stack's state directory, where `rdmabench k8s` finds it.
+fn record(config: &StackConfig, reference: &str, platform: &str) -> Result<()> {
+    let record = ImageRecord {
+        schema_version: RECORD_SCHEMA_VERSION,
+        reference: reference.to_string(),
+        platform: platform.to_string(),
+        pushed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+    };
+    record_image(&state::stack_dir(&config.name), &record)
+        .context("recording the image for `rdmabench k8s`")
+}
+
+/// Builds (and with --push pushes and records) the image; returns its reference.
+fn build_image(args: &ImageBuildArgs, config_path: &Path) -> Result<String> {
     let docker = Docker::connect()?;
     let config = config(config_path)?;
     let platform = match &args.platform {
@@ -66,18 +114,10 @@ fn build(args: &ImageBuildArgs, config_path: &Path) -> Result<i32> {
         }
         Some(repository) => {
             push(&docker, &repository, &build)?;
-            let stack_dir = state::stack_dir(&config.name);
-            let record = ImageRecord {
-                schema_version: RECORD_SCHEMA_VERSION,
-                reference: reference.clone(),
-                platform,
-                pushed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-            };
-            record_image(&stack_dir, &record).context("recording the image for `rdmabench k8s`")?;
+            record(&config, &reference, &platform)?;
         }
     }
-    emit(&format!("{reference}\n"), None)?;
-    Ok(0)
+    Ok(reference)
 }
 
 /// The configuration file, or the defaults when there is none (the image only needs the node

@@ -9,7 +9,7 @@ use rdmabench_infra::aws::{Aws, STACK_TAG};
 use rdmabench_infra::config::Cidr;
 use rdmabench_infra::instances::{Accelerator, Arch, EFA_INSTANCE_TYPES};
 use rdmabench_infra::state::{self, StackRecord, RECORD_SCHEMA_VERSION};
-use rdmabench_infra::terraform::Terraform;
+use rdmabench_infra::terraform::{Echo, Terraform};
 use rdmabench_infra::workspace::{write_stack, StateResource, Workspace};
 use rdmabench_infra::{orphans, preflight, pricing, template, ttl, StackConfig};
 
@@ -121,7 +121,7 @@ fn check(workspace: Workspace) -> Result<i32> {
 
 fn plan(args: &PlanArgs, workspace: Workspace) -> Result<i32> {
     workspace.prepare(&creation_time(&workspace.config().name)?)?;
-    let changes = workspace.plan()?;
+    let changes = workspace.plan(Echo::Result)?;
     Ok(if args.detailed_exitcode && changes {
         2
     } else {
@@ -130,6 +130,36 @@ fn plan(args: &PlanArgs, workspace: Workspace) -> Result<i32> {
 }
 
 fn up(args: &UpArgs, workspace: Workspace) -> Result<i32> {
+    let workspace = up_stack(args, workspace)?;
+    print_outputs(&workspace, false)
+}
+
+/// The first step of `rdmabench run --target eks`: reuses the stack when it exists and matches
+/// the configuration (a plan without changes, shown on stderr), otherwise creates or updates
+/// it as `infra up` does, with the same preflight, cost table and confirmation.
+pub fn ensure_stack(config_path: &Path, args: &UpArgs) -> Result<()> {
+    let workspace = workspace(load_config(config_path)?)?;
+    let name = workspace.config().name.clone();
+    if let Some(record) = read_record(&name)? {
+        workspace.prepare(&record.created_at)?;
+        if !workspace.state_resources()?.is_empty() {
+            eprintln!(
+                "rdmabench: stack '{name}' exists (created {}); checking that it matches {}",
+                record.created_at,
+                config_path.display()
+            );
+            if !workspace.plan(Echo::Progress)? {
+                eprintln!("rdmabench: stack '{name}' is up to date; reusing it");
+                return Ok(());
+            }
+            eprintln!("rdmabench: stack '{name}' differs from the configuration (plan above); updating it");
+        }
+    }
+    up_stack(args, workspace).map(drop)
+}
+
+/// `infra up` without printing the outputs: preflight, orphan guard, cost, confirmation, apply.
+fn up_stack(args: &UpArgs, workspace: Workspace) -> Result<Workspace> {
     let config = workspace.config().clone();
     let ttl_text = args.ttl.clone().unwrap_or_else(|| config.ttl.clone());
     let Some(ttl_minutes) = ttl::parse_ttl(&ttl_text) else {
@@ -219,7 +249,7 @@ fn up(args: &UpArgs, workspace: Workspace) -> Result<i32> {
         config.name,
         estimate.total_text()
     );
-    print_outputs(&workspace, false)
+    Ok(workspace)
 }
 
 fn outputs(args: &OutputsArgs, workspace: Workspace) -> Result<i32> {

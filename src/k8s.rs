@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use rdmabench_infra::state;
@@ -23,6 +23,7 @@ use crate::cli::{
 use crate::infra::{load_config, stack_outputs};
 use crate::output::emit;
 use crate::pingpong::remote_options;
+use rdmabench_pipeline::results_dir::results_file_name;
 
 /// Exit status after Ctrl-C, as shells use for SIGINT.
 const EXIT_INTERRUPTED: i32 = 130;
@@ -36,19 +37,25 @@ pub fn run(command: &K8sCommand, config_path: &Path, cluster: &ClusterArgs) -> R
     let config = load_config(config_path)?;
     match command {
         K8sCommand::Render(args) => {
-            let spec = bench_spec(&config, cluster, &args.bench, Duration::from_secs(1800))?;
+            let spec = bench_spec(
+                &config,
+                cluster,
+                image(&config, &args.bench)?,
+                &args.bench.pingpong,
+                Duration::from_secs(1800),
+            )?;
             let yaml = Bundle::new(&spec, &modes(args.bench.mode)).to_yaml()?;
             emit(&yaml, None)?;
             Ok(0)
         }
         K8sCommand::Deploy(args) => block_on(deploy(&config, cluster, args)),
-        K8sCommand::Run(args) => block_on(measure(&config, cluster, args)),
+        K8sCommand::Run(args) => measure(&config, cluster, args),
         K8sCommand::Logs(args) => block_on(logs(&config, cluster, args)),
         K8sCommand::Clean(args) => block_on(clean(&config, cluster, args)),
     }
 }
 
-fn block_on(future: impl std::future::Future<Output = Result<i32>>) -> Result<i32> {
+fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -84,17 +91,18 @@ fn image(config: &StackConfig, bench: &BenchArgs) -> Result<String> {
 fn bench_spec(
     config: &StackConfig,
     cluster: &ClusterArgs,
-    bench: &BenchArgs,
+    image: String,
+    pingpong: &[String],
     limit: Duration,
 ) -> Result<BenchSpec> {
     Ok(BenchSpec {
         namespace: cluster.namespace.clone(),
-        image: image(config, bench)?,
+        image,
         region: config.region.clone(),
         instance: config.instance()?,
         hugepages_2mi: config.nodes.hugepages_2mi,
         port: rdmabench_engine::DEFAULT_PORT,
-        pingpong_args: remote_options(&bench.pingpong)?,
+        pingpong_args: remote_options(pingpong)?,
         deadline_seconds: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
     })
 }
@@ -208,92 +216,177 @@ fn ctrl_c_flag() -> watch::Receiver<bool> {
     receiver
 }
 
-async fn measure(
+/// One test to measure on the cluster: its name (for the files), the `rdmabench pingpong`
+/// options of both ends and the modes, in order.
+pub struct ClusterTest {
+    /// Names the results files.
+    pub name: String,
+    /// Options after `--`, checked by `remote_options`.
+    pub pingpong: Vec<String>,
+    /// Node and/or pod mode.
+    pub modes: Vec<Mode>,
+}
+
+/// Everything a run on the cluster needs besides the configuration and how to reach it.
+pub struct ClusterRun {
+    /// The benchmark image.
+    pub image: String,
+    /// The tests, in order.
+    pub tests: Vec<ClusterTest>,
+    /// Repetitions of the whole list; modes alternate within each.
+    pub repeat: u32,
+    /// Where the results files go (exists already).
+    pub run_dir: PathBuf,
+    /// Limits of each measurement.
+    pub timeouts: Timeouts,
+    /// Print each measurement's table on stdout (`k8s run`) or leave stdout to the caller.
+    pub print_tables: bool,
+}
+
+/// The measurement limits from the command-line texts.
+pub fn timeouts(start: &str, run: &str) -> Result<Timeouts> {
+    Ok(Timeouts {
+        start: duration(start, "--start-timeout")?,
+        run: duration(run, "--timeout")?,
+        delete: DELETE_LIMIT,
+    })
+}
+
+/// Measures every test in every mode, `repeat` times (node, pod, node, pod ...; never two at
+/// once), after making sure the device plugin reports EFA; writes one results file per
+/// measurement. Returns the files written and whether Ctrl-C stopped it.
+pub fn run_tests(
     config: &StackConfig,
     cluster_args: &ClusterArgs,
-    args: &K8sRunArgs,
-) -> Result<i32> {
-    let timeouts = Timeouts {
-        start: duration(&args.start_timeout, "--start-timeout")?,
-        run: duration(&args.timeout, "--timeout")?,
-        delete: DELETE_LIMIT,
+    run: &ClusterRun,
+) -> Result<(Vec<PathBuf>, bool)> {
+    block_on(run_tests_async(config, cluster_args, run))
+}
+
+async fn run_tests_async(
+    config: &StackConfig,
+    cluster_args: &ClusterArgs,
+    run: &ClusterRun,
+) -> Result<(Vec<PathBuf>, bool)> {
+    let specs = run
+        .tests
+        .iter()
+        .map(|test| {
+            let spec = bench_spec(
+                config,
+                cluster_args,
+                run.image.clone(),
+                &test.pingpong,
+                run.timeouts.run,
+            )
+            .with_context(|| format!("test '{}'", test.name))?;
+            Ok(Bundle::new(&spec, &test.modes))
+        })
+        .collect::<Result<Vec<Bundle>>>()?;
+    let Some(first) = specs.first() else {
+        bail!("no tests to run");
     };
-    if args.repeat == 0 {
-        bail!("--repeat 0: give at least 1");
-    }
-    let spec = bench_spec(config, cluster_args, &args.bench, timeouts.run)?;
-    let modes = modes(args.bench.mode);
-    let bundle = Bundle::new(&spec, &modes);
-    let run_dir = results_dir(&args.results_dir)?;
     let (cluster, placement) = open(config, cluster_args).await?;
     let shutdown = ctrl_c_flag();
     // The Ctrl-C handler replaces the default exit, so the wait for the plugin must watch it.
     tokio::select! {
-        deployed = cluster.deploy(&bundle, spec.instance.network_cards, PLUGIN_LIMIT) => {
+        deployed = cluster.deploy(first, config.instance()?.network_cards, PLUGIN_LIMIT) => {
             deployed?;
         }
         () = interrupted(shutdown.clone()) => {
             eprintln!("rdmabench: stopped before any measurement; nothing to remove");
-            return Ok(EXIT_INTERRUPTED);
+            return Ok((Vec::new(), true));
         }
     }
     let mut written = Vec::new();
-    for repetition in 1..=args.repeat {
-        for objects in &bundle.modes {
-            let outcome = cluster.measure(objects, timeouts, shutdown.clone()).await;
-            let measurement = match outcome {
-                Err(K8sError::Interrupted) => {
-                    eprintln!(
-                        "rdmabench: stopped; results so far are in {}",
-                        run_dir.display()
-                    );
-                    return Ok(EXIT_INTERRUPTED);
+    for repetition in 1..=run.repeat {
+        for (test, bundle) in run.tests.iter().zip(&specs) {
+            for objects in &bundle.modes {
+                eprintln!(
+                    "rdmabench: {} in {} mode, repetition {repetition} of {}",
+                    test.name,
+                    objects.mode.as_str(),
+                    run.repeat
+                );
+                let measurement = match cluster
+                    .measure(objects, run.timeouts, shutdown.clone())
+                    .await
+                {
+                    Err(K8sError::Interrupted) => return Ok((written, true)),
+                    other => other.with_context(|| {
+                        format!("test '{}' in {} mode", test.name, objects.mode.as_str())
+                    })?,
+                };
+                let mut results = measurement.results;
+                results.placement = Some(Placement {
+                    mode: objects.mode.as_str().into(),
+                    server_node: measurement.server_node,
+                    client_node: measurement.client_node,
+                    image: run.image.clone(),
+                    repetition,
+                    ..placement.clone()
+                });
+                let path = run_dir_file(&run.run_dir, &test.name, objects, repetition);
+                emit(&results.to_json_pretty(), Some(&path))?;
+                eprintln!("rdmabench: wrote {}", path.display());
+                if run.print_tables {
+                    emit(&render(&results, Format::Table), None)?;
                 }
-                other => other?,
-            };
-            let mut results = measurement.results;
-            results.placement = Some(Placement {
-                mode: objects.mode.as_str().into(),
-                server_node: measurement.server_node,
-                client_node: measurement.client_node,
-                image: spec.image.clone(),
-                repetition,
-                ..placement.clone()
-            });
-            let path = save(&run_dir, objects, repetition, &results)?;
-            emit(&render(&results, Format::Table), None)?;
-            written.push(path);
+                written.push(path);
+            }
         }
     }
+    Ok((written, false))
+}
+
+fn run_dir_file(dir: &Path, test: &str, objects: &ModeObjects, repetition: u32) -> PathBuf {
+    dir.join(results_file_name(
+        test,
+        Some(objects.mode.as_str()),
+        repetition,
+    ))
+}
+
+/// `rdmabench k8s run`: the options after `--` as one test named "pingpong".
+fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) -> Result<i32> {
+    if args.repeat == 0 {
+        bail!("--repeat 0: give at least 1");
+    }
+    let run = ClusterRun {
+        image: image(config, &args.bench)?,
+        tests: vec![ClusterTest {
+            name: "pingpong".into(),
+            pingpong: args.bench.pingpong.clone(),
+            modes: modes(args.bench.mode),
+        }],
+        repeat: args.repeat,
+        run_dir: PathBuf::new(),
+        timeouts: timeouts(&args.start_timeout, &args.timeout)?,
+        print_tables: true,
+    };
+    // Check the options before a directory or the cluster is touched.
+    bench_spec(
+        config,
+        cluster_args,
+        run.image.clone(),
+        &run.tests[0].pingpong,
+        run.timeouts.run,
+    )?;
+    let run = ClusterRun {
+        run_dir: crate::run::new_run_dir(&args.results_dir, "k8s")?,
+        ..run
+    };
+    let (written, stopped) = run_tests(config, cluster_args, &run)?;
+    if !written.is_empty() {
+        let report = crate::report::report_for_run_dir(&run.run_dir)?;
+        crate::report::write_run_reports(&run.run_dir, &report)?;
+    }
     eprintln!(
-        "rdmabench: {} result file(s) in {}",
+        "rdmabench: {} result file(s) and the report in {}",
         written.len(),
-        run_dir.display()
+        run.run_dir.display()
     );
-    Ok(0)
-}
-
-/// A new directory for this run's files, named by its start time.
-fn results_dir(base: &Path) -> Result<PathBuf> {
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .replace(':', "");
-    let dir = base.join(format!("k8s-{stamp}"));
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("creating the results directory {}", dir.display()))?;
-    Ok(dir)
-}
-
-fn save(
-    dir: &Path,
-    objects: &ModeObjects,
-    repetition: u32,
-    results: &rdmabench_report::ResultsFile,
-) -> Result<PathBuf> {
-    let path = dir.join(format!("{}-{repetition}.json", objects.mode.as_str()));
-    emit(&results.to_json_pretty(), Some(&path))?;
-    eprintln!("rdmabench: wrote {}", path.display());
-    Ok(path)
+    Ok(if stopped { EXIT_INTERRUPTED } else { 0 })
 }
 
 async fn logs(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sLogsArgs) -> Result<i32> {

@@ -13,8 +13,10 @@ use rdmabench_pipeline::{measure, HostsChoice, LocalHosts, Measurement, Outcome,
 use rdmabench_report::{Placement, ReportFormat, ResultsFile};
 use rdmabench_stats::{parse_count, parse_duration};
 
-use crate::cli::{HostsArg, RunArgs};
+use crate::cli::{DownArgs, HostsArg, InfraCommand, RunArgs, TargetArg, UpArgs};
+use crate::k8s::{ClusterRun, ClusterTest};
 use crate::output::emit;
+use rdmabench_k8s::manifests::Mode;
 
 /// Exit status after Ctrl-C, as shells use for SIGINT.
 const EXIT_INTERRUPTED: i32 = 130;
@@ -123,6 +125,133 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     }
     parse_duration(&args.timeout).context("--timeout")?;
     let limit = parse_duration(&args.limit).context("--limit")?;
+    match args.target {
+        TargetArg::Local => run_local(args, &suite, limit),
+        TargetArg::Eks => run_eks(args, &suite),
+    }
+}
+
+/// A new directory for a run's files under `base`, named by its start time (UTC) and target.
+pub fn new_run_dir(base: &Path, target: &str) -> Result<PathBuf> {
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
+        .to_string()
+        .replace(['-', ':'], "");
+    create_run_dir(base, &stamp, target)
+        .with_context(|| format!("creating a run directory in {}", base.display()))
+}
+
+/// The suite file's text, kept beside the results so a run can be repeated exactly.
+fn suite_text(args: &RunArgs) -> Result<String> {
+    Ok(match &args.suite {
+        Some(path) => std::fs::read_to_string(path)?,
+        None => rdmabench_pipeline::suite::SEED_SUITE.to_string(),
+    })
+}
+
+/// Writes report.md, report.html and plots/ for `dir` and prints the report on stdout.
+fn report(dir: &Path) -> Result<()> {
+    let report = crate::report::report_for_run_dir(dir)?;
+    let html = crate::report::write_run_reports(dir, &report)?;
+    emit(&report.render(ReportFormat::Table), None)?;
+    eprintln!("rdmabench: results in {}", dir.display());
+    eprintln!(
+        "rdmabench: report: {} (also report.md, plots/*.svg|png)",
+        html.display()
+    );
+    Ok(())
+}
+
+/// `run --target eks`: the stack (reused when it exists), the image (reused when ECR has it),
+/// then every test in node and pod mode, alternating, then the report; with --down-after the
+/// stack is destroyed at the end whatever happened.
+fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
+    let config = crate::infra::load_config(&args.config)?;
+    let timeouts = crate::k8s::timeouts(&args.start_timeout, &args.limit)?;
+    let mut tests = Vec::new();
+    for test in &suite.tests {
+        let mut pingpong = test.pingpong_options(Target::Eks, "efa", args.iters.as_deref());
+        pingpong.extend(["--timeout".to_string(), args.timeout.clone()]);
+        crate::pingpong::remote_options(&pingpong)
+            .with_context(|| format!("test '{}'", test.name))?;
+        let modes = test
+            .modes
+            .iter()
+            .map(|m| if m == "node" { Mode::Node } else { Mode::Pod })
+            .collect();
+        tests.push(ClusterTest {
+            name: test.name.clone(),
+            pingpong,
+            modes,
+        });
+    }
+    let dir = new_run_dir(&args.results_dir, Target::Eks.name())?;
+    emit(&suite_text(args)?, Some(&dir.join("suite.toml")))?;
+    let steps = || -> Result<(Vec<PathBuf>, bool)> {
+        eprintln!("rdmabench: [1/3] the stack");
+        crate::infra::ensure_stack(
+            &args.config,
+            &UpArgs {
+                yes: args.yes,
+                ttl: args.ttl.clone(),
+            },
+        )?;
+        eprintln!("rdmabench: [2/3] the benchmark image");
+        let image = match &args.image {
+            Some(image) => image.clone(),
+            None => crate::image::ensure_image(&args.config, &args.source)?,
+        };
+        eprintln!("rdmabench: [3/3] node-mode and pod-mode measurements");
+        crate::k8s::run_tests(
+            &config,
+            &args.cluster,
+            &ClusterRun {
+                image,
+                tests,
+                repeat: args.repeat,
+                run_dir: dir.clone(),
+                timeouts,
+                print_tables: false,
+            },
+        )
+    };
+    let outcome = steps();
+    let wrote_any = matches!(&outcome, Ok((written, _)) if !written.is_empty());
+    let reported = if wrote_any { Some(report(&dir)) } else { None };
+    if args.down_after {
+        eprintln!(
+            "rdmabench: --down-after: destroying stack '{}'",
+            config.name
+        );
+        let down = crate::infra::run(
+            &InfraCommand::Down(DownArgs {
+                yes: true,
+                orphans: false,
+            }),
+            &args.config,
+        );
+        if let Err(error) = down {
+            if let Err(step) = &outcome {
+                eprintln!("error: {step:#}");
+            }
+            return Err(error.context(
+                "--down-after could not destroy the stack; run `rdmabench infra down` again",
+            ));
+        }
+    }
+    let (_, stopped) = outcome?;
+    if let Some(reported) = reported {
+        reported?;
+    } else {
+        eprintln!(
+            "rdmabench: no measurement finished; nothing to report ({})",
+            dir.display()
+        );
+    }
+    Ok(if stopped { EXIT_INTERRUPTED } else { 0 })
+}
+
+/// `run` on the local target: two hosts on this machine.
+fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Result<i32> {
     if let Some(test) = suite.tests.iter().find(|t| t.uses_shm()) {
         bail!(
             "test '{}' uses provider shm, which crosses no network stack; the local target measures between two hosts: use net or tcp",
@@ -139,16 +268,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         eprintln!("rdmabench: {note}");
     }
     eprintln!("rdmabench: local target: {}", hosts.describe());
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .replace(['-', ':'], "");
-    let dir = create_run_dir(&args.results_dir, &stamp, Target::Local.name())
-        .with_context(|| format!("creating a run directory in {}", args.results_dir.display()))?;
-    let suite_text = match &args.suite {
-        Some(path) => std::fs::read_to_string(path)?,
-        None => rdmabench_pipeline::suite::SEED_SUITE.to_string(),
-    };
-    emit(&suite_text, Some(&dir.join("suite.toml")))?;
+    let dir = new_run_dir(&args.results_dir, Target::Local.name())?;
+    emit(&suite_text(args)?, Some(&dir.join("suite.toml")))?;
     let interrupted = interrupt_flag()?;
     let program = std::env::current_exe().context("locating the rdmabench executable")?;
     let total = suite.tests.len() * args.repeat as usize;
@@ -216,14 +337,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         );
         return Ok(if code == 0 { 1 } else { code });
     }
-    let report = crate::report::report_for_run_dir(&dir)?;
-    let html = crate::report::write_run_reports(&dir, &report)?;
-    emit(&report.render(ReportFormat::Table), None)?;
-    eprintln!("rdmabench: results in {}", dir.display());
-    eprintln!(
-        "rdmabench: report: {} (also report.md, plots/*.svg|png)",
-        html.display()
-    );
+    report(&dir)?;
     for failure in &failures {
         eprintln!("error: {failure}");
     }

@@ -28,45 +28,10 @@ const MOTO_PASSWORD: &str = "123456789012-auth-token";
 /// progress to both streams, as buildx does. FAKE_DOCKER_NO_BUILDX makes buildx missing;
 /// FAKE_DOCKER_BUILD_HOOK runs with the build's --tag value before the build exits with
 /// FAKE_DOCKER_BUILD_EXIT.
-const FAKE_DOCKER: &str = r##"#!/bin/sh
-log="$FAKE_DOCKER_LOG"
-printf 'call\n' >>"$log"
-for arg in "$@"; do printf 'arg %s\n' "$arg" >>"$log"; done
-case "$1 $2" in
-  "version "*) echo 28.2.2 ;;
-  "buildx version")
-    if [ -n "$FAKE_DOCKER_NO_BUILDX" ]; then echo "docker: unknown command: docker buildx" >&2; exit 1; fi
-    echo "github.com/docker/buildx v0.23.0" ;;
-  "login "*) printf 'stdin %s\n' "$(cat)" >>"$log"; echo "Login Succeeded" ;;
-  "buildx build")
-    echo "#1 [internal] load build definition from Dockerfile"
-    echo "#2 [build 1/9] FROM docker.io/library/rust" >&2
-    tag=""; previous=""
-    for arg in "$@"; do [ "$previous" = "--tag" ] && tag="$arg"; previous="$arg"; done
-    if [ -n "$FAKE_DOCKER_BUILD_HOOK" ]; then $FAKE_DOCKER_BUILD_HOOK "$tag" || exit 3; fi
-    exit "${FAKE_DOCKER_BUILD_EXIT:-0}" ;;
-  *) echo "fake docker: unexpected call: $*" >&2; exit 2 ;;
-esac
-"##;
+const FAKE_DOCKER: &str = include_str!("support/fake_docker.sh");
 
 /// Creates the repository or puts an image (by reference) into moto's ECR, as a push would.
-const ECR_HELPER: &str = r#"
-import json, sys, boto3
-endpoint, action, name = sys.argv[1:4]
-ecr = boto3.client("ecr", endpoint_url=endpoint, region_name="us-east-1",
-                   aws_access_key_id="testing", aws_secret_access_key="testing")
-if action == "create":
-    ecr.create_repository(repositoryName=name, imageTagMutability="IMMUTABLE")
-else:
-    repository, tag = name.split("/", 1)[1].rsplit(":", 1)
-    manifest = {"schemaVersion": 2,
-                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
-                           "size": 1, "digest": "sha256:" + "0" * 64},
-                "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                            "size": 1, "digest": "sha256:" + tag.encode().hex().ljust(64, "0")[:64]}]}
-    ecr.put_image(repositoryName=repository, imageTag=tag, imageManifest=json.dumps(manifest))
-"#;
+const ECR_HELPER: &str = include_str!("support/ecr_helper.py");
 
 /// One recorded docker call.
 #[derive(Debug, Default)]

@@ -31,11 +31,7 @@ impl FakeApi {
         let fake = FakeApi {
             api: kube_fake::FakeApi::start(&args),
         };
-        let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user:\n    token: {TOKEN}\n",
-            url = fake.api.service.url()
-        );
-        std::fs::write(fake.dir().join("kubeconfig"), kubeconfig).unwrap();
+        fake.api.write_kubeconfig(TOKEN);
         let init = fake
             .command(&["init", "--public-cidr", "203.0.113.7/32"])
             .output()
@@ -161,7 +157,8 @@ fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
         .collect();
     assert_eq!(run_dirs.len(), 1);
     for mode in ["node", "pod"] {
-        let text = std::fs::read_to_string(run_dirs[0].join(format!("{mode}-1.json"))).unwrap();
+        let text =
+            std::fs::read_to_string(run_dirs[0].join(format!("pingpong-{mode}-1.json"))).unwrap();
         let results: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(results["schema_version"], 1);
         let placement = &results["placement"];

@@ -57,7 +57,8 @@ fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
         .unwrap()
         .path();
     for mode in ["node", "pod"] {
-        let text = std::fs::read_to_string(run_dir.join(format!("{mode}-1.json"))).unwrap();
+        let text =
+            std::fs::read_to_string(run_dir.join(format!("pingpong-{mode}-1.json"))).unwrap();
         let results: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
             results["fabric"]["provider"], "efa",

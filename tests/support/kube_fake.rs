@@ -51,6 +51,18 @@ impl FakeApi {
         FakeApi { service, dir }
     }
 
+    /// Writes a kubeconfig whose current context is this fake, authenticating with `token`;
+    /// returns its path (in the fake's directory).
+    pub fn write_kubeconfig(&self, token: &str) -> PathBuf {
+        let kubeconfig = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user:\n    token: {token}\n",
+            url = self.service.url()
+        );
+        let path = self.dir().join("kubeconfig");
+        std::fs::write(&path, kubeconfig).unwrap();
+        path
+    }
+
     /// Its temporary directory, for the test's own files too.
     pub fn dir(&self) -> &Path {
         self.dir.path()

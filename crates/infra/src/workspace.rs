@@ -149,8 +149,9 @@ impl Workspace {
             .collect())
     }
 
-    /// `terraform plan`, shown on stdout; true when it would change something.
-    pub fn plan(&self) -> Result<bool, InfraError> {
+    /// `terraform plan`, shown on stdout (or on stderr with `echo` = Progress, when the plan is
+    /// progress of a larger job); true when it would change something.
+    pub fn plan(&self, echo: Echo) -> Result<bool, InfraError> {
         let output = self
             .terraform
             .run_with(
@@ -163,7 +164,7 @@ impl Workspace {
                     LOCK_TIMEOUT,
                 ],
                 SHORT_LIMIT,
-                Echo::Result,
+                echo,
                 &[0, 2],
             )
             .map_err(|e| InfraError::terraform("terraform plan", e))?;

@@ -1,0 +1,268 @@
+//! `rdmabench run --target eks`, the whole AWS pipeline in one command, offline: the stack is
+//! applied by the real terraform against moto (tests/support/moto_wrapper.py), the image is
+//! "built" by a fake docker first on PATH and looked up in moto's ECR, and the node-mode and
+//! pod-mode runs go to the fake Kubernetes API through a kubeconfig (`--kubeconfig`, since
+//! moto's EKS endpoint serves no Kubernetes API). Everything else is the code a user runs.
+
+#[path = "support/kube_fake.rs"]
+mod kube_fake;
+#[path = "support/moto.rs"]
+mod moto;
+#[path = "support/service.rs"]
+mod service;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+
+use moto::Moto;
+use rdmabench_infra::terraform::{mirror_cli_config, provider_mirror};
+use serde_json::Value;
+
+/// One stack at a time (two applies at once on two cores only slow each other down).
+static SERIAL: Mutex<()> = Mutex::new(());
+const TOKEN: &str = "test-token";
+
+fn support(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(file)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+}
+
+/// A user's machine: rdmabench.toml, a state root, AWS settings pointing at moto, terraform's
+/// provider mirror, a small rdmabench source checkout, a fake docker and a kubeconfig.
+struct Machine {
+    dir: tempfile::TempDir,
+    moto: Moto,
+    kube: kube_fake::FakeApi,
+}
+
+impl Machine {
+    fn new(scenario: &str) -> Option<Machine> {
+        let mirror = provider_mirror().expect("the aws provider mirror (see DESIGN.md)");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cli.tfrc"), mirror_cli_config(&mirror)).unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::copy(support("fake_docker.sh"), bin.join("docker")).unwrap();
+        Command::new("chmod")
+            .arg("+x")
+            .arg(bin.join("docker"))
+            .status()
+            .unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("docker")).unwrap();
+        std::fs::write(
+            src.join("Cargo.toml"),
+            "[package]\nname = \"rdmabench\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/Dockerfile"),
+            src.join("docker/Dockerfile"),
+        )
+        .unwrap();
+        git(&src, &["init", "-q"]);
+        git(&src, &["add", "-A"]);
+        git(&src, &["commit", "-q", "-m", "source"]);
+        let moto = Moto::start(dir.path(), &[])?;
+        let kube = kube_fake::FakeApi::start(&[
+            "--scenario".as_ref(),
+            scenario.as_ref(),
+            "--token".as_ref(),
+            TOKEN.as_ref(),
+            "--run-seconds".as_ref(),
+            "0.3".as_ref(),
+            "--client-log".as_ref(),
+            kube_fake::fixture_results().as_os_str(),
+        ]);
+        kube.write_kubeconfig(TOKEN);
+        let machine = Machine { dir, moto, kube };
+        let init = machine.rdmabench(&["init", "--public-cidr", "203.0.113.7/32"]);
+        assert!(init.status.success(), "{}", text(&init.stderr));
+        Some(machine)
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn rdmabench(&self, args: &[&str]) -> Output {
+        let dir = self.path();
+        let mut path = dir.join("bin").into_os_string();
+        path.push(":");
+        path.push(std::env::var_os("PATH").unwrap_or_default());
+        let hook = format!(
+            "{} {} {} put",
+            self.moto.python.display(),
+            support("ecr_helper.py").display(),
+            self.moto.endpoint
+        );
+        Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", dir)
+            .env("RDMABENCH_STATE_DIR", dir.join("state"))
+            .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
+            .env("TF_PLUGIN_CACHE_DIR", dir.join("plugin-cache"))
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", dir.join("aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
+            .env("KUBECONFIG", self.kube.dir().join("kubeconfig"))
+            .env("FAKE_DOCKER_LOG", dir.join("docker.log"))
+            // The fake build "pushes" by putting the tag into moto's ECR, as a real push would.
+            .env("FAKE_DOCKER_BUILD_HOOK", hook)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// What moto still holds of the stack.
+    fn moto_leftovers(&self) -> Vec<String> {
+        let out = Command::new(&self.moto.python)
+            .arg(support("moto_inventory.py"))
+            .args(["--endpoint", &self.moto.endpoint, "--region", "us-east-1"])
+            .args(["--stack", "rdmabench"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        match serde_json::from_slice::<Value>(&out.stdout).unwrap() {
+            Value::Object(kinds) => kinds
+                .iter()
+                .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect(),
+            Value::Array(items) => items.iter().map(Value::to_string).collect(),
+            other => panic!("unexpected inventory {other}"),
+        }
+    }
+
+    fn run_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.path().join("results"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        dirs.sort();
+        dirs
+    }
+}
+
+const RUN: &[&str] = &[
+    "run",
+    "--target",
+    "eks",
+    "--yes",
+    "--kubeconfig",
+    "--source",
+    "src",
+    "--iters",
+    "1k",
+    "--start-timeout",
+    "20s",
+    "--limit",
+    "60s",
+];
+
+#[test]
+fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(m) = Machine::new("happy") else {
+        return;
+    };
+    let first = m.rdmabench(&[RUN, &["--repeat", "2"]].concat());
+    let err = text(&first.stderr);
+    assert!(first.status.success(), "{err}");
+    assert!(err.contains("stack 'rdmabench' is up"), "{err}");
+    assert!(err.contains("pushed "), "{err}");
+    // node, pod, node, pod: alternating, never at once.
+    let order: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("rdmabench: pingpong in "))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "node mode, repetition 1 of 2",
+            "pod mode, repetition 1 of 2",
+            "node mode, repetition 2 of 2",
+            "pod mode, repetition 2 of 2"
+        ]
+    );
+    let dir = &m.run_dirs()[0];
+    assert!(dir.to_string_lossy().ends_with("-eks"));
+    for name in [
+        "pingpong-node-1",
+        "pingpong-pod-1",
+        "pingpong-node-2",
+        "pingpong-pod-2",
+    ] {
+        let doc: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(doc["placement"]["instance_type"], "m7g.16xlarge");
+        assert!(doc["placement"]["image"]
+            .as_str()
+            .unwrap()
+            .contains(".dkr.ecr.us-east-1.amazonaws.com/"));
+    }
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("### pod against node (baseline)"),
+        "{report}"
+    );
+    assert!(report.contains("spread across 2 paired runs"), "{report}");
+    assert!(dir.join("report.html").is_file() && dir.join("suite.toml").is_file());
+    // stdout is the report only (no terraform outputs, no image reference).
+    let stdout = text(&first.stdout);
+    assert!(stdout.starts_with("rdmabench report\n"), "{stdout}");
+
+    // A second run reuses the stack and the image, then --down-after removes everything.
+    let second = m.rdmabench(&[RUN, &["--down-after"]].concat());
+    let err = text(&second.stderr);
+    assert!(second.status.success(), "{err}");
+    assert!(
+        err.contains("stack 'rdmabench' is up to date; reusing it"),
+        "{err}"
+    );
+    assert!(err.contains("is already in ECR; reusing it"), "{err}");
+    assert!(err.contains("stack 'rdmabench' destroyed"), "{err}");
+    assert_eq!(m.run_dirs().len(), 2);
+    assert_eq!(m.moto_leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_failing_step_still_tears_the_stack_down_with_down_after() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(m) = Machine::new("image-pull") else {
+        return;
+    };
+    let out = m.rdmabench(&[RUN, &["--down-after"]].concat());
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("test 'pingpong' in node mode"), "{err}");
+    assert!(err.contains("rdmabench image build --push"), "{err}");
+    assert!(err.contains("stack 'rdmabench' destroyed"), "{err}");
+    assert!(out.stdout.is_empty(), "no report without measurements");
+    assert_eq!(m.moto_leftovers(), Vec::<String>::new());
+}
