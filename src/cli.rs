@@ -22,6 +22,9 @@ pub enum Command {
     /// Report on results files: the seed's tables, percentiles, comparisons against a
     /// baseline (e.g. pod against node) and the seed's published numbers.
     Report(ReportArgs),
+    /// Read another tool's output (fi_pingpong, perftest, OSU, IMB PingPong) into a results
+    /// file, so `report` can set its numbers beside rdmabench's.
+    Import(ImportArgs),
     /// Ping-pong latency between two endpoints (like fi_pingpong / ib_send_lat).
     Pingpong(Box<PingpongArgs>),
     /// List the libfabric providers this host offers for reliable-datagram endpoints.
@@ -163,6 +166,50 @@ pub struct ReportArgs {
     /// Also write every chart as SVG and PNG files into DIR.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+}
+
+/// Tools whose output `import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToolArg {
+    /// fabtests' fi_pingpong.
+    FiPingpong,
+    /// perftest: ib_*_lat and ib_*_bw, text or --out_json.
+    Perftest,
+    /// OSU micro-benchmarks: osu_latency, osu_bw.
+    Osu,
+    /// Intel MPI Benchmarks: PingPong.
+    Imb,
+}
+
+/// `rdmabench import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool's saved output (stdout, or perftest's --out_json file).
+    pub file: PathBuf,
+    /// Which tool wrote it [default: recognised from its header].
+    #[arg(long, value_enum)]
+    pub tool: Option<ToolArg>,
+    /// The fabric it ran over (efa, verbs, tcp ...), which the output does not say.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Message API: msg, or tagged (MPI) [default: tagged for OSU and IMB, msg otherwise].
+    #[arg(long, value_parser = ["msg", "tagged"])]
+    pub api: Option<String>,
+    /// Where it ran on a cluster: on the nodes or in pods.
+    #[arg(long, value_parser = ["node", "pod"])]
+    pub mode: Option<String>,
+    /// EC2 instance type of the hosts (needed for the comparison with the seed's numbers).
+    #[arg(long, value_name = "TYPE")]
+    pub instance_type: Option<String>,
+    /// Host it ran on.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// The exact command line that produced the output, recorded with the results.
+    #[arg(long, value_name = "COMMAND")]
+    pub command: Option<String>,
+    /// Write the results file here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// How to reach the cluster.

@@ -4,6 +4,7 @@
 
 mod cli;
 mod image;
+mod import;
 mod infra;
 mod k8s;
 mod local;
@@ -21,6 +22,7 @@ fn main() {
     let result = match &cli.command {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Report(args) => report::run(args),
+        cli::Command::Import(args) => import::run(args),
         cli::Command::Pingpong(args) => pingpong::run(args),
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Init(args) => infra::init(args),

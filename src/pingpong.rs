@@ -235,7 +235,11 @@ pub fn run(args: &PingpongArgs) -> Result<i32> {
     let bar = progress_bar(config.sizes.len());
     let mut on_size = |_index: usize, _total: usize, row: &rdmabench_stats::SizeMeasurement| {
         bar.inc(1);
-        bar.set_message(format!("{} B: {:.2} usec", row.size_bytes, row.seed_usec()));
+        bar.set_message(format!(
+            "{} B: {:.2} usec",
+            row.size_bytes,
+            row.seed_usec().unwrap_or_default()
+        ));
     };
     let (role, output) = if args.local {
         let server_cpu = cpus.as_ref().map(|c| c[0]);
@@ -385,5 +389,6 @@ fn results_file(
         fabric: output.fabric,
         results: output.measurements,
         placement: None,
+        command_line: None,
     }
 }

@@ -8,10 +8,13 @@
 mod moto;
 #[path = "support/service.rs"]
 mod service;
+#[path = "support/source_tree.rs"]
+mod source_tree;
 #[path = "support/tool.rs"]
 mod tool;
 
 use moto::Moto;
+use source_tree::{git, source_tree};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -52,17 +55,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
-    text(&out.stdout).trim().to_string()
-}
-
 impl Machine {
     fn new() -> Machine {
         let dir = tempfile::tempdir().unwrap();
@@ -74,21 +66,7 @@ impl Machine {
             &bin.join("terraform"),
             "#!/bin/sh\necho 'Terraform v1.11.0'\n",
         );
-        let src = dir.path().join("src");
-        std::fs::create_dir_all(src.join("docker")).unwrap();
-        std::fs::write(
-            src.join("Cargo.toml"),
-            "[package]\nname = \"rdmabench\"\nversion = \"0.1.0\"\n",
-        )
-        .unwrap();
-        std::fs::copy(
-            Path::new(REPO_ROOT).join("docker/Dockerfile"),
-            src.join("docker/Dockerfile"),
-        )
-        .unwrap();
-        git(&src, &["init", "-q"]);
-        git(&src, &["add", "-A"]);
-        git(&src, &["commit", "-q", "-m", "source"]);
+        source_tree(dir.path());
         let mut path = bin.into_os_string();
         path.push(":");
         path.push(std::env::var_os("PATH").unwrap_or_default());

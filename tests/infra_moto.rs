@@ -9,7 +9,7 @@ mod moto;
 #[path = "support/service.rs"]
 mod service;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
@@ -21,12 +21,6 @@ use rdmabench_infra::terraform::{mirror_cli_config, provider_mirror};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 const STACK: &str = "rdmabench";
-
-fn support(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support")
-        .join(file)
-}
 
 /// A user's machine: a working directory with rdmabench.toml, a state root, AWS settings that
 /// point at moto and a Terraform CLI config that installs the provider from the local mirror.
@@ -53,25 +47,14 @@ impl Machine {
 
     fn rdmabench(&self, args: &[&str]) -> Output {
         let dir = self.path();
-        Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rdmabench"));
+        command
             .args(args)
             .current_dir(dir)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", dir)
-            .env("RDMABENCH_STATE_DIR", dir.join("state"))
-            .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
-            .env("TF_PLUGIN_CACHE_DIR", dir.join("plugin-cache"))
-            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", dir.join("aws-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        self.moto.user_env(&mut command, dir);
+        command.stdin(Stdio::null()).output().unwrap()
     }
 
     /// Runs a command that must succeed; returns its stdout.
@@ -87,29 +70,8 @@ impl Machine {
         text(&out.stdout)
     }
 
-    /// What moto still holds of the stack (empty = nothing left).
-    fn inventory(&self) -> serde_json::Value {
-        let out = Command::new(&self.moto.python)
-            .arg(support("moto_inventory.py"))
-            .args(["--endpoint", &self.moto.endpoint, "--region", "us-east-1"])
-            .args(["--stack", STACK])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
     fn assert_nothing_left(&self) {
-        let inventory = self.inventory();
-        let left: Vec<String> = match &inventory {
-            serde_json::Value::Object(kinds) => kinds
-                .iter()
-                .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect(),
-            serde_json::Value::Array(items) => items.iter().map(|v| v.to_string()).collect(),
-            other => panic!("unexpected inventory {other}"),
-        };
+        let left = self.moto.leftovers(STACK);
         assert!(left.is_empty(), "left in moto: {left:#?}");
     }
 }

@@ -56,7 +56,7 @@ fn free_port() -> u16 {
 
 /// Checks a complete results file: one row per size, consistent statistics.
 fn assert_consistent(doc: &Value, sizes: &[u64], iterations: u64) {
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     assert_eq!(doc["complete"], true, "{doc}");
     let rows = doc["results"].as_array().unwrap();
     assert_eq!(rows.len(), sizes.len());

@@ -109,7 +109,7 @@ fn the_default_run_measures_the_seed_sizes_between_two_hosts_and_reports_them() 
         );
     }
     let results = read_json(&dir.join("pingpong-1.json"));
-    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["schema_version"], 2);
     assert_eq!(results["complete"], true);
     let provider = expected_provider();
     if provider == "net" {
@@ -365,7 +365,7 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
         .unwrap()
     };
     let mut future = good.clone();
-    future["schema_version"] = 2.into();
+    future["schema_version"] = 3.into();
     write("future.json", &future);
     std::fs::write(
         root.path().join("corrupt.json"),
@@ -377,7 +377,7 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
     let cases: [(&[&str], &str); 6] = [
         (
             &["report", "future.json"],
-            "future.json: results file has schema_version 2, but this rdmabench reads version 1",
+            "future.json: results file has schema_version 3, but this rdmabench reads versions 1 to 2",
         ),
         (
             &["report", "corrupt.json"],

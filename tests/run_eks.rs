@@ -10,6 +10,8 @@ mod kube_fake;
 mod moto;
 #[path = "support/service.rs"]
 mod service;
+#[path = "support/source_tree.rs"]
+mod source_tree;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -33,16 +35,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
-}
-
 /// A user's machine: rdmabench.toml, a state root, AWS settings pointing at moto, terraform's
 /// provider mirror, a small rdmabench source checkout, a fake docker and a kubeconfig.
 struct Machine {
@@ -64,21 +56,7 @@ impl Machine {
             .arg(bin.join("docker"))
             .status()
             .unwrap();
-        let src = dir.path().join("src");
-        std::fs::create_dir_all(src.join("docker")).unwrap();
-        std::fs::write(
-            src.join("Cargo.toml"),
-            "[package]\nname = \"rdmabench\"\nversion = \"0.1.0\"\n",
-        )
-        .unwrap();
-        std::fs::copy(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/Dockerfile"),
-            src.join("docker/Dockerfile"),
-        )
-        .unwrap();
-        git(&src, &["init", "-q"]);
-        git(&src, &["add", "-A"]);
-        git(&src, &["commit", "-q", "-m", "source"]);
+        source_tree::source_tree(dir.path());
         let moto = Moto::start(dir.path(), &[])?;
         let kube = kube_fake::FakeApi::start(&[
             "--scenario".as_ref(),
@@ -112,22 +90,14 @@ impl Machine {
             support("ecr_helper.py").display(),
             self.moto.endpoint
         );
-        Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rdmabench"));
+        command
             .args(args)
             .current_dir(dir)
             .env_clear()
-            .env("PATH", path)
-            .env("HOME", dir)
-            .env("RDMABENCH_STATE_DIR", dir.join("state"))
-            .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
-            .env("TF_PLUGIN_CACHE_DIR", dir.join("plugin-cache"))
-            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", dir.join("aws-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("aws-credentials"))
+            .env("PATH", path);
+        self.moto.user_env(&mut command, dir);
+        command
             .env("KUBECONFIG", self.kube.dir().join("kubeconfig"))
             .env("FAKE_DOCKER_LOG", dir.join("docker.log"))
             // The fake build "pushes" by putting the tag into moto's ECR, as a real push would.
@@ -135,26 +105,6 @@ impl Machine {
             .stdin(Stdio::null())
             .output()
             .unwrap()
-    }
-
-    /// What moto still holds of the stack.
-    fn moto_leftovers(&self) -> Vec<String> {
-        let out = Command::new(&self.moto.python)
-            .arg(support("moto_inventory.py"))
-            .args(["--endpoint", &self.moto.endpoint, "--region", "us-east-1"])
-            .args(["--stack", "rdmabench"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        match serde_json::from_slice::<Value>(&out.stdout).unwrap() {
-            Value::Object(kinds) => kinds
-                .iter()
-                .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect(),
-            Value::Array(items) => items.iter().map(Value::to_string).collect(),
-            other => panic!("unexpected inventory {other}"),
-        }
     }
 
     fn run_dirs(&self) -> Vec<PathBuf> {
@@ -248,7 +198,7 @@ fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
     assert!(err.contains("is already in ECR; reusing it"), "{err}");
     assert!(err.contains("stack 'rdmabench' destroyed"), "{err}");
     assert_eq!(m.run_dirs().len(), 2);
-    assert_eq!(m.moto_leftovers(), Vec::<String>::new());
+    assert_eq!(m.moto.leftovers("rdmabench"), Vec::<String>::new());
 }
 
 #[test]
@@ -264,5 +214,5 @@ fn a_failing_step_still_tears_the_stack_down_with_down_after() {
     assert!(err.contains("rdmabench image build --push"), "{err}");
     assert!(err.contains("stack 'rdmabench' destroyed"), "{err}");
     assert!(out.stdout.is_empty(), "no report without measurements");
-    assert_eq!(m.moto_leftovers(), Vec::<String>::new());
+    assert_eq!(m.moto.leftovers("rdmabench"), Vec::<String>::new());
 }

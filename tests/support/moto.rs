@@ -1,8 +1,12 @@
 //! moto (the AWS fake) behind tests/support/moto_wrapper.py, for the offline AWS round trips.
 //! Needs `#[path = "support/service.rs"] mod service;` beside it. Shared by path (`#[path]`).
+// Each including test crate uses its own part of this module.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use serde_json::Value;
 
 use crate::service::Service;
 
@@ -40,5 +44,48 @@ impl Moto {
             _service: service,
             python,
         })
+    }
+
+    /// Sets what a user's shell would hold to work against this moto: AWS credentials, region
+    /// and endpoint, terraform's CLI config (`home/cli.tfrc`, the provider mirror) and plugin
+    /// cache, and rdmabench's state root, all under `home`.
+    pub fn user_env(&self, command: &mut Command, home: &Path) {
+        command
+            .env("HOME", home)
+            .env("RDMABENCH_STATE_DIR", home.join("state"))
+            .env("TF_CLI_CONFIG_FILE", home.join("cli.tfrc"))
+            .env("TF_PLUGIN_CACHE_DIR", home.join("plugin-cache"))
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", home.join("aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"));
+    }
+
+    /// What moto still holds of `stack` (tests/support/moto_inventory.py), one line per kind
+    /// with anything left; empty when nothing is.
+    pub fn leftovers(&self, stack: &str) -> Vec<String> {
+        let out = Command::new(&self.python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_inventory.py"))
+            .args(["--endpoint", &self.endpoint, "--region", "us-east-1"])
+            .args(["--stack", stack])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        match serde_json::from_slice::<Value>(&out.stdout).unwrap() {
+            Value::Object(kinds) => kinds
+                .iter()
+                .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect(),
+            Value::Array(items) => items.iter().map(Value::to_string).collect(),
+            other => panic!("unexpected inventory {other}"),
+        }
     }
 }

@@ -218,13 +218,9 @@ fn measure_size(
     let total_ns = client_phase(session, config, size, iterations, warmup, Some(samples))?;
     let latency = LatencySummary::from_round_trips(samples)
         .ok_or_else(|| EngineError::Protocol("no samples were recorded".into()))?;
-    Ok(SizeMeasurement {
-        size_bytes: size,
-        iterations,
-        warmup_iterations: warmup,
-        total_ns,
-        latency,
-    })
+    Ok(SizeMeasurement::pingpong(
+        size, iterations, warmup, total_ns, latency,
+    ))
 }
 
 fn client_phase(

@@ -45,10 +45,12 @@ impl SeriesKey {
             test: results.test.clone(),
             tool: results.tool.name.clone(),
             transport: results.parameters.transport.clone(),
-            provider: results
-                .fabric
-                .as_ref()
-                .map_or_else(|| "socket".to_string(), |f| f.provider.clone()),
+            // As opened; for imported runs, as the user named it; kernel TCP is "socket".
+            provider: match (&results.fabric, results.parameters.transport.as_str()) {
+                (Some(fabric), _) => fabric.provider.clone(),
+                (None, "socket") => "socket".to_string(),
+                (None, _) => results.parameters.provider.clone(),
+            },
             api: results.parameters.api.clone(),
             mode: placement.map(|p| p.mode.clone()),
             instance_type: placement
@@ -64,37 +66,39 @@ impl SeriesKey {
 }
 
 /// Per-size figures of one series across its repetitions. Latencies are half round trips in
-/// integer nanoseconds; each percentile is the median of the runs' percentiles.
+/// integer nanoseconds; each percentile is the median of the runs' percentiles. A figure no
+/// run reported (results imported from tools that print less) is None.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SizeAcrossRuns {
     /// Message size.
     pub size_bytes: u64,
     /// Timed round trips per run (the runs' median when they differ).
-    pub iterations: u64,
+    pub iterations: Option<u64>,
     /// Wall-clock time of the timed loop, median of the runs (the seed table's "Time spent").
-    pub total_ns: u64,
+    pub total_ns: Option<u64>,
     /// The seed table's usec per run, in ns: total / (2 x iterations), in the runs' order.
     pub mean_ns_by_run: Vec<u64>,
     /// Median of `mean_ns_by_run`: the figure tables show.
-    pub mean_ns: u64,
-    /// Fastest and slowest run's mean: the spread between repetitions.
-    pub mean_ns_min: u64,
-    /// See `mean_ns_min`.
-    pub mean_ns_max: u64,
+    pub mean_ns: Option<u64>,
+    /// Fastest run's mean: with `mean_ns_max`, the spread between repetitions.
+    pub mean_ns_min: Option<u64>,
+    /// Slowest run's mean.
+    pub mean_ns_max: Option<u64>,
     /// Median across runs of each run's fastest iteration.
-    pub min_ns: u64,
+    pub min_ns: Option<u64>,
     /// Median across runs of p50.
-    pub p50_ns: u64,
+    pub p50_ns: Option<u64>,
     /// Median across runs of p90.
-    pub p90_ns: u64,
+    pub p90_ns: Option<u64>,
     /// Median across runs of p99.
-    pub p99_ns: u64,
+    pub p99_ns: Option<u64>,
     /// Median across runs of p99.9.
-    pub p999_ns: u64,
+    pub p999_ns: Option<u64>,
     /// Median across runs of the slowest iteration.
-    pub max_ns: u64,
-    /// Bytes moved in both directions per second (MB = 10^6 B), from the median mean.
-    pub megabytes_per_sec: f64,
+    pub max_ns: Option<u64>,
+    /// MB/s (10^6 B/s), median of the runs: a bandwidth test's average, or a ping-pong's
+    /// bytes in both directions over its time.
+    pub megabytes_per_sec: Option<f64>,
 }
 
 /// One measured configuration and its repetitions, in the order they were given.
@@ -132,15 +136,6 @@ pub fn median_f64(values: &[f64]) -> f64 {
     }
 }
 
-/// The seed's usec of one row in integer ns: total / (2 x iterations), rounded half up.
-fn mean_half_round_trip_ns(total_ns: u64, iterations: u64) -> u64 {
-    if iterations == 0 {
-        return 0;
-    }
-    let denominator = 2 * u128::from(iterations);
-    ((u128::from(total_ns) * 2 + denominator) / (2 * denominator)) as u64
-}
-
 impl Series {
     /// Builds a series from its repetitions; `notes` collects what a reader must know, such as
     /// sizes not measured by every repetition.
@@ -170,7 +165,7 @@ impl Series {
         }
         let iteration_counts: BTreeSet<u64> = runs
             .iter()
-            .flat_map(|run| run.results.results.iter().map(|row| row.iterations))
+            .flat_map(|run| run.results.results.iter().filter_map(|row| row.iterations))
             .collect();
         if iteration_counts.len() > 1 {
             let counts: Vec<String> = iteration_counts.iter().map(u64::to_string).collect();
@@ -196,34 +191,31 @@ impl Series {
             .iter()
             .filter_map(|run| run.results.results.iter().find(|r| r.size_bytes == size))
             .collect();
-        let pick = |f: &dyn Fn(&rdmabench_stats::SizeMeasurement) -> u64| {
-            median(&rows.iter().map(|r| f(r)).collect::<Vec<_>>())
+        // The median of what the runs reported; None when none did.
+        let pick = |f: &dyn Fn(&rdmabench_stats::SizeMeasurement) -> Option<u64>| {
+            let values: Vec<u64> = rows.iter().filter_map(|r| f(r)).collect();
+            (!values.is_empty()).then(|| median(&values))
         };
-        let mean_ns_by_run: Vec<u64> = rows
-            .iter()
-            .map(|r| mean_half_round_trip_ns(r.total_ns, r.iterations))
-            .collect();
-        let mean_ns = median(&mean_ns_by_run);
+        let latency = |f: fn(&rdmabench_stats::LatencySummary) -> Option<u64>| {
+            pick(&move |r| r.latency.as_ref().and_then(f))
+        };
+        let mean_ns_by_run: Vec<u64> = rows.iter().filter_map(|r| r.mean_ns()).collect();
+        let rates: Vec<f64> = rows.iter().filter_map(|r| r.megabytes_per_sec()).collect();
         SizeAcrossRuns {
             size_bytes: size,
             iterations: pick(&|r| r.iterations),
             total_ns: pick(&|r| r.total_ns),
-            mean_ns,
-            mean_ns_min: mean_ns_by_run.iter().copied().min().unwrap_or(0),
-            mean_ns_max: mean_ns_by_run.iter().copied().max().unwrap_or(0),
+            mean_ns: (!mean_ns_by_run.is_empty()).then(|| median(&mean_ns_by_run)),
+            mean_ns_min: mean_ns_by_run.iter().copied().min(),
+            mean_ns_max: mean_ns_by_run.iter().copied().max(),
             mean_ns_by_run,
-            min_ns: pick(&|r| r.latency.min_ns),
-            p50_ns: pick(&|r| r.latency.p50_ns),
-            p90_ns: pick(&|r| r.latency.p90_ns),
-            p99_ns: pick(&|r| r.latency.p99_ns),
-            p999_ns: pick(&|r| r.latency.p999_ns),
-            max_ns: pick(&|r| r.latency.max_ns),
-            // One message each way per half round trip: size bytes per mean_ns.
-            megabytes_per_sec: if mean_ns == 0 {
-                0.0
-            } else {
-                size as f64 * 1000.0 / mean_ns as f64
-            },
+            min_ns: latency(|l| l.min_ns),
+            p50_ns: latency(|l| l.p50_ns),
+            p90_ns: latency(|l| l.p90_ns),
+            p99_ns: latency(|l| l.p99_ns),
+            p999_ns: latency(|l| l.p999_ns),
+            max_ns: latency(|l| l.max_ns),
+            megabytes_per_sec: (!rates.is_empty()).then(|| median_f64(&rates)),
         }
     }
 
@@ -374,7 +366,7 @@ mod tests {
             repetition: 1,
         });
         for row in &mut r.results {
-            row.total_ns = row.total_ns * scale / 100;
+            row.total_ns = row.total_ns.map(|t| t * scale / 100);
         }
         r
     }
@@ -408,9 +400,9 @@ mod tests {
         assert_eq!(four.mean_ns_by_run, [10_260, 10_670, 10_055]);
         assert_eq!(
             (four.mean_ns, four.mean_ns_min, four.mean_ns_max),
-            (10_260, 10_055, 10_670)
+            (Some(10_260), Some(10_055), Some(10_670))
         );
-        assert_eq!(four.total_ns, 20_520_000_000);
+        assert_eq!(four.total_ns, Some(20_520_000_000));
     }
 
     #[test]

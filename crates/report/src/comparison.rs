@@ -94,11 +94,14 @@ pub fn compare(baseline: &Series, other: &Series) -> Comparison {
     let mut rows = Vec::new();
     let mut uncompared_sizes = Vec::new();
     for b in &baseline.sizes {
-        let Some(o) = other.size(b.size_bytes) else {
+        let Some((o, b_mean, o_mean)) = other
+            .size(b.size_bytes)
+            .and_then(|o| Some((o, b.mean_ns?, o.mean_ns?)))
+        else {
             uncompared_sizes.push(b.size_bytes);
             continue;
         };
-        let overhead = overhead_percent(b.mean_ns, o.mean_ns);
+        let overhead = overhead_percent(b_mean, o_mean);
         let paired: Vec<f64> = if pairs > 1 {
             b.mean_ns_by_run
                 .iter()
@@ -110,9 +113,9 @@ pub fn compare(baseline: &Series, other: &Series) -> Comparison {
         };
         rows.push(ComparisonRow {
             size_bytes: b.size_bytes,
-            baseline_ns: b.mean_ns,
-            other_ns: o.mean_ns,
-            difference_ns: o.mean_ns as i64 - b.mean_ns as i64,
+            baseline_ns: b_mean,
+            other_ns: o_mean,
+            difference_ns: o_mean as i64 - b_mean as i64,
             overhead_percent: overhead,
             paired_median_percent: if paired.is_empty() {
                 overhead
@@ -129,6 +132,7 @@ pub fn compare(baseline: &Series, other: &Series) -> Comparison {
             .map(|s| s.size_bytes)
             .filter(|size| baseline.size(*size).is_none()),
     );
+    uncompared_sizes.dedup();
     uncompared_sizes.sort_unstable();
     Comparison {
         baseline: baseline.label.clone(),
@@ -149,7 +153,7 @@ mod tests {
     fn scaled(results: &ResultsFile, percent: u64) -> ResultsFile {
         let mut r = results.clone();
         for row in &mut r.results {
-            row.total_ns = row.total_ns * percent / 100;
+            row.total_ns = row.total_ns.map(|t| t * percent / 100);
         }
         r
     }

@@ -10,12 +10,14 @@ pub enum ReportError {
     Malformed(String),
     /// The file was written by an rdmabench with a different layout, which this build would
     /// misread.
-    #[error("results file has schema_version {found}, but this rdmabench reads version {expected}; read it with the rdmabench version that wrote it (see tool.version in the file)")]
+    #[error("results file has schema_version {found}, but this rdmabench reads versions {oldest} to {newest}; read it with the rdmabench version that wrote it (see tool.version in the file)")]
     SchemaVersion {
         /// Version in the file.
         found: u64,
-        /// Version this build reads.
-        expected: u32,
+        /// Oldest version this build reads.
+        oldest: u32,
+        /// Newest version this build reads (the one it writes).
+        newest: u32,
     },
     /// The user named a format this build does not have.
     #[error("unknown format '{0}': use one of table, json, csv, markdown")]

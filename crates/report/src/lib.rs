@@ -6,6 +6,7 @@ pub mod comparison;
 pub mod document;
 pub mod error;
 pub mod format;
+pub mod import;
 pub mod model;
 pub mod plot;
 pub mod seed;
@@ -16,5 +17,5 @@ pub use error::ReportError;
 pub use format::{render, Format};
 pub use model::{
     Endpoints, FabricInfo, HostFacts, LatencySummary, Parameters, Placement, ResultsFile,
-    SizeMeasurement, ToolInfo, SCHEMA_VERSION,
+    SizeMeasurement, ToolInfo, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION,
 };

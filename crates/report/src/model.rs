@@ -10,7 +10,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::ReportError;
 
 /// Version of this layout; readers refuse other versions instead of misreading them.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2 made every per-size figure optional (results imported from other tools hold only
+/// what those tools print) and added bandwidth rows and the command line; a version-1 file is
+/// a valid version-2 file with everything present, so both are read.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest layout this build still reads.
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// One run's results: everything needed to read, compare and reproduce the measurement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +44,9 @@ pub struct ResultsFile {
     /// written before this field existed read as None.
     #[serde(default)]
     pub placement: Option<Placement>,
+    /// The exact command that measured, when another tool did (`rdmabench import --command`).
+    #[serde(default)]
+    pub command_line: Option<String>,
 }
 
 /// Where a run inside Kubernetes happened: the facts that make node-mode and pod-mode results
@@ -173,21 +181,27 @@ impl ResultsFile {
             .get("schema_version")
             .and_then(serde_json::Value::as_u64)
             .ok_or_else(|| ReportError::Malformed("it has no numeric schema_version".into()))?;
-        if found != u64::from(SCHEMA_VERSION) {
+        if !(u64::from(OLDEST_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&found) {
             return Err(ReportError::SchemaVersion {
                 found,
-                expected: SCHEMA_VERSION,
+                oldest: OLDEST_SCHEMA_VERSION,
+                newest: SCHEMA_VERSION,
             });
         }
         serde_json::from_value(value).map_err(|e| ReportError::Malformed(e.to_string()))
     }
 
     /// The file's on-disk form: pretty JSON with a final newline, so files are readable and
-    /// diff cleanly. The only place results are serialized.
+    /// diff cleanly. The only place results are serialized; it always writes the current
+    /// SCHEMA_VERSION, so a file read in an older layout is written in this one.
     pub fn to_json_pretty(&self) -> String {
+        let current = ResultsFile {
+            schema_version: SCHEMA_VERSION,
+            ..self.clone()
+        };
         // Every field is a string, number, bool, list or string-keyed map, which serde_json
         // always serializes, so this cannot fail.
-        let mut text = serde_json::to_string_pretty(self)
+        let mut text = serde_json::to_string_pretty(&current)
             .expect("results contain only JSON-representable data");
         text.push('\n');
         text

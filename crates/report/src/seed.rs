@@ -124,12 +124,12 @@ pub fn seed_verdict(series: &Series) -> SeedVerdict {
     let rows = seed_rows(seed_mode)
         .into_iter()
         .filter_map(|seed| {
-            let ours = series.size(seed.size_bytes)?;
+            let ours = series.size(seed.size_bytes)?.mean_ns?;
             Some(SeedComparisonRow {
                 size_bytes: seed.size_bytes,
-                measured_ns: ours.mean_ns,
+                measured_ns: ours,
                 seed_ns: seed.mean_ns,
-                difference_percent: (ours.mean_ns as f64 / seed.mean_ns as f64 - 1.0) * 100.0,
+                difference_percent: (ours as f64 / seed.mean_ns as f64 - 1.0) * 100.0,
             })
         })
         .collect();

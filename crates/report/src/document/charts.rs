@@ -3,6 +3,7 @@
 //! the baseline with its spread across paired repetitions.
 
 use super::{Block, Section};
+use crate::collection::SizeAcrossRuns;
 use crate::comparison::Comparison;
 use crate::plot::{Band, Chart, Line, PALETTE};
 
@@ -47,40 +48,46 @@ pub(super) fn section_charts(section: &Section, out: &mut Vec<Block>) {
     };
     for (i, series) in section.group.series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()].to_string();
-        let x = |s: &crate::collection::SizeAcrossRuns| s.size_bytes as f64;
-        latency.bands.push(Band {
-            label: format!("{} p50..p99", series.label),
-            color: color.clone(),
-            opacity: 0.28,
-            points: series
-                .sizes
+        let x = |s: &SizeAcrossRuns| s.size_bytes as f64;
+        // Size 0 (fi_pingpong -S all starts there) has no place on a log axis.
+        let series_sizes: Vec<&SizeAcrossRuns> =
+            series.sizes.iter().filter(|s| s.size_bytes > 0).collect();
+        // Sizes whose figures a tool did not report are left out of that line or band.
+        let band = |low: fn(&SizeAcrossRuns) -> Option<u64>,
+                    high: fn(&SizeAcrossRuns) -> Option<u64>| {
+            series_sizes
                 .iter()
-                .map(|s| (x(s), us(s.p50_ns), us(s.p99_ns)))
-                .collect(),
-        });
-        latency.bands.push(Band {
-            label: format!("{} p99..p99.9", series.label),
-            color: color.clone(),
-            opacity: 0.12,
-            points: series
-                .sizes
-                .iter()
-                .map(|s| (x(s), us(s.p99_ns), us(s.p999_ns)))
-                .collect(),
-        });
+                .filter_map(|s| Some((x(s), us(low(s)?), us(high(s)?))))
+                .collect::<Vec<_>>()
+        };
+        for (label, opacity, points) in [
+            ("p50..p99", 0.28, band(|s| s.p50_ns, |s| s.p99_ns)),
+            ("p99..p99.9", 0.12, band(|s| s.p99_ns, |s| s.p999_ns)),
+        ] {
+            if !points.is_empty() {
+                latency.bands.push(Band {
+                    label: format!("{} {label}", series.label),
+                    color: color.clone(),
+                    opacity,
+                    points,
+                });
+            }
+        }
         latency.lines.push(Line {
             label: format!("{} mean", series.label),
             color: color.clone(),
-            points: series.sizes.iter().map(|s| (x(s), us(s.mean_ns))).collect(),
+            points: series_sizes
+                .iter()
+                .filter_map(|s| Some((x(s), us(s.mean_ns?))))
+                .collect(),
             dashed: false,
         });
         bandwidth.lines.push(Line {
             label: series.label.clone(),
             color,
-            points: series
-                .sizes
+            points: series_sizes
                 .iter()
-                .map(|s| (x(s), s.megabytes_per_sec))
+                .filter_map(|s| Some((x(s), s.megabytes_per_sec?)))
                 .collect(),
             dashed: false,
         });
@@ -98,8 +105,9 @@ pub(super) fn section_charts(section: &Section, out: &mut Vec<Block>) {
 /// The overhead of one comparison per size, with the min..max of the paired repetitions.
 pub(super) fn comparison_chart(test: &str, c: &Comparison, out: &mut Vec<Block>) {
     let color = PALETTE[1].to_string();
-    let spread: Vec<(f64, f64, f64)> = c
-        .rows
+    // Size 0 has no place on a log axis.
+    let rows: Vec<_> = c.rows.iter().filter(|r| r.size_bytes > 0).collect();
+    let spread: Vec<(f64, f64, f64)> = rows
         .iter()
         .filter_map(|r| {
             let lo = r
@@ -140,8 +148,7 @@ pub(super) fn comparison_chart(test: &str, c: &Comparison, out: &mut Vec<Block>)
             lines: vec![Line {
                 label: "median overhead".into(),
                 color,
-                points: c
-                    .rows
+                points: rows
                     .iter()
                     .map(|r| (r.size_bytes as f64, r.overhead_percent))
                     .collect(),

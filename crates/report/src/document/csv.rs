@@ -19,14 +19,7 @@ pub(super) fn render(report: &Report) -> String {
                 let overhead = comparison
                     .and_then(|c| c.rows.iter().find(|r| r.size_bytes == s.size_bytes))
                     .map_or(String::new(), |r| format!("{:.3}", r.overhead_percent));
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{}",
-                    quote(&section.group.test),
-                    quote(&series.label),
-                    quote(&baseline.label),
-                    series.runs.len(),
-                    s.size_bytes,
+                let figures = [
                     s.iterations,
                     s.mean_ns,
                     s.mean_ns_min,
@@ -37,7 +30,19 @@ pub(super) fn render(report: &Report) -> String {
                     s.p99_ns,
                     s.p999_ns,
                     s.max_ns,
-                    s.megabytes_per_sec,
+                ]
+                .map(|v| v.map_or(String::new(), |v| v.to_string()));
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{}",
+                    quote(&section.group.test),
+                    quote(&series.label),
+                    quote(&baseline.label),
+                    series.runs.len(),
+                    s.size_bytes,
+                    figures.join(","),
+                    s.megabytes_per_sec
+                        .map_or(String::new(), |m| format!("{m:.3}")),
                     overhead
                 );
             }

@@ -29,26 +29,11 @@ fn table(t: &Table, out: &mut String) {
 
 /// Renders blocks as markdown.
 pub(super) fn render(blocks: &[Block]) -> String {
-    let mut out = String::new();
-    for block in blocks {
-        match block {
-            Block::Heading(level, text) => {
-                let _ = writeln!(out, "{} {text}", "#".repeat(usize::from(*level)));
-            }
-            Block::Paragraph(text) => {
-                let _ = writeln!(out, "{text}");
-            }
-            Block::Table(t) => table(t, &mut out),
-            Block::List(items) => {
-                for item in items {
-                    let _ = writeln!(out, "- {item}");
-                }
-            }
-            // Charts are in the HTML report and the plot files.
-            Block::Chart { .. } => continue,
-        }
-        out.push('\n');
-    }
-    out.pop();
-    out
+    super::render_text_blocks(
+        blocks,
+        |level, text, out| {
+            let _ = writeln!(out, "{} {text}", "#".repeat(usize::from(level)));
+        },
+        table,
+    )
 }

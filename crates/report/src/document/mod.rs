@@ -20,7 +20,7 @@ use rdmabench_stats::units::{seed_count, seed_time, usec};
 use crate::collection::{Collection, LoadedRun, Series, TestGroup};
 use crate::comparison::{baseline_index, compare, Comparison};
 use crate::error::ReportError;
-use crate::format::describe;
+use crate::format::{describe, or_dash, NOT_REPORTED};
 use crate::plot::Chart;
 use crate::seed::{seed_verdict, SeedVerdict, SEED_ATTRIBUTION};
 
@@ -214,6 +214,38 @@ pub enum Block {
     },
 }
 
+/// Writes blocks in a text format: `heading` and `table` are the format's own, paragraphs are
+/// lines, lists are "- " items, charts are left to the HTML report and the plot files, and a
+/// blank line separates blocks.
+fn render_text_blocks(
+    blocks: &[Block],
+    heading: impl Fn(u8, &str, &mut String),
+    table: impl Fn(&Table, &mut String),
+) -> String {
+    let mut out = String::new();
+    for block in blocks {
+        match block {
+            Block::Heading(level, text) => heading(*level, text, &mut out),
+            Block::Paragraph(text) => {
+                out.push_str(text);
+                out.push('\n');
+            }
+            Block::Table(t) => table(t, &mut out),
+            Block::List(items) => {
+                for item in items {
+                    out.push_str("- ");
+                    out.push_str(item);
+                    out.push('\n');
+                }
+            }
+            Block::Chart { .. } => continue,
+        }
+        out.push('\n');
+    }
+    out.pop();
+    out
+}
+
 /// A table of text cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -267,10 +299,10 @@ fn series_blocks(series: &Series, out: &mut Vec<Block>) {
         .iter()
         .map(|s| {
             vec![
-                seed_count(s.iterations),
+                s.iterations.map_or_else(|| NOT_REPORTED.into(), seed_count),
                 s.size_bytes.to_string(),
-                seed_time(s.total_ns),
-                format!("{:.2}", s.mean_ns as f64 / 1000.0),
+                s.total_ns.map_or_else(|| NOT_REPORTED.into(), seed_time),
+                or_dash(s.mean_ns),
             ]
         })
         .collect();
@@ -299,19 +331,20 @@ fn series_blocks(series: &Series, out: &mut Vec<Block>) {
         .map(|s| {
             let mut row = vec![
                 s.size_bytes.to_string(),
-                usec(s.min_ns),
-                usec(s.p50_ns),
-                usec(s.p90_ns),
-                usec(s.p99_ns),
-                usec(s.p999_ns),
-                usec(s.max_ns),
-                format!("{:.1}", s.megabytes_per_sec),
+                or_dash(s.min_ns),
+                or_dash(s.p50_ns),
+                or_dash(s.p90_ns),
+                or_dash(s.p99_ns),
+                or_dash(s.p999_ns),
+                or_dash(s.max_ns),
+                s.megabytes_per_sec
+                    .map_or_else(|| NOT_REPORTED.into(), |m| format!("{m:.1}")),
             ];
             if runs > 1 {
                 row.push(format!(
                     "{} .. {}",
-                    usec(s.mean_ns_min),
-                    usec(s.mean_ns_max)
+                    or_dash(s.mean_ns_min),
+                    or_dash(s.mean_ns_max)
                 ));
             }
             row
@@ -508,7 +541,7 @@ pub(crate) mod tests {
             repetition,
         });
         for row in &mut r.results {
-            row.total_ns = row.total_ns * percent / 100;
+            row.total_ns = row.total_ns.map(|t| t * percent / 100);
         }
         r
     }

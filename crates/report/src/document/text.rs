@@ -39,35 +39,20 @@ fn table(t: &Table, out: &mut String) {
 
 /// Renders blocks as text: headings underlined, tables aligned, a blank line between blocks.
 pub(super) fn render(blocks: &[Block]) -> String {
-    let mut out = String::new();
-    for block in blocks {
-        match block {
-            Block::Heading(level, text) => {
-                let mark = match level {
-                    1 => '=',
-                    2 => '-',
-                    _ => '~',
-                };
-                let _ = writeln!(
-                    out,
-                    "{text}\n{}",
-                    mark.to_string().repeat(text.chars().count())
-                );
-            }
-            Block::Paragraph(text) => {
-                let _ = writeln!(out, "{text}");
-            }
-            Block::Table(t) => table(t, &mut out),
-            Block::List(items) => {
-                for item in items {
-                    let _ = writeln!(out, "- {item}");
-                }
-            }
-            // Charts are in the HTML report and the plot files.
-            Block::Chart { .. } => continue,
-        }
-        out.push('\n');
-    }
-    out.pop();
-    out
+    super::render_text_blocks(
+        blocks,
+        |level, text, out| {
+            let mark = match level {
+                1 => '=',
+                2 => '-',
+                _ => '~',
+            };
+            let _ = writeln!(
+                out,
+                "{text}\n{}",
+                mark.to_string().repeat(text.chars().count())
+            );
+        },
+        table,
+    )
 }

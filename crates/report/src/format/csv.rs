@@ -22,29 +22,30 @@ pub(super) fn render(results: &ResultsFile) -> String {
         .map_or("socket".to_string(), |f| f.provider.clone());
     let mut out = String::from(HEADER);
     out.push('\n');
+    let text = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+    let real = |v: Option<f64>, digits: usize| v.map_or(String::new(), |v| format!("{v:.digits$}"));
     for r in &results.results {
-        let l = &r.latency;
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.1},{}",
+        let l = r.latency.as_ref();
+        let cells = [
             quote(&provider),
-            r.size_bytes,
-            r.iterations,
-            r.warmup_iterations,
-            r.total_ns,
-            l.min_ns,
-            l.mean_ns,
-            l.stdev_ns,
-            l.p50_ns,
-            l.p90_ns,
-            l.p99_ns,
-            l.p999_ns,
-            l.max_ns,
-            r.seed_usec(),
-            r.megabytes_per_sec(),
-            r.messages_per_sec(),
-            results.complete
-        );
+            r.size_bytes.to_string(),
+            text(r.iterations),
+            text(r.warmup_iterations),
+            text(r.total_ns),
+            text(l.and_then(|l| l.min_ns)),
+            text(l.map(|l| l.mean_ns)),
+            text(l.and_then(|l| l.stdev_ns)),
+            text(l.and_then(|l| l.p50_ns)),
+            text(l.and_then(|l| l.p90_ns)),
+            text(l.and_then(|l| l.p99_ns)),
+            text(l.and_then(|l| l.p999_ns)),
+            text(l.and_then(|l| l.max_ns)),
+            real(r.seed_usec(), 3),
+            real(r.megabytes_per_sec(), 3),
+            real(r.messages_per_sec(), 1),
+            results.complete.to_string(),
+        ];
+        let _ = writeln!(out, "{}", cells.join(","));
     }
     out
 }

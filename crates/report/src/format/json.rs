@@ -47,20 +47,36 @@ mod tests {
     #[test]
     fn other_schema_versions_are_refused_by_name() {
         let text = super::render(&sample::results())
-            .replace("\"schema_version\": 1", "\"schema_version\": 2");
+            .replace("\"schema_version\": 2", "\"schema_version\": 3");
         let err = ResultsFile::from_json(&text).unwrap_err();
         assert_eq!(
             err,
             ReportError::SchemaVersion {
-                found: 2,
-                expected: 1
+                found: 3,
+                oldest: 1,
+                newest: 2
             }
         );
         assert_eq!(
             err.to_string(),
-            "results file has schema_version 2, but this rdmabench reads version 1; read it with \
-             the rdmabench version that wrote it (see tool.version in the file)"
+            "results file has schema_version 3, but this rdmabench reads versions 1 to 2; read it \
+             with the rdmabench version that wrote it (see tool.version in the file)"
         );
+    }
+
+    #[test]
+    fn version_1_files_read_as_version_2_with_nothing_lost() {
+        // A version-1 file: every figure present, no bandwidth, no command line.
+        let mut value: serde_json::Value =
+            serde_json::from_str(&super::render(&sample::results())).unwrap();
+        value["schema_version"] = 1.into();
+        for row in value["results"].as_array_mut().unwrap() {
+            row.as_object_mut().unwrap().remove("bandwidth");
+        }
+        value.as_object_mut().unwrap().remove("command_line");
+        let read = ResultsFile::from_json(&value.to_string()).unwrap();
+        assert_eq!(read.schema_version, 1);
+        assert_eq!(read.results, sample::results().results);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::ReportError;
-use crate::model::ResultsFile;
+use crate::model::{ResultsFile, SizeMeasurement};
 
 /// How results are printed: people read tables, scripts read JSON or CSV, READMEs take
 /// markdown.
@@ -70,18 +70,64 @@ pub fn render(results: &ResultsFile, format: Format) -> String {
     }
 }
 
-/// The provider as the text formats name it: what was opened, not what was asked for.
+/// What a table shows where a tool did not report a figure.
+pub(crate) const NOT_REPORTED: &str = "-";
+
+/// Nanoseconds as usec with two decimals, or "-" when not reported.
+pub(crate) fn or_dash(ns: Option<u64>) -> String {
+    ns.map_or_else(|| NOT_REPORTED.into(), rdmabench_stats::units::usec)
+}
+
+/// A row's cells in the seed table's four columns, then min..stdev in usec, then MB/s and
+/// Mmsg/s: what the table and markdown formats show, with "-" for what was not reported.
+pub(crate) fn row_cells(r: &SizeMeasurement) -> (Vec<String>, Vec<String>) {
+    use rdmabench_stats::units::{seed_count, seed_time};
+    let seed = vec![
+        r.iterations.map_or_else(|| NOT_REPORTED.into(), seed_count),
+        r.size_bytes.to_string(),
+        r.total_ns.map_or_else(|| NOT_REPORTED.into(), seed_time),
+        r.seed_usec()
+            .map_or_else(|| NOT_REPORTED.into(), |u| format!("{u:.2}")),
+    ];
+    let l = r.latency.as_ref();
+    let mut detail: Vec<String> = [
+        l.and_then(|l| l.min_ns),
+        l.and_then(|l| l.p50_ns),
+        l.and_then(|l| l.p90_ns),
+        l.and_then(|l| l.p99_ns),
+        l.and_then(|l| l.p999_ns),
+        l.and_then(|l| l.max_ns),
+        l.and_then(|l| l.stdev_ns),
+    ]
+    .into_iter()
+    .map(or_dash)
+    .collect();
+    detail.push(
+        r.megabytes_per_sec()
+            .map_or_else(|| NOT_REPORTED.into(), |m| format!("{m:.1}")),
+    );
+    detail.push(
+        r.messages_per_sec()
+            .map_or_else(|| NOT_REPORTED.into(), |m| format!("{:.3}", m / 1e6)),
+    );
+    (seed, detail)
+}
+
+/// The provider as the text formats name it: what was opened (or, for imported results,
+/// what the user named), not what was asked for.
 fn provider_name(results: &ResultsFile) -> &str {
-    results
-        .fabric
-        .as_ref()
-        .map_or("socket (kernel TCP)", |f| f.provider.as_str())
+    match (&results.fabric, results.parameters.transport.as_str()) {
+        (Some(fabric), _) => fabric.provider.as_str(),
+        (None, "socket") => "socket (kernel TCP)",
+        (None, _) => results.parameters.provider.as_str(),
+    }
 }
 
 /// One line describing the run, shared by the text formats.
 pub(crate) fn describe(results: &ResultsFile) -> String {
     let mut line = format!(
-        "rdmabench {} {}, transport {}, provider {}",
+        "{} {} {}, transport {}, provider {}",
+        results.tool.name,
         results.tool.version,
         results.test,
         results.parameters.transport,
@@ -128,21 +174,23 @@ pub(crate) mod sample {
             fi_env: BTreeMap::from([("FI_LOG_LEVEL".to_string(), "warn".to_string())]),
             clock_overhead_ns: 21,
         };
-        let row = |size: u64, total_ns: u64, base: u64| SizeMeasurement {
-            size_bytes: size,
-            iterations: 1_000_000,
-            warmup_iterations: 10_000,
-            total_ns,
-            latency: LatencySummary {
-                min_ns: base - 500,
-                mean_ns: base,
-                stdev_ns: 310,
-                p50_ns: base - 100,
-                p90_ns: base + 400,
-                p99_ns: base + 1_900,
-                p999_ns: base + 8_000,
-                max_ns: base + 90_000,
-            },
+        let row = |size: u64, total_ns: u64, base: u64| {
+            SizeMeasurement::pingpong(
+                size,
+                1_000_000,
+                10_000,
+                total_ns,
+                LatencySummary {
+                    min_ns: Some(base - 500),
+                    mean_ns: base,
+                    stdev_ns: Some(310),
+                    p50_ns: Some(base - 100),
+                    p90_ns: Some(base + 400),
+                    p99_ns: Some(base + 1_900),
+                    p999_ns: Some(base + 8_000),
+                    max_ns: Some(base + 90_000),
+                },
+            )
         };
         ResultsFile {
             schema_version: SCHEMA_VERSION,
@@ -195,6 +243,7 @@ pub(crate) mod sample {
                 row(102400, 89_790_000_000, 44_895),
             ],
             placement: None,
+            command_line: None,
         }
     }
 

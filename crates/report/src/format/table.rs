@@ -2,9 +2,7 @@
 
 use std::fmt::Write;
 
-use rdmabench_stats::units::{seed_count, seed_time, usec};
-
-use super::{describe, notice};
+use super::{describe, notice, row_cells};
 use crate::model::ResultsFile;
 
 const HEADERS: [&str; 13] = [
@@ -28,22 +26,10 @@ pub(super) fn render(results: &ResultsFile) -> String {
         .results
         .iter()
         .map(|r| {
-            let l = &r.latency;
-            vec![
-                seed_count(r.iterations),
-                r.size_bytes.to_string(),
-                seed_time(r.total_ns),
-                format!("{:.2}", r.seed_usec()),
-                usec(l.min_ns),
-                usec(l.p50_ns),
-                usec(l.p90_ns),
-                usec(l.p99_ns),
-                usec(l.p999_ns),
-                usec(l.max_ns),
-                usec(l.stdev_ns),
-                format!("{:.1}", r.megabytes_per_sec()),
-                format!("{:.3}", r.messages_per_sec() / 1e6),
-            ]
+            let (mut seed, detail) = row_cells(r);
+            // The table's order: min, p50, p90, p99, p99.9, max, stdev, MB/s, Mmsg/s.
+            seed.extend(detail);
+            seed
         })
         .collect();
     let widths: Vec<usize> = HEADERS

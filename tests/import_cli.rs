@@ -1,0 +1,166 @@
+//! `rdmabench import` end to end: other tools' output (a real fi_pingpong run made here; the
+//! perftest, OSU and IMB samples written from their documented formats) becomes results files
+//! that `rdmabench report` sets beside rdmabench's own, with the seed comparison where the
+//! setup matches.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rdmabench"))
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    bin().current_dir(dir).args(args).output().unwrap()
+}
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crates/report/tests/fixtures/import")
+        .join(name)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn import(dir: &Path, file: &str, extra: &[&str], output: &str) -> Value {
+    let source = sample(file);
+    let mut args = vec!["import", source.to_str().unwrap(), "--output", output];
+    args.extend(extra);
+    let out = run_in(dir, &args);
+    assert!(out.status.success(), "{file}: {}", stderr(&out));
+    assert!(out.stdout.is_empty(), "--output leaves stdout empty");
+    serde_json::from_str(&std::fs::read_to_string(dir.join(output)).unwrap()).unwrap()
+}
+
+#[test]
+fn every_tools_output_imports_and_reports_beside_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fi = import(
+        d,
+        "fi_pingpong-1.17-tcp-rdm-all.txt",
+        &[
+            "--provider",
+            "efa",
+            "--mode",
+            "node",
+            "--instance-type",
+            "m7g.16xlarge",
+            "--command",
+            "fi_pingpong -p efa -e rdm -S all -I 1000 HOST",
+        ],
+        "fi.json",
+    );
+    assert_eq!(fi["schema_version"], 2);
+    assert_eq!(fi["tool"]["name"], "fi_pingpong");
+    assert_eq!(fi["results"].as_array().unwrap().len(), 46);
+    assert_eq!(
+        fi["command_line"],
+        "fi_pingpong -p efa -e rdm -S all -I 1000 HOST"
+    );
+    let lat = import(
+        d,
+        "perftest-ib_send_lat.txt",
+        &["--provider", "efa"],
+        "lat.json",
+    );
+    assert_eq!(lat["results"][0]["latency"]["p999_ns"], 36_920);
+    let bw = import(d, "perftest-ib_send_bw.txt", &[], "bw.json");
+    assert_eq!(bw["test"], "bw");
+    let osu = import(d, "osu_latency-7.3.txt", &["--provider", "efa"], "osu.json");
+    assert_eq!(osu["parameters"]["api"], "tagged");
+    import(
+        d,
+        "imb-pingpong-2021.txt",
+        &["--provider", "efa"],
+        "imb.json",
+    );
+    import(d, "perftest-ib_write_lat.json", &[], "write.json");
+
+    let out = run_in(
+        d,
+        &[
+            "report",
+            "fi.json",
+            "lat.json",
+            "osu.json",
+            "imb.json",
+            "bw.json",
+            "write.json",
+            "--format",
+            "markdown",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    // One pingpong section with each tool as a series, compared with the first.
+    for label in ["### fi_pingpong", "### perftest", "### osu", "### imb"] {
+        assert!(report.contains(label), "{label} missing in\n{report}");
+    }
+    assert!(report.contains("against fi_pingpong"), "{report}");
+    // fi_pingpong over EFA on m7g.16xlarge in node mode is the seed's setup: compared.
+    assert!(report.contains("seed node usec"), "{report}");
+    // OSU is MPI (tagged): not the seed's API, and the report says so.
+    assert!(
+        report.contains("api tagged (seed: msg, as fi_pingpong)"),
+        "{report}"
+    );
+    // Figures a tool does not print show as "-", never as zero.
+    assert!(
+        report.contains("| 65536 | - | - | - | - | - | - | "),
+        "{report}"
+    );
+    // bw and write-lat are other tests: reported apart, not compared with pingpong.
+    assert!(
+        report.contains("## bw") && report.contains("## write-lat"),
+        "{report}"
+    );
+    assert!(
+        report.contains("the files hold different tests"),
+        "{report}"
+    );
+}
+
+#[test]
+fn unreadable_output_is_refused_with_the_line_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("log.txt"), "Connection refused\n").unwrap();
+    std::fs::write(
+        d.join("bad.txt"),
+        "# OSU MPI Latency Test v7.3\n# Size       Avg Latency(us)\n1    fast\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("empty.txt"),
+        "# OSU MPI Latency Test v7.3\n# Size       Avg Latency(us)\n",
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["import", "log.txt"], "cannot tell which tool wrote this"),
+        (&["import", "bad.txt"], "osu output, line 3: no latency"),
+        (
+            &["import", "empty.txt"],
+            "osu output without any result row",
+        ),
+        (&["import", "missing.txt"], "reading missing.txt"),
+        (
+            &["import", "log.txt", "--tool", "imb"],
+            "imb output without any result row",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run_in(d, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
