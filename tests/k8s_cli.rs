@@ -267,6 +267,34 @@ fn fails_cleanly(scenario: &str, expected: &[&str]) {
 }
 
 #[test]
+fn a_container_config_error_is_reported_with_its_message_and_fix() {
+    fails_cleanly(
+        "config-error",
+        &[
+            "CreateContainerConfigError",
+            "runAsNonRoot and image will run as root",
+            "rdmabench k8s render",
+        ],
+    );
+}
+
+#[test]
+fn a_measurement_over_its_limit_is_stopped_and_cleaned_up() {
+    let fake = FakeApi::start("happy", &["--run-seconds", "60"]);
+    let mut args = run_args(&["--mode", "pod"]);
+    let limit = args.iter().position(|a| *a == "60s").unwrap();
+    args[limit] = "4s";
+    let out = fake.run(&args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("the pod mode measurement did not happen within 4s"),
+        "{err}"
+    );
+    only_shared_objects(&fake.inventory());
+}
+
+#[test]
 fn insufficient_efa_names_the_device_plugin() {
     fails_cleanly(
         "no-efa",

@@ -118,6 +118,11 @@ def pod_status(pod):
         return node, {"phase": "Pending", "conditions": scheduled,
                       "containerStatuses": container_status(role, {"waiting": {
                           "reason": "ContainerCreating"}})}
+    if scenario == "config-error":
+        return node, {"phase": "Pending", "conditions": scheduled,
+                      "containerStatuses": container_status(role, {"waiting": {
+                          "reason": "CreateContainerConfigError",
+                          "message": "container has runAsNonRoot and image will run as root"}})}
     if scenario == "image-pull":
         reason = "ErrImagePull" if age < 2.0 else "ImagePullBackOff"
         return node, {"phase": "Pending", "conditions": scheduled,
@@ -325,7 +330,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--scenario", default="happy",
-                        choices=["happy", "no-efa", "image-pull", "pod-fails", "stuck", "no-plugin"])
+                        choices=["happy", "no-efa", "image-pull", "config-error", "pod-fails", "stuck",
+                                 "no-plugin"])
     parser.add_argument("--client-log", help="what the client prints (the results JSON)")
     parser.add_argument("--run-seconds", type=float, default=2.0)
     parser.add_argument("--efa", type=int, default=1)

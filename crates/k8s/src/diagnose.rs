@@ -135,6 +135,13 @@ fn waiting_hint(reason: &str) -> String {
              repository"
                 .to_string()
         }
+        "CreateContainerConfigError" => {
+            "the pod's settings do not fit the image or the node (the message above says which, \
+             e.g. a security context the image does not satisfy): run the image that \
+             `rdmabench image build --push` recorded, unmodified, and compare with `rdmabench k8s \
+             render`"
+                .to_string()
+        }
         _ => "the container could not be created: `kubectl describe pod` shows the details; \
               if the image was built for another architecture, rebuild it for the nodes' one"
             .to_string(),
