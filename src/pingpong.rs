@@ -286,7 +286,7 @@ pub fn run(args: &PingpongArgs) -> Result<i32> {
     );
     if output.same_host && !args.local {
         eprintln!(
-            "rdmabench: both ends are on the same host; results measure this host, not a network"
+            "rdmabench: both ends are on the same host (same boot id): the results measure this host's stack, not a link between two machines"
         );
     }
     let results = results_file(

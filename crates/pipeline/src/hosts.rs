@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Addresses given to the veth ends; they exist only inside the run's own namespaces, which
 /// have no route anywhere else, so they cannot clash with the machine's networks.
@@ -66,6 +67,38 @@ fn ip(args: &[&str]) -> Result<(), NetnsError> {
             command: args.join(" "),
             detail: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         })
+    }
+}
+
+/// How long a fresh veth pair may take to come up.
+const LINK_UP_LIMIT: Duration = Duration::from_secs(5);
+
+/// Waits until `device` in `netns` reports carrier (LOWER_UP), at most LINK_UP_LIMIT.
+fn wait_until_up(netns: &str, device: &str) -> Result<(), NetnsError> {
+    let deadline = Instant::now() + LINK_UP_LIMIT;
+    loop {
+        let output = Command::new("ip")
+            .args(["-n", netns, "-o", "link", "show", "dev", device])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| NetnsError {
+                command: format!("-n {netns} link show dev {device}"),
+                detail: e.to_string(),
+            })?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        if text.contains("LOWER_UP") {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(NetnsError {
+                command: format!("-n {netns} link show dev {device}"),
+                detail: format!(
+                    "the veth end did not come up within {LINK_UP_LIMIT:?}: {}",
+                    text.trim()
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -162,6 +195,11 @@ impl LocalHosts {
         for step in steps {
             // On failure, dropping `hosts` removes whatever was created.
             ip(step)?;
+        }
+        // `link set up` returns before the veth pair has carrier; libfabric's providers only
+        // list interfaces that are up, so measure only once both ends are.
+        for (netns, device) in [(server, &veth_server), (client, &veth_client)] {
+            wait_until_up(netns, device)?;
         }
         Ok(hosts)
     }
