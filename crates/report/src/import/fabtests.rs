@@ -10,7 +10,7 @@
 //! as the mean and rebuilds the total from it (usec/xfer x 2 x iterations), which is the
 //! printed time without its rounding.
 
-use super::{empty_row, usec_to_ns, ImportError, Parsed};
+use super::{bad_row, empty_row, table_rows, usec_to_ns, ImportError, Parsed};
 use rdmabench_stats::LatencySummary;
 
 const TOOL: &str = "fi_pingpong";
@@ -28,11 +28,11 @@ fn abbreviated(text: &str, base: f64) -> Option<u64> {
 }
 
 pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
-    let mut lines = text.lines().enumerate();
-    let header = lines
-        .by_ref()
+    let (header_line, header) = text
+        .lines()
+        .enumerate()
         .find(|(_, l)| l.contains("usec/xfer") && l.contains("#sent"))
-        .map(|(_, l)| l.split_whitespace().collect::<Vec<_>>())
+        .map(|(i, l)| (i, l.split_whitespace().collect::<Vec<_>>()))
         .ok_or(ImportError::NoRows { tool: TOOL })?;
     let column = |name: &str| header.iter().position(|h| *h == name);
     let (Some(bytes), Some(sent), Some(usec)) =
@@ -44,26 +44,28 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         });
     };
     let mut rows = Vec::new();
-    for (index, line) in lines {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() != header.len() {
-            // The table ends at the first line of another shape (a log line, the prompt).
-            if fields.is_empty() || rows.is_empty() {
-                continue;
-            }
-            break;
-        }
-        let bad = |problem: String| ImportError::BadRow {
-            tool: TOOL,
-            line: index + 1,
-            problem,
-        };
-        let size = abbreviated(fields[bytes], 1024.0)
-            .ok_or_else(|| bad(format!("size {:?} is not a byte count", fields[bytes])))?;
-        let iterations = abbreviated(fields[sent], 1000.0)
-            .ok_or_else(|| bad(format!("#sent {:?} is not a count", fields[sent])))?;
-        let mean_ns = usec_to_ns(fields[usec])
-            .ok_or_else(|| bad(format!("usec/xfer {:?} is not a number", fields[usec])))?;
+    for (line, fields) in table_rows(text, header_line, |f| f.len() == header.len()) {
+        let size = abbreviated(fields[bytes], 1024.0).ok_or_else(|| {
+            bad_row(
+                TOOL,
+                line,
+                format!("size {:?} is not a byte count", fields[bytes]),
+            )
+        })?;
+        let iterations = abbreviated(fields[sent], 1000.0).ok_or_else(|| {
+            bad_row(
+                TOOL,
+                line,
+                format!("#sent {:?} is not a count", fields[sent]),
+            )
+        })?;
+        let mean_ns = usec_to_ns(fields[usec]).ok_or_else(|| {
+            bad_row(
+                TOOL,
+                line,
+                format!("usec/xfer {:?} is not a number", fields[usec]),
+            )
+        })?;
         let mut row = empty_row(size);
         row.iterations = Some(iterations);
         row.total_ns = Some(mean_ns * 2 * iterations);

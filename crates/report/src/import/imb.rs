@@ -9,7 +9,7 @@
 //! t[usec] is half a round trip, averaged over the repetitions. The Mbytes/sec column is not
 //! imported: its megabyte changed between IMB releases; the report derives MB/s from t.
 
-use super::{empty_row, usec_to_ns, ImportError, Parsed};
+use super::{bad_row, empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
 use rdmabench_stats::LatencySummary;
 
 const TOOL: &str = "imb";
@@ -23,33 +23,26 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         .lines()
         .position(|l| l.contains("# Benchmarking PingPong"))
         .ok_or(ImportError::NoRows { tool: TOOL })?;
+    let header = text
+        .lines()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| l.trim_start().starts_with("#bytes"))
+        .map(|(i, _)| i)
+        .ok_or(ImportError::NoRows { tool: TOOL })?;
     let mut rows = Vec::new();
-    let mut in_table = false;
-    for (index, line) in text.lines().enumerate().skip(start + 1) {
-        let trimmed = line.trim();
-        if trimmed.starts_with("#bytes") {
-            in_table = true;
-            continue;
-        }
-        if !in_table || trimmed.starts_with('#') && rows.is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = trimmed.split_whitespace().collect();
-        // The table ends at the next benchmark's banner or an empty line.
-        if fields.len() < 3 || fields[0].parse::<u64>().is_err() {
-            if rows.is_empty() {
-                continue;
-            }
-            break;
-        }
-        let bad = |problem: &str| ImportError::BadRow {
-            tool: TOOL,
-            line: index + 1,
-            problem: problem.to_string(),
-        };
-        let mut row = empty_row(fields[0].parse().map_err(|_| bad("no size"))?);
-        row.iterations = Some(fields[1].parse().map_err(|_| bad("no #repetitions"))?);
-        let mean = usec_to_ns(fields[2]).ok_or_else(|| bad("no t[usec]"))?;
+    for (line, fields) in table_rows(text, header, |f| f.len() >= 3 && starts_with_number(f)) {
+        let mut row = empty_row(
+            fields[0]
+                .parse()
+                .map_err(|_| bad_row(TOOL, line, "no size"))?,
+        );
+        row.iterations = Some(
+            fields[1]
+                .parse()
+                .map_err(|_| bad_row(TOOL, line, "no #repetitions"))?,
+        );
+        let mean = usec_to_ns(fields[2]).ok_or_else(|| bad_row(TOOL, line, "no t[usec]"))?;
         row.total_ns = row.iterations.map(|n| mean * 2 * n);
         row.latency = Some(LatencySummary::mean_only(mean));
         rows.push(row);
@@ -76,6 +69,9 @@ mod tests {
         assert_eq!((last.size_bytes, last.iterations), (65536, Some(640)));
         assert_eq!(last.latency.unwrap().mean_ns, 33_910);
         assert_eq!(last.total_ns, Some(33_910 * 2 * 640));
-        assert!(parse("# Benchmarking PingPong\n").unwrap().rows.is_empty());
+        assert_eq!(
+            parse("# Benchmarking PingPong\n").unwrap_err(),
+            ImportError::NoRows { tool: TOOL }
+        );
     }
 }

@@ -143,12 +143,39 @@ fn empty_row(size_bytes: u64) -> SizeMeasurement {
     }
 }
 
-/// Lines that hold data: not empty, not comments; with their 1-based numbers.
-fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#') && !l.starts_with('-'))
+/// The rows of the table below line `header` (0-based): lines whose whitespace-separated
+/// fields satisfy `is_row`. Lines before the first row are skipped; the first other line after
+/// it ends the table (a log line, the next benchmark's banner). Rows come with their 1-based
+/// line numbers, for error messages.
+fn table_rows(
+    text: &str,
+    header: usize,
+    is_row: impl Fn(&[&str]) -> bool,
+) -> Vec<(usize, Vec<&str>)> {
+    let mut rows = Vec::new();
+    for (index, line) in text.lines().enumerate().skip(header + 1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if is_row(&fields) {
+            rows.push((index + 1, fields));
+        } else if !rows.is_empty() {
+            break;
+        }
+    }
+    rows
+}
+
+/// True when the first field is a whole number: how every tool's data rows start.
+fn starts_with_number(fields: &[&str]) -> bool {
+    fields.first().is_some_and(|f| f.parse::<u64>().is_ok())
+}
+
+/// A row that does not parse, with its line.
+fn bad_row(tool: &'static str, line: usize, problem: impl Into<String>) -> ImportError {
+    ImportError::BadRow {
+        tool,
+        line,
+        problem: problem.into(),
+    }
 }
 
 /// Parses `text` as `tool`'s output (detected when None).

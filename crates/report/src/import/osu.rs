@@ -9,7 +9,7 @@
 //! With `-f` the latency table adds "Min Latency(us)  Max Latency(us)  Iterations".
 //! osu_latency reports half a round trip; osu_bw's MB/s is 10^6 B/s.
 
-use super::{empty_row, usec_to_ns, ImportError, Parsed};
+use super::{bad_row, empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
 use rdmabench_stats::BandwidthSummary;
 use rdmabench_stats::LatencySummary;
 
@@ -39,28 +39,24 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
             problem: format!("OSU MPI{title}: only osu_latency and osu_bw are imported"),
         });
     }
-    let header = text
+    let (header_line, header) = text
         .lines()
-        .find(|l| l.starts_with("# Size"))
-        .unwrap_or_default();
+        .enumerate()
+        .find(|(_, l)| l.starts_with("# Size"))
+        .ok_or(ImportError::NoRows { tool: TOOL })?;
     let full = header.contains("Min Latency");
     let mut rows = Vec::new();
-    for (line, data) in super::data_lines(text) {
-        let fields: Vec<&str> = data.split_whitespace().collect();
-        let bad = |problem: &str| ImportError::BadRow {
-            tool: TOOL,
-            line,
-            problem: problem.to_string(),
-        };
-        let size: u64 = fields[0]
-            .parse()
-            .map_err(|_| bad("the first column is not a size"))?;
-        let mut row = empty_row(size);
+    for (line, fields) in table_rows(text, header_line, starts_with_number) {
+        let mut row = empty_row(
+            fields[0]
+                .parse()
+                .map_err(|_| bad_row(TOOL, line, "the first column is not a size"))?,
+        );
         if bandwidth {
             let rate: f64 = fields
                 .get(1)
                 .and_then(|f| f.parse().ok())
-                .ok_or_else(|| bad("no bandwidth"))?;
+                .ok_or_else(|| bad_row(TOOL, line, "no bandwidth"))?;
             row.bandwidth = Some(BandwidthSummary {
                 average_bytes_per_sec: (rate * 1e6).round() as u64,
                 peak_bytes_per_sec: None,
@@ -70,7 +66,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
             let mean = fields
                 .get(1)
                 .and_then(|f| usec_to_ns(f))
-                .ok_or_else(|| bad("no latency"))?;
+                .ok_or_else(|| bad_row(TOOL, line, "no latency"))?;
             let mut summary = LatencySummary::mean_only(mean);
             if full {
                 summary.min_ns = fields.get(2).and_then(|f| usec_to_ns(f));

@@ -18,7 +18,7 @@
 
 use serde_json::Value;
 
-use super::{empty_row, usec_to_ns, ImportError, Parsed};
+use super::{bad_row, empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
 use rdmabench_stats::BandwidthSummary;
 use rdmabench_stats::LatencySummary;
 
@@ -57,33 +57,19 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         return parse_json(text);
     }
     let verb = banner_verb(text).unwrap_or_else(|| "Send".into());
-    let mut lines = text.lines().enumerate();
-    let (_, header) = lines
-        .by_ref()
+    let (header_line, header) = text
+        .lines()
+        .enumerate()
         .find(|(_, l)| l.contains("#bytes") && l.contains("#iterations"))
         .ok_or(ImportError::NoRows { tool: TOOL })?;
     let latency = header.contains("t_avg");
     let unit = if header.contains("Gb/sec") { GBIT } else { MIB };
     let duration_mode = latency && !header.contains("t_min");
     let mut rows = Vec::new();
-    for (index, line) in lines {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let Some(first) = fields.first() else {
-            continue;
-        };
-        if first.starts_with('-') || first.parse::<u64>().is_err() {
-            if rows.is_empty() {
-                continue;
-            }
-            break;
-        }
-        let bad = |problem: &str| ImportError::BadRow {
-            tool: TOOL,
-            line: index + 1,
-            problem: problem.to_string(),
-        };
+    for (line, fields) in table_rows(text, header_line, starts_with_number) {
+        let bad = |problem: &str| bad_row(TOOL, line, problem);
         let number = |i: usize| fields.get(i).and_then(|f| usec_to_ns(f));
-        let mut row = empty_row(first.parse().map_err(|_| bad("no message size"))?);
+        let mut row = empty_row(fields[0].parse().map_err(|_| bad("no message size"))?);
         row.iterations = Some(
             fields
                 .get(1)
@@ -107,11 +93,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         } else {
             let rate = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
             let average = rate(3).ok_or_else(|| bad("no BW average (4th column)"))?;
-            row.bandwidth = Some(BandwidthSummary {
-                average_bytes_per_sec: (average * unit).round() as u64,
-                peak_bytes_per_sec: rate(2).map(|p| (p * unit).round() as u64),
-                messages_per_sec: rate(4).map(|m| (m * 1e6).round() as u64),
-            });
+            row.bandwidth = Some(bandwidth(average, rate(2), rate(4), unit));
         }
         rows.push(row);
     }
@@ -121,6 +103,21 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         rows,
         note: Some(note(latency, unit)),
     })
+}
+
+/// perftest's bandwidth figures (in `unit` bytes per second, message rate in Mpps) in bytes
+/// and messages per second.
+fn bandwidth(
+    average: f64,
+    peak: Option<f64>,
+    rate_mpps: Option<f64>,
+    unit: f64,
+) -> BandwidthSummary {
+    BandwidthSummary {
+        average_bytes_per_sec: (average * unit).round() as u64,
+        peak_bytes_per_sec: peak.map(|p| (p * unit).round() as u64),
+        messages_per_sec: rate_mpps.map(|m| (m * 1e6).round() as u64),
+    }
 }
 
 fn note(latency: bool, unit: f64) -> String {
@@ -180,11 +177,12 @@ fn parse_json(text: &str) -> Result<Parsed, ImportError> {
             let Some(average) = item["BW_average"].as_f64() else {
                 return Err(unsupported(format!("size {size}: no BW_average")));
             };
-            row.bandwidth = Some(BandwidthSummary {
-                average_bytes_per_sec: (average * MIB).round() as u64,
-                peak_bytes_per_sec: item["BW_peak"].as_f64().map(|p| (p * MIB).round() as u64),
-                messages_per_sec: item["MsgRate"].as_f64().map(|m| (m * 1e6).round() as u64),
-            });
+            row.bandwidth = Some(bandwidth(
+                average,
+                item["BW_peak"].as_f64(),
+                item["MsgRate"].as_f64(),
+                MIB,
+            ));
         }
         rows.push(row);
     }
