@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdmabench_engine::{
     run_client, run_server, Amount, PingPongConfig, ProviderChoice, RunOutput, TransportChoice,
 };
-use rdmabench_fabric::{Completion, Library, MessageApi};
+use rdmabench_fabric::{Completion, FabricError, Library, MessageApi};
 use rdmabench_report::model::{Endpoints, Parameters, ToolInfo};
 use rdmabench_report::{render, Format, ResultsFile, SCHEMA_VERSION};
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
@@ -70,7 +70,9 @@ fn load_library(transport: &mut TransportChoice) -> Result<(Option<Arc<Library>>
     };
     match Library::load() {
         Ok(lib) => Ok((Some(Arc::new(lib)), None)),
-        Err(e)
+        // Only a libfabric that is not installed falls back: one named by RDMABENCH_LIBFABRIC
+        // that does not load is an error, whatever the provider choice.
+        Err(e @ FabricError::LibraryNotFound { .. })
             if choice == ProviderChoice::Auto
                 && std::env::var_os(REQUIRE_LIBFABRIC_ENV).is_none() =>
         {
@@ -149,30 +151,45 @@ fn plan(args: &PingpongArgs) -> Result<Plan> {
     } else {
         crate::cli::DEFAULT_SERVER_PORT
     });
-    Ok(Plan {
-        config: PingPongConfig {
-            transport,
-            api: match args.api {
-                ApiArg::Msg => MessageApi::Msg,
-                ApiArg::Tagged => MessageApi::Tagged,
-            },
-            sizes,
-            amount,
-            warmup,
-            verify: args.verify,
-            completion: if args.wait {
-                Completion::Wait
-            } else {
-                Completion::BusyPoll
-            },
-            force_mr_local: args.force_mr_local,
-            cpu: this_end_cpu,
-            timeout,
-            interrupted: Arc::new(AtomicBool::new(false)),
+    let config = PingPongConfig {
+        transport,
+        api: match args.api {
+            ApiArg::Msg => MessageApi::Msg,
+            ApiArg::Tagged => MessageApi::Tagged,
         },
-        cpus,
-        port,
-    })
+        sizes,
+        amount,
+        warmup,
+        verify: args.verify,
+        completion: if args.wait {
+            Completion::Wait
+        } else {
+            Completion::BusyPoll
+        },
+        force_mr_local: args.force_mr_local,
+        cpu: this_end_cpu,
+        timeout,
+        interrupted: Arc::new(AtomicBool::new(false)),
+    };
+    rdmabench_engine::validate(&config)?;
+    Ok(Plan { config, cpus, port })
+}
+
+/// Checks `rdmabench pingpong` options that another process will run (a server and client
+/// started by `rdmabench run`, or pods) with the same parser and rules as `pingpong` itself,
+/// so a mistake is reported before anything is started or created.
+pub fn check_options(options: &[String]) -> Result<()> {
+    let argv = ["rdmabench", "pingpong", "--server"]
+        .into_iter()
+        .map(String::from)
+        .chain(options.iter().cloned());
+    let cli = crate::cli::Cli::try_parse_from(argv)
+        .map_err(|e| anyhow::anyhow!("invalid pingpong options:\n{e}"))?;
+    let crate::cli::Command::Pingpong(args) = cli.command else {
+        bail!("invalid pingpong options");
+    };
+    plan(&args).context("invalid pingpong options")?;
+    Ok(())
 }
 
 /// Options the Kubernetes runner sets itself on each end.
@@ -190,16 +207,7 @@ pub fn remote_options(options: &[String]) -> Result<Vec<String>> {
             bail!("{option}: `rdmabench k8s` sets this itself on each end; remove it");
         }
     }
-    let argv = ["rdmabench", "pingpong", "--server"]
-        .into_iter()
-        .map(String::from)
-        .chain(options.iter().cloned());
-    let cli = crate::cli::Cli::try_parse_from(argv)
-        .map_err(|e| anyhow::anyhow!("invalid pingpong options after `--`:\n{e}"))?;
-    let crate::cli::Command::Pingpong(args) = cli.command else {
-        bail!("invalid pingpong options after `--`");
-    };
-    plan(&args).context("invalid pingpong options after `--`")?;
+    check_options(options)?;
     let chosen = |flag: &str| {
         options
             .iter()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
-use rdmabench_fabric::{core_provider_name, Library, MessageApi};
+use rdmabench_fabric::{core_provider_name, FabricError, Library, MessageApi};
 use rdmabench_pipeline::results_dir::{create_run_dir, results_file_name};
 use rdmabench_pipeline::{measure, HostsChoice, LocalHosts, Measurement, Outcome, Suite, Target};
 use rdmabench_report::{Placement, ReportFormat, ResultsFile};
@@ -42,7 +42,10 @@ fn load_suite(path: Option<&Path>) -> Result<Suite> {
 fn local_provider() -> Result<std::result::Result<&'static str, String>> {
     let lib = match Library::load() {
         Ok(lib) => Arc::new(lib),
-        Err(e) if std::env::var_os(REQUIRE_LIBFABRIC_ENV).is_none() => {
+        // As for pingpong: only a missing libfabric falls back, never a broken override.
+        Err(e @ FabricError::LibraryNotFound { .. })
+            if std::env::var_os(REQUIRE_LIBFABRIC_ENV).is_none() =>
+        {
             return Ok(Err(format!(
                 "libfabric is not available ({e}); the fabric tests ran over kernel TCP instead"
             )));
@@ -259,6 +262,16 @@ fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Resul
         );
     }
     let provider = local_provider()?;
+    // Every test's options as the two processes will get them, checked before anything is made.
+    for test in &suite.tests {
+        let options = test.pingpong_options(
+            Target::Local,
+            provider.as_deref().unwrap_or("tcp"),
+            args.iters.as_deref(),
+        );
+        crate::pingpong::check_options(&options)
+            .with_context(|| format!("test '{}'", test.name))?;
+    }
     let (hosts, hosts_note) = LocalHosts::create(hosts_choice(args.hosts))?;
     if let Some(note) = &hosts_note {
         eprintln!("rdmabench: {note}");

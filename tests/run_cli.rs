@@ -287,7 +287,7 @@ fn bad_suites_and_options_are_refused_before_anything_runs() {
         "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nsizez = \"4\"\n",
     );
     write("broken.toml", "name = \n");
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
         (
             &["run", "--suite", "shm.toml"],
             "uses provider shm, which crosses no network stack",
@@ -299,6 +299,14 @@ fn bad_suites_and_options_are_refused_before_anything_runs() {
             "reading suite file missing.toml",
         ),
         (&["run", "--iters", "lots"], "--iters"),
+        (
+            &["run", "--iters", "20m"],
+            "test 'pingpong': invalid pingpong options: --iters 20000000 is above the limit",
+        ),
+        (
+            &["run", "--target", "eks"],
+            "cannot read rdmabench.toml (create one with `rdmabench init`, or pass --config)",
+        ),
         (&["run", "--limit", "soon"], "--limit"),
         (&["run", "--repeat", "0"], "0 is not in 1..=100"),
     ];
@@ -315,6 +323,38 @@ fn bad_suites_and_options_are_refused_before_anything_runs() {
     let out = run_in(root.path(), &["run", "--print-suite"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("[[test]]"));
+}
+
+#[test]
+fn the_eks_target_refuses_bad_tests_before_the_stack_is_touched() {
+    let root = tempfile::tempdir().unwrap();
+    let init = run_in(root.path(), &["init", "--public-cidr", "203.0.113.7/32"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    for (args, expected) in [
+        (
+            &["run", "--target", "eks", "--iters", "20m"][..],
+            "test 'pingpong': invalid pingpong options: --iters 20000000 is above the limit",
+        ),
+        (
+            &["run", "--target", "eks", "--start-timeout", "soon"][..],
+            "--start-timeout soon: invalid duration",
+        ),
+    ] {
+        let out = bin()
+            .current_dir(root.path())
+            .args(args)
+            .env("RDMABENCH_STATE_DIR", root.path().join("state"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(
+            !err.contains("preflight"),
+            "{args:?} reached the stack: {err}"
+        );
+        assert!(!root.path().join("results").exists() && !root.path().join("state").exists());
+    }
 }
 
 #[test]

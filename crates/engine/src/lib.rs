@@ -13,5 +13,5 @@ pub mod transport;
 
 pub use config::{Amount, PingPongConfig, ProviderChoice, TransportChoice, DEFAULT_PORT};
 pub use error::EngineError;
-pub use measure::{run_client, run_server, RunOutput};
+pub use measure::{run_client, run_server, validate, RunOutput};
 pub use transport::fabric::available_providers;

@@ -284,8 +284,9 @@ fn finish(
     }
 }
 
-/// Checks parameters that would otherwise fail deep inside a run.
-fn validate(config: &PingPongConfig) -> Result<(), EngineError> {
+/// Checks parameters that would otherwise fail deep inside a run; public so a caller that
+/// starts the run elsewhere (another process, a pod) can refuse them before it starts.
+pub fn validate(config: &PingPongConfig) -> Result<(), EngineError> {
     if config.sizes.is_empty() {
         return Err(EngineError::InvalidParameters(
             "no message sizes given".into(),
