@@ -271,29 +271,11 @@ def addon_of(call):
     return addon
 
 
-# The clientRequestToken of each created EKS object: (cluster key, kind, name) -> token.
-CREATE_TOKENS = {}
-
-
-def is_retry(key, kind, name, request):
-    """True when `request` repeats, by its clientRequestToken, the create that made (kind,
-    name): EKS answers such a retry (the SDK resending a request whose answer it missed) with
-    the object, not with a conflict."""
-    token = request.get("clientRequestToken")
-    return token is not None and CREATE_TOKENS.get((key, kind, name)) == token
-
-
-def remember_token(key, kind, name, request):
-    CREATE_TOKENS[(key, kind, name)] = request.get("clientRequestToken")
-
-
 @fake("eks", "CreateAddon")
 def create_addon(call):
     cluster, request = moto_cluster(call, call.params["name"]), call.json()
     addons, name = ADDONS[call.key(cluster.name)], request["addonName"]
     if name in addons:
-        if is_retry(call.key(cluster.name), "addon", name, request):
-            return {"addon": addons[name]}
         raise AwsError(409, "ResourceInUseException", f"Addon already exists with name: {name}")
     now = time.time()
     addons[name] = {
@@ -305,7 +287,6 @@ def create_addon(call):
         "tags": request.get("tags") or {}, "podIdentityAssociations": [],
         **{k: request[k] for k in ("serviceAccountRoleArn", "configurationValues") if k in request},
     }
-    remember_token(call.key(cluster.name), "addon", name, request)
     return {"addon": addons[name]}
 
 
@@ -365,8 +346,6 @@ def create_access_entry(call):
     cluster, request = moto_cluster(call, call.params["name"]), call.json()
     entries, principal = ACCESS_ENTRIES[call.key(cluster.name)], request["principalArn"]
     if principal in entries:
-        if is_retry(call.key(cluster.name), "access-entry", principal, request):
-            return {"accessEntry": without_policies(entries[principal])}
         raise AwsError(409, "ResourceInUseException",
                        "The specified access entry resource is already in use on this cluster.")
     account, resource = principal.split(":", 5)[4:]
@@ -384,7 +363,6 @@ def create_access_entry(call):
         "type": request.get("type", "STANDARD"),
         "policies": {},  # policy ARN -> association (not part of the entry's API shape)
     }
-    remember_token(call.key(cluster.name), "access-entry", principal, request)
     return {"accessEntry": without_policies(entries[principal])}
 
 

@@ -49,6 +49,7 @@ from werkzeug.wrappers import Request, Response  # noqa: E402
 import moto_gaps  # noqa: E402
 
 LOCK = threading.Lock()  # the server is threaded; fakes, hooks and log lines go one at a time
+CREATES = threading.Lock()  # creates that carry a clientRequestToken go one at a time
 
 
 class Call:
@@ -129,6 +130,7 @@ class Wrapper:
     def __init__(self, failures, verbose):
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.failures, self.verbose = failures, verbose
+        self.created = {}  # idempotency key -> (body, content type) of a create that succeeded
 
     def __call__(self, environ, start_response):
         body = Request(environ).get_data()
@@ -145,6 +147,35 @@ class Wrapper:
         return response(environ, start_response)
 
     def answer(self, call, environ):
+        # AWS makes a create idempotent by its clientRequestToken (EKS clusters, node groups,
+        # add-ons, access entries): the SDK resending a request whose answer it missed gets
+        # the first answer again, not a conflict. moto and the fakes do not do that.
+        token = self.client_token(call)
+        if token is None:
+            return self.dispatch(call, environ)
+        # One create at a time, so a retry that arrives while the first attempt is still being
+        # answered waits for it and gets its answer.
+        with CREATES:
+            if token in self.created:
+                body, content_type = self.created[token]
+                return "retry", Response(body, 200, content_type=content_type)
+            source, response = self.dispatch(call, environ)
+            if response.status_code == 200:
+                self.created[token] = (response.get_data(), response.content_type)
+            return source, response
+
+    @staticmethod
+    def client_token(call):
+        """The create's idempotency key, or None for other calls."""
+        if call.protocol != "rest-json" or not call.operation.startswith("Create"):
+            return None
+        try:
+            token = call.json().get("clientRequestToken")
+        except (ValueError, AttributeError):
+            return None
+        return (call.account, call.region, call.service, call.operation, token) if token else None
+
+    def dispatch(self, call, environ):
         try:
             if call.operation in self.failures:
                 code = self.failures[call.operation] or (
