@@ -27,6 +27,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Ping-pong latency between two endpoints (like fi_pingpong / ib_send_lat).
     Pingpong(Box<PingpongArgs>),
+    /// Bandwidth and message rate with a window of messages in flight (like ib_send_bw /
+    /// fi_msg_bw).
+    Bw(Box<BwArgs>),
     /// List the libfabric providers this host offers for reliable-datagram endpoints.
     Providers(ProvidersArgs),
     /// Write a commented rdmabench.toml with safe defaults.
@@ -468,8 +471,32 @@ pub enum FormatArg {
 
 /// `rdmabench pingpong`.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("role").required(true).args(["host", "server", "local"])))]
 pub struct PingpongArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `rdmabench bw`.
+#[derive(Debug, Args)]
+pub struct BwArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Messages in flight per window (perftest's tx-depth, fabtests' -W); both ends must agree.
+    #[arg(long, default_value_t = 64)]
+    pub window: usize,
+    /// Both ends send and receive at once; figures add both directions (ib_send_bw -b).
+    #[arg(long)]
+    pub bidirectional: bool,
+    /// Show bandwidth in Gbit/s (10^9 bit/s) instead of MB/s (10^6 B/s), like perftest's
+    /// --report_gbits. JSON always holds bytes per second.
+    #[arg(long)]
+    pub gbits: bool,
+}
+
+/// Options every measurement (pingpong, bw) takes, with the same meaning and checks.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("role").required(true).args(["host", "server", "local"])))]
+pub struct CommonArgs {
     /// Server to connect to (client role).
     pub host: Option<String>,
     /// Wait for one client, serve its run, exit (perftest-style).
@@ -500,13 +527,15 @@ pub struct PingpongArgs {
     /// All powers of two from 2 B to 8 MiB (like perftest -a).
     #[arg(long)]
     pub sweep: bool,
-    /// Timed round trips per size (k = 10^3, m = 10^6).
+    /// Timed round trips (pingpong) or messages (bw, rounded up to whole windows) per size
+    /// (k = 10^3, m = 10^6) [default: 10k round trips, 5000 messages as perftest].
     #[arg(long, conflicts_with = "duration")]
     pub iters: Option<String>,
     /// Measure each size for about this long instead of a fixed count (e.g. 5s).
     #[arg(long)]
     pub duration: Option<String>,
-    /// Untimed round trips before each size [default: max(1000, iters/100)].
+    /// Untimed round trips (messages) before each size [default: max(1000, iters/100) round
+    /// trips; 10 windows].
     #[arg(long)]
     pub warmup: Option<String>,
     /// Check every received payload (costs time at large sizes; reported).
@@ -530,6 +559,10 @@ pub struct PingpongArgs {
     /// Write the output to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Run the whole measurement this many times (a new connection each) and report the
+    /// median of the runs with their min..max; both ends need the same value.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
 }
 
 /// `rdmabench providers`.
@@ -540,7 +573,10 @@ pub struct ProvidersArgs {
     pub format: FormatArg,
 }
 
-/// Default iteration count: enough for stable percentiles, a few seconds per size here.
+/// Default round trips of a ping-pong: enough for stable percentiles, a few seconds per size
+/// here.
 pub const DEFAULT_ITERS: &str = "10k";
+/// Default messages of a bandwidth test: perftest's default for its _bw tests.
+pub const DEFAULT_BW_ITERS: &str = "5000";
 /// The out-of-band port when none is given (perftest's).
 pub const DEFAULT_SERVER_PORT: u16 = DEFAULT_PORT;

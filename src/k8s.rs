@@ -16,13 +16,13 @@ use rdmabench_report::{render, Format, Placement};
 use rdmabench_stats::parse_duration;
 use tokio::sync::watch;
 
+use crate::bench::remote_options;
 use crate::cli::{
     BenchArgs, ClusterArgs, K8sCleanArgs, K8sCommand, K8sDeployArgs, K8sLogsArgs, K8sRunArgs,
     ModeArg,
 };
 use crate::infra::{load_config, stack_outputs};
 use crate::output::emit;
-use crate::pingpong::remote_options;
 use rdmabench_pipeline::results_dir::results_file_name;
 
 /// Exit status after Ctrl-C, as shells use for SIGINT.
@@ -41,6 +41,7 @@ pub fn run(command: &K8sCommand, config_path: &Path, cluster: &ClusterArgs) -> R
                 &config,
                 cluster,
                 image(&config, &args.bench)?,
+                "pingpong",
                 &args.bench.pingpong,
                 Duration::from_secs(1800),
             )?;
@@ -92,7 +93,8 @@ fn bench_spec(
     config: &StackConfig,
     cluster: &ClusterArgs,
     image: String,
-    pingpong: &[String],
+    kind: &str,
+    options: &[String],
     limit: Duration,
 ) -> Result<BenchSpec> {
     Ok(BenchSpec {
@@ -102,7 +104,8 @@ fn bench_spec(
         instance: config.instance()?,
         hugepages_2mi: config.nodes.hugepages_2mi,
         port: rdmabench_engine::DEFAULT_PORT,
-        pingpong_args: remote_options(pingpong)?,
+        test: kind.to_string(),
+        pingpong_args: remote_options(kind, options)?,
         deadline_seconds: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
     })
 }
@@ -199,6 +202,7 @@ fn placeholder_spec(config: &StackConfig, cluster: &ClusterArgs) -> Result<Bench
         instance: config.instance()?,
         hugepages_2mi: config.nodes.hugepages_2mi,
         port: rdmabench_engine::DEFAULT_PORT,
+        test: "pingpong".into(),
         pingpong_args: Vec::new(),
         deadline_seconds: 0,
     })
@@ -216,12 +220,14 @@ fn ctrl_c_flag() -> watch::Receiver<bool> {
     receiver
 }
 
-/// One test to measure on the cluster: its name (for the files), the `rdmabench pingpong`
-/// options of both ends and the modes, in order.
+/// One test to measure on the cluster: its name (for the files), the measurement ("pingpong"
+/// or "bw") with the options of both ends, and the modes, in order.
 pub struct ClusterTest {
     /// Names the results files.
     pub name: String,
-    /// Options after `--`, checked by `remote_options`.
+    /// The measurement subcommand.
+    pub kind: String,
+    /// Its options, checked by `remote_options`.
     pub pingpong: Vec<String>,
     /// Node and/or pod mode.
     pub modes: Vec<Mode>,
@@ -276,6 +282,7 @@ async fn run_tests_async(
                 config,
                 cluster_args,
                 run.image.clone(),
+                &test.kind,
                 &test.pingpong,
                 run.timeouts.run,
             )
@@ -330,7 +337,7 @@ async fn run_tests_async(
                 emit(&results.to_json_pretty(), Some(&path))?;
                 eprintln!("rdmabench: wrote {}", path.display());
                 if run.print_tables {
-                    emit(&render(&results, Format::Table), None)?;
+                    emit(&render(&results, Format::Table, Default::default()), None)?;
                 }
                 written.push(path);
             }
@@ -356,6 +363,7 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         image: image(config, &args.bench)?,
         tests: vec![ClusterTest {
             name: "pingpong".into(),
+            kind: "pingpong".into(),
             pingpong: args.bench.pingpong.clone(),
             modes: modes(args.bench.mode),
         }],
@@ -369,6 +377,7 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         config,
         cluster_args,
         run.image.clone(),
+        &run.tests[0].kind,
         &run.tests[0].pingpong,
         run.timeouts.run,
     )?;

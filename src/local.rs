@@ -1,4 +1,4 @@
-//! `pingpong --local`: both ends on this machine as two processes, like two hosts would be.
+//! `pingpong --local` and `bw --local`: both ends on this machine as two processes, like two hosts would be.
 //! Two processes rather than two threads because that is how every real run looks, and because
 //! libfabric's shm provider crashes when both ends share one process.
 
@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use rdmabench_engine::{run_client, EngineError, PingPongConfig, RunOutput, TransportChoice};
+use rdmabench_engine::{run_client, EngineError, RunConfig, RunOutput, TransportChoice};
 use rdmabench_fabric::Library;
 
-use crate::cli::PingpongArgs;
+use crate::cli::CommonArgs;
 
 /// How long the server process may take to exit after the client is done.
 const SERVER_EXIT_GRACE: Duration = Duration::from_secs(10);
@@ -27,13 +27,14 @@ fn value_name<T: ValueEnum>(value: &T) -> String {
 
 /// The options the server must share with the client (the handshake checks them).
 fn server_args(
-    args: &PingpongArgs,
-    config: &PingPongConfig,
+    args: &CommonArgs,
+    config: &RunConfig,
     port: u16,
     cpu: Option<usize>,
 ) -> Vec<String> {
-    let mut out: Vec<String> = vec![
-        "pingpong".into(),
+    let mut out: Vec<String> = vec![config.test.name().into()];
+    out.extend(crate::bench::test_flags(config.test));
+    out.extend([
         "--server".into(),
         "--bind".into(),
         "127.0.0.1".into(),
@@ -45,7 +46,7 @@ fn server_args(
         args.timeout.clone(),
         "--api".into(),
         value_name(&args.api),
-    ];
+    ]);
     match config.transport {
         // Follow the client's resolution, including a fallback to kernel TCP.
         TransportChoice::Socket => out.extend(["--transport".into(), "socket".into()]),
@@ -113,7 +114,7 @@ fn reap(mut child: Child) -> Option<String> {
             text.lines()
                 .filter_map(|line| line.strip_prefix("error: "))
                 .map(|line| {
-                    line.strip_prefix(crate::pingpong::RUN_FAILED)
+                    line.strip_prefix(crate::bench::RUN_FAILED)
                         .map_or(line, |rest| rest.trim_start_matches(": "))
                 })
                 .collect::<Vec<_>>()
@@ -124,8 +125,8 @@ fn reap(mut child: Child) -> Option<String> {
 
 /// Runs the server as a child process on a free loopback port (or `--port`) and the client here.
 pub fn run_local(
-    args: &PingpongArgs,
-    config: &PingPongConfig,
+    args: &CommonArgs,
+    config: &RunConfig,
     server_cpu: Option<usize>,
     lib: Option<&Arc<Library>>,
     progress: &mut dyn FnMut(usize, usize, &rdmabench_stats::SizeMeasurement),

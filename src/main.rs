@@ -2,6 +2,7 @@
 //! rdmabench: RDMA latency benchmarks on nodes and in Kubernetes pods.
 //! This binary only parses arguments and wires the library crates together.
 
+mod bench;
 mod cli;
 mod image;
 mod import;
@@ -9,7 +10,6 @@ mod infra;
 mod k8s;
 mod local;
 mod output;
-mod pingpong;
 mod plots;
 mod providers;
 mod report;
@@ -23,7 +23,8 @@ fn main() {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Report(args) => report::run(args),
         cli::Command::Import(args) => import::run(args),
-        cli::Command::Pingpong(args) => pingpong::run(args),
+        cli::Command::Pingpong(args) => bench::run_pingpong(args),
+        cli::Command::Bw(args) => bench::run_bw(args),
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Init(args) => infra::init(args),
         cli::Command::Infra { config, command } => infra::run(command, config),

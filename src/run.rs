@@ -172,9 +172,9 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
     let timeouts = crate::k8s::timeouts(&args.start_timeout, &args.limit)?;
     let mut tests = Vec::new();
     for test in &suite.tests {
-        let mut pingpong = test.pingpong_options(Target::Eks, "efa", args.iters.as_deref());
+        let mut pingpong = test.options(Target::Eks, "efa", args.iters.as_deref());
         pingpong.extend(["--timeout".to_string(), args.timeout.clone()]);
-        crate::pingpong::remote_options(&pingpong)
+        crate::bench::remote_options(&test.kind, &pingpong)
             .with_context(|| format!("test '{}'", test.name))?;
         let modes = test
             .modes
@@ -183,6 +183,7 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
             .collect();
         tests.push(ClusterTest {
             name: test.name.clone(),
+            kind: test.kind.clone(),
             pingpong,
             modes,
         });
@@ -264,12 +265,12 @@ fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Resul
     let provider = local_provider()?;
     // Every test's options as the two processes will get them, checked before anything is made.
     for test in &suite.tests {
-        let options = test.pingpong_options(
+        let options = test.options(
             Target::Local,
             provider.as_deref().unwrap_or("tcp"),
             args.iters.as_deref(),
         );
-        crate::pingpong::check_options(&options)
+        crate::bench::check_options(&test.kind, &options)
             .with_context(|| format!("test '{}'", test.name))?;
     }
     let (hosts, hosts_note) = LocalHosts::create(hosts_choice(args.hosts))?;
@@ -291,7 +292,7 @@ fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Resul
     'runs: for repetition in 1..=args.repeat {
         for test in &suite.tests {
             step += 1;
-            let mut options = test.pingpong_options(
+            let mut options = test.options(
                 Target::Local,
                 provider.as_deref().unwrap_or("tcp"),
                 args.iters.as_deref(),
@@ -312,6 +313,7 @@ fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Resul
                 &hosts,
                 &Measurement {
                     program: program.clone(),
+                    kind: test.kind.clone(),
                     options,
                     output: output.clone(),
                     timeout: args.timeout.clone(),

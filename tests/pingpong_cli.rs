@@ -5,54 +5,15 @@
 //! When libfabric is not installed these tests skip the fabric cases, unless
 //! RDMABENCH_REQUIRE_LIBFABRIC is set (CI sets it), which turns a missing libfabric into a failure.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use cli::{bin, free_port, json, libfabric_available, run, stderr};
 use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rdmabench"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("rdmabench runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}); stderr: {}; stdout: {}",
-            stderr(out),
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
-/// Whether libfabric is usable here; panics when it must be (CI) and is not.
-fn libfabric_available() -> bool {
-    let ok = run(&["providers"]).status.success();
-    if !ok {
-        assert!(
-            std::env::var_os("RDMABENCH_REQUIRE_LIBFABRIC").is_none(),
-            "libfabric is required (RDMABENCH_REQUIRE_LIBFABRIC) but `rdmabench providers` failed"
-        );
-        eprintln!("skipping: libfabric not installed");
-    }
-    ok
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Checks a complete results file: one row per size, consistent statistics.
 fn assert_consistent(doc: &Value, sizes: &[u64], iterations: u64) {

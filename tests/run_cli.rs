@@ -231,7 +231,7 @@ fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
     let report = run_in(&dir, &["report", ".", "--format", "json"]);
     assert!(report.status.success(), "{}", stderr(&report));
     let doc: Value = serde_json::from_slice(&report.stdout).unwrap();
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], 2);
     let test = &doc["tests"][0];
     if expected_provider() == "socket" {
         // Without libfabric both tests are kernel TCP: one series, nothing to compare.
@@ -473,6 +473,66 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
     let out = run_in(root.path(), &["report", "a.json", "--baseline", "pod"]);
     assert!(
         stderr(&out).contains("--baseline 'pod' names no series"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A suite with a bandwidth test beside a ping-pong, as `run --print-suite` documents it.
+const BANDWIDTH_SUITE: &str = r#"name = "bw"
+[[test]]
+name = "latency"
+kind = "pingpong"
+transport = "socket"
+sizes = "4"
+iterations = "1k"
+[[test]]
+name = "bandwidth"
+kind = "bw"
+transport = "socket"
+sizes = "4K,64K"
+iterations = "256"
+window = 16
+bidirectional = true
+verify = true
+"#;
+
+#[test]
+fn a_suite_runs_bandwidth_tests_beside_pingpongs_and_reports_them_as_bandwidth() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("suite.toml"), BANDWIDTH_SUITE).unwrap();
+    let out = run_in(
+        root.path(),
+        &["run", "--suite", "suite.toml", "--hosts", "loopback"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = run_dir(root.path());
+    let doc = read_json(&dir.join("bandwidth-1.json"));
+    assert_eq!(doc["test"], "bw");
+    assert_eq!(doc["complete"], true);
+    assert_eq!(doc["parameters"]["window"], 16);
+    assert_eq!(doc["parameters"]["bidirectional"], true);
+    assert_eq!(doc["results"][1]["iterations"], 256);
+    assert!(
+        doc["results"][1]["bandwidth"]["average_bytes_per_sec"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("## bw") && report.contains("BW average [MB/s]"),
+        "{report}"
+    );
+    assert!(report.contains("## pingpong"), "{report}");
+    assert!(stdout(&out).contains("Bandwidth test: higher is better"));
+
+    let bad = BANDWIDTH_SUITE.replace("kind = \"pingpong\"", "kind = \"pingpong\"\nwindow = 4");
+    std::fs::write(root.path().join("bad.toml"), bad).unwrap();
+    let out = run_in(root.path(), &["run", "--suite", "bad.toml"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("only a bandwidth test has a window"),
         "{}",
         stderr(&out)
     );

@@ -1,4 +1,4 @@
-//! What a ping-pong run is asked to do, and which of those choices both ends must share.
+//! What a run is asked to measure, and which of those choices both ends must share.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// Default out-of-band port, the one perftest uses, so firewall rules written for it apply.
 pub const DEFAULT_PORT: u16 = 18515;
 
-/// Which data path carries the ping-pong messages.
+/// Which data path carries the benchmark's messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransportChoice {
@@ -70,22 +70,70 @@ pub enum Amount {
     Duration(Duration),
 }
 
+/// Which measurement a run makes; both ends run the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Test {
+    /// Round trips of one message (fi_pingpong, ib_send_lat): latency.
+    PingPong,
+    /// Windows of messages kept in flight (fi_msg_bw, ib_send_bw): bandwidth and message rate.
+    Bandwidth {
+        /// Messages in flight per window (perftest's tx-depth, fabtests' -W).
+        window: usize,
+        /// Both ends send and receive at once (ib_send_bw -b); figures count both directions.
+        bidirectional: bool,
+    },
+}
+
+/// Largest `--window`: deeper windows than perftest's default of 128 add nothing on the
+/// fabrics we measure, and every provider's default completion queue holds this many.
+pub const MAX_WINDOW: usize = 256;
+
+impl Test {
+    /// The name of the subcommand and of the results' `test` field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Test::PingPong => "pingpong",
+            Test::Bandwidth { .. } => "bw",
+        }
+    }
+
+    /// What one timed unit is called in messages to the user.
+    pub fn unit_plural(self) -> &'static str {
+        match self {
+            Test::PingPong => "round trips",
+            Test::Bandwidth { .. } => "bandwidth windows",
+        }
+    }
+
+    /// Operations each direction keeps in flight.
+    pub fn depth(self) -> usize {
+        match self {
+            Test::PingPong => 1,
+            Test::Bandwidth { window, .. } => window,
+        }
+    }
+}
+
 /// Largest number of per-iteration samples kept for one size (8 bytes each: 80 MB), which
 /// bounds memory in `--duration` mode and for huge `--iters`.
 pub const MAX_SAMPLES: u64 = 10_000_000;
 
-/// Everything a ping-pong run needs besides where the peer is.
+/// Everything a run needs besides where the peer is.
 #[derive(Debug, Clone)]
-pub struct PingPongConfig {
+pub struct RunConfig {
+    /// What to measure.
+    pub test: Test,
     /// Data path.
     pub transport: TransportChoice,
     /// fi_send/fi_recv or fi_tsend/fi_trecv.
     pub api: MessageApi,
     /// Message sizes in bytes, ascending.
     pub sizes: Vec<u64>,
-    /// Timed round trips per size.
+    /// Timed round trips (ping-pong) or messages (bandwidth) per size.
     pub amount: Amount,
-    /// Untimed round trips per size; None = max(1000, iterations / 100).
+    /// Untimed round trips (messages) per size; None = max(1000, iterations / 100) round trips,
+    /// or 10 windows.
     pub warmup: Option<u64>,
     /// Check every received payload.
     pub verify: bool,
@@ -101,16 +149,33 @@ pub struct PingPongConfig {
     pub interrupted: Arc<AtomicBool>,
 }
 
-impl PingPongConfig {
-    /// Warm-up round trips for a run of `iterations` timed ones.
+impl RunConfig {
+    /// Warm-up round trips (messages) for a run of `iterations` timed ones: fi_pingpong's
+    /// rule for a ping-pong, fabtests' 10 windows for bandwidth.
     pub fn warmup_for(&self, iterations: u64) -> u64 {
-        self.warmup.unwrap_or_else(|| (iterations / 100).max(1000))
+        self.warmup.unwrap_or(match self.test {
+            Test::PingPong => (iterations / 100).max(1000),
+            Test::Bandwidth { window, .. } => 10 * window as u64,
+        })
     }
 
     /// The choices both ends must share, as (name, value) pairs, in a fixed order so a mismatch
     /// can be named.
     pub fn agreement(&self) -> Vec<(&'static str, String)> {
         vec![
+            (
+                "test",
+                match self.test {
+                    Test::PingPong => "pingpong".into(),
+                    Test::Bandwidth {
+                        window,
+                        bidirectional,
+                    } => format!(
+                        "bw window {window}{}",
+                        if bidirectional { " bidirectional" } else { "" }
+                    ),
+                },
+            ),
             (
                 "transport",
                 match &self.transport {

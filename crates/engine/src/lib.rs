@@ -1,17 +1,22 @@
 #![forbid(unsafe_code)]
-//! The rdmabench benchmark engine: a ping-pong latency measurement over libfabric or kernel
-//! TCP, with the out-of-band control connection that sets it up and watches the peer.
+//! The rdmabench benchmark engine: ping-pong latency and windowed bandwidth over libfabric or
+//! kernel TCP, with the out-of-band control connection that sets them up and watches the peer.
 
+mod bandwidth;
 pub mod config;
 pub mod error;
 pub mod host;
 pub mod measure;
 pub mod oob;
+mod pingpong;
 mod pinning;
 pub mod session;
 pub mod transport;
+mod verify;
 
-pub use config::{Amount, PingPongConfig, ProviderChoice, TransportChoice, DEFAULT_PORT};
+pub use config::{
+    Amount, ProviderChoice, RunConfig, Test, TransportChoice, DEFAULT_PORT, MAX_WINDOW,
+};
 pub use error::EngineError;
 pub use measure::{run_client, run_server, validate, RunOutput};
 pub use transport::fabric::available_providers;

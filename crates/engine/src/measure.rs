@@ -1,5 +1,7 @@
-//! The ping-pong measurement: warm-up and timed round trips per size, with one monotonic
-//! timestamp per iteration stored in a preallocated buffer (no allocation in the hot loop).
+//! A run's measurement, whatever the test: per size a warm-up and a timed phase of round trips
+//! or windows, one monotonic timestamp per unit stored in a preallocated buffer (no allocation
+//! in the hot loop), coordinated over the control connection and watched for a dead or stalled
+//! peer.
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -11,9 +13,11 @@ use rdmabench_fabric::Library;
 use rdmabench_report::model::{FabricInfo, HostFacts};
 use rdmabench_stats::{LatencySummary, SizeMeasurement};
 
-use crate::config::{Amount, PingPongConfig, MAX_SAMPLES};
+use crate::bandwidth::{self, Shape};
+use crate::config::{Amount, RunConfig, Test, MAX_SAMPLES, MAX_WINDOW};
 use crate::error::EngineError;
 use crate::oob::{ControlChannel, Message};
+use crate::pingpong;
 use crate::session::{accept, connect, listen, Session};
 use crate::transport::Transport;
 
@@ -37,40 +41,10 @@ pub struct RunOutput {
 /// Called after each size completes: (index, number of sizes, the row).
 pub type ProgressFn<'a> = dyn FnMut(usize, usize, &SizeMeasurement) + 'a;
 
-/// Byte `offset` of the payload of round trip `iteration`: varies per iteration so a stale
-/// buffer cannot pass verification.
-fn pattern(iteration: u64, offset: usize) -> u8 {
-    (iteration.wrapping_mul(131).wrapping_add(offset as u64) & 0xff) as u8
-}
-
-fn fill(buffer: &mut [u8], len: usize, iteration: u64) {
-    for (offset, byte) in buffer[..len].iter_mut().enumerate() {
-        *byte = pattern(iteration, offset);
-    }
-}
-
-fn check(buffer: &[u8], size: u64, iteration: u64) -> Result<(), EngineError> {
-    let len = size as usize;
-    match buffer[..len]
-        .iter()
-        .enumerate()
-        .find(|(offset, byte)| **byte != pattern(iteration, *offset))
-    {
-        None => Ok(()),
-        Some((offset, &actual)) => Err(EngineError::Corrupted {
-            size,
-            iteration,
-            offset,
-            expected: pattern(iteration, offset),
-            actual,
-        }),
-    }
-}
-
 /// Everything the watchdog needs to decide whether a wait should go on.
 struct Watch<'a> {
     control: &'a mut ControlChannel,
-    config: &'a PingPongConfig,
+    config: &'a RunConfig,
     completed: &'a Cell<u64>,
     reason: &'a RefCell<Option<EngineError>>,
     during: String,
@@ -109,20 +83,20 @@ impl Watch<'_> {
     }
 }
 
-/// Runs one phase of `round_trips` round trips with the transport; the client times them into
-/// `samples` when given. Returns the wall-clock time of the phase in ns.
+/// Runs one phase of `units` round trips or windows with the transport, the watchdog keeping
+/// an eye on the peer; the initiator times units into `samples` when given. Returns the
+/// wall-clock time of the phase in ns.
 #[allow(clippy::too_many_arguments)]
 fn run_phase(
     transport: &mut dyn Transport,
     control: &mut ControlChannel,
-    config: &PingPongConfig,
+    config: &RunConfig,
     size: u64,
-    round_trips: u64,
+    units: u64,
     first_iteration: u64,
     initiator: bool,
-    mut samples: Option<&mut Vec<u64>>,
+    samples: Option<&mut Vec<u64>>,
 ) -> Result<u64, EngineError> {
-    let len = size as usize;
     let completed = Cell::new(0u64);
     let reason = RefCell::new(None);
     let mut watch = Watch {
@@ -130,54 +104,36 @@ fn run_phase(
         config,
         completed: &completed,
         reason: &reason,
-        during: format!("during the {size}-byte round trips"),
+        during: format!("during the {size}-byte {}", config.test.unit_plural()),
         last_completed: 0,
         idle_since: Instant::now(),
     };
     let mut watchdog = || watch.keep_waiting();
-    let result = (|| {
-        let start = Instant::now();
-        let mut previous = start;
-        for i in 0..round_trips {
-            let iteration = first_iteration + i;
-            let last = i + 1 == round_trips;
-            if initiator {
-                if config.verify {
-                    fill(transport.send_buffer()?, len, iteration);
-                }
-                transport.send(len, &mut watchdog)?;
-                transport.complete_receive(len, &mut watchdog)?;
-                if config.verify {
-                    check(transport.receive_buffer()?, size, iteration)?;
-                }
-                if !last {
-                    transport.post_receive(len, &mut watchdog)?;
-                }
-            } else {
-                transport.complete_receive(len, &mut watchdog)?;
-                if config.verify {
-                    check(transport.receive_buffer()?, size, iteration)?;
-                    let echo = transport.receive_buffer()?[..len].to_vec();
-                    transport.send_buffer()?[..len].copy_from_slice(&echo);
-                }
-                if !last {
-                    transport.post_receive(len, &mut watchdog)?;
-                }
-                transport.send(len, &mut watchdog)?;
-            }
-            // Only the initiator times iterations; the responder's clock stays off the path.
-            if let Some(samples) = samples.as_deref_mut() {
-                let now = Instant::now();
-                samples.push(nanos(now.duration_since(previous)));
-                previous = now;
-            }
-            completed.set(i + 1);
-        }
-        if samples.is_none() {
-            previous = Instant::now();
-        }
-        Ok(nanos(previous.duration_since(start)))
-    })();
+    let result = match Shape::of(config.test) {
+        None => pingpong::round_trips(
+            transport,
+            config,
+            size,
+            units,
+            first_iteration,
+            initiator,
+            samples,
+            &completed,
+            &mut watchdog,
+        ),
+        Some(shape) => bandwidth::windows(
+            transport,
+            config,
+            shape,
+            size,
+            units,
+            first_iteration,
+            initiator,
+            samples,
+            &completed,
+            &mut watchdog,
+        ),
+    };
     result.map_err(|e| {
         // After Ctrl-C the other end may notice first and hang up; report the cause, not that.
         if config.interrupted.load(Ordering::Relaxed) {
@@ -188,55 +144,118 @@ fn run_phase(
     })
 }
 
-fn nanos(d: std::time::Duration) -> u64 {
+/// Posts what a phase starts with on this end, before the peer may send.
+fn prepare(
+    transport: &mut dyn Transport,
+    config: &RunConfig,
+    size: u64,
+    initiator: bool,
+) -> Result<(), EngineError> {
+    let watchdog = &mut || !config.interrupted.load(Ordering::Relaxed);
+    match Shape::of(config.test) {
+        None => pingpong::prepare(transport, size, watchdog),
+        Some(shape) => bandwidth::prepare(transport, shape, size, initiator, watchdog),
+    }
+}
+
+/// A phase's clock: one monotonic timestamp per unit, each gap pushed into the initiator's
+/// samples (the responder keeps its clock off the path).
+pub(crate) struct PhaseClock<'a> {
+    start: Instant,
+    previous: Instant,
+    samples: Option<&'a mut Vec<u64>>,
+}
+
+impl<'a> PhaseClock<'a> {
+    /// Starts the clock.
+    pub(crate) fn start(samples: Option<&'a mut Vec<u64>>) -> Self {
+        let start = Instant::now();
+        PhaseClock {
+            start,
+            previous: start,
+            samples,
+        }
+    }
+
+    /// Ends a unit (round trip or window).
+    pub(crate) fn lap(&mut self) {
+        if let Some(samples) = self.samples.as_deref_mut() {
+            let now = Instant::now();
+            samples.push(nanos(now.duration_since(self.previous)));
+            self.previous = now;
+        }
+    }
+
+    /// The phase's wall-clock time in ns: exactly the sum of the laps when timed.
+    pub(crate) fn stop(self) -> u64 {
+        let end = if self.samples.is_some() {
+            self.previous
+        } else {
+            Instant::now()
+        };
+        nanos(end.duration_since(self.start))
+    }
+}
+
+/// Nanoseconds of a duration, saturating.
+pub(crate) fn nanos(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Client: one size = a warm-up phase, then the timed phase.
+/// Client: one size = a warm-up phase, then the timed phase, in units of round trips
+/// (ping-pong) or windows (bandwidth).
 fn measure_size(
     session: &mut Session,
-    config: &PingPongConfig,
+    config: &RunConfig,
     size: u64,
     samples: &mut Vec<u64>,
 ) -> Result<SizeMeasurement, EngineError> {
+    let per_unit = config.test.depth() as u64;
     let warmup = match config.amount {
         Amount::Iterations(n) => config.warmup_for(n),
-        Amount::Duration(_) => config.warmup.unwrap_or(1000),
-    };
+        Amount::Duration(_) => config.warmup.unwrap_or_else(|| config.warmup_for(0)),
+    }
+    .div_ceil(per_unit);
     let warmup_ns = client_phase(session, config, size, warmup, 0, None)?;
-    let iterations = match config.amount {
-        Amount::Iterations(n) => n,
+    let units = match config.amount {
+        Amount::Iterations(n) => n.div_ceil(per_unit).max(1),
         Amount::Duration(d) => {
-            let per_round_trip = (warmup_ns / warmup.max(1)).max(1);
-            (nanos(d) / per_round_trip).clamp(1, MAX_SAMPLES)
+            let per_unit_ns = (warmup_ns / warmup.max(1)).max(1);
+            (nanos(d) / per_unit_ns).clamp(1, MAX_SAMPLES)
         }
     };
     // Touch every sample slot now, so page faults happen before the clock starts.
     samples.clear();
-    samples.resize(iterations as usize, 0);
+    samples.resize(units as usize, 0);
     samples.clear();
-    let total_ns = client_phase(session, config, size, iterations, warmup, Some(samples))?;
-    let latency = LatencySummary::from_round_trips(samples)
-        .ok_or_else(|| EngineError::Protocol("no samples were recorded".into()))?;
-    Ok(SizeMeasurement::pingpong(
-        size, iterations, warmup, total_ns, latency,
-    ))
+    let first = warmup * per_unit;
+    let total_ns = client_phase(session, config, size, units, first, Some(samples))?;
+    match Shape::of(config.test) {
+        None => {
+            let latency = LatencySummary::from_round_trips(samples)
+                .ok_or_else(|| EngineError::Protocol("no samples were recorded".into()))?;
+            Ok(SizeMeasurement::pingpong(
+                size, units, warmup, total_ns, latency,
+            ))
+        }
+        Some(shape) => Ok(bandwidth::row(shape, size, first, total_ns, samples)),
+    }
 }
 
 fn client_phase(
     session: &mut Session,
-    config: &PingPongConfig,
+    config: &RunConfig,
     size: u64,
-    round_trips: u64,
+    units: u64,
     first_iteration: u64,
     samples: Option<&mut Vec<u64>>,
 ) -> Result<u64, EngineError> {
-    if round_trips == 0 {
+    if units == 0 {
         return Ok(0);
     }
     session.control.send(&Message::Phase {
         size,
-        round_trips,
+        units,
         first_iteration,
     })?;
     match session
@@ -253,15 +272,13 @@ fn client_phase(
     if config.interrupted.load(Ordering::Relaxed) {
         return Err(EngineError::Interrupted);
     }
-    session.transport.post_receive(size as usize, &mut || {
-        !config.interrupted.load(Ordering::Relaxed)
-    })?;
+    prepare(session.transport.as_mut(), config, size, true)?;
     run_phase(
         session.transport.as_mut(),
         &mut session.control,
         config,
         size,
-        round_trips,
+        units,
         first_iteration,
         true,
         samples,
@@ -284,9 +301,12 @@ fn finish(
     }
 }
 
+/// Largest buffer per direction a verified bandwidth window may need (1 GiB).
+const MAX_VERIFY_BUFFERS: u64 = 1 << 30;
+
 /// Checks parameters that would otherwise fail deep inside a run; public so a caller that
 /// starts the run elsewhere (another process, a pod) can refuse them before it starts.
-pub fn validate(config: &PingPongConfig) -> Result<(), EngineError> {
+pub fn validate(config: &RunConfig) -> Result<(), EngineError> {
     if config.sizes.is_empty() {
         return Err(EngineError::InvalidParameters(
             "no message sizes given".into(),
@@ -296,6 +316,20 @@ pub fn validate(config: &PingPongConfig) -> Result<(), EngineError> {
         return Err(EngineError::InvalidParameters(
             "--duration estimates the iteration count from the warm-up, so --warmup must be at least 1".into(),
         ));
+    }
+    if let Test::Bandwidth { window, .. } = config.test {
+        if !(1..=MAX_WINDOW).contains(&window) {
+            return Err(EngineError::InvalidParameters(format!(
+                "--window {window}: a bandwidth window holds 1 to {MAX_WINDOW} messages in flight (perftest's tx-depth); try 64"
+            )));
+        }
+        let largest = config.sizes.iter().copied().max().unwrap_or(0);
+        let buffers = largest.saturating_mul(window as u64);
+        if config.verify && buffers > MAX_VERIFY_BUFFERS {
+            return Err(EngineError::InvalidParameters(format!(
+                "--verify gives every message of the window its own buffer: --window {window} x {largest} B = {buffers} B per direction, above the {MAX_VERIFY_BUFFERS} B limit; lower --window or the largest size"
+            )));
+        }
     }
     if let Amount::Iterations(n) = config.amount {
         if n > MAX_SAMPLES {
@@ -310,18 +344,14 @@ pub fn validate(config: &PingPongConfig) -> Result<(), EngineError> {
 /// Client role: connect, measure every size, tell the server we are done.
 pub fn run_client(
     server: &str,
-    config: &PingPongConfig,
+    config: &RunConfig,
     lib: Option<&Arc<Library>>,
     progress: &mut ProgressFn,
 ) -> Result<RunOutput, EngineError> {
     validate(config)?;
     crate::pinning::pin(config.cpu)?;
     let mut session = connect(server, config, lib)?;
-    let capacity = match config.amount {
-        Amount::Iterations(n) => n,
-        Amount::Duration(_) => MAX_SAMPLES,
-    };
-    let mut samples = Vec::with_capacity(capacity as usize);
+    let mut samples = Vec::new();
     let mut measurements = Vec::with_capacity(config.sizes.len());
     for (index, &size) in config.sizes.iter().enumerate() {
         match measure_size(&mut session, config, size, &mut samples) {
@@ -344,7 +374,7 @@ pub fn run_client(
 /// Server role on an already-bound listener: serve one client's run.
 fn serve(
     listener: &std::net::TcpListener,
-    config: &PingPongConfig,
+    config: &RunConfig,
     lib: Option<&Arc<Library>>,
 ) -> Result<RunOutput, EngineError> {
     validate(config)?;
@@ -361,7 +391,7 @@ fn serve(
         match message {
             Message::Phase {
                 size,
-                round_trips,
+                units,
                 first_iteration,
             } => {
                 if !config.sizes.contains(&size) {
@@ -371,11 +401,7 @@ fn serve(
                         "the client asked for size {size}, which is not in this server's --sizes"
                     ))));
                 }
-                let served = session
-                    .transport
-                    .post_receive(size as usize, &mut || {
-                        !config.interrupted.load(Ordering::Relaxed)
-                    })
+                let served = prepare(session.transport.as_mut(), config, size, false)
                     .and_then(|()| session.control.send(&Message::Ready))
                     .and_then(|()| {
                         run_phase(
@@ -383,7 +409,7 @@ fn serve(
                             &mut session.control,
                             config,
                             size,
-                            round_trips,
+                            units,
                             first_iteration,
                             false,
                             None,
@@ -407,30 +433,9 @@ fn serve(
 /// Server role: listen on `bind` and serve one client's run.
 pub fn run_server(
     bind: SocketAddr,
-    config: &PingPongConfig,
+    config: &RunConfig,
     lib: Option<&Arc<Library>>,
 ) -> Result<RunOutput, EngineError> {
     let listener = listen(bind)?;
     serve(&listener, config, lib)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn verification_catches_a_stale_or_corrupted_payload() {
-        let mut buffer = vec![0u8; 64];
-        fill(&mut buffer, 64, 7);
-        assert!(check(&buffer, 64, 7).is_ok());
-        assert!(matches!(
-            check(&buffer, 64, 8),
-            Err(EngineError::Corrupted { iteration: 8, .. })
-        ));
-        buffer[10] ^= 0xff;
-        assert!(matches!(
-            check(&buffer, 64, 7),
-            Err(EngineError::Corrupted { offset: 10, .. })
-        ));
-    }
 }

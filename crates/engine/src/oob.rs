@@ -15,7 +15,7 @@ use crate::error::EngineError;
 /// First field of every hello, so a stray connection (a port scanner, perftest) is told apart.
 pub const MAGIC: &str = "rdmabench-pingpong";
 /// Bumped whenever the messages below change incompatibly.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// Control messages are small; anything larger is a protocol error, not an allocation.
 const MAX_FRAME: u32 = 1 << 20;
 
@@ -32,7 +32,7 @@ pub enum Message {
         tool_version: String,
         /// The client's host facts.
         host: Box<HostFacts>,
-        /// `PingPongConfig::agreement()` of the client.
+        /// `RunConfig::agreement()` of the client.
         agreement: Vec<(String, String)>,
     },
     /// Server -> client: accepted; which provider the server opened and its fabric address.
@@ -54,13 +54,14 @@ pub enum Message {
         /// fi_getname of the client endpoint.
         address: Vec<u8>,
     },
-    /// Client -> server: run `round_trips` round trips of `size` bytes next.
+    /// Client -> server: run `units` round trips (ping-pong) or windows (bandwidth) of `size`
+    /// bytes next.
     Phase {
         /// Message size.
         size: u64,
-        /// Number of round trips.
-        round_trips: u64,
-        /// Index of the first round trip (for verification patterns).
+        /// Number of round trips or windows.
+        units: u64,
+        /// Index of the first round trip or message (for verification patterns).
         first_iteration: u64,
     },
     /// Server -> client: receive posted, go.

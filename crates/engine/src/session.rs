@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use rdmabench_fabric::Library;
 use rdmabench_report::model::{FabricInfo, HostFacts};
 
-use crate::config::{PingPongConfig, TransportChoice};
+use crate::config::{RunConfig, TransportChoice};
 use crate::error::EngineError;
 use crate::host::{host_facts, same_host};
 use crate::oob::{ControlChannel, Message, MAGIC, PROTOCOL_VERSION};
 use crate::transport::fabric::{select_named_provider, select_provider, FabricTransport};
 use crate::transport::socket::SocketTransport;
-use crate::transport::Transport;
+use crate::transport::{Buffers, Transport};
 
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 const TOKEN_LEN: usize = 16;
@@ -44,7 +44,7 @@ impl Session {
 }
 
 fn library_for(
-    config: &PingPongConfig,
+    config: &RunConfig,
     lib: Option<&Arc<Library>>,
 ) -> Result<Option<Arc<Library>>, EngineError> {
     match (&config.transport, lib) {
@@ -56,8 +56,17 @@ fn library_for(
     }
 }
 
-fn max_size(config: &PingPongConfig) -> u64 {
+fn max_size(config: &RunConfig) -> u64 {
     config.sizes.iter().copied().max().unwrap_or(1)
+}
+
+/// The test's operations in flight; verifying a window needs a buffer per message.
+fn buffers(config: &RunConfig) -> Buffers {
+    let depth = config.test.depth();
+    Buffers {
+        depth,
+        separate: config.verify && depth > 1,
+    }
 }
 
 /// Binds the listening socket, translating "address in use" into advice.
@@ -76,10 +85,7 @@ pub fn listen(bind: SocketAddr) -> Result<TcpListener, EngineError> {
     })
 }
 
-fn accept_within(
-    listener: &TcpListener,
-    config: &PingPongConfig,
-) -> Result<TcpStream, EngineError> {
+fn accept_within(listener: &TcpListener, config: &RunConfig) -> Result<TcpStream, EngineError> {
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -112,7 +118,7 @@ fn accept_within(
     }
 }
 
-fn connect_within(server: &str, config: &PingPongConfig) -> Result<TcpStream, EngineError> {
+fn connect_within(server: &str, config: &RunConfig) -> Result<TcpStream, EngineError> {
     let deadline = Instant::now() + config.timeout;
     let mut last_error = String::from("no address");
     loop {
@@ -162,7 +168,7 @@ fn session_token() -> Vec<u8> {
 }
 
 /// Checks a client's hello against our configuration; the error names the first difference.
-fn check_hello(message: Message, config: &PingPongConfig) -> Result<HostFacts, EngineError> {
+fn check_hello(message: Message, config: &RunConfig) -> Result<HostFacts, EngineError> {
     let Message::Hello {
         magic,
         protocol,
@@ -215,7 +221,7 @@ fn check_hello(message: Message, config: &PingPongConfig) -> Result<HostFacts, E
 /// Server side: accept one client, check its parameters, open the data path.
 pub fn accept(
     listener: &TcpListener,
-    config: &PingPongConfig,
+    config: &RunConfig,
     lib: Option<&Arc<Library>>,
 ) -> Result<Session, EngineError> {
     let lib = library_for(config, lib)?;
@@ -238,7 +244,7 @@ pub fn accept(
 fn open_server_side(
     control: &mut ControlChannel,
     listener: &TcpListener,
-    config: &PingPongConfig,
+    config: &RunConfig,
     lib: Option<Arc<Library>>,
     local: &HostFacts,
     peer: &HostFacts,
@@ -257,6 +263,7 @@ fn open_server_side(
                 &lib,
                 &info,
                 max_size(config),
+                buffers(config),
                 config.api,
                 config.completion,
                 config.force_mr_local,
@@ -295,7 +302,8 @@ fn open_server_side(
                     "a data connection arrived with the wrong session token".into(),
                 ));
             }
-            let transport = SocketTransport::new(data, max_size(config), config.completion)?;
+            let transport =
+                SocketTransport::new(data, max_size(config), buffers(config), config.completion)?;
             Ok((Box::new(transport), None))
         }
     }
@@ -304,7 +312,7 @@ fn open_server_side(
 /// Client side: connect to the server, handshake, open the data path.
 pub fn connect(
     server: &str,
-    config: &PingPongConfig,
+    config: &RunConfig,
     lib: Option<&Arc<Library>>,
 ) -> Result<Session, EngineError> {
     let lib = library_for(config, lib)?;
@@ -357,7 +365,7 @@ pub fn connect(
 
 fn open_client_fabric(
     control: &mut ControlChannel,
-    config: &PingPongConfig,
+    config: &RunConfig,
     lib: &Arc<Library>,
     provider: &str,
     server_address: &[u8],
@@ -373,6 +381,7 @@ fn open_client_fabric(
         lib,
         &info,
         max_size(config),
+        buffers(config),
         config.api,
         config.completion,
         config.force_mr_local,
@@ -387,7 +396,7 @@ fn open_client_fabric(
 
 fn open_client_socket(
     server: SocketAddr,
-    config: &PingPongConfig,
+    config: &RunConfig,
     token: &[u8],
 ) -> Result<(Box<dyn Transport>, Option<FabricInfo>), EngineError> {
     let mut data = TcpStream::connect_timeout(&server, config.timeout).map_err(EngineError::io(
@@ -395,7 +404,8 @@ fn open_client_socket(
     ))?;
     data.write_all(token)
         .map_err(EngineError::io("sending the data connection's token"))?;
-    let transport = SocketTransport::new(data, max_size(config), config.completion)?;
+    let transport =
+        SocketTransport::new(data, max_size(config), buffers(config), config.completion)?;
     Ok((Box::new(transport), None))
 }
 
@@ -406,8 +416,9 @@ mod tests {
     use rdmabench_fabric::{Completion, MessageApi};
     use std::sync::atomic::AtomicBool;
 
-    fn config(sizes: Vec<u64>) -> PingPongConfig {
-        PingPongConfig {
+    fn config(sizes: Vec<u64>) -> RunConfig {
+        RunConfig {
+            test: crate::config::Test::PingPong,
             transport: TransportChoice::Fabric(ProviderChoice::Tcp),
             api: MessageApi::Msg,
             sizes,
@@ -422,7 +433,7 @@ mod tests {
         }
     }
 
-    fn hello(config: &PingPongConfig, protocol: u32, magic: &str) -> Message {
+    fn hello(config: &RunConfig, protocol: u32, magic: &str) -> Message {
         Message::Hello {
             magic: magic.into(),
             protocol,

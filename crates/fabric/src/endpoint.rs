@@ -1,6 +1,10 @@
-//! An RDM endpoint with its fabric, domain, completion queue, address vector, page-aligned
+//! An RDM endpoint with its fabric, domain, completion queues, address vector, page-aligned
 //! buffers and (when the provider asks for it) registered memory: everything one side of a
-//! ping-pong needs, opened together and closed in reverse order.
+//! benchmark needs, opened together and closed in reverse order.
+//!
+//! Operations are numbered: op `i` of a direction has its own fi_context2 and, when the buffers
+//! are split, its own buffer slot, so a bandwidth test can keep a window of sends and receives in
+//! flight while a ping-pong uses op 0 alone.
 
 use std::os::raw::c_void;
 use std::ptr::NonNull;
@@ -33,8 +37,13 @@ pub enum Completion {
 /// How to open an endpoint.
 #[derive(Debug, Clone, Copy)]
 pub struct EndpointOptions {
-    /// Size of each of the send and receive buffers, in bytes.
+    /// Largest message, in bytes: the size of one buffer slot.
     pub buffer_size: usize,
+    /// Operations each direction may have in flight (a bandwidth window; 1 for a ping-pong).
+    pub depth: usize,
+    /// Give every operation its own buffer slot (needed to verify a window's payloads); else
+    /// all operations of a direction share one buffer, as perftest's bandwidth tests do.
+    pub separate_buffers: bool,
     /// Completion strategy.
     pub completion: Completion,
     /// Register the buffers and pass descriptors even when the provider does not ask for it,
@@ -44,8 +53,8 @@ pub struct EndpointOptions {
     pub api: MessageApi,
 }
 
-/// Where the single receive buffer is in its life cycle. A receive can complete while we are
-/// still waiting for our own send's completion, so "completed" is a state of its own.
+/// Where a receive operation is in its life cycle. A receive can complete while we are still
+/// waiting for our own send's completion, so "completed" is a state of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReceiveState {
     /// Nothing posted yet.
@@ -113,10 +122,11 @@ pub struct Endpoint {
     _fabric: Owned<ffi::FidFabric>,
     tx: AlignedBuffer,
     rx: AlignedBuffer,
-    tx_context: Box<FiContext2>,
-    rx_context: Box<FiContext2>,
-    tx_pending: bool,
-    rx_state: ReceiveState,
+    tx_contexts: Box<[FiContext2]>,
+    rx_contexts: Box<[FiContext2]>,
+    tx_pending: Vec<bool>,
+    sends_in_flight: usize,
+    rx_state: Vec<ReceiveState>,
     peer: Option<FiAddr>,
     inject_size: usize,
     max_msg_size: usize,
@@ -132,6 +142,11 @@ impl Endpoint {
         let view = info.view();
         let info_ptr = info.as_ptr();
         let max_msg_size = view.max_msg_size();
+        if options.depth == 0 {
+            return Err(FabricError::Usage(
+                "an endpoint needs at least one operation",
+            ));
+        }
         if options.buffer_size > max_msg_size {
             return Err(FabricError::MessageTooLarge {
                 len: options.buffer_size,
@@ -219,8 +234,17 @@ impl Endpoint {
             lib.check("fi_enable", ret as isize)?;
         }
 
-        let tx = AlignedBuffer::new(options.buffer_size)?;
-        let rx = AlignedBuffer::new(options.buffer_size)?;
+        let slots = if options.separate_buffers {
+            options.depth
+        } else {
+            1
+        };
+        let total = options
+            .buffer_size
+            .checked_mul(slots)
+            .ok_or(FabricError::Usage("buffer size overflows"))?;
+        let tx = AlignedBuffer::new(total)?;
+        let rx = AlignedBuffer::new(total)?;
         let mr_mode = view.mr_mode();
         let mrs = if options.force_mr_local || mr_mode & ffi::FI_MR_LOCAL != 0 {
             let prov_key = mr_mode & ffi::FI_MR_PROV_KEY != 0;
@@ -254,10 +278,11 @@ impl Endpoint {
             _fabric: fabric,
             tx,
             rx,
-            tx_context: Box::new(zeroed_context()),
-            rx_context: Box::new(zeroed_context()),
-            tx_pending: false,
-            rx_state: ReceiveState::Idle,
+            tx_contexts: zeroed_contexts(options.depth),
+            rx_contexts: zeroed_contexts(options.depth),
+            tx_pending: vec![false; options.depth],
+            sends_in_flight: 0,
+            rx_state: vec![ReceiveState::Idle; options.depth],
             peer: None,
             inject_size: view.inject_size(),
             max_msg_size,
@@ -326,24 +351,62 @@ impl Endpoint {
         self.mrs.is_some()
     }
 
-    /// The send buffer, to fill before a send; unavailable while a send is in flight.
-    pub fn send_buffer(&mut self) -> Result<&mut [u8], FabricError> {
-        if self.tx_pending {
+    /// How many operations each direction may have in flight.
+    pub fn depth(&self) -> usize {
+        self.options.depth
+    }
+
+    fn check_op(&self, op: usize) -> Result<(), FabricError> {
+        if op >= self.options.depth {
+            return Err(FabricError::Usage(
+                "operation number beyond the endpoint's depth",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Byte offset of op's buffer slot.
+    fn slot_offset(&self, op: usize) -> usize {
+        if self.options.separate_buffers {
+            op * self.options.buffer_size
+        } else {
+            0
+        }
+    }
+
+    /// Whether another in-flight operation of the direction shares op's buffer.
+    fn shared_slot_busy(&self, op: usize, busy: impl Fn(usize) -> bool) -> bool {
+        if self.options.separate_buffers {
+            busy(op)
+        } else {
+            (0..self.options.depth).any(busy)
+        }
+    }
+
+    /// Send op's buffer, to fill before the send; unavailable while a send using it is in
+    /// flight.
+    pub fn send_buffer(&mut self, op: usize) -> Result<&mut [u8], FabricError> {
+        self.check_op(op)?;
+        if self.shared_slot_busy(op, |o| self.tx_pending[o]) {
             return Err(FabricError::Usage(
                 "send buffer used while a send is in flight",
             ));
         }
-        Ok(self.tx.as_mut_slice())
+        let (start, len) = (self.slot_offset(op), self.options.buffer_size);
+        Ok(&mut self.tx.as_mut_slice()[start..start + len])
     }
 
-    /// The receive buffer, to check after a receive; unavailable while a receive is posted.
-    pub fn receive_buffer(&self) -> Result<&[u8], FabricError> {
-        if self.rx_state == ReceiveState::Posted {
+    /// Receive op's buffer, to check after its receive; unavailable while a receive into it is
+    /// posted.
+    pub fn receive_buffer(&self, op: usize) -> Result<&[u8], FabricError> {
+        self.check_op(op)?;
+        if self.shared_slot_busy(op, |o| self.rx_state[o] == ReceiveState::Posted) {
             return Err(FabricError::Usage(
                 "receive buffer read while a receive is posted",
             ));
         }
-        Ok(self.rx.as_slice())
+        let (start, len) = (self.slot_offset(op), self.options.buffer_size);
+        Ok(&self.rx.as_slice()[start..start + len])
     }
 
     fn check_len(&self, len: usize) -> Result<(), FabricError> {
@@ -371,26 +434,30 @@ impl Endpoint {
         ))
     }
 
-    /// Posts a receive of up to `len` bytes into the receive buffer (from any source), retrying
+    /// Posts receive op of up to `len` bytes into its buffer slot (from any source), retrying
     /// on -FI_EAGAIN after progressing the completion queue.
     pub fn post_receive(
         &mut self,
+        op: usize,
         len: usize,
         watchdog: &mut dyn FnMut() -> bool,
     ) -> Result<(), FabricError> {
         self.check_len(len)?;
-        if self.rx_state == ReceiveState::Posted {
+        self.check_op(op)?;
+        if self.rx_state[op] == ReceiveState::Posted {
             return Err(FabricError::Usage("a receive is already posted"));
         }
         let (_, rx_desc) = self.descriptors();
-        let buf = self.rx.as_mut_ptr().cast::<c_void>();
-        let context = std::ptr::from_mut(&mut *self.rx_context).cast::<c_void>();
+        let offset = self.slot_offset(op);
+        // SAFETY: offset + len lies inside rx (slot_offset and check_len bound it).
+        let buf = unsafe { self.rx.as_mut_ptr().add(offset) }.cast::<c_void>();
+        let context = std::ptr::from_mut(&mut self.rx_contexts[op]).cast::<c_void>();
         let ep = self.ep.as_ptr();
         let api = self.options.api;
         self.retry_on_eagain("fi_recv", Queue::Receive, watchdog, |_| {
             // SAFETY: ep is live; buf has at least len bytes (check_len) and stays untouched
-            // until the receive completes (rx_state guards receive_buffer); context is a
-            // boxed fi_context2 that lives as long as the endpoint.
+            // until the receive completes (rx_state guards receive_buffer); context is op's
+            // fi_context2 in a boxed slice that lives as long as the endpoint.
             unsafe {
                 match api {
                     MessageApi::Msg => {
@@ -409,26 +476,33 @@ impl Endpoint {
                 }
             }
         })?;
-        self.rx_state = ReceiveState::Posted;
+        self.rx_state[op] = ReceiveState::Posted;
         Ok(())
     }
 
-    /// Sends `len` bytes from the send buffer to the peer: with fi_inject when the message is
-    /// smaller than the provider's inject size (nothing to wait for; strictly smaller, as
-    /// fi_pingpong decides), otherwise with fi_send, whose completion `wait_send` collects.
+    /// Sends `len` bytes from op's send buffer slot to the peer: with fi_inject when the
+    /// message is smaller than the provider's inject size (nothing to wait for; strictly
+    /// smaller, as fi_pingpong decides), otherwise with fi_send, whose completion `wait_sends`
+    /// collects.
     pub fn send(
         &mut self,
+        op: usize,
         len: usize,
         watchdog: &mut dyn FnMut() -> bool,
     ) -> Result<(), FabricError> {
         self.check_len(len)?;
-        if self.tx_pending {
+        self.check_op(op)?;
+        if self.tx_pending[op] {
             return Err(FabricError::Usage("a send is already in flight"));
         }
         let peer = self.peer()?;
         let (tx_desc, _) = self.descriptors();
-        let buf = self.tx.as_mut_ptr().cast::<c_void>().cast_const();
-        let context = std::ptr::from_mut(&mut *self.tx_context).cast::<c_void>();
+        let offset = self.slot_offset(op);
+        // SAFETY: offset + len lies inside tx (slot_offset and check_len bound it).
+        let buf = unsafe { self.tx.as_mut_ptr().add(offset) }
+            .cast::<c_void>()
+            .cast_const();
+        let context = std::ptr::from_mut(&mut self.tx_contexts[op]).cast::<c_void>();
         let ep = self.ep.as_ptr();
         let api = self.options.api;
         if len < self.inject_size {
@@ -447,7 +521,8 @@ impl Endpoint {
         }
         self.retry_on_eagain("fi_send", Queue::Send, watchdog, |_| {
             // SAFETY: ep is live; buf has len valid bytes and is not written until the send
-            // completes (tx_pending guards send_buffer); context lives as long as the endpoint.
+            // completes (tx_pending guards send_buffer); context is op's and lives as long as
+            // the endpoint.
             unsafe {
                 match api {
                     MessageApi::Msg => ((*(*ep).msg).send)(ep, buf, len, tx_desc, peer, context),
@@ -457,24 +532,30 @@ impl Endpoint {
                 }
             }
         })?;
-        self.tx_pending = true;
+        self.tx_pending[op] = true;
+        self.sends_in_flight += 1;
         Ok(())
     }
 
-    /// Progresses until the outstanding send (if any) has completed.
-    pub fn wait_send(&mut self, watchdog: &mut dyn FnMut() -> bool) -> Result<(), FabricError> {
-        self.progress_until(Queue::Send, watchdog, |ep| !ep.tx_pending)
+    /// Progresses until every outstanding send has completed.
+    pub fn wait_sends(&mut self, watchdog: &mut dyn FnMut() -> bool) -> Result<(), FabricError> {
+        self.progress_until(Queue::Send, watchdog, |ep| ep.sends_in_flight == 0)
     }
 
-    /// Progresses until the posted receive has completed.
-    pub fn wait_receive(&mut self, watchdog: &mut dyn FnMut() -> bool) -> Result<(), FabricError> {
-        if self.rx_state == ReceiveState::Idle {
+    /// Progresses until posted receive op has completed.
+    pub fn wait_receive(
+        &mut self,
+        op: usize,
+        watchdog: &mut dyn FnMut() -> bool,
+    ) -> Result<(), FabricError> {
+        self.check_op(op)?;
+        if self.rx_state[op] == ReceiveState::Idle {
             return Err(FabricError::Usage(
                 "waiting for a receive that was never posted",
             ));
         }
         self.progress_until(Queue::Receive, watchdog, |ep| {
-            ep.rx_state == ReceiveState::Completed
+            ep.rx_state[op] == ReceiveState::Completed
         })
     }
 
@@ -579,13 +660,14 @@ impl Endpoint {
             return Err(self.completion_error(queue));
         }
         self.lib.check("fi_cq_read", ret)?;
-        let tx = std::ptr::from_mut(&mut *self.tx_context).cast::<c_void>();
-        let rx = std::ptr::from_mut(&mut *self.rx_context).cast::<c_void>();
         for entry in &entries[..ret.unsigned_abs()] {
-            if entry.op_context == tx {
-                self.tx_pending = false;
-            } else if entry.op_context == rx {
-                self.rx_state = ReceiveState::Completed;
+            let context = entry.op_context as usize;
+            if let Some(op) = op_of(&self.tx_contexts, context) {
+                if std::mem::replace(&mut self.tx_pending[op], false) {
+                    self.sends_in_flight -= 1;
+                }
+            } else if let Some(op) = op_of(&self.rx_contexts, context) {
+                self.rx_state[op] = ReceiveState::Completed;
             }
         }
         Ok(ret > 0)
@@ -669,10 +751,20 @@ fn open_cq(
     Owned::new(cq_ptr, "completion queue")
 }
 
-fn zeroed_context() -> FiContext2 {
-    FiContext2 {
-        internal: [std::ptr::null_mut(); 8],
-    }
+fn zeroed_contexts(depth: usize) -> Box<[FiContext2]> {
+    (0..depth)
+        .map(|_| FiContext2 {
+            internal: [std::ptr::null_mut(); 8],
+        })
+        .collect()
+}
+
+/// Which operation a completion's context address belongs to, if it is one of `contexts`.
+fn op_of(contexts: &[FiContext2], address: usize) -> Option<usize> {
+    let start = contexts.as_ptr() as usize;
+    let size = std::mem::size_of::<FiContext2>();
+    let offset = address.checked_sub(start)?;
+    (offset % size == 0 && offset / size < contexts.len()).then_some(offset / size)
 }
 
 fn register(

@@ -34,6 +34,7 @@ fn variants() -> Vec<(&'static str, String)> {
             instance: lookup(instance).unwrap(),
             hugepages_2mi,
             port: 18515,
+            test: "pingpong".into(),
             pingpong_args: vec!["--provider".into(), "efa".into()],
             deadline_seconds: 1800,
         };

@@ -13,6 +13,7 @@ fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
         instance: lookup(instance).expect("known instance type"),
         hugepages_2mi,
         port: 18515,
+        test: "pingpong".into(),
         pingpong_args: vec![
             "--provider".into(),
             "efa".into(),

@@ -59,6 +59,7 @@ async fn measure(fake: &FakeApi, refresh_after: Duration) -> Result<(), K8sError
         instance: lookup("c7gn.16xlarge").unwrap(),
         hugepages_2mi: 0,
         port: 18515,
+        test: "pingpong".into(),
         pingpong_args: vec!["--transport".into(), "socket".into()],
         deadline_seconds: 120,
     };

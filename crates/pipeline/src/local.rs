@@ -30,7 +30,9 @@ const EXIT_INTERRUPTED: i32 = 130;
 pub struct Measurement {
     /// The rdmabench executable that runs both ends.
     pub program: PathBuf,
-    /// `rdmabench pingpong` options shared by both ends.
+    /// The measurement subcommand: "pingpong" or "bw".
+    pub kind: String,
+    /// Its options, shared by both ends.
     pub options: Vec<String>,
     /// The results file the client writes.
     pub output: PathBuf,
@@ -126,7 +128,7 @@ fn spawn(
 ) -> Result<Running, LocalError> {
     let mut command = hosts.command(server, &m.program);
     command
-        .arg("pingpong")
+        .arg(&m.kind)
         .args(args)
         .args(&m.options)
         .args(["--timeout", &m.timeout])

@@ -105,6 +105,12 @@ pub struct TestSpec {
     /// Check every payload.
     #[serde(default)]
     pub verify: bool,
+    /// bw: messages in flight per window [default: bw's 64].
+    #[serde(default)]
+    pub window: Option<u64>,
+    /// bw: both ends send at once.
+    #[serde(default)]
+    pub bidirectional: bool,
     /// eks: "node" and/or "pod".
     #[serde(default = "default_modes")]
     pub modes: Vec<String>,
@@ -137,7 +143,7 @@ pub struct Suite {
     pub tests: Vec<TestSpec>,
 }
 
-const KINDS: &[&str] = &["pingpong"];
+const KINDS: &[&str] = &["pingpong", "bw"];
 const TRANSPORTS: &[&str] = &["fabric", "socket"];
 const PROVIDERS: &[&str] = &["default", "efa", "verbs", "tcp", "net", "shm", "udp"];
 const APIS: &[&str] = &["msg", "tagged"];
@@ -248,6 +254,25 @@ impl TestSpec {
                 parse_count(w).map_err(|e| invalid("warmup", w, e.to_string()))?;
             }
         }
+        if self.kind != "bw" && (self.window.is_some() || self.bidirectional) {
+            let field = if self.window.is_some() {
+                "window"
+            } else {
+                "bidirectional"
+            };
+            return Err(invalid(
+                field,
+                &self.window.map_or("true".to_string(), |w| w.to_string()),
+                "only a bandwidth test has a window: set kind = \"bw\" or remove the field".into(),
+            ));
+        }
+        if self.window == Some(0) {
+            return Err(invalid(
+                "window",
+                "0",
+                "a window holds at least one message in flight; try 64".into(),
+            ));
+        }
         if self.modes.is_empty() {
             return Err(invalid(
                 "modes",
@@ -261,11 +286,11 @@ impl TestSpec {
         Ok(())
     }
 
-    /// The `rdmabench pingpong` options that measure this test on `target`, with the
+    /// The `rdmabench <kind>` options that measure this test on `target`, with the
     /// provider already resolved (`local_provider` replaces "default" locally) and `--iters`
     /// from `iterations_override` when given. Role, address, port and output are the
     /// runner's.
-    pub fn pingpong_options(
+    pub fn options(
         &self,
         target: Target,
         local_provider: &str,
@@ -296,13 +321,23 @@ impl TestSpec {
             (Some(n), _, _) => push("--iters", Some(n)),
             (None, Some(n), _) => push("--iters", Some(n)),
             (None, None, Some(d)) => push("--duration", Some(d)),
-            (None, None, None) => push("--iters", Some(target.default_iterations())),
+            // A bandwidth test keeps its own default (perftest's 5000 messages).
+            (None, None, None) if self.kind == "pingpong" => {
+                push("--iters", Some(target.default_iterations()))
+            }
+            (None, None, None) => {}
         }
         if let Some(w) = &self.warmup {
             push("--warmup", Some(w));
         }
         if self.verify {
             push("--verify", None);
+        }
+        if let Some(window) = self.window {
+            push("--window", Some(&window.to_string()));
+        }
+        if self.bidirectional {
+            push("--bidirectional", None);
         }
         options
     }
@@ -334,7 +369,7 @@ mod tests {
         );
         assert_eq!(test.modes, ["node", "pod"]);
         assert_eq!(
-            test.pingpong_options(Target::Local, "net", None),
+            test.options(Target::Local, "net", None),
             [
                 "--provider",
                 "net",
@@ -347,7 +382,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            test.pingpong_options(Target::Eks, "net", Some("1m")),
+            test.options(Target::Eks, "net", Some("1m")),
             [
                 "--provider",
                 "efa",
@@ -368,7 +403,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            suite.tests[0].pingpong_options(Target::Local, "tcp", None),
+            suite.tests[0].options(Target::Local, "tcp", None),
             [
                 "--transport",
                 "socket",
@@ -397,8 +432,8 @@ mod tests {
                 "test 'A b': name = \"A b\": use 1-40 lowercase",
             ),
             (
-                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"bw\"\n",
-                "test 'a': kind = \"bw\": use one of pingpong",
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"rma\"\n",
+                "test 'a': kind = \"rma\": use one of pingpong, bw",
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nsizes = \"4,0\"\n",

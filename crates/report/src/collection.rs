@@ -35,6 +35,8 @@ pub struct SeriesKey {
     pub mode: Option<String>,
     /// EC2 instance type of the nodes, when known.
     pub instance_type: Option<String>,
+    /// A bandwidth test's window and direction ("window 64", "window 64 bidirectional").
+    pub shape: Option<String>,
 }
 
 impl SeriesKey {
@@ -56,6 +58,10 @@ impl SeriesKey {
             instance_type: placement
                 .map(|p| p.instance_type.clone())
                 .filter(|t| !t.is_empty()),
+            shape: results.parameters.window.map(|w| {
+                let both = results.parameters.bidirectional.unwrap_or(false);
+                format!("window {w}{}", if both { " bidirectional" } else { "" })
+            }),
         }
     }
 
@@ -99,6 +105,61 @@ pub struct SizeAcrossRuns {
     /// MB/s (10^6 B/s), median of the runs: a bandwidth test's average, or a ping-pong's
     /// bytes in both directions over its time.
     pub megabytes_per_sec: Option<f64>,
+    /// A bandwidth test's average bytes per second per run, in the runs' order.
+    pub bandwidth_by_run: Vec<u64>,
+    /// Median of `bandwidth_by_run`: the bandwidth tables show.
+    pub bandwidth_bytes_per_sec: Option<u64>,
+    /// Slowest run's average bandwidth: with `bandwidth_max`, the spread between repetitions.
+    pub bandwidth_min: Option<u64>,
+    /// Fastest run's average bandwidth.
+    pub bandwidth_max: Option<u64>,
+    /// Median across runs of the best interval's bandwidth (perftest's BW peak).
+    pub peak_bytes_per_sec: Option<u64>,
+    /// Median across runs of the message rate.
+    pub messages_per_sec: Option<u64>,
+}
+
+impl SizeAcrossRuns {
+    /// The figure a comparison of `metric` uses.
+    pub fn figure(&self, metric: Metric) -> Option<u64> {
+        match metric {
+            Metric::Latency => self.mean_ns,
+            Metric::Bandwidth => self.bandwidth_bytes_per_sec,
+        }
+    }
+
+    /// That figure per run, in the runs' order.
+    pub fn figures_by_run(&self, metric: Metric) -> &[u64] {
+        match metric {
+            Metric::Latency => &self.mean_ns_by_run,
+            Metric::Bandwidth => &self.bandwidth_by_run,
+        }
+    }
+}
+
+/// What a test's figures measure, which decides its tables and which way is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Mean half round trip in ns: lower is better.
+    Latency,
+    /// Average bytes per second: higher is better.
+    Bandwidth,
+}
+
+impl Metric {
+    /// Bandwidth when the series report bandwidth and no latency (bw tests, perftest's
+    /// ib_*_bw, osu_bw), else latency.
+    pub fn of(series: &[Series]) -> Metric {
+        let sizes = || series.iter().flat_map(|s| &s.sizes);
+        if sizes().any(|s| s.mean_ns.is_some())
+            || !sizes().any(|s| s.bandwidth_bytes_per_sec.is_some())
+        {
+            Metric::Latency
+        } else {
+            Metric::Bandwidth
+        }
+    }
 }
 
 /// One measured configuration and its repetitions, in the order they were given.
@@ -201,6 +262,10 @@ impl Series {
         };
         let mean_ns_by_run: Vec<u64> = rows.iter().filter_map(|r| r.mean_ns()).collect();
         let rates: Vec<f64> = rows.iter().filter_map(|r| r.megabytes_per_sec()).collect();
+        let bandwidth_by_run: Vec<u64> = rows
+            .iter()
+            .filter_map(|r| r.bandwidth.map(|b| b.average_bytes_per_sec))
+            .collect();
         SizeAcrossRuns {
             size_bytes: size,
             iterations: pick(&|r| r.iterations),
@@ -216,6 +281,13 @@ impl Series {
             p999_ns: latency(|l| l.p999_ns),
             max_ns: latency(|l| l.max_ns),
             megabytes_per_sec: (!rates.is_empty()).then(|| median_f64(&rates)),
+            bandwidth_bytes_per_sec: (!bandwidth_by_run.is_empty())
+                .then(|| median(&bandwidth_by_run)),
+            bandwidth_min: bandwidth_by_run.iter().copied().min(),
+            bandwidth_max: bandwidth_by_run.iter().copied().max(),
+            bandwidth_by_run,
+            peak_bytes_per_sec: pick(&|r| r.bandwidth.and_then(|b| b.peak_bytes_per_sec)),
+            messages_per_sec: pick(&|r| r.bandwidth.and_then(|b| b.messages_per_sec)),
         }
     }
 
@@ -249,6 +321,9 @@ fn label_parts(key: &SeriesKey) -> Vec<String> {
     }
     if let Some(instance) = &key.instance_type {
         parts.push(instance.clone());
+    }
+    if let Some(shape) = &key.shape {
+        parts.push(shape.clone());
     }
     parts
 }

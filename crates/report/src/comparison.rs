@@ -3,14 +3,20 @@
 
 use serde::Serialize;
 
-use crate::collection::{median_f64, Series};
+use crate::collection::{median_f64, Metric, Series};
 
-/// Percent by which `other` is slower than `baseline` (negative when faster).
-fn overhead_percent(baseline_ns: u64, other_ns: u64) -> f64 {
-    if baseline_ns == 0 {
+/// Percent by which `other` is slower than `baseline` (negative when faster): more time per
+/// message for latency, fewer bytes per second for bandwidth, so "overhead" reads the same way
+/// in both.
+fn overhead_percent(metric: Metric, baseline: u64, other: u64) -> f64 {
+    let (slow, fast) = match metric {
+        Metric::Latency => (other, baseline),
+        Metric::Bandwidth => (baseline, other),
+    };
+    if fast == 0 {
         return 0.0;
     }
-    (other_ns as f64 / baseline_ns as f64 - 1.0) * 100.0
+    (slow as f64 / fast as f64 - 1.0) * 100.0
 }
 
 /// One size of a comparison.
@@ -18,12 +24,12 @@ fn overhead_percent(baseline_ns: u64, other_ns: u64) -> f64 {
 pub struct ComparisonRow {
     /// Message size.
     pub size_bytes: u64,
-    /// The baseline's median mean half round trip.
-    pub baseline_ns: u64,
-    /// The other series' median mean half round trip.
-    pub other_ns: u64,
-    /// other - baseline, in ns.
-    pub difference_ns: i64,
+    /// The baseline's median figure: mean half round trip in ns, or bytes per second.
+    pub baseline: u64,
+    /// The other series' median figure.
+    pub other: u64,
+    /// other - baseline.
+    pub difference: i64,
     /// Overhead of the medians, in percent.
     pub overhead_percent: f64,
     /// Overheads of the repetitions paired in order (1st with 1st ...), in percent: the
@@ -36,6 +42,8 @@ pub struct ComparisonRow {
 /// A series compared with the baseline on the sizes both measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    /// What the figures are.
+    pub metric: Metric,
     /// Label of the baseline series.
     pub baseline: String,
     /// Label of the compared series.
@@ -88,34 +96,34 @@ pub fn baseline_index(
         .unwrap_or(0))
 }
 
-/// Compares `other` with `baseline`, pairing repetitions in their order.
-pub fn compare(baseline: &Series, other: &Series) -> Comparison {
+/// Compares `other` with `baseline` on `metric`, pairing repetitions in their order.
+pub fn compare(metric: Metric, baseline: &Series, other: &Series) -> Comparison {
     let pairs = baseline.runs.len().min(other.runs.len());
     let mut rows = Vec::new();
     let mut uncompared_sizes = Vec::new();
     for b in &baseline.sizes {
         let Some((o, b_mean, o_mean)) = other
             .size(b.size_bytes)
-            .and_then(|o| Some((o, b.mean_ns?, o.mean_ns?)))
+            .and_then(|o| Some((o, b.figure(metric)?, o.figure(metric)?)))
         else {
             uncompared_sizes.push(b.size_bytes);
             continue;
         };
-        let overhead = overhead_percent(b_mean, o_mean);
+        let overhead = overhead_percent(metric, b_mean, o_mean);
         let paired: Vec<f64> = if pairs > 1 {
-            b.mean_ns_by_run
+            b.figures_by_run(metric)
                 .iter()
-                .zip(&o.mean_ns_by_run)
-                .map(|(&bn, &on)| overhead_percent(bn, on))
+                .zip(o.figures_by_run(metric))
+                .map(|(&bn, &on)| overhead_percent(metric, bn, on))
                 .collect()
         } else {
             Vec::new()
         };
         rows.push(ComparisonRow {
             size_bytes: b.size_bytes,
-            baseline_ns: b_mean,
-            other_ns: o_mean,
-            difference_ns: o_mean as i64 - b_mean as i64,
+            baseline: b_mean,
+            other: o_mean,
+            difference: o_mean as i64 - b_mean as i64,
             overhead_percent: overhead,
             paired_median_percent: if paired.is_empty() {
                 overhead
@@ -135,6 +143,7 @@ pub fn compare(baseline: &Series, other: &Series) -> Comparison {
     uncompared_sizes.dedup();
     uncompared_sizes.sort_unstable();
     Comparison {
+        metric,
         baseline: baseline.label.clone(),
         other: other.label.clone(),
         rows,
@@ -182,7 +191,7 @@ mod tests {
         ]);
         let base = baseline_index("pingpong", &all, None).unwrap();
         assert_eq!(all[base].label, "kernel TCP");
-        let c = compare(&all[base], &all[1 - base]);
+        let c = compare(Metric::Latency, &all[base], &all[1 - base]);
         assert_eq!(
             (c.baseline.as_str(), c.other.as_str()),
             ("kernel TCP", "efa")
@@ -191,8 +200,8 @@ mod tests {
         let row = &c.rows[0];
         assert_eq!(row.size_bytes, 4);
         // Medians: socket (10260 + 10670) / 2 = 10465, fabric (11286 + 11491) / 2 = 11388.
-        assert_eq!((row.baseline_ns, row.other_ns), (10_465, 11_388));
-        assert_eq!(row.difference_ns, 923);
+        assert_eq!((row.baseline, row.other), (10_465, 11_388));
+        assert_eq!(row.difference, 923);
         assert!((row.overhead_percent - 8.8199).abs() < 1e-3, "{row:?}");
         let paired: Vec<String> = row
             .paired_overheads_percent
@@ -208,7 +217,7 @@ mod tests {
         let mut short = sample::socket_same_host();
         short.results.truncate(1);
         let all = series(vec![sample::results(), short]);
-        let c = compare(&all[1], &all[0]);
+        let c = compare(Metric::Latency, &all[1], &all[0]);
         assert_eq!(c.rows.len(), 1);
         assert_eq!(c.uncompared_sizes, [102_400]);
         assert_eq!(c.pairs, 1);

@@ -115,6 +115,12 @@ pub struct Parameters {
     pub timeout_ns: u64,
     /// Out-of-band port.
     pub port: u16,
+    /// Bandwidth tests: messages in flight per window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u64>,
+    /// Bandwidth tests: whether both ends sent at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bidirectional: Option<bool>,
 }
 
 /// Facts about one host that decide whether results are comparable.

@@ -146,8 +146,10 @@ impl SizeMeasurement {
     }
 
     /// The seed table's "usec" in ns: total / (2 x iterations) rounded half up when both are
-    /// known (fi_pingpong's usec/xfer), else the reported mean.
+    /// known (fi_pingpong's usec/xfer), else the reported mean; None for a bandwidth row,
+    /// whose messages overlap and have no latency of their own.
     pub fn mean_ns(&self) -> Option<u64> {
+        self.latency?;
         match (self.total_ns, self.iterations) {
             (Some(total), Some(n)) if n > 0 => {
                 Some(((u128::from(total) + u128::from(n)) / (2 * u128::from(n))) as u64)
@@ -158,6 +160,7 @@ impl SizeMeasurement {
 
     /// fi_pingpong's usec/xfer and the seed table's "usec", in µs.
     pub fn seed_usec(&self) -> Option<f64> {
+        self.latency?;
         match (self.total_ns, self.iterations) {
             (Some(total), Some(n)) if n > 0 => Some(total as f64 / (2.0 * n as f64) / 1000.0),
             _ => self.latency.map(|l| l.mean_ns as f64 / 1000.0),

@@ -8,7 +8,7 @@ use rdmabench_fabric::{
 };
 use rdmabench_report::model::FabricInfo;
 
-use super::{Transport, Watchdog};
+use super::{Buffers, Transport, Watchdog};
 use crate::config::ProviderChoice;
 use crate::error::EngineError;
 
@@ -126,11 +126,13 @@ pub struct FabricTransport {
 }
 
 impl FabricTransport {
-    /// Opens an endpoint on `info` with buffers for `max_size`-byte messages.
+    /// Opens an endpoint on `info` with buffers for `max_size`-byte messages and `depth`
+    /// operations in flight per direction.
     pub fn open(
         lib: &Library,
         info: &Info,
         max_size: u64,
+        buffers: Buffers,
         api: MessageApi,
         completion: Completion,
         force_mr_local: bool,
@@ -142,6 +144,8 @@ impl FabricTransport {
             info,
             EndpointOptions {
                 buffer_size: usize::try_from(max_size).unwrap_or(usize::MAX),
+                depth: buffers.depth,
+                separate_buffers: buffers.separate,
                 completion,
                 force_mr_local,
                 api,
@@ -181,29 +185,42 @@ impl Transport for FabricTransport {
         self.endpoint.max_message()
     }
 
-    fn post_receive(&mut self, len: usize, watchdog: &mut Watchdog) -> Result<(), EngineError> {
-        Ok(self.endpoint.post_receive(len, watchdog)?)
+    fn depth(&self) -> usize {
+        self.endpoint.depth()
     }
 
-    fn send(&mut self, len: usize, watchdog: &mut Watchdog) -> Result<(), EngineError> {
-        self.endpoint.send(len, watchdog)?;
-        Ok(self.endpoint.wait_send(watchdog)?)
-    }
-
-    fn complete_receive(
+    fn post_receive(
         &mut self,
-        _len: usize,
+        op: usize,
+        len: usize,
         watchdog: &mut Watchdog,
     ) -> Result<(), EngineError> {
-        Ok(self.endpoint.wait_receive(watchdog)?)
+        Ok(self.endpoint.post_receive(op, len, watchdog)?)
     }
 
-    fn send_buffer(&mut self) -> Result<&mut [u8], EngineError> {
-        Ok(self.endpoint.send_buffer()?)
+    fn post_send(
+        &mut self,
+        op: usize,
+        len: usize,
+        watchdog: &mut Watchdog,
+    ) -> Result<(), EngineError> {
+        Ok(self.endpoint.send(op, len, watchdog)?)
     }
 
-    fn receive_buffer(&self) -> Result<&[u8], EngineError> {
-        Ok(self.endpoint.receive_buffer()?)
+    fn wait_sends(&mut self, watchdog: &mut Watchdog) -> Result<(), EngineError> {
+        Ok(self.endpoint.wait_sends(watchdog)?)
+    }
+
+    fn wait_receive(&mut self, op: usize, watchdog: &mut Watchdog) -> Result<(), EngineError> {
+        Ok(self.endpoint.wait_receive(op, watchdog)?)
+    }
+
+    fn send_buffer(&mut self, op: usize) -> Result<&mut [u8], EngineError> {
+        Ok(self.endpoint.send_buffer(op)?)
+    }
+
+    fn receive_buffer(&self, op: usize) -> Result<&[u8], EngineError> {
+        Ok(self.endpoint.receive_buffer(op)?)
     }
 }
 

@@ -32,7 +32,7 @@ const HOST_BIN_DIR: &str = "/var/lib/rdmabench";
 /// from the EFA installer. The server's name is resolved here, inside the pod, because the
 /// host's resolver does not know cluster DNS names.
 const NODE_RUNNER: &str = r#"set -eu
-role="$1"; shift
+role="$1"; test="$2"; shift 2
 host_bin="$HOST_BIN_DIR/rdmabench-$role"
 install -m 0755 /usr/local/bin/rdmabench "/host$host_bin"
 trap 'rm -f "/host$host_bin"' EXIT
@@ -62,7 +62,7 @@ if [ "$role" = client ]; then
   set -- "$server" "$@"
 fi
 ulimit -l unlimited
-nsenter --target 1 --mount --uts --ipc --net --pid -- "$host_bin" pingpong "$@" &
+nsenter --target 1 --mount --uts --ipc --net --pid -- "$host_bin" "$test" "$@" &
 child=$!
 status=0
 wait "$child" || status=$?
@@ -109,7 +109,7 @@ pub fn server_service(spec: &BenchSpec, mode: Mode) -> Service {
     }
 }
 
-/// `rdmabench pingpong` arguments of one end (after the `pingpong` subcommand).
+/// Arguments of one end after the measurement subcommand (`rdmabench pingpong` or `bw`).
 fn pingpong_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
     let port = spec.port.to_string();
     let mut args: Vec<String> = match role {
@@ -198,7 +198,7 @@ fn container(spec: &BenchSpec, mode: Mode, role: Role, mounts: Vec<VolumeMount>)
     let args = pingpong_args(spec, mode, role);
     let (command, args, security_context) = match mode {
         Mode::Pod => (
-            vec!["rdmabench".to_string(), "pingpong".to_string()],
+            vec!["rdmabench".to_string(), spec.test.clone()],
             args,
             SecurityContext {
                 // Root inside the container so the added IPC_LOCK is effective: memory
@@ -221,6 +221,7 @@ fn container(spec: &BenchSpec, mode: Mode, role: Role, mounts: Vec<VolumeMount>)
                 NODE_RUNNER.replace("$HOST_BIN_DIR", HOST_BIN_DIR),
                 "node-runner".to_string(),
                 role.as_str().to_string(),
+                spec.test.clone(),
             ];
             script_args.extend(args);
             (
@@ -378,7 +379,15 @@ mod tests {
             std::env::var("PATH").unwrap_or_default()
         );
         let mut runner = Command::new("sh")
-            .args(["-c", &script, "node-runner", "server", "--sizes", "4"])
+            .args([
+                "-c",
+                &script,
+                "node-runner",
+                "server",
+                "pingpong",
+                "--sizes",
+                "4",
+            ])
             .env("PATH", path)
             .stdin(Stdio::null())
             .spawn()

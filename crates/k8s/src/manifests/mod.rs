@@ -91,9 +91,11 @@ pub struct BenchSpec {
     pub instance: &'static InstanceType,
     /// 2 MiB hugepages reserved on each node at boot (0: none, so EFA must not use them).
     pub hugepages_2mi: u32,
-    /// Out-of-band TCP port of the ping-pong server.
+    /// Out-of-band TCP port of the benchmark server.
     pub port: u16,
-    /// `rdmabench pingpong` options both ends must agree on (provider, sizes, iterations ...).
+    /// The measurement subcommand both ends run: "pingpong" or "bw".
+    pub test: String,
+    /// Its options both ends must agree on (provider, sizes, iterations ...).
     pub pingpong_args: Vec<String>,
     /// Upper bound on a benchmark pod's life, enforced by the kubelet (activeDeadlineSeconds).
     pub deadline_seconds: i64,

@@ -92,14 +92,15 @@ pub(super) fn section_charts(section: &Section, out: &mut Vec<Block>) {
             dashed: false,
         });
     }
-    out.push(Block::Chart {
-        name: format!("{}-latency", slug(test)),
-        chart: latency,
-    });
-    out.push(Block::Chart {
-        name: format!("{}-bandwidth", slug(test)),
-        chart: bandwidth,
-    });
+    // A bandwidth test has no latency to draw (and imported latency-only results no bandwidth).
+    for (kind, chart) in [("latency", latency), ("bandwidth", bandwidth)] {
+        if chart.lines.iter().any(|line| !line.points.is_empty()) {
+            out.push(Block::Chart {
+                name: format!("{}-{kind}", slug(test)),
+                chart,
+            });
+        }
+    }
 }
 
 /// The overhead of one comparison per size, with the min..max of the paired repetitions.

@@ -9,7 +9,7 @@ use crate::comparison::Comparison;
 use crate::seed::{SeedVerdict, SEED_ATTRIBUTION};
 
 /// Version of the report layout (separate from the results files' schema).
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'a> {

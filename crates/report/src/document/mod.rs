@@ -17,10 +17,10 @@ use std::str::FromStr;
 
 use rdmabench_stats::units::{seed_count, seed_time, usec};
 
-use crate::collection::{Collection, LoadedRun, Series, TestGroup};
+use crate::collection::{Collection, LoadedRun, Metric, Series, TestGroup};
 use crate::comparison::{baseline_index, compare, Comparison};
 use crate::error::ReportError;
-use crate::format::{describe, or_dash, NOT_REPORTED};
+use crate::format::{describe, or_dash, BandwidthUnit, NOT_REPORTED};
 use crate::plot::Chart;
 use crate::seed::{seed_verdict, SeedVerdict, SEED_ATTRIBUTION};
 
@@ -91,6 +91,8 @@ impl FromStr for ReportFormat {
 /// One test's part of the report.
 #[derive(Debug, Clone)]
 pub struct Section {
+    /// What its figures measure: latency, or bandwidth.
+    pub metric: Metric,
     /// Its series, in the order given.
     pub group: TestGroup,
     /// Index of the baseline series in `group.series`.
@@ -110,6 +112,8 @@ pub struct Report {
     pub notes: Vec<String>,
     /// How many files it covers.
     pub files: usize,
+    /// How the text formats show bandwidth.
+    pub bandwidth_unit: BandwidthUnit,
 }
 
 impl Report {
@@ -125,15 +129,17 @@ impl Report {
         for group in tests {
             let base = baseline_index(&group.test, &group.series, baseline)
                 .map_err(|e| ReportError::Baseline(e.to_string()))?;
+            let metric = Metric::of(&group.series);
             let comparisons = group
                 .series
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| *i != base)
-                .map(|(_, other)| compare(&group.series[base], other))
+                .map(|(_, other)| compare(metric, &group.series[base], other))
                 .collect();
             let seed = group.series.iter().map(seed_verdict).collect();
             sections.push(Section {
+                metric,
                 group,
                 baseline: base,
                 comparisons,
@@ -144,6 +150,7 @@ impl Report {
             sections,
             notes,
             files,
+            bandwidth_unit: BandwidthUnit::default(),
         })
     }
 
@@ -182,7 +189,7 @@ impl Report {
             )),
         ];
         for section in &self.sections {
-            section_blocks(section, &mut blocks);
+            section_blocks(section, self.bandwidth_unit, &mut blocks);
         }
         blocks.push(Block::Heading(2, "Environment".into()));
         blocks.push(environment_table(&self.sections));
@@ -280,7 +287,7 @@ fn percent(value: f64) -> String {
     format!("{value:+.2}%")
 }
 
-fn series_blocks(series: &Series, out: &mut Vec<Block>) {
+fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut Vec<Block>) {
     out.push(Block::Heading(3, series.label.clone()));
     let first = &series.runs[0].results;
     let runs = series.runs.len();
@@ -294,6 +301,10 @@ fn series_blocks(series: &Series, out: &mut Vec<Block>) {
             "s, medians across them".to_string()
         }
     )));
+    if metric == Metric::Bandwidth {
+        bandwidth_series_table(series, unit, out);
+        return;
+    }
     let seed_rows = series
         .sizes
         .iter()
@@ -353,7 +364,57 @@ fn series_blocks(series: &Series, out: &mut Vec<Block>) {
     out.push(Table::block(&headers, rows));
 }
 
-fn comparison_blocks(c: &Comparison, out: &mut Vec<Block>) {
+/// A bandwidth series: perftest's columns, medians across runs, and the runs' spread.
+fn bandwidth_series_table(series: &Series, unit: BandwidthUnit, out: &mut Vec<Block>) {
+    let runs = series.runs.len();
+    let name = unit.name();
+    let peak = format!("BW peak [{name}]");
+    let average = format!("BW average [{name}]");
+    let spread = format!("BW average across runs [{name}]");
+    let mut headers = vec![
+        "Message size",
+        "Messages",
+        &peak,
+        &average,
+        "MsgRate [Mpps]",
+    ];
+    if runs > 1 {
+        headers.push(&spread);
+    }
+    let rows = series
+        .sizes
+        .iter()
+        .map(|s| {
+            let mut row = vec![
+                s.size_bytes.to_string(),
+                s.iterations.map_or_else(|| NOT_REPORTED.into(), seed_count),
+                unit.or_dash(s.peak_bytes_per_sec),
+                unit.or_dash(s.bandwidth_bytes_per_sec),
+                s.messages_per_sec
+                    .map_or_else(|| NOT_REPORTED.into(), |m| format!("{:.3}", m as f64 / 1e6)),
+            ];
+            if runs > 1 {
+                row.push(format!(
+                    "{} .. {}",
+                    unit.or_dash(s.bandwidth_min),
+                    unit.or_dash(s.bandwidth_max)
+                ));
+            }
+            row
+        })
+        .collect();
+    out.push(Table::block(&headers, rows));
+}
+
+/// How a comparison's figures are shown: usec for latency, the bandwidth unit otherwise.
+fn show_figure(metric: Metric, unit: BandwidthUnit, value: u64) -> String {
+    match metric {
+        Metric::Latency => usec(value),
+        Metric::Bandwidth => unit.show(value),
+    }
+}
+
+fn comparison_blocks(c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) {
     out.push(Block::Heading(
         3,
         format!("{} against {} (baseline)", c.other, c.baseline),
@@ -363,13 +424,18 @@ fn comparison_blocks(c: &Comparison, out: &mut Vec<Block>) {
     } else {
         "spread across runs".to_string()
     };
-    let baseline_header = format!("{} usec", c.baseline);
-    let other_header = format!("{} usec", c.other);
+    let figure = match c.metric {
+        Metric::Latency => "usec",
+        Metric::Bandwidth => unit.name(),
+    };
+    let baseline_header = format!("{} {figure}", c.baseline);
+    let other_header = format!("{} {figure}", c.other);
+    let difference_header = format!("difference {figure}");
     let headers = [
         "Message size",
         baseline_header.as_str(),
         other_header.as_str(),
-        "difference usec",
+        difference_header.as_str(),
         "overhead",
         spread_header.as_str(),
     ];
@@ -391,9 +457,15 @@ fn comparison_blocks(c: &Comparison, out: &mut Vec<Block>) {
             };
             vec![
                 r.size_bytes.to_string(),
-                usec(r.baseline_ns),
-                usec(r.other_ns),
-                format!("{:+.2}", r.difference_ns as f64 / 1000.0),
+                show_figure(c.metric, unit, r.baseline),
+                show_figure(c.metric, unit, r.other),
+                match c.metric {
+                    Metric::Latency => format!("{:+.2}", r.difference as f64 / 1000.0),
+                    Metric::Bandwidth => {
+                        let sign = if r.difference < 0 { "-" } else { "+" };
+                        format!("{sign}{}", unit.show(r.difference.unsigned_abs()))
+                    }
+                },
                 percent(r.overhead_percent),
                 spread,
             ]
@@ -450,14 +522,21 @@ fn seed_blocks(verdicts: &[SeedVerdict], out: &mut Vec<Block>) {
     }
 }
 
-fn section_blocks(section: &Section, out: &mut Vec<Block>) {
+fn section_blocks(section: &Section, unit: BandwidthUnit, out: &mut Vec<Block>) {
     out.push(Block::Heading(2, section.group.test.clone()));
+    if section.metric == Metric::Bandwidth {
+        out.push(Block::Paragraph(
+            "Bandwidth test: higher is better; overhead = how much less bandwidth a series \
+             has than the baseline (baseline / series - 1)."
+                .into(),
+        ));
+    }
     for series in &section.group.series {
-        series_blocks(series, out);
+        series_blocks(series, section.metric, unit, out);
     }
     charts::section_charts(section, out);
     for comparison in &section.comparisons {
-        comparison_blocks(comparison, out);
+        comparison_blocks(comparison, unit, out);
         charts::comparison_chart(&section.group.test, comparison, out);
     }
     seed_blocks(&section.seed, out);

@@ -1,14 +1,28 @@
-//! Markdown: the seed README's exact table, then a percentile table.
+//! Markdown: the seed README's exact table, then a percentile table; a bandwidth test's
+//! table with perftest's columns.
 
 use std::fmt::Write;
 
-use super::{describe, notice, row_cells};
+use super::{
+    bandwidth_cells, bandwidth_headers, bandwidth_legend, describe, is_bandwidth, notice,
+    row_cells, BandwidthUnit,
+};
 use crate::model::ResultsFile;
 
-pub(super) fn render(results: &ResultsFile) -> String {
+pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
     let mut out = format!("_{}_\n\n", describe(results));
     if let Some(notice) = notice(results) {
         let _ = writeln!(out, "> **{notice}**\n");
+    }
+    if is_bandwidth(results) {
+        let headers = bandwidth_headers(unit);
+        let _ = writeln!(out, "| {} |", headers.join(" | "));
+        let _ = writeln!(out, "|{}", " ---: |".repeat(headers.len()));
+        for r in &results.results {
+            let _ = writeln!(out, "| {} |", bandwidth_cells(r, unit).join(" | "));
+        }
+        let _ = writeln!(out, "\n{}", bandwidth_legend(results));
+        return out;
     }
     out.push_str("| Number of messages | Message size | Time spent | usec |\n");
     out.push_str("| ------------------ | ------------ | ---------- | ---------------- |\n");
@@ -29,11 +43,12 @@ pub(super) fn render(results: &ResultsFile) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::BandwidthUnit;
     use crate::format::sample;
 
     #[test]
     fn markdown_reproduces_the_seed_table() {
-        let text = super::render(&sample::results());
+        let text = super::render(&sample::results(), BandwidthUnit::default());
         assert!(text.contains("| 1m | 4 | 20.52s | 10.26 |"), "{text}");
         insta::assert_snapshot!(text);
     }

@@ -60,13 +60,100 @@ impl FromStr for Format {
 }
 
 /// Renders results in `format`, so every caller (live output, re-rendering a saved file) shows
-/// them the same way.
-pub fn render(results: &ResultsFile, format: Format) -> String {
+/// them the same way; `unit` is for the text formats' bandwidth columns.
+pub fn render(results: &ResultsFile, format: Format, unit: BandwidthUnit) -> String {
     match format {
-        Format::Table => table::render(results),
+        Format::Table => table::render(results, unit),
         Format::Json => json::render(results),
         Format::Csv => csv::render(results),
-        Format::Markdown => markdown::render(results),
+        Format::Markdown => markdown::render(results, unit),
+    }
+}
+
+/// Whether the results are a bandwidth test's: rows with bandwidth and no latency.
+pub(crate) fn is_bandwidth(results: &ResultsFile) -> bool {
+    !results.results.is_empty()
+        && results
+            .results
+            .iter()
+            .all(|r| r.latency.is_none() && r.bandwidth.is_some())
+}
+
+/// Headings of a bandwidth test's rows, perftest's names with the unit.
+pub(crate) fn bandwidth_headers(unit: BandwidthUnit) -> Vec<String> {
+    vec![
+        "Message size".into(),
+        "Messages".into(),
+        "Time spent".into(),
+        format!("BW peak [{}]", unit.name()),
+        format!("BW average [{}]", unit.name()),
+        "MsgRate [Mpps]".into(),
+    ]
+}
+
+/// A bandwidth row's cells under `bandwidth_headers`.
+pub(crate) fn bandwidth_cells(r: &SizeMeasurement, unit: BandwidthUnit) -> Vec<String> {
+    use rdmabench_stats::units::{seed_count, seed_time};
+    let bw = r.bandwidth.as_ref();
+    vec![
+        r.size_bytes.to_string(),
+        r.iterations.map_or_else(|| NOT_REPORTED.into(), seed_count),
+        r.total_ns.map_or_else(|| NOT_REPORTED.into(), seed_time),
+        unit.or_dash(bw.and_then(|b| b.peak_bytes_per_sec)),
+        unit.or_dash(bw.map(|b| b.average_bytes_per_sec)),
+        bw.and_then(|b| b.messages_per_sec)
+            .map_or_else(|| NOT_REPORTED.into(), |m| format!("{:.3}", m as f64 / 1e6)),
+    ]
+}
+
+/// The line under a bandwidth table saying what its figures count.
+pub(crate) fn bandwidth_legend(results: &ResultsFile) -> String {
+    let both = results.parameters.bidirectional.unwrap_or(false);
+    format!(
+        "Messages = timed messages per direction (whole windows of {}); BW average = bytes over the timed loop, BW peak = the fastest window{}",
+        results
+            .parameters
+            .window
+            .map_or_else(|| "-".to_string(), |w| w.to_string()),
+        if both {
+            "; bidirectional: both directions summed, as ib_send_bw -b"
+        } else {
+            ""
+        }
+    )
+}
+
+/// How tables show bandwidth: MB/s with MB = 10^6 B (fabtests', OSU's and iperf3's MB; perftest
+/// divides by 2^20 and is converted when imported), or Gbit/s (perftest's --report_gbits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BandwidthUnit {
+    /// 10^6 bytes per second.
+    #[default]
+    MegabytesPerSec,
+    /// 10^9 bits per second.
+    GigabitsPerSec,
+}
+
+impl BandwidthUnit {
+    /// The unit as column headings name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            BandwidthUnit::MegabytesPerSec => "MB/s",
+            BandwidthUnit::GigabitsPerSec => "Gbit/s",
+        }
+    }
+
+    /// Bytes per second in this unit, two decimals.
+    pub fn show(self, bytes_per_sec: u64) -> String {
+        match self {
+            BandwidthUnit::MegabytesPerSec => format!("{:.2}", bytes_per_sec as f64 / 1e6),
+            BandwidthUnit::GigabitsPerSec => format!("{:.2}", bytes_per_sec as f64 * 8.0 / 1e9),
+        }
+    }
+
+    /// Like `show`, or "-" when not reported.
+    pub(crate) fn or_dash(self, bytes_per_sec: Option<u64>) -> String {
+        bytes_per_sec.map_or_else(|| NOT_REPORTED.into(), |b| self.show(b))
     }
 }
 
@@ -218,6 +305,8 @@ pub(crate) mod sample {
                 cpu: None,
                 timeout_ns: 30_000_000_000,
                 port: 18515,
+                window: None,
+                bidirectional: None,
             },
             endpoints: Endpoints {
                 local: host.clone(),

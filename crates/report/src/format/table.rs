@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use super::{describe, notice, row_cells};
+use super::{
+    bandwidth_cells, bandwidth_headers, bandwidth_legend, describe, is_bandwidth, notice,
+    row_cells, BandwidthUnit,
+};
 use crate::model::ResultsFile;
 
 const HEADERS: [&str; 13] = [
@@ -21,18 +24,35 @@ const HEADERS: [&str; 13] = [
     "Mmsg/s",
 ];
 
-pub(super) fn render(results: &ResultsFile) -> String {
-    let rows: Vec<Vec<String>> = results
-        .results
-        .iter()
-        .map(|r| {
-            let (mut seed, detail) = row_cells(r);
-            // The table's order: min, p50, p90, p99, p99.9, max, stdev, MB/s, Mmsg/s.
-            seed.extend(detail);
-            seed
-        })
-        .collect();
-    let widths: Vec<usize> = HEADERS
+pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
+    let (headers, rows, legend): (Vec<String>, Vec<Vec<String>>, String) = if is_bandwidth(results)
+    {
+        (
+            bandwidth_headers(unit),
+            results
+                .results
+                .iter()
+                .map(|r| bandwidth_cells(r, unit))
+                .collect(),
+            bandwidth_legend(results),
+        )
+    } else {
+        (
+            HEADERS.iter().map(|h| (*h).to_string()).collect(),
+            results
+                .results
+                .iter()
+                .map(|r| {
+                    let (mut seed, detail) = row_cells(r);
+                    // The table's order: min, p50, p90, p99, p99.9, max, stdev, MB/s, Mmsg/s.
+                    seed.extend(detail);
+                    seed
+                })
+                .collect(),
+            "usec = total time / (2 x messages); min..stdev = half round trip per iteration, in usec".into(),
+        )
+    };
+    let widths: Vec<usize> = headers
         .iter()
         .enumerate()
         .map(|(i, h)| rows.iter().map(|r| r[i].len()).fold(h.len(), usize::max))
@@ -41,7 +61,7 @@ pub(super) fn render(results: &ResultsFile) -> String {
     if let Some(notice) = notice(results) {
         let _ = writeln!(out, "# {notice}");
     }
-    out.push_str("# usec = total time / (2 x messages); min..stdev = half round trip per iteration, in usec\n");
+    let _ = writeln!(out, "# {legend}");
     let line = |cells: &[String]| {
         cells
             .iter()
@@ -50,8 +70,7 @@ pub(super) fn render(results: &ResultsFile) -> String {
             .collect::<Vec<_>>()
             .join("  ")
     };
-    let header: Vec<String> = HEADERS.iter().map(|h| (*h).to_string()).collect();
-    let _ = writeln!(out, "{}", line(&header));
+    let _ = writeln!(out, "{}", line(&headers));
     for row in &rows {
         let _ = writeln!(out, "{}", line(row));
     }
@@ -60,11 +79,12 @@ pub(super) fn render(results: &ResultsFile) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::BandwidthUnit;
     use crate::format::sample;
 
     #[test]
     fn table_starts_with_the_seed_columns() {
-        insta::assert_snapshot!(super::render(&sample::results()));
+        insta::assert_snapshot!(super::render(&sample::results(), BandwidthUnit::default()));
     }
 
     #[test]
@@ -73,11 +93,14 @@ mod tests {
         results.complete = false;
         results.note = Some("interrupted by Ctrl-C after 1 of 2 sizes".into());
         results.results.truncate(1);
-        insta::assert_snapshot!(super::render(&results));
+        insta::assert_snapshot!(super::render(&results, BandwidthUnit::default()));
     }
 
     #[test]
     fn socket_runs_name_the_kernel_transport_and_show_the_fallback_note() {
-        insta::assert_snapshot!(super::render(&sample::socket_same_host()));
+        insta::assert_snapshot!(super::render(
+            &sample::socket_same_host(),
+            BandwidthUnit::default()
+        ));
     }
 }

@@ -252,6 +252,8 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
             cpu: None,
             timeout_ns: 0,
             port: 0,
+            window: None,
+            bidirectional: None,
         },
         endpoints: Endpoints {
             local: HostFacts {

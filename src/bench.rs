@@ -1,5 +1,5 @@
-//! `rdmabench pingpong`: turns arguments into an engine configuration, runs the chosen role,
-//! and writes the results.
+//! `rdmabench pingpong` and `rdmabench bw`: turn arguments into an engine configuration, run
+//! the chosen role (as often as `--repeat` says), and write the results.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,21 +10,27 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdmabench_engine::{
-    run_client, run_server, Amount, PingPongConfig, ProviderChoice, RunOutput, TransportChoice,
+    run_client, run_server, Amount, ProviderChoice, RunConfig, RunOutput, Test, TransportChoice,
 };
 use rdmabench_fabric::{Completion, FabricError, Library, MessageApi};
+use rdmabench_report::format::BandwidthUnit;
 use rdmabench_report::model::{Endpoints, Parameters, ToolInfo};
-use rdmabench_report::{render, Format, ResultsFile, SCHEMA_VERSION};
+use rdmabench_report::{
+    render, Format, LoadedRun, Report, ReportFormat, ResultsFile, SCHEMA_VERSION,
+};
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
 
-use crate::cli::{ApiArg, FormatArg, PingpongArgs, ProviderArg, TransportArg, DEFAULT_ITERS};
+use crate::cli::{
+    ApiArg, BwArgs, CommonArgs, FormatArg, PingpongArgs, ProviderArg, TransportArg,
+    DEFAULT_BW_ITERS, DEFAULT_ITERS,
+};
 use crate::output::emit;
 
 /// Environment variable that turns "libfabric missing" into an error instead of a fallback to
 /// the socket transport (set in CI so a missing install cannot hide behind the fallback).
 const REQUIRE_LIBFABRIC_ENV: &str = "RDMABENCH_REQUIRE_LIBFABRIC";
 /// Context put on every failure to start or finish a run.
-pub const RUN_FAILED: &str = "the ping-pong could not run";
+pub const RUN_FAILED: &str = "the measurement could not run";
 /// Exit status after Ctrl-C, as shells use for SIGINT.
 const EXIT_INTERRUPTED: i32 = 130;
 
@@ -104,12 +110,37 @@ fn interrupt_flag() -> Result<Arc<AtomicBool>> {
 }
 
 struct Plan {
-    config: PingPongConfig,
+    config: RunConfig,
     cpus: Option<Vec<usize>>,
     port: u16,
 }
 
-fn plan(args: &PingpongArgs) -> Result<Plan> {
+/// The test `rdmabench bw` options describe.
+fn bandwidth_test(args: &BwArgs) -> Test {
+    Test::Bandwidth {
+        window: args.window,
+        bidirectional: args.bidirectional,
+    }
+}
+
+/// The test's own options, which the other end must be given too.
+pub fn test_flags(test: Test) -> Vec<String> {
+    match test {
+        Test::PingPong => Vec::new(),
+        Test::Bandwidth {
+            window,
+            bidirectional,
+        } => {
+            let mut flags = vec!["--window".to_string(), window.to_string()];
+            if bidirectional {
+                flags.push("--bidirectional".into());
+            }
+            flags
+        }
+    }
+}
+
+fn plan(args: &CommonArgs, test: Test) -> Result<Plan> {
     let sizes = if args.sweep {
         sweep_sizes()
     } else {
@@ -118,7 +149,10 @@ fn plan(args: &PingpongArgs) -> Result<Plan> {
     let amount = match (&args.iters, &args.duration) {
         (_, Some(d)) => Amount::Duration(parse_duration(d).context("--duration")?),
         (Some(n), None) => Amount::Iterations(parse_count(n).context("--iters")?),
-        (None, None) => Amount::Iterations(parse_count(DEFAULT_ITERS)?),
+        (None, None) => Amount::Iterations(parse_count(match test {
+            Test::PingPong => DEFAULT_ITERS,
+            Test::Bandwidth { .. } => DEFAULT_BW_ITERS,
+        })?),
     };
     let warmup = args
         .warmup
@@ -151,7 +185,8 @@ fn plan(args: &PingpongArgs) -> Result<Plan> {
     } else {
         crate::cli::DEFAULT_SERVER_PORT
     });
-    let config = PingPongConfig {
+    let config = RunConfig {
+        test,
         transport,
         api: match args.api {
             ApiArg::Msg => MessageApi::Msg,
@@ -175,20 +210,22 @@ fn plan(args: &PingpongArgs) -> Result<Plan> {
     Ok(Plan { config, cpus, port })
 }
 
-/// Checks `rdmabench pingpong` options that another process will run (a server and client
-/// started by `rdmabench run`, or pods) with the same parser and rules as `pingpong` itself,
-/// so a mistake is reported before anything is started or created.
-pub fn check_options(options: &[String]) -> Result<()> {
-    let argv = ["rdmabench", "pingpong", "--server"]
+/// Checks `rdmabench <kind>` options (kind = pingpong or bw) that another process will run (a
+/// server and client started by `rdmabench run`, or pods) with the same parser and rules as the
+/// command itself, so a mistake is reported before anything is started or created.
+pub fn check_options(kind: &str, options: &[String]) -> Result<()> {
+    let argv = ["rdmabench", kind, "--server"]
         .into_iter()
         .map(String::from)
         .chain(options.iter().cloned());
     let cli = crate::cli::Cli::try_parse_from(argv)
-        .map_err(|e| anyhow::anyhow!("invalid pingpong options:\n{e}"))?;
-    let crate::cli::Command::Pingpong(args) = cli.command else {
-        bail!("invalid pingpong options");
+        .map_err(|e| anyhow::anyhow!("invalid {kind} options:\n{e}"))?;
+    let planned = match cli.command {
+        crate::cli::Command::Pingpong(args) => plan(&args.common, Test::PingPong),
+        crate::cli::Command::Bw(args) => plan(&args.common, bandwidth_test(&args)),
+        _ => bail!("invalid {kind} options: {kind} is not a measurement"),
     };
-    plan(&args).context("invalid pingpong options")?;
+    planned.with_context(|| format!("invalid {kind} options"))?;
     Ok(())
 }
 
@@ -200,14 +237,14 @@ const SET_BY_RUNNER: &[&str] = &[
 /// Checks `rdmabench pingpong` options meant for remote ends (the pods of a Kubernetes run) with
 /// the same parser and rules as a local run, so a typo fails here and not minutes later in a
 /// pod. Returns them with `--provider efa` added when no provider or transport was chosen.
-pub fn remote_options(options: &[String]) -> Result<Vec<String>> {
+pub fn remote_options(kind: &str, options: &[String]) -> Result<Vec<String>> {
     for option in options {
         let flag = option.split('=').next().unwrap_or_default();
         if SET_BY_RUNNER.contains(&flag) {
             bail!("{option}: `rdmabench k8s` sets this itself on each end; remove it");
         }
     }
-    check_options(options)?;
+    check_options(kind, options)?;
     let chosen = |flag: &str| {
         options
             .iter()
@@ -231,29 +268,112 @@ fn progress_bar(total: usize) -> ProgressBar {
 }
 
 /// Runs `rdmabench pingpong`; returns the process exit code.
-pub fn run(args: &PingpongArgs) -> Result<i32> {
+pub fn run_pingpong(args: &PingpongArgs) -> Result<i32> {
+    run(&args.common, Test::PingPong, BandwidthUnit::default())
+}
+
+/// Runs `rdmabench bw`; returns the process exit code.
+pub fn run_bw(args: &BwArgs) -> Result<i32> {
+    let unit = if args.gbits {
+        BandwidthUnit::GigabitsPerSec
+    } else {
+        BandwidthUnit::MegabytesPerSec
+    };
+    run(&args.common, bandwidth_test(args), unit)
+}
+
+/// The progress line of a finished size.
+fn size_summary(row: &rdmabench_stats::SizeMeasurement, unit: BandwidthUnit) -> String {
+    match (row.seed_usec(), row.bandwidth) {
+        (Some(usec), _) => format!("{} B: {usec:.2} usec", row.size_bytes),
+        (None, Some(bw)) => format!(
+            "{} B: {} {}",
+            row.size_bytes,
+            unit.show(bw.average_bytes_per_sec),
+            unit.name()
+        ),
+        (None, None) => format!("{} B", row.size_bytes),
+    }
+}
+
+fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
     let Plan {
         mut config,
         cpus,
         port,
-    } = plan(args)?;
+    } = plan(args, test)?;
     let (lib, fallback_note) = load_library(&mut config.transport)?;
     config.interrupted = interrupt_flag()?;
-    let started = SystemTime::now();
+    let mut runs = Vec::new();
+    let mut exit = 0;
+    for repetition in 1..=args.repeat {
+        if args.repeat > 1 {
+            eprintln!("rdmabench: repetition {repetition} of {}", args.repeat);
+        }
+        let started = SystemTime::now();
+        let (role, output) =
+            measure_once(args, &config, cpus.as_deref(), port, lib.as_ref(), unit)?;
+        let stopped = output.stopped.as_ref().map(|e| e.to_string());
+        let interrupted = matches!(
+            output.stopped,
+            Some(rdmabench_engine::EngineError::Interrupted)
+        );
+        if output.same_host && !args.local && repetition == 1 {
+            eprintln!(
+                "rdmabench: both ends are on the same host (same boot id): the results measure this host's stack, not a link between two machines"
+            );
+        }
+        let results = results_file(
+            args,
+            &config,
+            cpus.clone(),
+            port,
+            role,
+            started,
+            output,
+            fallback_note.clone(),
+            stopped.as_deref(),
+        );
+        let measured = results.results.len();
+        runs.push(LoadedRun {
+            source: format!("repetition {repetition}"),
+            results,
+        });
+        if let Some(reason) = stopped {
+            eprintln!(
+                "error: the run stopped early after {measured} of {} sizes: {reason}",
+                config.sizes.len()
+            );
+            exit = if interrupted { EXIT_INTERRUPTED } else { 1 };
+            break;
+        }
+    }
+    emit(
+        &render_runs(runs, args.format, unit)?,
+        args.output.as_deref(),
+    )?;
+    Ok(exit)
+}
+
+/// One repetition in the chosen role.
+fn measure_once(
+    args: &CommonArgs,
+    config: &RunConfig,
+    cpus: Option<&[usize]>,
+    port: u16,
+    lib: Option<&Arc<Library>>,
+    unit: BandwidthUnit,
+) -> Result<(&'static str, RunOutput)> {
     let bar = progress_bar(config.sizes.len());
     let mut on_size = |_index: usize, _total: usize, row: &rdmabench_stats::SizeMeasurement| {
         bar.inc(1);
-        bar.set_message(format!(
-            "{} B: {:.2} usec",
-            row.size_bytes,
-            row.seed_usec().unwrap_or_default()
-        ));
+        bar.set_message(size_summary(row, unit));
     };
     let (role, output) = if args.local {
-        let server_cpu = cpus.as_ref().map(|c| c[0]);
+        let server_cpu = cpus.map(|c| c[0]);
         (
             "local",
-            crate::local::run_local(args, &config, server_cpu, lib.as_ref(), &mut on_size),
+            crate::local::run_local(args, config, server_cpu, lib, &mut on_size),
         )
     } else if args.server {
         let ip: IpAddr = args.bind.parse().with_context(|| {
@@ -268,7 +388,7 @@ pub fn run(args: &PingpongArgs) -> Result<i32> {
         );
         (
             "server",
-            run_server(SocketAddr::new(ip, port), &config, lib.as_ref()).map_err(Into::into),
+            run_server(SocketAddr::new(ip, port), config, lib).map_err(Into::into),
         )
     } else {
         let host = args.host.as_deref().unwrap_or_default();
@@ -282,53 +402,34 @@ pub fn run(args: &PingpongArgs) -> Result<i32> {
             };
         (
             "client",
-            run_client(&server, &config, lib.as_ref(), &mut on_size).map_err(Into::into),
+            run_client(&server, config, lib, &mut on_size).map_err(Into::into),
         )
     };
     bar.finish_and_clear();
-    let output: RunOutput = output.context(RUN_FAILED)?;
-    let stopped = output.stopped.as_ref().map(|e| e.to_string());
-    let interrupted = matches!(
-        output.stopped,
-        Some(rdmabench_engine::EngineError::Interrupted)
-    );
-    if output.same_host && !args.local {
-        eprintln!(
-            "rdmabench: both ends are on the same host (same boot id): the results measure this host's stack, not a link between two machines"
-        );
+    Ok((role, output.context(RUN_FAILED)?))
+}
+
+/// One run as its results in `format`; repetitions as the report over them (median of the
+/// runs with min..max), in the same format.
+fn render_runs(mut runs: Vec<LoadedRun>, format: FormatArg, unit: BandwidthUnit) -> Result<String> {
+    if runs.len() == 1 {
+        let run = runs.pop().expect("one run");
+        return Ok(render(&run.results, report_format(format), unit));
     }
-    let results = results_file(
-        args,
-        &config,
-        cpus,
-        port,
-        role,
-        started,
-        output,
-        fallback_note,
-        stopped.as_deref(),
-    );
-    emit(
-        &render(&results, report_format(args.format)),
-        args.output.as_deref(),
-    )?;
-    match stopped {
-        None => Ok(0),
-        Some(reason) => {
-            eprintln!(
-                "error: the run stopped early after {} of {} sizes: {reason}",
-                results.results.len(),
-                config.sizes.len()
-            );
-            Ok(if interrupted { EXIT_INTERRUPTED } else { 1 })
-        }
-    }
+    let mut report = Report::build(runs, None).context("summarising the repetitions")?;
+    report.bandwidth_unit = unit;
+    Ok(report.render(match format {
+        FormatArg::Table => ReportFormat::Table,
+        FormatArg::Json => ReportFormat::Json,
+        FormatArg::Csv => ReportFormat::Csv,
+        FormatArg::Markdown => ReportFormat::Markdown,
+    }))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn results_file(
-    args: &PingpongArgs,
-    config: &PingPongConfig,
+    args: &CommonArgs,
+    config: &RunConfig,
     cpus: Option<Vec<usize>>,
     port: u16,
     role: &str,
@@ -358,7 +459,7 @@ fn results_file(
             git_commit: (!commit.is_empty()).then(|| commit.to_string()),
         },
         timestamp: humantime::format_rfc3339_seconds(started).to_string(),
-        test: "pingpong".into(),
+        test: config.test.name().into(),
         complete: stopped.is_none(),
         note,
         parameters: Parameters {
@@ -388,6 +489,14 @@ fn results_file(
             cpu: cpus,
             timeout_ns: u64::try_from(config.timeout.as_nanos()).unwrap_or(u64::MAX),
             port,
+            window: match config.test {
+                Test::Bandwidth { window, .. } => Some(window as u64),
+                Test::PingPong => None,
+            },
+            bidirectional: match config.test {
+                Test::Bandwidth { bidirectional, .. } => Some(bidirectional),
+                Test::PingPong => None,
+            },
         },
         endpoints: Endpoints {
             local: output.local,
