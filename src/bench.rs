@@ -21,7 +21,7 @@ use rdmabench_report::{
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
 
 use crate::cli::{
-    ApiArg, BwArgs, CommonArgs, FormatArg, PingpongArgs, ProviderArg, TransportArg,
+    ApiArg, BwArgs, CommonArgs, FormatArg, MeasureArgs, PingpongArgs, ProviderArg, TransportArg,
     DEFAULT_BW_ITERS, DEFAULT_ITERS,
 };
 use crate::output::emit;
@@ -70,7 +70,9 @@ fn parse_cpus(text: &str) -> Result<Vec<usize>> {
 
 /// Loads libfabric if the run needs it. With `--provider auto` and no libfabric, falls back to
 /// the socket transport (returning a note that says so) unless RDMABENCH_REQUIRE_LIBFABRIC is set.
-fn load_library(transport: &mut TransportChoice) -> Result<(Option<Arc<Library>>, Option<String>)> {
+pub fn load_library(
+    transport: &mut TransportChoice,
+) -> Result<(Option<Arc<Library>>, Option<String>)> {
     let TransportChoice::Fabric(choice) = *transport else {
         return Ok((None, None));
     };
@@ -95,7 +97,8 @@ fn load_library(transport: &mut TransportChoice) -> Result<(Option<Arc<Library>>
     }
 }
 
-fn interrupt_flag() -> Result<Arc<AtomicBool>> {
+/// Sets the returned flag on Ctrl-C or SIGTERM; a second Ctrl-C exits at once.
+pub fn interrupt_flag() -> Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     let handler_flag = Arc::clone(&flag);
     ctrlc::set_handler(move || {
@@ -141,12 +144,31 @@ pub fn test_flags(test: Test) -> Vec<String> {
 }
 
 fn plan(args: &CommonArgs, test: Test) -> Result<Plan> {
-    let sizes = if args.sweep {
+    let cpus = args.cpu.as_deref().map(parse_cpus).transpose()?;
+    if args.local && cpus.as_ref().is_some_and(|c| c.len() != 2) {
+        bail!("--local runs both ends: give two CPUs, --cpu SERVER,CLIENT");
+    }
+    let this_end_cpu = cpus
+        .as_ref()
+        .map(|c| if args.server { c[0] } else { c[c.len() - 1] });
+    let config = measure_config(&args.measure, test, this_end_cpu)?;
+    let port = args.port.unwrap_or(if args.local {
+        0
+    } else {
+        crate::cli::DEFAULT_SERVER_PORT
+    });
+    Ok(Plan { config, cpus, port })
+}
+
+/// The engine configuration the measurement options describe, checked as the engine would;
+/// shared by every command that measures (pingpong, bw, matrix).
+pub fn measure_config(m: &MeasureArgs, test: Test, cpu: Option<usize>) -> Result<RunConfig> {
+    let sizes = if m.sweep {
         sweep_sizes()
     } else {
-        parse_size_list(&args.sizes).context("--sizes")?
+        parse_size_list(&m.sizes).context("--sizes")?
     };
-    let amount = match (&args.iters, &args.duration) {
+    let amount = match (&m.iters, &m.duration) {
         (_, Some(d)) => Amount::Duration(parse_duration(d).context("--duration")?),
         (Some(n), None) => Amount::Iterations(parse_count(n).context("--iters")?),
         (None, None) => Amount::Iterations(parse_count(match test {
@@ -154,7 +176,7 @@ fn plan(args: &CommonArgs, test: Test) -> Result<Plan> {
             Test::Bandwidth { .. } => DEFAULT_BW_ITERS,
         })?),
     };
-    let warmup = args
+    let warmup = m
         .warmup
         .as_deref()
         .map(|w| match w.trim() {
@@ -163,51 +185,38 @@ fn plan(args: &CommonArgs, test: Test) -> Result<Plan> {
         })
         .transpose()
         .context("--warmup")?;
-    let cpus = args.cpu.as_deref().map(parse_cpus).transpose()?;
-    if args.local && cpus.as_ref().is_some_and(|c| c.len() != 2) {
-        bail!("--local runs both ends: give two CPUs, --cpu SERVER,CLIENT");
-    }
-    let this_end_cpu = cpus
-        .as_ref()
-        .map(|c| if args.server { c[0] } else { c[c.len() - 1] });
-    let transport = match args.transport {
+    let transport = match m.transport {
         TransportArg::Socket => {
-            if args.provider != ProviderArg::Auto {
+            if m.provider != ProviderArg::Auto {
                 bail!("--provider applies to --transport fabric only; drop it or use --transport fabric");
             }
             TransportChoice::Socket
         }
-        TransportArg::Fabric => TransportChoice::Fabric(provider_choice(args.provider)),
+        TransportArg::Fabric => TransportChoice::Fabric(provider_choice(m.provider)),
     };
-    let timeout = parse_duration(&args.timeout).context("--timeout")?;
-    let port = args.port.unwrap_or(if args.local {
-        0
-    } else {
-        crate::cli::DEFAULT_SERVER_PORT
-    });
     let config = RunConfig {
         test,
         transport,
-        api: match args.api {
+        api: match m.api {
             ApiArg::Msg => MessageApi::Msg,
             ApiArg::Tagged => MessageApi::Tagged,
         },
         sizes,
         amount,
         warmup,
-        verify: args.verify,
-        completion: if args.wait {
+        verify: m.verify,
+        completion: if m.wait {
             Completion::Wait
         } else {
             Completion::BusyPoll
         },
-        force_mr_local: args.force_mr_local,
-        cpu: this_end_cpu,
-        timeout,
+        force_mr_local: m.force_mr_local,
+        cpu,
+        timeout: parse_duration(&m.timeout).context("--timeout")?,
         interrupted: Arc::new(AtomicBool::new(false)),
     };
     rdmabench_engine::validate(&config)?;
-    Ok(Plan { config, cpus, port })
+    Ok(config)
 }
 
 /// Checks `rdmabench <kind>` options (kind = pingpong or bw) that another process will run (a
@@ -349,8 +358,8 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
         }
     }
     emit(
-        &render_runs(runs, args.format, unit)?,
-        args.output.as_deref(),
+        &render_runs(runs, args.measure.format, unit)?,
+        args.measure.output.as_deref(),
     )?;
     Ok(exit)
 }
@@ -485,7 +494,7 @@ fn results_file(
                 Completion::BusyPoll => "busy-poll".into(),
                 Completion::Wait => "wait".into(),
             },
-            force_mr_local: args.force_mr_local,
+            force_mr_local: args.measure.force_mr_local,
             cpu: cpus,
             timeout_ns: u64::try_from(config.timeout.as_nanos()).unwrap_or(u64::MAX),
             port,

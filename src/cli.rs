@@ -30,6 +30,11 @@ pub enum Command {
     /// Bandwidth and message rate with a window of messages in flight (like ib_send_bw /
     /// fi_msg_bw).
     Bw(Box<BwArgs>),
+    /// Wait for `rdmabench matrix` coordinators and measure as they ask (one per host).
+    Agent(AgentArgs),
+    /// Latency between every pair of N hosts running `rdmabench agent`, one pair at a time: an
+    /// N x N matrix with the slowest pairs and outliers, the health check before a big job.
+    Matrix(Box<MatrixArgs>),
     /// List the libfabric providers this host offers for reliable-datagram endpoints.
     Providers(ProvidersArgs),
     /// Write a commented rdmabench.toml with safe defaults.
@@ -493,7 +498,7 @@ pub struct BwArgs {
     pub gbits: bool,
 }
 
-/// Options every measurement (pingpong, bw) takes, with the same meaning and checks.
+/// Options every two-ended measurement (pingpong, bw) takes: the role and the measurement.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("role").required(true).args(["host", "server", "local"])))]
 pub struct CommonArgs {
@@ -511,6 +516,20 @@ pub struct CommonArgs {
     /// Out-of-band TCP port (both ends must agree); --local picks a free one unless given.
     #[arg(long)]
     pub port: Option<u16>,
+    /// Pin to CPUs: `A,B` pins the server to A and the client to B; a single CPU pins this end.
+    #[arg(long)]
+    pub cpu: Option<String>,
+    /// Run the whole measurement this many times (a new connection each) and report the
+    /// median of the runs with their min..max; both ends need the same value.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+}
+
+/// What to measure and how to print it, the same for pingpong, bw and matrix.
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
     /// Data path.
     #[arg(long, value_enum, default_value_t = TransportArg::Fabric)]
     pub transport: TransportArg,
@@ -544,9 +563,6 @@ pub struct CommonArgs {
     /// Block for completions instead of busy-polling.
     #[arg(long)]
     pub wait: bool,
-    /// Pin to CPUs: `A,B` pins the server to A and the client to B; a single CPU pins this end.
-    #[arg(long)]
-    pub cpu: Option<String>,
     /// Register buffers and pass descriptors even when the provider does not require it.
     #[arg(long)]
     pub force_mr_local: bool,
@@ -559,10 +575,39 @@ pub struct CommonArgs {
     /// Write the output to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Run the whole measurement this many times (a new connection each) and report the
-    /// median of the runs with their min..max; both ends need the same value.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub repeat: u32,
+}
+
+/// `rdmabench agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: String,
+    /// Out-of-band TCP port the coordinator and the other agents reach this one on.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Exit after this long without a request, so a forgotten agent does not run for ever.
+    #[arg(long, default_value = "30m")]
+    pub idle_timeout: String,
+}
+
+/// `rdmabench matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Agents as HOST or HOST:PORT (default port 18515); at least two, each once.
+    #[arg(value_name = "HOSTS")]
+    pub hosts: Vec<String>,
+    /// Read more agents from FILE, one per line (`#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub hosts_file: Option<PathBuf>,
+    /// A pair whose mean is more than this many times the median pair's is an outlier.
+    #[arg(long, default_value_t = 1.5)]
+    pub outlier_factor: f64,
+    /// Limit for one pair's measurement, from the request to its results.
+    #[arg(long, default_value = "5m")]
+    pub limit: String,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
 }
 
 /// `rdmabench providers`.

@@ -43,26 +43,26 @@ fn server_args(
         "--format".into(),
         "json".into(),
         "--timeout".into(),
-        args.timeout.clone(),
+        args.measure.timeout.clone(),
         "--api".into(),
-        value_name(&args.api),
+        value_name(&args.measure.api),
     ]);
     match config.transport {
         // Follow the client's resolution, including a fallback to kernel TCP.
         TransportChoice::Socket => out.extend(["--transport".into(), "socket".into()]),
         TransportChoice::Fabric(_) => {
-            out.extend(["--provider".into(), value_name(&args.provider)]);
+            out.extend(["--provider".into(), value_name(&args.measure.provider)]);
         }
     }
-    if args.sweep {
+    if args.measure.sweep {
         out.push("--sweep".into());
     } else {
-        out.extend(["--sizes".into(), args.sizes.clone()]);
+        out.extend(["--sizes".into(), args.measure.sizes.clone()]);
     }
     let optional = [
-        ("--iters", &args.iters),
-        ("--duration", &args.duration),
-        ("--warmup", &args.warmup),
+        ("--iters", &args.measure.iters),
+        ("--duration", &args.measure.duration),
+        ("--warmup", &args.measure.warmup),
     ];
     for (flag, value) in optional {
         if let Some(value) = value {
@@ -70,9 +70,9 @@ fn server_args(
         }
     }
     for (flag, on) in [
-        ("--verify", args.verify),
-        ("--wait", args.wait),
-        ("--force-mr-local", args.force_mr_local),
+        ("--verify", args.measure.verify),
+        ("--wait", args.measure.wait),
+        ("--force-mr-local", args.measure.force_mr_local),
     ] {
         if on {
             out.push(flag.into());

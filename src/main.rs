@@ -2,6 +2,7 @@
 //! rdmabench: RDMA latency benchmarks on nodes and in Kubernetes pods.
 //! This binary only parses arguments and wires the library crates together.
 
+mod agent;
 mod bench;
 mod cli;
 mod image;
@@ -9,6 +10,7 @@ mod import;
 mod infra;
 mod k8s;
 mod local;
+mod matrix;
 mod output;
 mod plots;
 mod providers;
@@ -25,6 +27,8 @@ fn main() {
         cli::Command::Import(args) => import::run(args),
         cli::Command::Pingpong(args) => bench::run_pingpong(args),
         cli::Command::Bw(args) => bench::run_bw(args),
+        cli::Command::Agent(args) => agent::run(args),
+        cli::Command::Matrix(args) => matrix::run(args),
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Init(args) => infra::init(args),
         cli::Command::Infra { config, command } => infra::run(command, config),

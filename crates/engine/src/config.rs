@@ -206,3 +206,73 @@ impl RunConfig {
         ]
     }
 }
+
+/// A run's measurement choices as the matrix coordinator sends them to agents: what both ends
+/// of a pair need to build the same `RunConfig` (pinning and Ctrl-C stay each agent's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// What to measure.
+    pub test: Test,
+    /// Data path.
+    pub transport: TransportChoice,
+    /// Tagged messages instead of fi_send/fi_recv.
+    pub tagged: bool,
+    /// Message sizes in bytes.
+    pub sizes: Vec<u64>,
+    /// Timed units per size.
+    pub amount: Amount,
+    /// Untimed units per size, if given.
+    pub warmup: Option<u64>,
+    /// Check every payload.
+    pub verify: bool,
+    /// Block for completions instead of busy-polling.
+    pub wait: bool,
+    /// Register buffers even when the provider does not ask.
+    pub force_mr_local: bool,
+    /// Limit for reaching the peer and any stretch without progress, in ns.
+    pub timeout_ns: u64,
+}
+
+impl RunConfig {
+    /// The choices an agent needs to run this configuration.
+    pub fn spec(&self) -> RunSpec {
+        RunSpec {
+            test: self.test,
+            transport: self.transport.clone(),
+            tagged: self.api == MessageApi::Tagged,
+            sizes: self.sizes.clone(),
+            amount: self.amount,
+            warmup: self.warmup,
+            verify: self.verify,
+            wait: self.completion == Completion::Wait,
+            force_mr_local: self.force_mr_local,
+            timeout_ns: u64::try_from(self.timeout.as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The configuration an agent runs for `spec`, stopped by `interrupted`.
+    pub fn from_spec(spec: &RunSpec, interrupted: Arc<AtomicBool>) -> RunConfig {
+        RunConfig {
+            test: spec.test,
+            transport: spec.transport.clone(),
+            api: if spec.tagged {
+                MessageApi::Tagged
+            } else {
+                MessageApi::Msg
+            },
+            sizes: spec.sizes.clone(),
+            amount: spec.amount,
+            warmup: spec.warmup,
+            verify: spec.verify,
+            completion: if spec.wait {
+                Completion::Wait
+            } else {
+                Completion::BusyPoll
+            },
+            force_mr_local: spec.force_mr_local,
+            cpu: None,
+            timeout: Duration::from_nanos(spec.timeout_ns),
+            interrupted,
+        }
+    }
+}

@@ -29,6 +29,14 @@ pub enum EngineError {
         /// The last connection error.
         last_error: String,
     },
+    /// A matrix agent did not answer.
+    #[error("agent {agent} is unreachable ({last_error}): is `rdmabench agent` running there, on that port?")]
+    AgentUnreachable {
+        /// host:port of the agent.
+        agent: String,
+        /// The last connection error.
+        last_error: String,
+    },
     /// The listening port is taken.
     #[error("port {address} is already in use; pick another with --port (both ends must use the same one)")]
     PortInUse {

@@ -2,6 +2,7 @@
 //! The rdmabench benchmark engine: ping-pong latency and windowed bandwidth over libfabric or
 //! kernel TCP, with the out-of-band control connection that sets them up and watches the peer.
 
+pub mod agent;
 mod bandwidth;
 pub mod config;
 pub mod error;
@@ -15,7 +16,7 @@ pub mod transport;
 mod verify;
 
 pub use config::{
-    Amount, ProviderChoice, RunConfig, Test, TransportChoice, DEFAULT_PORT, MAX_WINDOW,
+    Amount, ProviderChoice, RunConfig, RunSpec, Test, TransportChoice, DEFAULT_PORT, MAX_WINDOW,
 };
 pub use error::EngineError;
 pub use measure::{run_client, run_server, validate, RunOutput};

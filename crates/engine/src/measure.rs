@@ -372,7 +372,7 @@ pub fn run_client(
 }
 
 /// Server role on an already-bound listener: serve one client's run.
-fn serve(
+pub(crate) fn serve(
     listener: &std::net::TcpListener,
     config: &RunConfig,
     lib: Option<&Arc<Library>>,

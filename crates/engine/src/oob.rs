@@ -10,12 +10,13 @@ use rdmabench_report::model::HostFacts;
 use rdmabench_stats::SizeMeasurement;
 use serde::{Deserialize, Serialize};
 
+use crate::config::RunSpec;
 use crate::error::EngineError;
 
 /// First field of every hello, so a stray connection (a port scanner, perftest) is told apart.
 pub const MAGIC: &str = "rdmabench-pingpong";
 /// Bumped whenever the messages below change incompatibly.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Control messages are small; anything larger is a protocol error, not an allocation.
 const MAX_FRAME: u32 = 1 << 20;
 
@@ -70,6 +71,32 @@ pub enum Message {
     Finished {
         /// One row per size.
         results: Vec<SizeMeasurement>,
+    },
+    /// Coordinator -> agent: serve the next run that connects, with this configuration.
+    Serve {
+        /// What both ends measure.
+        spec: RunSpec,
+    },
+    /// Agent -> coordinator: listening for the run.
+    Serving,
+    /// Agent -> coordinator: the served run ended; why, if it failed.
+    Served {
+        /// The failure, None when the run completed.
+        error: Option<String>,
+    },
+    /// Coordinator -> agent: measure against the agent at `peer` (which was told to serve).
+    Measure {
+        /// host:port of the serving agent, as the coordinator reaches it.
+        peer: String,
+        /// What both ends measure.
+        spec: RunSpec,
+    },
+    /// Agent -> coordinator: what the measurement produced.
+    Measured {
+        /// One row per completed size.
+        results: Vec<SizeMeasurement>,
+        /// Why it ended early or failed, None when complete.
+        error: Option<String>,
     },
 }
 

@@ -118,7 +118,7 @@ fn accept_within(listener: &TcpListener, config: &RunConfig) -> Result<TcpStream
     }
 }
 
-fn connect_within(server: &str, config: &RunConfig) -> Result<TcpStream, EngineError> {
+pub(crate) fn connect_within(server: &str, config: &RunConfig) -> Result<TcpStream, EngineError> {
     let deadline = Instant::now() + config.timeout;
     let mut last_error = String::from("no address");
     loop {

@@ -7,7 +7,7 @@ use crate::model::ResultsFile;
 const HEADER: &str = "provider,size_bytes,iterations,warmup_iterations,total_ns,min_ns,mean_ns,stdev_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,seed_usec,mb_per_sec,msg_per_sec,complete";
 
 /// Quotes a field only when CSV requires it, so ordinary rows stay easy to read and grep.
-pub(crate) fn quote(field: &str) -> String {
+pub fn quote(field: &str) -> String {
     if field.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {

@@ -1,7 +1,7 @@
 //! Output formats, one module each (like hyperfine's exporters).
 
 mod csv;
-pub(crate) use csv::quote;
+pub use csv::quote;
 mod json;
 mod markdown;
 mod table;
