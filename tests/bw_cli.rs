@@ -9,7 +9,7 @@ mod cli;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cli::{bin, free_port, json, libfabric_available, run, stderr};
+use cli::{assert_refused, bin, free_port, json, libfabric_available, run, stderr};
 use serde_json::Value;
 
 const SIZES: [u64; 3] = [4, 4096, 65536];
@@ -196,14 +196,7 @@ fn bad_windows_are_refused_before_anything_runs() {
     ] {
         let mut full = vec!["bw", "--local", "--transport", "socket"];
         full.extend(&args);
-        let out = run(&full);
-        assert!(!out.status.success(), "{full:?} succeeded");
-        assert!(out.stdout.is_empty(), "{full:?} printed results");
-        assert!(
-            stderr(&out).contains(expected),
-            "{full:?}: {}",
-            stderr(&out)
-        );
+        assert_refused(&full, expected);
     }
 }
 

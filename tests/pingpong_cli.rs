@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use cli::{bin, free_port, json, libfabric_available, run, stderr};
+use cli::{assert_refused, bin, free_port, json, libfabric_available, run, stderr};
 use serde_json::Value;
 
 /// Checks a complete results file: one row per size, consistent statistics.
@@ -255,14 +255,7 @@ fn bad_input_is_refused_with_a_message_and_no_results() {
         ),
     ];
     for (args, expected) in cases {
-        let out = run(args);
-        assert!(!out.status.success(), "{args:?} should fail");
-        let err = stderr(&out);
-        assert!(
-            err.contains(expected),
-            "{args:?}: expected '{expected}' in: {err}"
-        );
-        assert!(out.stdout.is_empty(), "{args:?} printed results");
+        assert_refused(args, expected);
     }
     assert!(!std::path::Path::new("/nonexistent-dir").exists());
 }

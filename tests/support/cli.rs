@@ -53,3 +53,16 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Runs `args` and checks it was refused as a user must see it: a failure status, nothing on
+/// stdout, and `expected` in the message.
+pub fn assert_refused(args: &[&str], expected: &str) {
+    let out = run(args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert!(out.stdout.is_empty(), "{args:?} printed results");
+    assert!(
+        stderr(&out).contains(expected),
+        "{args:?}: {}",
+        stderr(&out)
+    );
+}
