@@ -10,7 +10,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdmabench_engine::{
-    run_client, run_server, Amount, ProviderChoice, RunConfig, RunOutput, Test, TransportChoice,
+    run_client, run_server, Amount, ProviderChoice, RmaOp, RunConfig, RunOutput, Test,
+    TransportChoice,
 };
 use rdmabench_fabric::{Completion, FabricError, Library, MessageApi};
 use rdmabench_report::format::BandwidthUnit;
@@ -21,8 +22,8 @@ use rdmabench_report::{
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
 
 use crate::cli::{
-    ApiArg, BwArgs, CommonArgs, FormatArg, MeasureArgs, PingpongArgs, ProviderArg, TransportArg,
-    DEFAULT_BW_ITERS, DEFAULT_ITERS,
+    ApiArg, BwArgs, CommonArgs, FormatArg, MeasureArgs, PingpongArgs, ProviderArg, RmaArgs,
+    RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
 };
 use crate::output::emit;
 
@@ -126,10 +127,34 @@ fn bandwidth_test(args: &BwArgs) -> Test {
     }
 }
 
+/// The test `rdmabench rma` options describe.
+fn rma_test(args: &RmaArgs) -> Test {
+    let op = match args.op {
+        RmaOpArg::Write => RmaOp::Write,
+        RmaOpArg::Read => RmaOp::Read,
+    };
+    if args.bw {
+        Test::RmaBandwidth {
+            op,
+            window: args.window,
+        }
+    } else {
+        Test::RmaLatency { op }
+    }
+}
+
 /// The test's own options, which the other end must be given too.
 pub fn test_flags(test: Test) -> Vec<String> {
     match test {
         Test::PingPong => Vec::new(),
+        Test::RmaLatency { op } => vec!["--op".into(), op.name().into()],
+        Test::RmaBandwidth { op, window } => vec![
+            "--op".into(),
+            op.name().into(),
+            "--bw".into(),
+            "--window".into(),
+            window.to_string(),
+        ],
         Test::Bandwidth {
             window,
             bidirectional,
@@ -172,8 +197,8 @@ pub fn measure_config(m: &MeasureArgs, test: Test, cpu: Option<usize>) -> Result
         (_, Some(d)) => Amount::Duration(parse_duration(d).context("--duration")?),
         (Some(n), None) => Amount::Iterations(parse_count(n).context("--iters")?),
         (None, None) => Amount::Iterations(parse_count(match test {
-            Test::PingPong => DEFAULT_ITERS,
-            Test::Bandwidth { .. } => DEFAULT_BW_ITERS,
+            Test::PingPong | Test::RmaLatency { .. } => DEFAULT_ITERS,
+            Test::Bandwidth { .. } | Test::RmaBandwidth { .. } => DEFAULT_BW_ITERS,
         })?),
     };
     let warmup = m
@@ -232,6 +257,7 @@ pub fn check_options(kind: &str, options: &[String]) -> Result<()> {
     let planned = match cli.command {
         crate::cli::Command::Pingpong(args) => plan(&args.common, Test::PingPong),
         crate::cli::Command::Bw(args) => plan(&args.common, bandwidth_test(&args)),
+        crate::cli::Command::Rma(args) => plan(&args.common, rma_test(&args)),
         _ => bail!("invalid {kind} options: {kind} is not a measurement"),
     };
     planned.with_context(|| format!("invalid {kind} options"))?;
@@ -289,6 +315,16 @@ pub fn run_bw(args: &BwArgs) -> Result<i32> {
         BandwidthUnit::MegabytesPerSec
     };
     run(&args.common, bandwidth_test(args), unit)
+}
+
+/// Runs `rdmabench rma`; returns the process exit code.
+pub fn run_rma(args: &RmaArgs) -> Result<i32> {
+    let unit = if args.gbits {
+        BandwidthUnit::GigabitsPerSec
+    } else {
+        BandwidthUnit::MegabytesPerSec
+    };
+    run(&args.common, rma_test(args), unit)
 }
 
 /// The progress line of a finished size.
@@ -499,12 +535,14 @@ fn results_file(
             timeout_ns: u64::try_from(config.timeout.as_nanos()).unwrap_or(u64::MAX),
             port,
             window: match config.test {
-                Test::Bandwidth { window, .. } => Some(window as u64),
-                Test::PingPong => None,
+                Test::Bandwidth { window, .. } | Test::RmaBandwidth { window, .. } => {
+                    Some(window as u64)
+                }
+                Test::PingPong | Test::RmaLatency { .. } => None,
             },
             bidirectional: match config.test {
                 Test::Bandwidth { bidirectional, .. } => Some(bidirectional),
-                Test::PingPong => None,
+                _ => None,
             },
         },
         endpoints: Endpoints {

@@ -30,6 +30,9 @@ pub enum Command {
     /// Bandwidth and message rate with a window of messages in flight (like ib_send_bw /
     /// fi_msg_bw).
     Bw(Box<BwArgs>),
+    /// RMA write or read latency, or with --bw bandwidth (like ib_write_lat, ib_read_lat,
+    /// ib_write_bw, ib_read_bw), where the provider offers FI_RMA.
+    Rma(Box<RmaArgs>),
     /// Wait for `rdmabench matrix` coordinators and measure as they ask (one per host).
     Agent(AgentArgs),
     /// Latency between every pair of N hosts running `rdmabench agent`, one pair at a time: an
@@ -495,6 +498,34 @@ pub struct BwArgs {
     /// Show bandwidth in Gbit/s (10^9 bit/s) instead of MB/s (10^6 B/s), like perftest's
     /// --report_gbits. JSON always holds bytes per second.
     #[arg(long)]
+    pub gbits: bool,
+}
+
+/// Which RMA operation `rdmabench rma` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RmaOpArg {
+    /// fi_writedata (latency) / fi_write (bandwidth) into the peer's memory.
+    Write,
+    /// fi_read from the peer's memory.
+    Read,
+}
+
+/// `rdmabench rma`.
+#[derive(Debug, Args)]
+pub struct RmaArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The operation.
+    #[arg(long, value_enum)]
+    pub op: RmaOpArg,
+    /// Bandwidth with a window of operations in flight instead of latency.
+    #[arg(long)]
+    pub bw: bool,
+    /// With --bw: operations in flight per window; both ends must agree.
+    #[arg(long, default_value_t = 64, requires = "bw")]
+    pub window: usize,
+    /// With --bw: show Gbit/s instead of MB/s.
+    #[arg(long, requires = "bw")]
     pub gbits: bool,
 }
 

@@ -32,7 +32,7 @@ fn server_args(
     port: u16,
     cpu: Option<usize>,
 ) -> Vec<String> {
-    let mut out: Vec<String> = vec![config.test.name().into()];
+    let mut out: Vec<String> = vec![config.test.subcommand().into()];
     out.extend(crate::bench::test_flags(config.test));
     out.extend([
         "--server".into(),

@@ -27,6 +27,7 @@ fn main() {
         cli::Command::Import(args) => import::run(args),
         cli::Command::Pingpong(args) => bench::run_pingpong(args),
         cli::Command::Bw(args) => bench::run_bw(args),
+        cli::Command::Rma(args) => bench::run_rma(args),
         cli::Command::Agent(args) => agent::run(args),
         cli::Command::Matrix(args) => matrix::run(args),
         cli::Command::Providers(args) => providers::run(args),

@@ -17,6 +17,7 @@ pub fn run(args: &ProvidersArgs) -> Result<i32> {
             provider: None,
             api: MessageApi::Msg,
             node: None,
+            rma: false,
         })
         .context("asking libfabric for its providers")?;
     let mut rows: Vec<[String; 6]> = list

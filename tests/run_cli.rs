@@ -242,6 +242,7 @@ fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
     let comparison = &test["comparisons"][0];
     assert_eq!(comparison["other"], "net");
     assert_eq!(comparison["pairs"], 2);
+    assert_eq!(comparison["metric"], "latency");
     // Each compared number is the median of the two repetitions' total / (2 x iterations).
     let mean = |file: &str, row: usize| {
         let r = &read_json(&dir.join(file))["results"][row];
@@ -256,8 +257,8 @@ fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
         assert_eq!(compared["size_bytes"], size);
         let baseline = (mean("kernel-tcp-1.json", row) + mean("kernel-tcp-2.json", row)) / 2;
         let other = (mean("fabric-1.json", row) + mean("fabric-2.json", row)) / 2;
-        assert_eq!(compared["baseline_ns"], baseline);
-        assert_eq!(compared["other_ns"], other);
+        assert_eq!(compared["baseline"], baseline);
+        assert_eq!(compared["other"], other);
         assert_eq!(
             compared["paired_overheads_percent"]
                 .as_array()

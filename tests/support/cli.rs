@@ -1,5 +1,7 @@
 //! Running the rdmabench binary from integration tests: its output as text or JSON, whether
-//! libfabric is usable, free loopback ports. Shared by path (`#[path]`) between test crates.
+//! libfabric is usable, free loopback ports. Shared by path (`#[path]`) between test crates,
+//! each of which uses only some of it.
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::process::{Command, Output};

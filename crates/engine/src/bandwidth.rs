@@ -30,7 +30,7 @@ impl Shape {
     /// The shape of a bandwidth test; None for a ping-pong.
     pub(crate) fn of(test: Test) -> Option<Shape> {
         match test {
-            Test::PingPong => None,
+            Test::PingPong | Test::RmaLatency { .. } | Test::RmaBandwidth { .. } => None,
             Test::Bandwidth {
                 window,
                 bidirectional,

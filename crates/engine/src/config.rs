@@ -83,6 +83,40 @@ pub enum Test {
         /// Both ends send and receive at once (ib_send_bw -b); figures count both directions.
         bidirectional: bool,
     },
+    /// RMA latency (ib_write_lat, ib_read_lat): a write ping-pong of fi_writedata, each end
+    /// waiting for the other's write on its own completion queue; or one fi_read at a time.
+    RmaLatency {
+        /// Write or read.
+        op: RmaOp,
+    },
+    /// RMA bandwidth (ib_write_bw, ib_read_bw): windows of fi_write or fi_read in flight, the
+    /// target passive.
+    RmaBandwidth {
+        /// Write or read.
+        op: RmaOp,
+        /// Operations in flight per window.
+        window: usize,
+    },
+}
+
+/// Which RMA operation a test issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RmaOp {
+    /// fi_write / fi_writedata into the peer's memory.
+    Write,
+    /// fi_read from the peer's memory.
+    Read,
+}
+
+impl RmaOp {
+    /// The name users type.
+    pub fn name(self) -> &'static str {
+        match self {
+            RmaOp::Write => "write",
+            RmaOp::Read => "read",
+        }
+    }
 }
 
 /// Largest `--window`: deeper windows than perftest's default of 128 add nothing on the
@@ -90,27 +124,59 @@ pub enum Test {
 pub const MAX_WINDOW: usize = 256;
 
 impl Test {
-    /// The name of the subcommand and of the results' `test` field.
+    /// The results' `test` field: perftest's names for RMA (as `rdmabench import` gives them),
+    /// so imported perftest runs land in the same section.
     pub fn name(self) -> &'static str {
         match self {
             Test::PingPong => "pingpong",
             Test::Bandwidth { .. } => "bw",
+            Test::RmaLatency { op: RmaOp::Write } => "write-lat",
+            Test::RmaLatency { op: RmaOp::Read } => "read-lat",
+            Test::RmaBandwidth {
+                op: RmaOp::Write, ..
+            } => "write-bw",
+            Test::RmaBandwidth {
+                op: RmaOp::Read, ..
+            } => "read-bw",
         }
+    }
+
+    /// The subcommand that runs it.
+    pub fn subcommand(self) -> &'static str {
+        match self {
+            Test::PingPong => "pingpong",
+            Test::Bandwidth { .. } => "bw",
+            Test::RmaLatency { .. } | Test::RmaBandwidth { .. } => "rma",
+        }
+    }
+
+    /// Whether the server only keeps its endpoint progressing while the client measures (RMA
+    /// reads and RMA bandwidth), so the client ends each phase with PhaseDone.
+    pub fn passive_target(self) -> bool {
+        matches!(
+            self,
+            Test::RmaLatency { op: RmaOp::Read } | Test::RmaBandwidth { .. }
+        )
+    }
+
+    /// Whether it needs FI_RMA.
+    pub fn is_rma(self) -> bool {
+        matches!(self, Test::RmaLatency { .. } | Test::RmaBandwidth { .. })
     }
 
     /// What one timed unit is called in messages to the user.
     pub fn unit_plural(self) -> &'static str {
         match self {
-            Test::PingPong => "round trips",
-            Test::Bandwidth { .. } => "bandwidth windows",
+            Test::PingPong | Test::RmaLatency { .. } => "round trips",
+            Test::Bandwidth { .. } | Test::RmaBandwidth { .. } => "bandwidth windows",
         }
     }
 
     /// Operations each direction keeps in flight.
     pub fn depth(self) -> usize {
         match self {
-            Test::PingPong => 1,
-            Test::Bandwidth { window, .. } => window,
+            Test::PingPong | Test::RmaLatency { .. } => 1,
+            Test::Bandwidth { window, .. } | Test::RmaBandwidth { window, .. } => window,
         }
     }
 }
@@ -154,8 +220,10 @@ impl RunConfig {
     /// rule for a ping-pong, fabtests' 10 windows for bandwidth.
     pub fn warmup_for(&self, iterations: u64) -> u64 {
         self.warmup.unwrap_or(match self.test {
-            Test::PingPong => (iterations / 100).max(1000),
-            Test::Bandwidth { window, .. } => 10 * window as u64,
+            Test::PingPong | Test::RmaLatency { .. } => (iterations / 100).max(1000),
+            Test::Bandwidth { window, .. } | Test::RmaBandwidth { window, .. } => {
+                10 * window as u64
+            }
         })
     }
 
@@ -166,7 +234,6 @@ impl RunConfig {
             (
                 "test",
                 match self.test {
-                    Test::PingPong => "pingpong".into(),
                     Test::Bandwidth {
                         window,
                         bidirectional,
@@ -174,6 +241,10 @@ impl RunConfig {
                         "bw window {window}{}",
                         if bidirectional { " bidirectional" } else { "" }
                     ),
+                    Test::RmaBandwidth { window, .. } => {
+                        format!("{} window {window}", self.test.name())
+                    }
+                    other => other.name().into(),
                 },
             ),
             (

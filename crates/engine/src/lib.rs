@@ -11,12 +11,14 @@ pub mod measure;
 pub mod oob;
 mod pingpong;
 mod pinning;
+mod rma;
 pub mod session;
 pub mod transport;
 mod verify;
 
 pub use config::{
-    Amount, ProviderChoice, RunConfig, RunSpec, Test, TransportChoice, DEFAULT_PORT, MAX_WINDOW,
+    Amount, ProviderChoice, RmaOp, RunConfig, RunSpec, Test, TransportChoice, DEFAULT_PORT,
+    MAX_WINDOW,
 };
 pub use error::EngineError;
 pub use measure::{run_client, run_server, validate, RunOutput};

@@ -14,10 +14,11 @@ use rdmabench_report::model::{FabricInfo, HostFacts};
 use rdmabench_stats::{LatencySummary, SizeMeasurement};
 
 use crate::bandwidth::{self, Shape};
-use crate::config::{Amount, RunConfig, Test, MAX_SAMPLES, MAX_WINDOW};
+use crate::config::{Amount, RmaOp, RunConfig, Test, TransportChoice, MAX_SAMPLES, MAX_WINDOW};
 use crate::error::EngineError;
 use crate::oob::{ControlChannel, Message};
 use crate::pingpong;
+use crate::rma;
 use crate::session::{accept, connect, listen, Session};
 use crate::transport::Transport;
 
@@ -50,12 +51,29 @@ struct Watch<'a> {
     during: String,
     last_completed: u64,
     idle_since: Instant,
+    /// A passive RMA target: the initiator's PhaseDone ends the wait (it sets `phase_done`),
+    /// and no progress of our own is expected, so there is no stall limit.
+    passive: bool,
+    phase_done: &'a Cell<bool>,
 }
 
 impl Watch<'_> {
     fn keep_waiting(&mut self) -> bool {
         let failure = if self.config.interrupted.load(Ordering::Relaxed) {
             Some(EngineError::Interrupted)
+        } else if self.passive {
+            match self.control.poll(&self.during) {
+                Ok(None) => None,
+                Ok(Some(Message::PhaseDone)) => {
+                    self.phase_done.set(true);
+                    return false;
+                }
+                Ok(Some(other)) => Some(EngineError::Protocol(format!(
+                    "unexpected control message {}: {other:?}",
+                    self.during
+                ))),
+                Err(e) => Some(e),
+            }
         } else if let Err(e) = self.control.check_alive(&self.during) {
             Some(e)
         } else {
@@ -99,6 +117,7 @@ fn run_phase(
 ) -> Result<u64, EngineError> {
     let completed = Cell::new(0u64);
     let reason = RefCell::new(None);
+    let phase_done = Cell::new(false);
     let mut watch = Watch {
         control,
         config,
@@ -107,10 +126,36 @@ fn run_phase(
         during: format!("during the {size}-byte {}", config.test.unit_plural()),
         last_completed: 0,
         idle_since: Instant::now(),
+        passive: !initiator && config.test.passive_target(),
+        phase_done: &phase_done,
     };
     let mut watchdog = || watch.keep_waiting();
-    let result = match Shape::of(config.test) {
-        None => pingpong::round_trips(
+    let result = match config.test {
+        Test::RmaLatency { op } => rma::latency(
+            transport,
+            config,
+            op,
+            size,
+            units,
+            first_iteration,
+            initiator,
+            samples,
+            &completed,
+            &mut watchdog,
+        ),
+        Test::RmaBandwidth { op, .. } => rma::windows(
+            transport,
+            config,
+            op,
+            size,
+            units,
+            first_iteration,
+            initiator,
+            samples,
+            &completed,
+            &mut watchdog,
+        ),
+        Test::PingPong => pingpong::round_trips(
             transport,
             config,
             size,
@@ -121,10 +166,10 @@ fn run_phase(
             &completed,
             &mut watchdog,
         ),
-        Some(shape) => bandwidth::windows(
+        Test::Bandwidth { .. } => bandwidth::windows(
             transport,
             config,
-            shape,
+            Shape::of(config.test).expect("a bandwidth test has a shape"),
             size,
             units,
             first_iteration,
@@ -134,6 +179,9 @@ fn run_phase(
             &mut watchdog,
         ),
     };
+    if phase_done.get() {
+        return Ok(0);
+    }
     result.map_err(|e| {
         // After Ctrl-C the other end may notice first and hang up; report the cause, not that.
         if config.interrupted.load(Ordering::Relaxed) {
@@ -149,12 +197,22 @@ fn prepare(
     transport: &mut dyn Transport,
     config: &RunConfig,
     size: u64,
+    first: u64,
     initiator: bool,
 ) -> Result<(), EngineError> {
     let watchdog = &mut || !config.interrupted.load(Ordering::Relaxed);
-    match Shape::of(config.test) {
-        None => pingpong::prepare(transport, size, watchdog),
-        Some(shape) => bandwidth::prepare(transport, shape, size, initiator, watchdog),
+    match config.test {
+        Test::PingPong => pingpong::prepare(transport, size, watchdog),
+        Test::Bandwidth { .. } => bandwidth::prepare(
+            transport,
+            Shape::of(config.test).expect("a bandwidth test has a shape"),
+            size,
+            initiator,
+            watchdog,
+        ),
+        Test::RmaLatency { op } | Test::RmaBandwidth { op, .. } => {
+            rma::prepare(transport, config, op, size, first, initiator)
+        }
     }
 }
 
@@ -230,15 +288,45 @@ fn measure_size(
     samples.clear();
     let first = warmup * per_unit;
     let total_ns = client_phase(session, config, size, units, first, Some(samples))?;
-    match Shape::of(config.test) {
-        None => {
-            let latency = LatencySummary::from_round_trips(samples)
-                .ok_or_else(|| EngineError::Protocol("no samples were recorded".into()))?;
-            Ok(SizeMeasurement::pingpong(
-                size, units, warmup, total_ns, latency,
-            ))
+    let summary = |samples: &mut [u64]| {
+        LatencySummary::from_round_trips(samples)
+            .ok_or_else(|| EngineError::Protocol("no samples were recorded".into()))
+    };
+    match config.test {
+        Test::PingPong | Test::RmaLatency { op: RmaOp::Write } => Ok(SizeMeasurement::pingpong(
+            size,
+            units,
+            warmup,
+            total_ns,
+            summary(samples)?,
+        )),
+        // One read is a whole round trip and is reported whole, as ib_read_lat does: the
+        // samples are doubled so the summary's halving gives each read's time, and there is no
+        // total to halve.
+        Test::RmaLatency { op: RmaOp::Read } => {
+            samples.iter_mut().for_each(|s| *s = s.saturating_mul(2));
+            let mut row =
+                SizeMeasurement::pingpong(size, units, warmup, total_ns, summary(samples)?);
+            row.total_ns = None;
+            Ok(row)
         }
-        Some(shape) => Ok(bandwidth::row(shape, size, first, total_ns, samples)),
+        Test::Bandwidth { .. } => Ok(bandwidth::row(
+            Shape::of(config.test).expect("a bandwidth test has a shape"),
+            size,
+            first,
+            total_ns,
+            samples,
+        )),
+        Test::RmaBandwidth { window, .. } => Ok(bandwidth::row(
+            Shape {
+                window,
+                bidirectional: false,
+            },
+            size,
+            first,
+            total_ns,
+            samples,
+        )),
     }
 }
 
@@ -272,8 +360,14 @@ fn client_phase(
     if config.interrupted.load(Ordering::Relaxed) {
         return Err(EngineError::Interrupted);
     }
-    prepare(session.transport.as_mut(), config, size, true)?;
-    run_phase(
+    prepare(
+        session.transport.as_mut(),
+        config,
+        size,
+        first_iteration,
+        true,
+    )?;
+    let elapsed = run_phase(
         session.transport.as_mut(),
         &mut session.control,
         config,
@@ -282,7 +376,11 @@ fn client_phase(
         first_iteration,
         true,
         samples,
-    )
+    )?;
+    if config.test.passive_target() {
+        session.control.send(&Message::PhaseDone)?;
+    }
+    Ok(elapsed)
 }
 
 fn finish(
@@ -317,7 +415,24 @@ pub fn validate(config: &RunConfig) -> Result<(), EngineError> {
             "--duration estimates the iteration count from the warm-up, so --warmup must be at least 1".into(),
         ));
     }
-    if let Test::Bandwidth { window, .. } = config.test {
+    if config.test.is_rma() && config.transport == TransportChoice::Socket {
+        return Err(EngineError::InvalidParameters(
+            "the socket transport (kernel TCP) has no RMA: run rma with --transport fabric and a provider that offers FI_RMA".into(),
+        ));
+    }
+    if matches!(
+        config.test,
+        Test::RmaBandwidth {
+            op: RmaOp::Write,
+            ..
+        }
+    ) && config.verify
+    {
+        return Err(EngineError::InvalidParameters(
+            "--verify checks RMA writes in the latency test (rma --op write), where each write completes at the target; bandwidth writes complete only at the initiator: drop --verify or --bw".into(),
+        ));
+    }
+    if let Test::Bandwidth { window, .. } | Test::RmaBandwidth { window, .. } = config.test {
         if !(1..=MAX_WINDOW).contains(&window) {
             return Err(EngineError::InvalidParameters(format!(
                 "--window {window}: a bandwidth window holds 1 to {MAX_WINDOW} messages in flight (perftest's tx-depth); try 64"
@@ -401,20 +516,26 @@ pub(crate) fn serve(
                         "the client asked for size {size}, which is not in this server's --sizes"
                     ))));
                 }
-                let served = prepare(session.transport.as_mut(), config, size, false)
-                    .and_then(|()| session.control.send(&Message::Ready))
-                    .and_then(|()| {
-                        run_phase(
-                            session.transport.as_mut(),
-                            &mut session.control,
-                            config,
-                            size,
-                            units,
-                            first_iteration,
-                            false,
-                            None,
-                        )
-                    });
+                let served = prepare(
+                    session.transport.as_mut(),
+                    config,
+                    size,
+                    first_iteration,
+                    false,
+                )
+                .and_then(|()| session.control.send(&Message::Ready))
+                .and_then(|()| {
+                    run_phase(
+                        session.transport.as_mut(),
+                        &mut session.control,
+                        config,
+                        size,
+                        units,
+                        first_iteration,
+                        false,
+                        None,
+                    )
+                });
                 if let Err(e) = served {
                     session.control.abort(&e.to_string());
                     return Ok(finish(session, Vec::new(), Some(e)));

@@ -72,6 +72,16 @@ pub enum Message {
         /// One row per size.
         results: Vec<SizeMeasurement>,
     },
+    /// Either way (RMA tests): where the sender's memory may be read and written.
+    Memory {
+        /// Address in the key's terms (the virtual address under FI_MR_VIRT_ADDR, else 0).
+        address: u64,
+        /// The memory registration's key.
+        key: u64,
+    },
+    /// Client -> server: a phase in which the server only kept its endpoint progressing (RMA
+    /// bandwidth, reads) is over.
+    PhaseDone,
     /// Coordinator -> agent: serve the next run that connects, with this configuration.
     Serve {
         /// What both ends measure.
@@ -188,6 +198,18 @@ impl ControlChannel {
     /// Non-blocking check used while spinning on the fabric: Ok if the peer is still there and
     /// silent, an error if it closed the connection or aborted.
     pub fn check_alive(&mut self, during: &str) -> Result<(), EngineError> {
+        match self.poll(during)? {
+            None => Ok(()),
+            // The peer only talks between phases; anything else is a protocol error.
+            Some(other) => Err(EngineError::Protocol(format!(
+                "unexpected control message {during}: {other:?}"
+            ))),
+        }
+    }
+
+    /// Non-blocking: the message the peer sent, None while it is silent, an error if it
+    /// closed the connection or aborted.
+    pub fn poll(&mut self, during: &str) -> Result<Option<Message>, EngineError> {
         self.stream
             .set_nonblocking(true)
             .map_err(EngineError::io("polling the control connection"))?;
@@ -200,14 +222,8 @@ impl ControlChannel {
             Ok(0) => Err(EngineError::PeerGone {
                 during: during.to_string(),
             }),
-            // The peer only talks between phases; a message now is an Abort.
-            Ok(_) => match self.receive(during) {
-                Ok(other) => Err(EngineError::Protocol(format!(
-                    "unexpected control message {during}: {other:?}"
-                ))),
-                Err(e) => Err(e),
-            },
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
+            Ok(_) => self.receive(during).map(Some),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(self.classify(e, during)),
         }
     }

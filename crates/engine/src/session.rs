@@ -18,6 +18,7 @@ use crate::oob::{ControlChannel, Message, MAGIC, PROTOCOL_VERSION};
 use crate::transport::fabric::{select_named_provider, select_provider, FabricTransport};
 use crate::transport::socket::SocketTransport;
 use crate::transport::{Buffers, Transport};
+use rdmabench_fabric::RemoteMemory;
 
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 const TOKEN_LEN: usize = 16;
@@ -257,8 +258,15 @@ fn open_server_side(
                 .map_err(EngineError::io("reading the control connection's address"))?
                 .ip()
                 .to_string();
-            let info =
-                select_provider(&lib, *choice, config.api, &local_ip, same_host(local, peer))?;
+            let rma = config.test.is_rma();
+            let info = select_provider(
+                &lib,
+                *choice,
+                config.api,
+                &local_ip,
+                same_host(local, peer),
+                rma,
+            )?;
             let mut transport = FabricTransport::open(
                 &lib,
                 &info,
@@ -267,6 +275,7 @@ fn open_server_side(
                 config.api,
                 config.completion,
                 config.force_mr_local,
+                rma,
             )?;
             control.send(&Message::Welcome {
                 host: Box::new(local.clone()),
@@ -281,6 +290,10 @@ fn open_server_side(
                 ));
             };
             transport.insert_peer(&address)?;
+            if rma {
+                send_memory(control, &transport)?;
+                receive_memory(control, &mut transport)?;
+            }
             let facts = transport.facts().clone();
             Ok((Box::new(transport), Some(facts)))
         }
@@ -376,7 +389,8 @@ fn open_client_fabric(
         .map_err(EngineError::io("reading the control connection's address"))?
         .ip()
         .to_string();
-    let info = select_named_provider(lib, provider, config.api, &local_ip)?;
+    let rma = config.test.is_rma();
+    let info = select_named_provider(lib, provider, config.api, &local_ip, rma)?;
     let mut transport = FabricTransport::open(
         lib,
         &info,
@@ -385,13 +399,47 @@ fn open_client_fabric(
         config.api,
         config.completion,
         config.force_mr_local,
+        rma,
     )?;
     transport.insert_peer(server_address)?;
     control.send(&Message::ClientAddress {
         address: transport.address()?,
     })?;
+    if rma {
+        receive_memory(control, &mut transport)?;
+        send_memory(control, &transport)?;
+    }
     let facts = transport.facts().clone();
     Ok((Box::new(transport), Some(facts)))
+}
+
+/// Tells the peer where it may read and write our memory (RMA tests).
+fn send_memory(
+    control: &mut ControlChannel,
+    transport: &FabricTransport,
+) -> Result<(), EngineError> {
+    let memory = transport
+        .memory_for_peer()
+        .ok_or_else(|| EngineError::Protocol("the RMA endpoint has no registered memory".into()))?;
+    control.send(&Message::Memory {
+        address: memory.address,
+        key: memory.key,
+    })
+}
+
+/// Learns where the peer's memory is (RMA tests).
+fn receive_memory(
+    control: &mut ControlChannel,
+    transport: &mut FabricTransport,
+) -> Result<(), EngineError> {
+    let Message::Memory { address, key } =
+        control.receive("waiting for the peer's memory address and key")?
+    else {
+        return Err(EngineError::Protocol(
+            "expected the peer's memory address and key".into(),
+        ));
+    };
+    transport.set_peer_memory(RemoteMemory { address, key })
 }
 
 fn open_client_socket(

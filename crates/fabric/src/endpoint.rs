@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::buffer::AlignedBuffer;
 use crate::error::FabricError;
-use crate::ffi::{self, FiAddr, FiContext2, FiCqEntry, FiCqErrEntry, Fid};
+use crate::ffi::{self, FiAddr, FiContext2, FiCqDataEntry, FiCqEntry, FiCqErrEntry, Fid};
 use crate::info::{Info, MessageApi};
 use crate::library::Library;
 
@@ -51,6 +51,18 @@ pub struct EndpointOptions {
     pub force_mr_local: bool,
     /// Message API to use.
     pub api: MessageApi,
+    /// Expose the receive buffer for the peer's RMA reads and writes, register both buffers for
+    /// RMA, and report the peer's writes (completion queues in FI_CQ_FORMAT_DATA).
+    pub rma: bool,
+}
+
+/// Where the peer's memory for RMA is: the address to use in its key's terms, and the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteMemory {
+    /// The buffer's virtual address under FI_MR_VIRT_ADDR, else 0 (offsets).
+    pub address: u64,
+    /// The registration's key (provider-chosen under FI_MR_PROV_KEY).
+    pub key: u64,
 }
 
 /// Where a receive operation is in its life cycle. A receive can complete while we are still
@@ -128,6 +140,11 @@ pub struct Endpoint {
     sends_in_flight: usize,
     rx_state: Vec<ReceiveState>,
     peer: Option<FiAddr>,
+    peer_memory: Option<RemoteMemory>,
+    remote_writes: u64,
+    context_entries: [FiCqEntry; CQ_BATCH],
+    data_entries: [FiCqDataEntry; CQ_BATCH],
+    virt_addr: bool,
     inject_size: usize,
     max_msg_size: usize,
     options: EndpointOptions,
@@ -182,8 +199,13 @@ impl Endpoint {
 
         // Separate send and receive queues, as fi_pingpong has: a receive poll never has to
         // step over send completions.
-        let tx_cq = open_cq(&lib, &domain, options.completion)?;
-        let rx_cq = open_cq(&lib, &domain, options.completion)?;
+        let format = if options.rma {
+            ffi::FI_CQ_FORMAT_DATA
+        } else {
+            ffi::FI_CQ_FORMAT_CONTEXT
+        };
+        let tx_cq = open_cq(&lib, &domain, options.completion, format)?;
+        let rx_cq = open_cq(&lib, &domain, options.completion, format)?;
 
         let mut av_attr = ffi::FiAvAttr {
             type_: ffi::FI_AV_UNSPEC,
@@ -246,21 +268,27 @@ impl Endpoint {
         let tx = AlignedBuffer::new(total)?;
         let rx = AlignedBuffer::new(total)?;
         let mr_mode = view.mr_mode();
-        let mrs = if options.force_mr_local || mr_mode & ffi::FI_MR_LOCAL != 0 {
+        // RMA needs registrations whatever FI_MR_LOCAL says: the peer addresses our memory by key.
+        let rma_access = if options.rma {
+            ffi::FI_READ | ffi::FI_WRITE | ffi::FI_REMOTE_READ | ffi::FI_REMOTE_WRITE
+        } else {
+            0
+        };
+        let mrs = if options.rma || options.force_mr_local || mr_mode & ffi::FI_MR_LOCAL != 0 {
             let prov_key = mr_mode & ffi::FI_MR_PROV_KEY != 0;
             Some((
                 register(
                     &lib,
                     &domain,
                     &tx,
-                    ffi::FI_SEND,
+                    ffi::FI_SEND | rma_access,
                     if prov_key { 0 } else { 1 },
                 )?,
                 register(
                     &lib,
                     &domain,
                     &rx,
-                    ffi::FI_RECV,
+                    ffi::FI_RECV | rma_access,
                     if prov_key { 0 } else { 2 },
                 )?,
             ))
@@ -284,6 +312,19 @@ impl Endpoint {
             sends_in_flight: 0,
             rx_state: vec![ReceiveState::Idle; options.depth],
             peer: None,
+            peer_memory: None,
+            remote_writes: 0,
+            context_entries: [FiCqEntry {
+                op_context: std::ptr::null_mut(),
+            }; CQ_BATCH],
+            data_entries: [FiCqDataEntry {
+                op_context: std::ptr::null_mut(),
+                flags: 0,
+                len: 0,
+                buf: std::ptr::null_mut(),
+                data: 0,
+            }; CQ_BATCH],
+            virt_addr: mr_mode & ffi::FI_MR_VIRT_ADDR != 0,
             inject_size: view.inject_size(),
             max_msg_size,
             options,
@@ -559,6 +600,137 @@ impl Endpoint {
         })
     }
 
+    /// Where the peer may read and write our memory: the receive buffer, by its key and (under
+    /// FI_MR_VIRT_ADDR) its address. None unless the endpoint was opened for RMA.
+    pub fn memory_for_peer(&self) -> Option<RemoteMemory> {
+        if !self.options.rma {
+            return None;
+        }
+        let (_, rx_mr) = self.mrs.as_ref()?;
+        // SAFETY: rx_mr is a live registration; fi_mr_key(mr) is mr->key for non-raw keys,
+        // which is all SUPPORTED_MR_MODE admits (no FI_MR_RAW).
+        let key = unsafe { (*rx_mr.as_ptr()).key };
+        let address = if self.virt_addr {
+            self.rx.as_ptr() as u64
+        } else {
+            0
+        };
+        Some(RemoteMemory { address, key })
+    }
+
+    /// Records where the peer's memory is (from its `memory_for_peer`), for `write` and `read`.
+    pub fn set_peer_memory(&mut self, memory: RemoteMemory) {
+        self.peer_memory = Some(memory);
+    }
+
+    fn peer_memory(&self) -> Result<RemoteMemory, FabricError> {
+        self.peer_memory.ok_or(FabricError::Usage(
+            "RMA before the peer's memory was known (or the endpoint has no RMA)",
+        ))
+    }
+
+    /// Writes `len` bytes of op's send buffer into op's slot of the peer's memory; with
+    /// `notify` as fi_writedata with FI_REMOTE_CQ_DATA, so the write completes on the peer's
+    /// queue too. The local completion is collected by `wait_sends`.
+    pub fn write(
+        &mut self,
+        op: usize,
+        len: usize,
+        notify: bool,
+        watchdog: &mut dyn FnMut() -> bool,
+    ) -> Result<(), FabricError> {
+        self.check_len(len)?;
+        self.check_op(op)?;
+        if self.tx_pending[op] {
+            return Err(FabricError::Usage("a send is already in flight"));
+        }
+        let peer = self.peer()?;
+        let memory = self.peer_memory()?;
+        let (tx_desc, _) = self.descriptors();
+        let offset = self.slot_offset(op);
+        // SAFETY: offset + len lies inside tx (slot_offset and check_len bound it).
+        let buf = unsafe { self.tx.as_mut_ptr().add(offset) }
+            .cast::<c_void>()
+            .cast_const();
+        let remote = memory.address + offset as u64;
+        let context = std::ptr::from_mut(&mut self.tx_contexts[op]).cast::<c_void>();
+        let ep = self.ep.as_ptr();
+        let call = if notify { "fi_writedata" } else { "fi_write" };
+        self.retry_on_eagain(call, Queue::Send, watchdog, |_| {
+            // SAFETY: ep is live and was opened with FI_RMA (rma ops present); buf has len valid
+            // bytes, untouched until the write completes (tx_pending); the peer's slot at remote
+            // has the same size as ours (both ends open the same buffers); context is op's.
+            unsafe {
+                let rma = (*ep).rma;
+                if notify {
+                    ((*rma).writedata)(
+                        ep, buf, len, tx_desc, op as u64, peer, remote, memory.key, context,
+                    )
+                } else {
+                    ((*rma).write)(ep, buf, len, tx_desc, peer, remote, memory.key, context)
+                }
+            }
+        })?;
+        self.tx_pending[op] = true;
+        self.sends_in_flight += 1;
+        Ok(())
+    }
+
+    /// Reads `len` bytes of op's slot of the peer's memory into op's receive buffer slot; the
+    /// completion is collected by `wait_sends` (it reports on the send queue).
+    pub fn read(
+        &mut self,
+        op: usize,
+        len: usize,
+        watchdog: &mut dyn FnMut() -> bool,
+    ) -> Result<(), FabricError> {
+        self.check_len(len)?;
+        self.check_op(op)?;
+        if self.tx_pending[op] || self.rx_state[op] == ReceiveState::Posted {
+            return Err(FabricError::Usage("an operation on this slot is in flight"));
+        }
+        let peer = self.peer()?;
+        let memory = self.peer_memory()?;
+        let (_, rx_desc) = self.descriptors();
+        let offset = self.slot_offset(op);
+        // SAFETY: offset + len lies inside rx (slot_offset and check_len bound it).
+        let buf = unsafe { self.rx.as_mut_ptr().add(offset) }.cast::<c_void>();
+        let remote = memory.address + offset as u64;
+        let context = std::ptr::from_mut(&mut self.tx_contexts[op]).cast::<c_void>();
+        let ep = self.ep.as_ptr();
+        self.retry_on_eagain("fi_read", Queue::Send, watchdog, |_| {
+            // SAFETY: ep is live with FI_RMA; buf has len writable bytes not read until the
+            // read completes (tx_pending); the peer's slot has our slot's size; context is op's.
+            unsafe { ((*(*ep).rma).read)(ep, buf, len, rx_desc, peer, remote, memory.key, context) }
+        })?;
+        self.tx_pending[op] = true;
+        self.sends_in_flight += 1;
+        Ok(())
+    }
+
+    /// How many of the peer's notifying writes (fi_writedata) have landed in our memory.
+    pub fn remote_writes(&self) -> u64 {
+        self.remote_writes
+    }
+
+    /// Progresses the receive queue until `count` notifying writes have landed, or the watchdog
+    /// gives up. Also how a passive RMA target keeps software providers moving the peer's
+    /// reads and writes (with a count that is never reached).
+    pub fn wait_remote_writes(
+        &mut self,
+        count: u64,
+        watchdog: &mut dyn FnMut() -> bool,
+    ) -> Result<(), FabricError> {
+        self.progress_until(Queue::Receive, watchdog, |ep| ep.remote_writes >= count)
+    }
+
+    /// The receive buffer slot the peer reads, to fill before its reads (--verify).
+    pub fn exposed_buffer(&mut self, op: usize) -> Result<&mut [u8], FabricError> {
+        self.check_op(op)?;
+        let (start, len) = (self.slot_offset(op), self.options.buffer_size);
+        Ok(&mut self.rx.as_mut_slice()[start..start + len])
+    }
+
     fn retry_on_eagain(
         &mut self,
         call: &'static str,
@@ -616,61 +788,64 @@ impl Endpoint {
 
     /// Reads completions without blocking; returns whether any arrived.
     fn progress(&mut self, queue: Queue) -> Result<bool, FabricError> {
-        let mut entries = [FiCqEntry {
-            op_context: std::ptr::null_mut(),
-        }; CQ_BATCH];
-        let cq = self.cq(queue);
-        // SAFETY: cq is live; entries has room for CQ_BATCH fi_cq_entry (FI_CQ_FORMAT_CONTEXT).
-        let ret = unsafe { ((*(*cq).ops).read)(cq, entries.as_mut_ptr().cast(), CQ_BATCH) };
-        self.absorb(queue, ret, &entries)
+        self.poll_cq(queue, false)
     }
 
     /// Blocks up to SREAD_TIMEOUT_MS for completions; returns whether any arrived.
     fn wait_progress(&mut self, queue: Queue) -> Result<bool, FabricError> {
-        let mut entries = [FiCqEntry {
-            op_context: std::ptr::null_mut(),
-        }; CQ_BATCH];
-        let cq = self.cq(queue);
-        // SAFETY: cq is live and was opened with a wait object; entries has CQ_BATCH slots.
-        let ret = unsafe {
-            ((*(*cq).ops).sread)(
-                cq,
-                entries.as_mut_ptr().cast(),
-                CQ_BATCH,
-                std::ptr::null(),
-                SREAD_TIMEOUT_MS,
-            )
-        };
-        if ret == -(libc::ETIMEDOUT as isize) {
-            return Ok(false);
-        }
-        self.absorb(queue, ret, &entries)
+        self.poll_cq(queue, true)
     }
 
-    fn absorb(
-        &mut self,
-        queue: Queue,
-        ret: isize,
-        entries: &[FiCqEntry],
-    ) -> Result<bool, FabricError> {
-        if ret == -ffi::FI_EAGAIN {
+    /// Reads up to CQ_BATCH completions of `queue` (fi_cq_read, or fi_cq_sread when
+    /// `blocking`) into the endpoint's entry buffer of the queue's format, and applies them.
+    fn poll_cq(&mut self, queue: Queue, blocking: bool) -> Result<bool, FabricError> {
+        let cq = self.cq(queue);
+        let buf: *mut c_void = if self.options.rma {
+            self.data_entries.as_mut_ptr().cast()
+        } else {
+            self.context_entries.as_mut_ptr().cast()
+        };
+        // SAFETY: cq is live (opened with a wait object when blocking is used: Completion::Wait);
+        // buf has room for CQ_BATCH entries of the format the queue was opened with
+        // (FI_CQ_FORMAT_DATA for RMA endpoints, FI_CQ_FORMAT_CONTEXT otherwise).
+        let ret = unsafe {
+            if blocking {
+                ((*(*cq).ops).sread)(cq, buf, CQ_BATCH, std::ptr::null(), SREAD_TIMEOUT_MS)
+            } else {
+                ((*(*cq).ops).read)(cq, buf, CQ_BATCH)
+            }
+        };
+        if ret == -ffi::FI_EAGAIN || (blocking && ret == -(libc::ETIMEDOUT as isize)) {
             return Ok(false);
         }
         if ret == -ffi::FI_EAVAIL {
             return Err(self.completion_error(queue));
         }
         self.lib.check("fi_cq_read", ret)?;
-        for entry in &entries[..ret.unsigned_abs()] {
-            let context = entry.op_context as usize;
-            if let Some(op) = op_of(&self.tx_contexts, context) {
-                if std::mem::replace(&mut self.tx_pending[op], false) {
-                    self.sends_in_flight -= 1;
-                }
-            } else if let Some(op) = op_of(&self.rx_contexts, context) {
-                self.rx_state[op] = ReceiveState::Completed;
-            }
+        for i in 0..ret.unsigned_abs().min(CQ_BATCH) {
+            let (context, flags) = if self.options.rma {
+                let entry = self.data_entries[i];
+                (entry.op_context as usize, entry.flags)
+            } else {
+                (self.context_entries[i].op_context as usize, 0)
+            };
+            self.complete(context, flags);
         }
         Ok(ret > 0)
+    }
+
+    /// Applies one completion: an operation of ours by its context, or a write the peer made
+    /// into our memory with fi_writedata (no context of ours, FI_REMOTE_CQ_DATA set).
+    fn complete(&mut self, context: usize, flags: u64) {
+        if let Some(op) = op_of(&self.tx_contexts, context) {
+            if std::mem::replace(&mut self.tx_pending[op], false) {
+                self.sends_in_flight -= 1;
+            }
+        } else if let Some(op) = op_of(&self.rx_contexts, context) {
+            self.rx_state[op] = ReceiveState::Completed;
+        } else if flags & ffi::FI_REMOTE_CQ_DATA != 0 {
+            self.remote_writes += 1;
+        }
     }
 
     fn completion_error(&mut self, queue: Queue) -> FabricError {
@@ -724,11 +899,12 @@ fn open_cq(
     lib: &Library,
     domain: &Owned<ffi::FidDomain>,
     completion: Completion,
+    format: std::os::raw::c_int,
 ) -> Result<Owned<ffi::FidCq>, FabricError> {
     let mut attr = ffi::FiCqAttr {
         size: 0,
         flags: 0,
-        format: ffi::FI_CQ_FORMAT_CONTEXT,
+        format,
         wait_obj: match completion {
             Completion::BusyPoll => ffi::FI_WAIT_NONE,
             Completion::Wait => ffi::FI_WAIT_UNSPEC,

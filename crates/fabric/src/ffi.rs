@@ -12,6 +12,12 @@ use std::os::raw::{c_char, c_int, c_void};
 pub type FiAddr = u64;
 
 pub const FI_MSG: u64 = 1 << 1;
+pub const FI_RMA: u64 = 1 << 2;
+pub const FI_READ: u64 = 1 << 8;
+pub const FI_WRITE: u64 = 1 << 9;
+pub const FI_REMOTE_READ: u64 = 1 << 12;
+pub const FI_REMOTE_WRITE: u64 = 1 << 13;
+pub const FI_REMOTE_CQ_DATA: u64 = 1 << 17;
 pub const FI_TAGGED: u64 = 1 << 3;
 pub const FI_RECV: u64 = 1 << 10;
 pub const FI_SEND: u64 = 1 << 11;
@@ -34,6 +40,7 @@ pub const FI_EP_RDM: c_int = 3;
 pub const FI_THREAD_DOMAIN: c_int = 3;
 pub const FI_AV_UNSPEC: c_int = 0;
 pub const FI_CQ_FORMAT_CONTEXT: c_int = 1;
+pub const FI_CQ_FORMAT_DATA: c_int = 3;
 pub const FI_WAIT_NONE: c_int = 0;
 pub const FI_WAIT_UNSPEC: c_int = 1;
 /// `FI_ENABLE` from `enum { FI_GETFIDFLAG, FI_SETFIDFLAG, FI_GETOPSFLAG, FI_SETOPSFLAG, FI_ALIAS, FI_GETWAIT, FI_ENABLE, ... }`.
@@ -253,6 +260,17 @@ pub struct FiCqEntry {
     pub op_context: *mut c_void,
 }
 
+/// `struct fi_cq_data_entry` (FI_CQ_FORMAT_DATA): what RMA targets need to see remote writes.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FiCqDataEntry {
+    pub op_context: *mut c_void,
+    pub flags: u64,
+    pub len: usize,
+    pub buf: *mut c_void,
+    pub data: u64,
+}
+
 #[repr(C)]
 pub struct FiOpsCq {
     pub size: usize,
@@ -358,12 +376,53 @@ pub struct FiOpsTagged {
 }
 
 #[repr(C)]
+pub struct FiOpsRma {
+    pub size: usize,
+    pub read: unsafe extern "C" fn(
+        ep: *mut FidEp,
+        buf: *mut c_void,
+        len: usize,
+        desc: *mut c_void,
+        src_addr: FiAddr,
+        addr: u64,
+        key: u64,
+        context: *mut c_void,
+    ) -> isize,
+    pub readv: *const c_void,
+    pub readmsg: *const c_void,
+    pub write: unsafe extern "C" fn(
+        ep: *mut FidEp,
+        buf: *const c_void,
+        len: usize,
+        desc: *mut c_void,
+        dest_addr: FiAddr,
+        addr: u64,
+        key: u64,
+        context: *mut c_void,
+    ) -> isize,
+    pub writev: *const c_void,
+    pub writemsg: *const c_void,
+    pub inject: *const c_void,
+    pub writedata: unsafe extern "C" fn(
+        ep: *mut FidEp,
+        buf: *const c_void,
+        len: usize,
+        desc: *mut c_void,
+        data: u64,
+        dest_addr: FiAddr,
+        addr: u64,
+        key: u64,
+        context: *mut c_void,
+    ) -> isize,
+}
+
+#[repr(C)]
 pub struct FidEp {
     pub fid: Fid,
     pub ops: *mut c_void,
     pub cm: *mut FiOpsCm,
     pub msg: *mut FiOpsMsg,
-    pub rma: *mut c_void,
+    pub rma: *mut FiOpsRma,
     pub tagged: *mut FiOpsTagged,
 }
 
@@ -499,6 +558,16 @@ mod tests {
             ("fid_ep", "cm", offset_of!(FidEp, cm)),
             ("fid_ep", "msg", offset_of!(FidEp, msg)),
             ("fid_ep", "tagged", offset_of!(FidEp, tagged)),
+            ("fid_ep", "rma", offset_of!(FidEp, rma)),
+            ("fi_ops_rma", "read", offset_of!(FiOpsRma, read)),
+            ("fi_ops_rma", "write", offset_of!(FiOpsRma, write)),
+            ("fi_ops_rma", "writedata", offset_of!(FiOpsRma, writedata)),
+            (
+                "fi_cq_data_entry",
+                "flags",
+                offset_of!(FiCqDataEntry, flags),
+            ),
+            ("fi_cq_data_entry", "data", offset_of!(FiCqDataEntry, data)),
         ]
     }
 
@@ -517,7 +586,7 @@ mod tests {
             return;
         }
         let mut src = String::from(
-            "#include <stdio.h>\n#include <stddef.h>\n#include <rdma/fabric.h>\n#include <rdma/fi_domain.h>\n#include <rdma/fi_endpoint.h>\n#include <rdma/fi_cm.h>\n#include <rdma/fi_tagged.h>\n#include <rdma/fi_eq.h>\n#include <rdma/fi_errno.h>\nint main(void) {\n",
+            "#include <stdio.h>\n#include <stddef.h>\n#include <rdma/fabric.h>\n#include <rdma/fi_domain.h>\n#include <rdma/fi_endpoint.h>\n#include <rdma/fi_cm.h>\n#include <rdma/fi_tagged.h>\n#include <rdma/fi_rma.h>\n#include <rdma/fi_eq.h>\n#include <rdma/fi_errno.h>\nint main(void) {\n",
         );
         for (c_struct, field, _) in mirrored_fields() {
             src.push_str(&format!(
@@ -546,6 +615,13 @@ mod tests {
             ("FI_THREAD_DOMAIN", FI_THREAD_DOMAIN as u64),
             ("FI_AV_UNSPEC", FI_AV_UNSPEC as u64),
             ("FI_CQ_FORMAT_CONTEXT", FI_CQ_FORMAT_CONTEXT as u64),
+            ("FI_CQ_FORMAT_DATA", FI_CQ_FORMAT_DATA as u64),
+            ("FI_RMA", FI_RMA),
+            ("FI_READ", FI_READ),
+            ("FI_WRITE", FI_WRITE),
+            ("FI_REMOTE_READ", FI_REMOTE_READ),
+            ("FI_REMOTE_WRITE", FI_REMOTE_WRITE),
+            ("FI_REMOTE_CQ_DATA", FI_REMOTE_CQ_DATA),
             ("FI_WAIT_NONE", FI_WAIT_NONE as u64),
             ("FI_WAIT_UNSPEC", FI_WAIT_UNSPEC as u64),
             ("FI_ENABLE", FI_ENABLE as u64),
@@ -554,6 +630,10 @@ mod tests {
             (
                 "sizeof(struct fi_cq_entry)",
                 std::mem::size_of::<FiCqEntry>() as u64,
+            ),
+            (
+                "sizeof(struct fi_cq_data_entry)",
+                std::mem::size_of::<FiCqDataEntry>() as u64,
             ),
             (
                 "sizeof(struct fi_context2)",

@@ -30,7 +30,14 @@ pub struct Query {
     /// Local address to bind (passed with FI_SOURCE); needed by socket-based providers, which
     /// otherwise pick the machine's main interface.
     pub node: Option<String>,
+    /// The endpoint must also offer RMA reads and writes, both ways (rdmabench rma).
+    pub rma: bool,
 }
+
+/// Capabilities an RMA benchmark asks for: reads and writes issued here and received from the
+/// peer.
+const RMA_CAPS: u64 =
+    ffi::FI_RMA | ffi::FI_READ | ffi::FI_WRITE | ffi::FI_REMOTE_READ | ffi::FI_REMOTE_WRITE;
 
 /// mr_mode bits rdmabench is prepared to honour (the set EFA requires).
 pub(crate) const SUPPORTED_MR_MODE: i32 =
@@ -120,7 +127,7 @@ impl<'a> Hints<'a> {
         // write mirrored fields. prov_name is strdup'ed because fi_freeinfo frees it.
         unsafe {
             let info = &mut *hints.ptr;
-            info.caps = caps | ffi::FI_SEND | ffi::FI_RECV;
+            info.caps = caps | ffi::FI_SEND | ffi::FI_RECV | if query.rma { RMA_CAPS } else { 0 };
             info.mode = ffi::FI_CONTEXT | ffi::FI_CONTEXT2;
             (*info.ep_attr).type_ = ffi::FI_EP_RDM;
             (*info.domain_attr).threading = ffi::FI_THREAD_DOMAIN;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rdmabench_fabric::{
     core_provider_name, Completion, Endpoint, EndpointOptions, FabricError, Info, Library,
-    MessageApi, Query,
+    MessageApi, Query, RemoteMemory,
 };
 use rdmabench_report::model::FabricInfo;
 
@@ -36,6 +36,7 @@ pub fn select_provider(
     api: MessageApi,
     local_ip: &str,
     both_local: bool,
+    rma: bool,
 ) -> Result<Info, EngineError> {
     let candidates = match choice.name() {
         Some(name) => vec![name],
@@ -46,6 +47,7 @@ pub fn select_provider(
             provider: Some((*name).to_string()),
             api,
             node: binds_to_ip(name).then(|| local_ip.to_string()),
+            rma,
         };
         let list = lib.getinfo(&query)?;
         let found = list.iter().find(|e| e.core_provider() == *name);
@@ -53,7 +55,7 @@ pub fn select_provider(
             return Ok(list.duplicate(entry)?);
         }
     }
-    Err(no_provider(lib, choice.label(), api, local_ip)?.into())
+    Err(no_provider(lib, choice.label(), api, local_ip, rma)?)
 }
 
 /// Opens exactly the provider the server chose (full name, e.g. "tcp;ofi_rxm"), so both ends
@@ -63,19 +65,21 @@ pub fn select_named_provider(
     provider: &str,
     api: MessageApi,
     local_ip: &str,
+    rma: bool,
 ) -> Result<Info, EngineError> {
     let core = core_provider_name(provider);
     let query = Query {
         provider: Some(core.to_string()),
         api,
         node: binds_to_ip(core).then(|| local_ip.to_string()),
+        rma,
     };
     let list = lib.getinfo(&query)?;
     let found = list.iter().find(|e| e.provider() == provider);
     if let Some(entry) = found {
         return Ok(list.duplicate(entry)?);
     }
-    Err(no_provider(lib, provider, api, local_ip)?.into())
+    Err(no_provider(lib, provider, api, local_ip, rma)?)
 }
 
 fn no_provider(
@@ -83,12 +87,20 @@ fn no_provider(
     requested: &str,
     api: MessageApi,
     local_ip: &str,
-) -> Result<FabricError, EngineError> {
+    rma: bool,
+) -> Result<EngineError, EngineError> {
+    let available = available_providers(lib, api)?;
+    if rma && available.iter().any(|p| core_provider_name(p) == requested) {
+        return Ok(EngineError::InvalidParameters(format!(
+            "provider {requested} offers no reliable-datagram endpoint with RMA (FI_RMA, remote reads and writes) here, so `rdmabench rma` cannot run on it; try a provider that does, e.g. efa, verbs, tcp, net or shm"
+        )));
+    }
     Ok(FabricError::NoProvider {
         requested: requested.to_string(),
         node: format!(" usable from {local_ip}"),
-        available: available_providers(lib, api)?,
-    })
+        available,
+    }
+    .into())
 }
 
 /// Distinct provider names that offer RDM endpoints on this host.
@@ -100,6 +112,7 @@ pub fn available_providers(
         provider: None,
         api,
         node: None,
+        rma: false,
     })?;
     let mut names: Vec<String> = list.iter().map(|e| e.provider()).collect();
     names.sort();
@@ -127,7 +140,8 @@ pub struct FabricTransport {
 
 impl FabricTransport {
     /// Opens an endpoint on `info` with buffers for `max_size`-byte messages and `depth`
-    /// operations in flight per direction.
+    /// operations in flight per direction (and, for RMA, memory the peer can reach).
+    #[allow(clippy::too_many_arguments)]
     pub fn open(
         lib: &Library,
         info: &Info,
@@ -136,6 +150,7 @@ impl FabricTransport {
         api: MessageApi,
         completion: Completion,
         force_mr_local: bool,
+        rma: bool,
     ) -> Result<FabricTransport, EngineError> {
         let view = info.view();
         let limit = view.max_msg_size() as u64;
@@ -149,6 +164,7 @@ impl FabricTransport {
                 completion,
                 force_mr_local,
                 api,
+                rma,
             },
         )?;
         let facts = FabricInfo {
@@ -221,6 +237,50 @@ impl Transport for FabricTransport {
 
     fn receive_buffer(&self, op: usize) -> Result<&[u8], EngineError> {
         Ok(self.endpoint.receive_buffer(op)?)
+    }
+
+    fn memory_for_peer(&self) -> Option<RemoteMemory> {
+        self.endpoint.memory_for_peer()
+    }
+
+    fn set_peer_memory(&mut self, memory: RemoteMemory) -> Result<(), EngineError> {
+        self.endpoint.set_peer_memory(memory);
+        Ok(())
+    }
+
+    fn post_write(
+        &mut self,
+        op: usize,
+        len: usize,
+        notify: bool,
+        watchdog: &mut Watchdog,
+    ) -> Result<(), EngineError> {
+        Ok(self.endpoint.write(op, len, notify, watchdog)?)
+    }
+
+    fn post_read(
+        &mut self,
+        op: usize,
+        len: usize,
+        watchdog: &mut Watchdog,
+    ) -> Result<(), EngineError> {
+        Ok(self.endpoint.read(op, len, watchdog)?)
+    }
+
+    fn remote_writes(&self) -> u64 {
+        self.endpoint.remote_writes()
+    }
+
+    fn wait_remote_writes(
+        &mut self,
+        count: u64,
+        watchdog: &mut Watchdog,
+    ) -> Result<(), EngineError> {
+        Ok(self.endpoint.wait_remote_writes(count, watchdog)?)
+    }
+
+    fn exposed_buffer(&mut self, op: usize) -> Result<&mut [u8], EngineError> {
+        Ok(self.endpoint.exposed_buffer(op)?)
     }
 }
 

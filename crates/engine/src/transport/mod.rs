@@ -4,7 +4,17 @@
 pub mod fabric;
 pub mod socket;
 
+use rdmabench_fabric::RemoteMemory;
+
 use crate::error::EngineError;
+
+/// What a transport without RMA answers to RMA calls (validation refuses such runs first).
+fn no_rma() -> EngineError {
+    EngineError::InvalidParameters(
+        "this transport has no RMA: rma needs --transport fabric with a provider that offers FI_RMA"
+            .into(),
+    )
+}
 
 /// Called while waiting; returns false to abandon the wait (peer gone, stalled, Ctrl-C). The
 /// reason is kept by the watchdog's owner.
@@ -41,6 +51,52 @@ pub trait Transport {
     fn send_buffer(&mut self, op: usize) -> Result<&mut [u8], EngineError>;
     /// Op's receive buffer after its receive completed (for --verify checks).
     fn receive_buffer(&self, op: usize) -> Result<&[u8], EngineError>;
+
+    /// Where the peer may read and write this end's memory; None without RMA.
+    fn memory_for_peer(&self) -> Option<RemoteMemory> {
+        None
+    }
+    /// Records where the peer's memory is.
+    fn set_peer_memory(&mut self, _memory: RemoteMemory) -> Result<(), EngineError> {
+        Err(no_rma())
+    }
+    /// Starts writing `len` bytes of op's send buffer into op's slot of the peer's memory;
+    /// `notify` makes it an fi_writedata the peer sees complete. `wait_sends` waits for it.
+    fn post_write(
+        &mut self,
+        _op: usize,
+        _len: usize,
+        _notify: bool,
+        _watchdog: &mut Watchdog,
+    ) -> Result<(), EngineError> {
+        Err(no_rma())
+    }
+    /// Starts reading `len` bytes of op's slot of the peer's memory into op's receive buffer;
+    /// `wait_sends` waits for it.
+    fn post_read(
+        &mut self,
+        _op: usize,
+        _len: usize,
+        _watchdog: &mut Watchdog,
+    ) -> Result<(), EngineError> {
+        Err(no_rma())
+    }
+    /// Notifying writes of the peer that have landed here so far.
+    fn remote_writes(&self) -> u64 {
+        0
+    }
+    /// Progresses until `count` notifying writes have landed (or the watchdog gives up).
+    fn wait_remote_writes(
+        &mut self,
+        _count: u64,
+        _watchdog: &mut Watchdog,
+    ) -> Result<(), EngineError> {
+        Err(no_rma())
+    }
+    /// Op's slot of the memory the peer reads (to fill for --verify).
+    fn exposed_buffer(&mut self, _op: usize) -> Result<&mut [u8], EngineError> {
+        Err(no_rma())
+    }
 
     /// Sends `len` bytes of op 0's buffer and waits until the buffer may be reused: a
     /// ping-pong's send.
