@@ -246,6 +246,9 @@ pub enum K8sCommand {
     Deploy(K8sDeployArgs),
     /// Measure on the nodes (node mode), in pods (pod mode) or both, and store the results.
     Run(K8sRunArgs),
+    /// One `rdmabench agent` per EFA node and a coordinator pod: the latency matrix of the
+    /// whole node group, in node mode, pod mode or both.
+    Matrix(K8sMatrixArgs),
     /// Print the logs of the benchmark pods that still exist (e.g. after a failed run).
     Logs(K8sLogsArgs),
     /// Delete everything rdmabench created in the cluster.
@@ -300,15 +303,41 @@ pub struct K8sRunArgs {
     /// Measurements per mode; with --mode both they alternate node, pod, node, pod ...
     #[arg(long, default_value_t = 1)]
     pub repeat: u32,
+    #[command(flatten)]
+    pub limits: ClusterLimits,
+}
+
+/// Where results go and how long pods may take, for every command that measures on the
+/// cluster.
+#[derive(Debug, Args)]
+pub struct ClusterLimits {
     /// Directory for the results JSON files.
     #[arg(long, default_value = "results", value_name = "DIR")]
     pub results_dir: PathBuf,
-    /// Limit for one measurement, from creating its pods to collecting the results.
+    /// Limit for one measurement (one mode of a run or of a matrix), from creating its pods to
+    /// collecting the results.
     #[arg(long, default_value = "30m")]
     pub timeout: String,
     /// Limit for a pod to be scheduled and started (includes pulling the image).
     #[arg(long, default_value = "10m")]
     pub start_timeout: String,
+}
+
+/// `rdmabench k8s matrix`.
+#[derive(Debug, Args)]
+pub struct K8sMatrixArgs {
+    /// Where the agents run: on the nodes' hosts, in pods, or both (node first).
+    #[arg(long, value_enum, default_value_t = ModeArg::Both)]
+    pub mode: ModeArg,
+    /// Benchmark image [default: the one `rdmabench image build --push` recorded].
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    #[command(flatten)]
+    pub limits: ClusterLimits,
+    /// `rdmabench matrix` options after `--` (default: --provider efa); the agents are the nodes,
+    /// so no hosts.
+    #[arg(last = true, value_name = "MATRIX_OPTIONS")]
+    pub options: Vec<String>,
 }
 
 /// `rdmabench k8s logs`.

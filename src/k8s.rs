@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use rdmabench_infra::state;
 use rdmabench_infra::StackConfig;
 use rdmabench_k8s::client::{connect, ClusterAccess};
-use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode, ModeObjects};
+use rdmabench_k8s::manifests::{agent_pod, coordinator_pod, BenchSpec, Bundle, Mode, ModeObjects};
 use rdmabench_k8s::orchestrate::{interrupted, Cluster, Timeouts};
 use rdmabench_k8s::K8sError;
 use rdmabench_report::{render, Format, Placement};
@@ -18,8 +18,8 @@ use tokio::sync::watch;
 
 use crate::bench::remote_options;
 use crate::cli::{
-    BenchArgs, ClusterArgs, K8sCleanArgs, K8sCommand, K8sDeployArgs, K8sLogsArgs, K8sRunArgs,
-    ModeArg,
+    BenchArgs, ClusterArgs, FormatArg, K8sCleanArgs, K8sCommand, K8sDeployArgs, K8sLogsArgs,
+    K8sMatrixArgs, K8sRunArgs, ModeArg,
 };
 use crate::infra::{load_config, stack_outputs};
 use crate::output::emit;
@@ -51,6 +51,7 @@ pub fn run(command: &K8sCommand, config_path: &Path, cluster: &ClusterArgs) -> R
         }
         K8sCommand::Deploy(args) => block_on(deploy(&config, cluster, args)),
         K8sCommand::Run(args) => measure(&config, cluster, args),
+        K8sCommand::Matrix(args) => block_on(matrix(&config, cluster, args)),
         K8sCommand::Logs(args) => block_on(logs(&config, cluster, args)),
         K8sCommand::Clean(args) => block_on(clean(&config, cluster, args)),
     }
@@ -74,9 +75,14 @@ fn modes(arg: ModeArg) -> Vec<Mode> {
 
 /// The image to run: --image, else the one `image build --push` recorded for this stack.
 fn image(config: &StackConfig, bench: &BenchArgs) -> Result<String> {
-    if let Some(image) = &bench.image {
-        return Ok(image.clone());
+    match &bench.image {
+        Some(image) => Ok(image.clone()),
+        None => recorded_image(config),
     }
+}
+
+/// The image `image build --push` recorded for this stack.
+fn recorded_image(config: &StackConfig) -> Result<String> {
     let stack_dir = state::stack_dir(&config.name);
     let recorded = rdmabench_image::recorded_image(&stack_dir)
         .with_context(|| format!("reading the recorded image in {}", stack_dir.display()))?;
@@ -206,6 +212,113 @@ fn placeholder_spec(config: &StackConfig, cluster: &ClusterArgs) -> Result<Bench
         pingpong_args: Vec::new(),
         deadline_seconds: 0,
     })
+}
+
+/// `rdmabench k8s matrix`: the device plugin, then per mode one agent per Ready EFA node and a
+/// coordinator pod measuring every pair; prints each matrix with node names and writes it to
+/// `<results>/<UTC time>-k8s/matrix-<mode>.json`. Exit 1 when a pair failed.
+async fn matrix(
+    config: &StackConfig,
+    cluster_args: &ClusterArgs,
+    args: &K8sMatrixArgs,
+) -> Result<i32> {
+    let options = crate::matrix::cluster_options(&args.options)?;
+    let timeouts = timeouts(&args.limits.start_timeout, &args.limits.timeout)?;
+    let image = match &args.image {
+        Some(image) => image.clone(),
+        None => recorded_image(config)?,
+    };
+    let base = bench_spec(config, cluster_args, image, "pingpong", &[], timeouts.run)?;
+    let modes = modes(args.mode);
+    let (cluster, _) = open(config, cluster_args).await?;
+    let shutdown = ctrl_c_flag();
+    let efa_per_node = config.instance()?.network_cards;
+    let bundle = Bundle::new(&base, &modes);
+    tokio::select! {
+        deployed = cluster.deploy(&bundle, efa_per_node, PLUGIN_LIMIT) => {
+            deployed?;
+        }
+        () = interrupted(shutdown.clone()) => {
+            eprintln!("rdmabench: stopped before any measurement; nothing to remove");
+            return Ok(EXIT_INTERRUPTED);
+        }
+    }
+    let mut nodes: Vec<String> = cluster
+        .efa_nodes()
+        .await?
+        .into_iter()
+        .filter(|n| n.ready && n.efa >= efa_per_node)
+        .map(|n| n.name)
+        .collect();
+    nodes.sort();
+    if nodes.len() < 2 {
+        bail!(
+            "a matrix needs at least two Ready nodes with {efa_per_node} EFA interface(s) each; the cluster has {}: {}",
+            nodes.len(),
+            if nodes.is_empty() { "none".to_string() } else { nodes.join(", ") }
+        );
+    }
+    let agent_spec = BenchSpec {
+        test: "agent".into(),
+        // The agents outlive the matrix only until the coordinator is done; the pods' deadline
+        // and this idle limit stop a forgotten one.
+        pingpong_args: vec![
+            "--idle-timeout".into(),
+            format!("{}s", timeouts.run.as_secs() + 300),
+        ],
+        ..base.clone()
+    };
+    let dir = crate::run::new_run_dir(&args.limits.results_dir, "k8s")?;
+    let mut failed = false;
+    for mode in modes {
+        let agents: Vec<_> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| agent_pod(&agent_spec, mode, i, node))
+            .collect();
+        let coordinator = |hosts: &[String]| {
+            let mut args: Vec<String> = hosts.to_vec();
+            args.extend(options.iter().cloned());
+            coordinator_pod(
+                &BenchSpec {
+                    test: "matrix".into(),
+                    pingpong_args: args,
+                    ..base.clone()
+                },
+                mode,
+            )
+        };
+        eprintln!(
+            "rdmabench: {} mode matrix over {} nodes",
+            mode.as_str(),
+            nodes.len()
+        );
+        let run = match cluster
+            .matrix(
+                mode,
+                &agents,
+                base.port,
+                &coordinator,
+                timeouts,
+                shutdown.clone(),
+            )
+            .await
+        {
+            Err(K8sError::Interrupted) => return Ok(EXIT_INTERRUPTED),
+            other => other.with_context(|| format!("the {} mode matrix", mode.as_str()))?,
+        };
+        let mut matrix = crate::matrix::Matrix::from_log(&run.log)?;
+        let path = dir.join(format!("matrix-{}.json", mode.as_str()));
+        emit(
+            &crate::matrix::render(&matrix, FormatArg::Json)?,
+            Some(&path),
+        )?;
+        eprintln!("rdmabench: wrote {}", path.display());
+        matrix.rename_hosts(&run.nodes);
+        failed |= matrix.failed();
+        emit(&crate::matrix::render(&matrix, FormatArg::Table)?, None)?;
+    }
+    Ok(i32::from(failed))
 }
 
 /// Sets the returned flag on Ctrl-C, so a run can stop waiting and clean up.
@@ -369,7 +482,7 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         }],
         repeat: args.repeat,
         run_dir: PathBuf::new(),
-        timeouts: timeouts(&args.start_timeout, &args.timeout)?,
+        timeouts: timeouts(&args.limits.start_timeout, &args.limits.timeout)?,
         print_tables: true,
     };
     // Check the options before a directory or the cluster is touched.
@@ -382,7 +495,7 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         run.timeouts.run,
     )?;
     let run = ClusterRun {
-        run_dir: crate::run::new_run_dir(&args.results_dir, "k8s")?,
+        run_dir: crate::run::new_run_dir(&args.limits.results_dir, "k8s")?,
         ..run
     };
     let (written, stopped) = run_tests(config, cluster_args, &run)?;

@@ -6,14 +6,15 @@ use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
 use anyhow::{bail, Context, Result};
+use clap::Parser;
 use rdmabench_engine::agent::measure_pair;
 use rdmabench_engine::{Test, TransportChoice, DEFAULT_PORT};
 use rdmabench_report::format::quote as quote_csv;
 use rdmabench_stats::units::usec;
 use rdmabench_stats::{parse_duration, SizeMeasurement};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::bench::{interrupt_flag, load_library, measure_config};
+use crate::bench::{interrupt_flag, measure_config};
 use crate::cli::{FormatArg, MatrixArgs};
 use crate::output::emit;
 
@@ -23,7 +24,7 @@ const MATRIX_SCHEMA_VERSION: u32 = 1;
 const SLOWEST_SHOWN: usize = 3;
 
 /// One measured pair at one size.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Pair {
     client: String,
     server: String,
@@ -36,7 +37,7 @@ struct Pair {
 }
 
 /// One size's matrix.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct SizeMatrix {
     size_bytes: u64,
     /// Median of the measured pairs' means.
@@ -44,12 +45,12 @@ struct SizeMatrix {
     pairs: Vec<Pair>,
 }
 
-/// The whole document, as JSON writes it.
-#[derive(Debug, Clone, Serialize)]
-struct Matrix {
+/// The whole document, as JSON writes it (and `k8s matrix` reads back from the coordinator).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Matrix {
     schema_version: u32,
-    kind: &'static str,
-    test: &'static str,
+    kind: String,
+    test: String,
     transport: String,
     api: String,
     hosts: Vec<String>,
@@ -142,9 +143,8 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
         );
     }
     let limit = parse_duration(&args.limit).context("--limit")?;
-    let mut config = measure_config(&args.measure, Test::PingPong, None)?;
-    // Only to resolve an auto provider the same way pingpong does; the agents load their own.
-    let (_, fallback_note) = load_library(&mut config.transport)?;
+    // The agents load libfabric and resolve the provider; the coordinator only drives them.
+    let config = measure_config(&args.measure, Test::PingPong, None)?;
     let interrupted = interrupt_flag()?;
     let spec = config.spec();
     let pairs: Vec<(usize, usize)> = (0..hosts.len())
@@ -202,8 +202,8 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
         .collect();
     let matrix = Matrix {
         schema_version: MATRIX_SCHEMA_VERSION,
-        kind: "rdmabench-matrix",
-        test: "pingpong",
+        kind: MATRIX_KIND.into(),
+        test: "pingpong".into(),
         transport: match &config.transport {
             TransportChoice::Fabric(p) => format!("fabric ({})", p.label()),
             TransportChoice::Socket => "socket".into(),
@@ -213,18 +213,10 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
         outlier_factor: args.outlier_factor,
         sizes,
     };
-    if let Some(note) = fallback_note {
-        eprintln!("rdmabench: {note}");
-    }
-    let text = match args.measure.format {
-        FormatArg::Table => text(&matrix, false),
-        FormatArg::Markdown => text(&matrix, true),
-        FormatArg::Csv => csv(&matrix),
-        FormatArg::Json => {
-            serde_json::to_string_pretty(&matrix).context("encoding the matrix")? + "\n"
-        }
-    };
-    emit(&text, args.measure.output.as_deref())?;
+    emit(
+        &render(&matrix, args.measure.format)?,
+        args.measure.output.as_deref(),
+    )?;
     let incomplete = interrupted.load(Ordering::Relaxed) || outcomes.len() < pairs.len();
     let failed = outcomes.iter().any(|(_, o)| o.error.is_some());
     Ok(if incomplete {
@@ -234,6 +226,106 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
     } else {
         0
     })
+}
+
+/// The `kind` of a matrix document.
+const MATRIX_KIND: &str = "rdmabench-matrix";
+
+/// The matrix in `format`.
+pub fn render(matrix: &Matrix, format: FormatArg) -> Result<String> {
+    Ok(match format {
+        FormatArg::Table => text(matrix, false),
+        FormatArg::Markdown => text(matrix, true),
+        FormatArg::Csv => csv(matrix),
+        FormatArg::Json => {
+            serde_json::to_string_pretty(matrix).context("encoding the matrix")? + "\n"
+        }
+    })
+}
+
+impl Matrix {
+    /// Finds the matrix document in a coordinator pod's log, where the kubelet interleaves
+    /// progress lines: the JSON starts on a line of its own.
+    pub fn from_log(log: &str) -> Result<Matrix> {
+        let mut offset = 0;
+        let mut last_error = "no line starts a JSON object".to_string();
+        for line in log.split_inclusive('\n') {
+            if line.trim_end() == "{" {
+                let mut stream =
+                    serde_json::Deserializer::from_str(&log[offset..]).into_iter::<Matrix>();
+                match stream.next() {
+                    Some(Ok(matrix)) if matrix.kind == MATRIX_KIND => return Ok(matrix),
+                    Some(Ok(other)) => last_error = format!("a document of kind {}", other.kind),
+                    Some(Err(e)) => last_error = e.to_string(),
+                    None => {}
+                }
+            }
+            offset += line.len();
+        }
+        bail!("the coordinator's log holds no matrix: {last_error}")
+    }
+
+    /// Shows hosts by the names in `names` (node names for the agents' addresses).
+    pub fn rename_hosts(&mut self, names: &std::collections::BTreeMap<String, String>) {
+        let rename = |host: &mut String| {
+            if let Some(name) = names.get(host.as_str()) {
+                *host = name.clone();
+            }
+        };
+        self.hosts.iter_mut().for_each(rename);
+        for size in &mut self.sizes {
+            for pair in &mut size.pairs {
+                rename(&mut pair.client);
+                rename(&mut pair.server);
+            }
+        }
+    }
+
+    /// Whether a pair failed at some size.
+    pub fn failed(&self) -> bool {
+        self.sizes
+            .iter()
+            .any(|s| s.pairs.iter().any(|p| p.mean_ns.is_none()))
+    }
+}
+
+/// Checks `rdmabench matrix` options for a coordinator that another process runs (the
+/// cluster's), with the matrix's own parser and rules; returns them with `--provider efa` added
+/// when no provider or transport was chosen. The hosts are the runner's.
+pub fn cluster_options(options: &[String]) -> Result<Vec<String>> {
+    for option in options {
+        let flag = option.split('=').next().unwrap_or_default();
+        if ["--hosts-file", "--format", "--output"].contains(&flag) {
+            bail!("{option}: `rdmabench k8s matrix` sets this itself; remove it");
+        }
+    }
+    let argv = ["rdmabench", "matrix", "agent-a:1", "agent-b:1"]
+        .into_iter()
+        .map(String::from)
+        .chain(options.iter().cloned());
+    let cli = crate::cli::Cli::try_parse_from(argv)
+        .map_err(|e| anyhow::anyhow!("invalid matrix options:\n{e}"))?;
+    let crate::cli::Command::Matrix(args) = cli.command else {
+        bail!("invalid matrix options");
+    };
+    if args.hosts.len() != 2 {
+        bail!(
+            "{}: the agents are the cluster's EFA nodes; do not list hosts",
+            args.hosts[2..].join(" ")
+        );
+    }
+    measure_config(&args.measure, Test::PingPong, None).context("invalid matrix options")?;
+    let chosen = |flag: &str| {
+        options
+            .iter()
+            .any(|o| o == flag || o.starts_with(&format!("{flag}=")))
+    };
+    let mut checked = Vec::new();
+    if !chosen("--provider") && !chosen("--transport") {
+        checked.extend(["--provider".to_string(), "efa".to_string()]);
+    }
+    checked.extend(options.iter().cloned());
+    Ok(checked)
 }
 
 /// The pair of hosts `a` and `b`, in either order.

@@ -459,3 +459,151 @@ fn render_needs_no_cluster_and_rejects_options_the_runner_owns() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("sets this itself"));
 }
+
+const MATRIX: &[&str] = &[
+    "k8s",
+    "--kubeconfig",
+    "matrix",
+    "--image",
+    "registry.example/rdmabench:1",
+    "--start-timeout",
+    "4s",
+    "--timeout",
+    "60s",
+    "--results-dir",
+    "results",
+];
+
+fn matrix_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args: Vec<&str> = MATRIX.to_vec();
+    args.extend(extra);
+    args.extend(["--", "--sizes", "4", "--iters", "1k"]);
+    args
+}
+
+/// The bodies the fake received for pods whose name starts with `prefix`.
+fn applied_pods(fake: &FakeApi, prefix: &str) -> Vec<Value> {
+    fake.api
+        .applied()
+        .into_iter()
+        .filter(|v| {
+            v["path"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("/pods/{prefix}"))
+        })
+        .map(|v| v["body"].clone())
+        .collect()
+}
+
+#[test]
+fn a_matrix_places_one_agent_per_node_in_each_mode_and_removes_every_pod() {
+    let fake = FakeApi::start("happy", &["--nodes", "3"]);
+    let out = fake.run(&matrix_args(&[]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.matches("rdmabench matrix: 3 hosts, 3 pairs").count(),
+        2,
+        "{stdout}"
+    );
+    for node in ["node-a", "node-b", "node-c"] {
+        assert!(
+            stdout.contains(node),
+            "hosts are shown by node name:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("median pair") && stdout.contains("slowest:"),
+        "{stdout}"
+    );
+
+    let run_dir = std::fs::read_dir(fake.dir().join("results"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for (mode, address_prefix) in [("node", "192.0.2."), ("pod", "198.51.100.")] {
+        let text = std::fs::read_to_string(run_dir.join(format!("matrix-{mode}.json"))).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["kind"], "rdmabench-matrix");
+        let hosts: Vec<&str> = doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h.as_str().unwrap())
+            .collect();
+        assert_eq!(hosts.len(), 3);
+        // Node-mode agents listen on the nodes' addresses, pod-mode agents on the pods'.
+        assert!(
+            hosts
+                .iter()
+                .all(|h| h.starts_with(address_prefix) && h.ends_with(":18515")),
+            "{mode}: {hosts:?}"
+        );
+        let agents = applied_pods(&fake, &format!("rdmabench-{mode}-agent-"));
+        let placed: Vec<&str> = agents
+            .iter()
+            .map(|p| {
+                p["spec"]["nodeSelector"]["kubernetes.io/hostname"]
+                    .as_str()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(placed, ["node-a", "node-b", "node-c"], "{mode}");
+        let coordinator = &applied_pods(&fake, &format!("rdmabench-{mode}-coordinator"))[0];
+        let container = &coordinator["spec"]["containers"][0];
+        let args: Vec<&str> = container["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(container["command"][1], "matrix");
+        assert!(hosts.iter().all(|h| args.contains(h)), "{args:?}");
+        assert!(
+            args.windows(2).any(|w| w == ["--provider", "efa"]),
+            "{args:?}"
+        );
+        assert!(
+            container["resources"]["limits"]
+                .get("vpc.amazonaws.com/efa")
+                .is_none(),
+            "the coordinator takes no EFA interface"
+        );
+    }
+    only_shared_objects(&fake.inventory());
+}
+
+#[test]
+fn a_failed_pair_is_reported_and_exits_1_with_the_matrix() {
+    let fake = FakeApi::start("pair-fails", &["--nodes", "3"]);
+    let out = fake.run(&matrix_args(&["--mode", "pod"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("FAILED node-a <-> node-b"), "{stdout}");
+    only_shared_objects(&fake.inventory());
+}
+
+#[test]
+fn matrix_options_are_checked_before_the_cluster_is_touched() {
+    let fake = FakeApi::start("happy", &[]);
+    for (options, expected) in [
+        (vec!["node-z:1"], "do not list hosts"),
+        (vec!["--format", "csv"], "sets this itself"),
+        (vec!["--sizes", "0"], "--sizes"),
+    ] {
+        let mut args: Vec<&str> = MATRIX.to_vec();
+        args.push("--");
+        args.extend(&options);
+        let out = fake.run(&args);
+        assert!(!out.status.success(), "{options:?}");
+        assert!(
+            stderr(&out).contains(expected),
+            "{options:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}

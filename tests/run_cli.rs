@@ -528,6 +528,24 @@ fn a_suite_runs_bandwidth_tests_beside_pingpongs_and_reports_them_as_bandwidth()
     assert!(report.contains("## pingpong"), "{report}");
     assert!(stdout(&out).contains("Bandwidth test: higher is better"));
 
+    if expected_provider() != "socket" {
+        let rma = "name = \"rma\"\n[[test]]\nname = \"rma-write\"\nkind = \"rma\"\nop = \"write\"\nprovider = \"tcp\"\nsizes = \"4,4K\"\niterations = \"300\"\nverify = true\n";
+        std::fs::write(root.path().join("rma.toml"), rma).unwrap();
+        let out = run_in(
+            root.path(),
+            &["run", "--suite", "rma.toml", "--hosts", "loopback"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let dirs: Vec<PathBuf> = std::fs::read_dir(root.path().join("results"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|d| d.join("rma-write-1.json").exists())
+            .collect();
+        let doc = read_json(&dirs[0].join("rma-write-1.json"));
+        assert_eq!(doc["test"], "write-lat");
+        assert_eq!(doc["complete"], true);
+    }
+
     let bad = BANDWIDTH_SUITE.replace("kind = \"pingpong\"", "kind = \"pingpong\"\nwindow = 4");
     std::fs::write(root.path().join("bad.toml"), bad).unwrap();
     let out = run_in(root.path(), &["run", "--suite", "bad.toml"]);

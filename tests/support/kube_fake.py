@@ -10,12 +10,18 @@ delete, pod logs) on 127.0.0.1 and plays a scenario for the benchmark pods' life
   pod-fails   the client exits 1 after printing a memory-registration failure
   stuck       pods stay ContainerCreating forever (timeouts)
   no-plugin   the nodes never advertise vpc.amazonaws.com/efa (deploy times out)
+  pair-fails  (matrix) the coordinator's matrix has one failed pair and it exits 1
+
+Matrix pods: agents run on the node their nodeSelector names until deleted, with a pod IP and
+the node's IP in their status; the coordinator runs --run-seconds, then prints a matrix document
+for the hosts in its arguments (scripted figures: this fake measures nothing) and exits.
+--nodes N serves N EFA nodes (node-a, node-b, ...).
 
 Authentication: --token T requires "Bearer T"; --eks-max-age S requires an EKS token
 (k8s-aws-v1.<base64url presigned URL>) whose X-Amz-Date is at most S seconds old, answering 401
 otherwise, like the EKS authenticator does with expired tokens.
 
-Every request is appended to --journal as a JSON line; after every change the remaining objects
+Every request is appended to --journal as a JSON line (every applied body to --journal.applied); after every change the remaining objects
 are written to --inventory, so a test can check that cleanup left nothing behind.
 """
 
@@ -102,12 +108,48 @@ def container_status(name, state):
              "restartCount": 0, "state": state}]
 
 
+def node_names():
+    return ["node-" + chr(ord("a") + i) for i in range(ARGS.nodes)]
+
+
+def addresses(node_name, pod_name):
+    """Documentation-range addresses (RFC 5737): nothing ever connects to them."""
+    index = node_names().index(node_name) if node_name in node_names() else 0
+    pod_index = sum(ord(c) for c in pod_name) % 200 + 1
+    return {"hostIP": "192.0.2.%d" % (index + 1), "podIP": "198.51.100.%d" % pod_index}
+
+
+def fake_matrix(args):
+    hosts = [a for a in args if ":" in a and a.split(":")[-1].isdigit()]
+    pairs = []
+    for i in range(len(hosts)):
+        for j in range(i + 1, len(hosts)):
+            failed = ARGS.scenario == "pair-fails" and i == 0 and j == 1
+            mean = 15000 + 1000 * (i + j)
+            pairs.append({"client": hosts[i], "server": hosts[j],
+                          "mean_ns": None if failed else mean,
+                          "p50_ns": None if failed else mean - 100,
+                          "p99_ns": None if failed else mean + 900,
+                          "outlier": False,
+                          "error": "agent %s is unreachable" % hosts[j] if failed else None})
+    means = sorted(p["mean_ns"] for p in pairs if p["mean_ns"] is not None)
+    return {"schema_version": 1, "kind": "rdmabench-matrix", "test": "pingpong",
+            "transport": "fabric (efa)", "api": "msg", "hosts": hosts, "outlier_factor": 1.5,
+            "sizes": [{"size_bytes": 4, "median_ns": means[len(means) // 2] if means else None,
+                       "pairs": pairs}]}
+
+
 def pod_status(pod):
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     role = pod["metadata"]["labels"].get("rdmabench.io/role", "server")
     age = time.monotonic() - POD_CREATED[(ns, name)]
     scenario = ARGS.scenario
     node = "node-a" if role == "server" else "node-b"
+    wanted = (pod["spec"].get("nodeSelector") or {}).get("kubernetes.io/hostname")
+    if wanted:
+        node = wanted
+    elif role == "coordinator":
+        node = node_names()[-1]
     if scenario == "no-efa":
         return None, {"phase": "Pending", "conditions": [{
             "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
@@ -131,6 +173,18 @@ def pod_status(pod):
                           "message": "failed to pull and unpack image: not found"}})}
     running = {"phase": "Running", "conditions": scheduled,
                "containerStatuses": container_status(role, {"running": {"startedAt": now_rfc3339()}})}
+    running.update(addresses(node, name))
+    if role == "agent":
+        return node, running
+    if role == "coordinator":
+        if age < 1.0 + ARGS.run_seconds:
+            return node, running
+        code = 1 if scenario == "pair-fails" else 0
+        done = {"phase": "Succeeded" if code == 0 else "Failed", "conditions": scheduled,
+                "containerStatuses": container_status(role, {"terminated": {
+                    "exitCode": code, "reason": "Completed" if code == 0 else "Error"}})}
+        done.update(addresses(node, name))
+        return node, done
     if role == "client":
         if age < 1.0 + ARGS.run_seconds:
             return node, running
@@ -226,7 +280,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             self.expire_deletions()
             if kind == "Node":
-                items = [node("node-a"), node("node-b")]
+                items = [node(n) for n in node_names()]
                 items = [n for n in items if matches(n, query.get("labelSelector", [""])[0])]
                 return self.reply(200, {"apiVersion": "v1", "kind": "NodeList",
                                         "metadata": {}, "items": items})
@@ -245,6 +299,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_of(self, pod):
         role = pod["metadata"]["labels"].get("rdmabench.io/role")
+        if role == "coordinator":
+            args = pod["spec"]["containers"][0].get("args", [])
+            return ("rdmabench: [1/1] measuring\n"
+                    + json.dumps(fake_matrix(args), indent=2) + "\n")
         if role != "client":
             return "rdmabench: serving one client\n"
         if ARGS.scenario == "pod-fails":
@@ -286,6 +344,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.status(422, "Invalid", "fieldManager is required")
         kind, ns, name, _ = parsed
         obj = self.body()
+        if ARGS.journal:
+            with open(ARGS.journal + ".applied", "a", encoding="utf-8") as f:
+                f.write(json.dumps({"path": self.path, "body": obj}) + "\n")
         if obj.get("kind") != kind or obj.get("metadata", {}).get("name") != name:
             return self.status(400, "BadRequest", "body does not match the path")
         with LOCK:
@@ -331,7 +392,8 @@ def main():
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--scenario", default="happy",
                         choices=["happy", "no-efa", "image-pull", "config-error", "pod-fails", "stuck",
-                                 "no-plugin"])
+                                 "no-plugin", "pair-fails"])
+    parser.add_argument("--nodes", type=int, default=2, help="EFA nodes the cluster has")
     parser.add_argument("--client-log", help="what the client prints (the results JSON)")
     parser.add_argument("--run-seconds", type=float, default=2.0)
     parser.add_argument("--efa", type=int, default=1)

@@ -77,6 +77,15 @@ impl FakeApi {
             .collect()
     }
 
+    /// Every object applied, in order, as {path, body}.
+    pub fn applied(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("journal.applied"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     /// What exists in the fake cluster, as kind/namespace/name.
     pub fn inventory(&self) -> Vec<String> {
         let text = std::fs::read_to_string(self.dir.path().join("inventory")).unwrap();

@@ -20,8 +20,8 @@ use tokio::sync::watch;
 use crate::diagnose::{failure_hint, pod_state, PodState};
 use crate::error::K8sError;
 use crate::manifests::{
-    Bundle, ModeObjects, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE, EFA_NODE_LABEL, EFA_RESOURCE,
-    MANAGED_BY,
+    Bundle, Mode, ModeObjects, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE, EFA_NODE_LABEL,
+    EFA_RESOURCE, MANAGED_BY,
 };
 
 /// The field manager of rdmabench's server-side applies.
@@ -58,6 +58,15 @@ pub struct Measurement {
     pub server_node: String,
     /// Node that ran the client.
     pub client_node: String,
+}
+
+/// What a matrix on the cluster produced.
+#[derive(Debug, Clone)]
+pub struct MatrixRun {
+    /// The coordinator's log, which ends with the matrix document.
+    pub log: String,
+    /// Each agent's address (host:port, as the matrix names it) and the node it ran on.
+    pub nodes: std::collections::BTreeMap<String, String>,
 }
 
 /// An EFA node as the device plugin reports it.
@@ -320,8 +329,18 @@ impl Cluster {
             () = interrupted(shutdown) => Err(K8sError::Interrupted),
         };
         let cleanup = self.remove_mode(objects, timeouts.delete).await;
+        self.settle(outcome, cleanup)
+    }
+
+    /// The result of a step and of the cleanup after it: the step's error first, a failed
+    /// cleanup after a good step, and a failed cleanup after a failed step only as a message.
+    fn settle<T>(
+        &self,
+        outcome: Result<T, K8sError>,
+        cleanup: Result<(), K8sError>,
+    ) -> Result<T, K8sError> {
         match (outcome, cleanup) {
-            (Ok(measurement), Ok(())) => Ok(measurement),
+            (Ok(value), Ok(())) => Ok(value),
             (Err(error), Ok(())) => Err(error),
             (Ok(_), Err(cleanup)) => Err(cleanup),
             (Err(error), Err(cleanup)) => {
@@ -501,6 +520,138 @@ impl Cluster {
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Runs a matrix: starts `agents` (one per node), then the coordinator `coordinator` builds
+    /// for the agents' addresses (pod IPs in pod mode, node IPs in node mode, with `port`), waits
+    /// for it to finish and returns its log; every pod is removed afterwards, whatever happened.
+    /// A coordinator that exits 1 (a failed pair) still returns its log: the matrix reports the
+    /// failures itself.
+    pub async fn matrix(
+        &self,
+        mode: Mode,
+        agents: &[Pod],
+        port: u16,
+        coordinator: &(dyn Fn(&[String]) -> Pod + Sync),
+        timeouts: Timeouts,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<MatrixRun, K8sError> {
+        let mut names: Vec<String> = agents.iter().map(name_of).collect();
+        let coordinator_name = name_of(&coordinator(&[]));
+        names.push(coordinator_name.clone());
+        let outcome = tokio::select! {
+            outcome = self.matrix_once(mode, agents, port, coordinator, &coordinator_name, timeouts) => outcome,
+            () = interrupted(shutdown) => Err(K8sError::Interrupted),
+        };
+        let cleanup = self.remove_pods(&names, timeouts.delete).await;
+        self.settle(outcome, cleanup)
+    }
+
+    async fn remove_pods(&self, names: &[String], limit: Duration) -> Result<(), K8sError> {
+        for name in names {
+            if self.delete(&self.pods(), name, limit).await? {
+                self.say(&format!("deleted pod {name}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn matrix_once(
+        &self,
+        mode: Mode,
+        agents: &[Pod],
+        port: u16,
+        coordinator: &(dyn Fn(&[String]) -> Pod + Sync),
+        coordinator_name: &str,
+        timeouts: Timeouts,
+    ) -> Result<MatrixRun, K8sError> {
+        let deadline = Instant::now() + timeouts.run;
+        let mut leftovers: Vec<String> = agents.iter().map(name_of).collect();
+        leftovers.push(coordinator_name.to_string());
+        self.remove_pods(&leftovers, timeouts.delete).await?;
+        for agent in agents {
+            self.apply(&self.pods(), agent).await?;
+        }
+        self.say(&format!(
+            "{} mode: {} agent pods created, waiting for them to start",
+            mode.as_str(),
+            agents.len()
+        ));
+        let mut hosts = Vec::new();
+        let mut nodes = std::collections::BTreeMap::new();
+        for agent in agents {
+            let name = name_of(agent);
+            let pod = self.wait_started(&name, timeouts).await?;
+            let status = pod.status.as_ref();
+            let ip = match mode {
+                Mode::Pod => status.and_then(|s| s.pod_ip.clone()),
+                Mode::Node => status.and_then(|s| s.host_ip.clone()),
+            }
+            .ok_or_else(|| K8sError::Pod {
+                pod: self.qualified(&name),
+                cause: "runs but has no IP address in its status".into(),
+                hint: "check the pod network (VPC CNI) with `kubectl describe pod`".into(),
+            })?;
+            self.say(&format!("agent {name} runs on {} at {ip}", node_of(&pod)));
+            let host = if ip.contains(':') {
+                format!("[{ip}]:{port}")
+            } else {
+                format!("{ip}:{port}")
+            };
+            nodes.insert(host.clone(), node_of(&pod));
+            hosts.push(host);
+        }
+        let pod = coordinator(&hosts);
+        self.apply(&self.pods(), &pod).await?;
+        self.say(&format!(
+            "{} mode: measuring {} pairs, one at a time",
+            mode.as_str(),
+            hosts.len() * (hosts.len() - 1) / 2
+        ));
+        self.wait_started(coordinator_name, timeouts).await?;
+        loop {
+            match pod_state(&self.get_pod(coordinator_name).await?) {
+                PodState::Succeeded => break,
+                PodState::Running | PodState::Waiting(_) => {}
+                PodState::Failed(reason) => {
+                    let log = self.log(coordinator_name).await?;
+                    // Exit 1 with a matrix: some pairs failed, which the matrix itself reports.
+                    if log
+                        .lines()
+                        .any(|l| l.contains("\"kind\": \"rdmabench-matrix\""))
+                    {
+                        return Ok(MatrixRun { log, nodes });
+                    }
+                    return Err(self
+                        .pod_error(coordinator_name, PodState::Failed(reason))
+                        .await);
+                }
+                other => return Err(self.pod_error(coordinator_name, other).await),
+            }
+            for agent in agents {
+                let name = name_of(agent);
+                if let state
+                @ (PodState::Failed(_) | PodState::Stuck { .. } | PodState::Succeeded) =
+                    pod_state(&self.get_pod(&name).await?)
+                {
+                    return Err(self.pod_error(&name, state).await);
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(K8sError::Timeout {
+                    what: format!("the {} mode matrix", mode.as_str()),
+                    limit: timeouts.run,
+                    state: "the coordinator was still measuring (raise --timeout, or measure \
+                            fewer sizes or iterations per pair)"
+                        .into(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Ok(MatrixRun {
+            log: self.log(coordinator_name).await?,
+            nodes,
+        })
     }
 
     /// The pod's log (both streams, as the kubelet keeps them).

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use rdmabench_infra::instances::lookup;
 use rdmabench_infra::StackConfig;
-use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode};
+use rdmabench_k8s::manifests::{agent_pod, coordinator_pod, BenchSpec, Bundle, Mode};
 
 /// Every shape of manifest: one EFA interface with hugepages (the default nodes), two without
 /// hugepages, and 32 on a GPU node.
@@ -38,12 +38,46 @@ fn variants() -> Vec<(&'static str, String)> {
             pingpong_args: vec!["--provider".into(), "efa".into()],
             deadline_seconds: 1800,
         };
-        let yaml = Bundle::new(&spec, &[Mode::Node, Mode::Pod])
+        let mut yaml = Bundle::new(&spec, &[Mode::Node, Mode::Pod])
             .to_yaml()
             .unwrap();
+        yaml.push_str(&matrix_yaml(&spec));
         (name, yaml)
     })
     .collect()
+}
+
+/// What `k8s matrix` applies in each mode for a two-node matrix: an agent per node and the
+/// coordinator.
+fn matrix_yaml(spec: &BenchSpec) -> String {
+    let agent = BenchSpec {
+        test: "agent".into(),
+        pingpong_args: vec!["--idle-timeout".into(), "2100s".into()],
+        ..spec.clone()
+    };
+    let coordinator = BenchSpec {
+        test: "matrix".into(),
+        pingpong_args: vec![
+            "192.0.2.1:18515".into(),
+            "192.0.2.2:18515".into(),
+            "--provider".into(),
+            "efa".into(),
+        ],
+        ..spec.clone()
+    };
+    let mut yaml = String::new();
+    for mode in [Mode::Node, Mode::Pod] {
+        let pods = [
+            agent_pod(&agent, mode, 0, "node-a"),
+            agent_pod(&agent, mode, 1, "node-b"),
+            coordinator_pod(&coordinator, mode),
+        ];
+        for pod in pods {
+            yaml.push_str("---\n");
+            yaml.push_str(&serde_saphyr::to_string(&pod).unwrap());
+        }
+    }
+    yaml
 }
 
 fn write_variants(dir: &Path) -> Vec<PathBuf> {
@@ -83,8 +117,9 @@ fn manifests_are_valid_for_the_supported_kubernetes_versions() {
             "Kubernetes {version}:\n{stdout}{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        // 3 objects per mode, 4 shared, per file: everything was read and validated.
-        assert_eq!(stdout.matches("INFO").count(), 10 * files.len(), "{stdout}");
+        // 3 objects per mode, 4 shared, and per mode 3 matrix pods, per file: everything was
+        // read and validated.
+        assert_eq!(stdout.matches("INFO").count(), 16 * files.len(), "{stdout}");
     }
     // The validator must be able to fail: an unknown field is rejected under --strict.
     let broken = dir.path().join("broken.yaml");

@@ -3,7 +3,9 @@
 
 use k8s_openapi::api::core::v1::Pod;
 use rdmabench_infra::instances::lookup;
-use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode, Role, EFA_RESOURCE};
+use rdmabench_k8s::manifests::{
+    agent_pod, bench_pod, coordinator_pod, BenchSpec, Bundle, Mode, Role, EFA_RESOURCE,
+};
 
 fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
     BenchSpec {
@@ -173,4 +175,61 @@ fn client_and_server_get_the_same_measurement_arguments() {
         }
     }
     assert!(client.windows(2).any(|w| w == ["--format", "json"]));
+}
+
+#[test]
+fn matrix_agents_sit_on_their_node_and_the_coordinator_holds_no_efa() {
+    let base = spec("c6in.32xlarge", 2048);
+    let agent_spec = BenchSpec {
+        test: "agent".into(),
+        pingpong_args: vec!["--idle-timeout".into(), "2100s".into()],
+        ..base.clone()
+    };
+    for mode in [Mode::Node, Mode::Pod] {
+        let agent = agent_pod(&agent_spec, mode, 1, "ip-192-0-2-7");
+        let pod_spec = agent.spec.as_ref().unwrap();
+        assert_eq!(
+            pod_spec.node_selector.as_ref().unwrap()["kubernetes.io/hostname"],
+            "ip-192-0-2-7"
+        );
+        let container = &pod_spec.containers[0];
+        let args = container.args.as_ref().unwrap();
+        // The same budget as a benchmark end of the mode, EFA included in pod mode.
+        assert_eq!(
+            container_resources(&agent),
+            container_resources(&bench_pod(&base, mode, Role::Server))
+        );
+        assert!(args.ends_with(&["--idle-timeout".to_string(), "2100s".to_string()]));
+        match mode {
+            Mode::Pod => assert_eq!(container.command.as_ref().unwrap(), &["rdmabench", "agent"]),
+            Mode::Node => assert!(
+                args.windows(3)
+                    .any(|w| w == ["node-runner", "agent", "agent"]),
+                "the node runner starts `rdmabench agent`: {args:?}"
+            ),
+        }
+
+        let coordinator_spec = BenchSpec {
+            test: "matrix".into(),
+            pingpong_args: vec!["192.0.2.1:18515".into(), "192.0.2.2:18515".into()],
+            ..base.clone()
+        };
+        let coordinator = coordinator_pod(&coordinator_spec, mode);
+        let resources = container_resources(&coordinator);
+        assert!(!resources.contains_key(EFA_RESOURCE), "{resources:?}");
+        assert!(!resources.keys().any(|k| k.starts_with("hugepages")));
+        let labels = coordinator.metadata.labels.as_ref().unwrap();
+        assert!(
+            !labels.contains_key("rdmabench.io/mode"),
+            "the agents' anti-affinity must not keep the coordinator off their nodes"
+        );
+        let container = &coordinator.spec.as_ref().unwrap().containers[0];
+        assert_eq!(
+            container.args.as_ref().unwrap(),
+            &["192.0.2.1:18515", "192.0.2.2:18515", "--format", "json"]
+        );
+        let security = container.security_context.as_ref().unwrap();
+        assert_eq!(security.run_as_non_root, Some(true));
+        assert_eq!(security.privileged, Some(false));
+    }
 }

@@ -111,6 +111,12 @@ pub struct TestSpec {
     /// bw: both ends send at once.
     #[serde(default)]
     pub bidirectional: bool,
+    /// rma: "write" or "read".
+    #[serde(default)]
+    pub op: Option<String>,
+    /// rma: bandwidth with a window in flight instead of latency.
+    #[serde(default)]
+    pub bw: bool,
     /// eks: "node" and/or "pod".
     #[serde(default = "default_modes")]
     pub modes: Vec<String>,
@@ -143,7 +149,8 @@ pub struct Suite {
     pub tests: Vec<TestSpec>,
 }
 
-const KINDS: &[&str] = &["pingpong", "bw"];
+const KINDS: &[&str] = &["pingpong", "bw", "rma"];
+const RMA_OPS: &[&str] = &["write", "read"];
 const TRANSPORTS: &[&str] = &["fabric", "socket"];
 const PROVIDERS: &[&str] = &["default", "efa", "verbs", "tcp", "net", "shm", "udp"];
 const APIS: &[&str] = &["msg", "tagged"];
@@ -254,16 +261,40 @@ impl TestSpec {
                 parse_count(w).map_err(|e| invalid("warmup", w, e.to_string()))?;
             }
         }
-        if self.kind != "bw" && (self.window.is_some() || self.bidirectional) {
-            let field = if self.window.is_some() {
-                "window"
-            } else {
-                "bidirectional"
-            };
+        let windowed = self.kind == "bw" || (self.kind == "rma" && self.bw);
+        if !windowed && self.window.is_some() {
             return Err(invalid(
-                field,
-                &self.window.map_or("true".to_string(), |w| w.to_string()),
-                "only a bandwidth test has a window: set kind = \"bw\" or remove the field".into(),
+                "window",
+                &self.window.map_or_else(String::new, |w| w.to_string()),
+                "only a bandwidth test has a window: kind = \"bw\", or kind = \"rma\" with bw = true"
+                    .into(),
+            ));
+        }
+        if self.kind != "bw" && self.bidirectional {
+            return Err(invalid(
+                "bidirectional",
+                "true",
+                "only kind = \"bw\" runs both ways".into(),
+            ));
+        }
+        match (&self.kind[..], &self.op) {
+            ("rma", None) => {
+                return Err(invalid(
+                    "op",
+                    "(missing)",
+                    "an rma test needs op = \"write\" or \"read\"".into(),
+                ))
+            }
+            ("rma", Some(op)) => one_of(op, RMA_OPS).map_err(|p| invalid("op", op, p))?,
+            (_, Some(op)) => return Err(invalid("op", op, "only kind = \"rma\" has an op".into())),
+            (_, None) => {}
+        }
+        if self.bw && self.kind != "rma" {
+            return Err(invalid(
+                "bw",
+                "true",
+                "bw = true belongs to kind = \"rma\"; for message bandwidth use kind = \"bw\""
+                    .into(),
             ));
         }
         if self.window == Some(0) {
@@ -322,7 +353,7 @@ impl TestSpec {
             (None, Some(n), _) => push("--iters", Some(n)),
             (None, None, Some(d)) => push("--duration", Some(d)),
             // A bandwidth test keeps its own default (perftest's 5000 messages).
-            (None, None, None) if self.kind == "pingpong" => {
+            (None, None, None) if !(self.kind == "bw" || self.bw) => {
                 push("--iters", Some(target.default_iterations()))
             }
             (None, None, None) => {}
@@ -332,6 +363,12 @@ impl TestSpec {
         }
         if self.verify {
             push("--verify", None);
+        }
+        if let Some(op) = &self.op {
+            push("--op", Some(op));
+        }
+        if self.bw {
+            push("--bw", None);
         }
         if let Some(window) = self.window {
             push("--window", Some(&window.to_string()));
@@ -420,6 +457,30 @@ mod tests {
     }
 
     #[test]
+    fn rma_tests_pass_their_operation_and_window_on() {
+        let suite = parse(
+            "name = \"x\"\n[[test]]\nname = \"r\"\nkind = \"rma\"\nop = \"read\"\nbw = true\nwindow = 16\nprovider = \"tcp\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            suite.tests[0].options(Target::Local, "net", None),
+            [
+                "--provider",
+                "tcp",
+                "--api",
+                "msg",
+                "--sizes",
+                "seed",
+                "--op",
+                "read",
+                "--bw",
+                "--window",
+                "16"
+            ]
+        );
+    }
+
+    #[test]
     fn bad_suites_name_the_test_field_and_fix() {
         let cases = [
             ("name = \"x\"\n", "suite.toml: the suite has no tests"),
@@ -432,8 +493,8 @@ mod tests {
                 "test 'A b': name = \"A b\": use 1-40 lowercase",
             ),
             (
-                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"rma\"\n",
-                "test 'a': kind = \"rma\": use one of pingpong, bw",
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"atomic\"\n",
+                "test 'a': kind = \"atomic\": use one of pingpong, bw, rma",
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nsizes = \"4,0\"\n",
@@ -464,6 +525,30 @@ mod tests {
                 "unknown field `size`",
             ),
             ("name = \"x\"\n[[test]]\nname = \"a\"\n", "missing field `kind`"),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"rma\"\n",
+                "test 'a': op = \"(missing)\": an rma test needs op",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"rma\"\nop = \"atomic\"\n",
+                "op = \"atomic\": use one of write, read",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nop = \"read\"\n",
+                "only kind = \"rma\" has an op",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"rma\"\nop = \"read\"\nwindow = 8\n",
+                "kind = \"rma\" with bw = true",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"bw\"\nbw = true\n",
+                "bw = true belongs to kind = \"rma\"",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"rma\"\nop = \"read\"\nbidirectional = true\n",
+                "only kind = \"bw\" runs both ways",
+            ),
         ];
         for (text, expected) in cases {
             let error = parse(text).unwrap_err().to_string();

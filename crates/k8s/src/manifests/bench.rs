@@ -109,16 +109,21 @@ pub fn server_service(spec: &BenchSpec, mode: Mode) -> Service {
     }
 }
 
-/// Arguments of one end after the measurement subcommand (`rdmabench pingpong` or `bw`).
+/// Arguments of a pod after its subcommand (`rdmabench pingpong`, `bw`, `rma`, `agent`,
+/// `matrix`).
 fn pingpong_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
     let port = spec.port.to_string();
     let mut args: Vec<String> = match role {
         Role::Server => vec!["--server".into(), "--bind".into(), "0.0.0.0".into()],
+        Role::Agent => vec!["--bind".into(), "0.0.0.0".into()],
         Role::Client => vec![spec.server_host(mode)],
+        Role::Coordinator => Vec::new(),
     };
-    args.extend(["--port".to_string(), port]);
+    if role != Role::Coordinator {
+        args.extend(["--port".to_string(), port]);
+    }
     args.extend(spec.pingpong_args.iter().cloned());
-    if role == Role::Client {
+    if matches!(role, Role::Client | Role::Coordinator) {
         args.extend(["--format".to_string(), "json".to_string()]);
     }
     args
@@ -263,27 +268,113 @@ fn container(spec: &BenchSpec, mode: Mode, role: Role, mounts: Vec<VolumeMount>)
 /// The pod running `role` of `mode`: pinned to the stack's EFA nodes, never on the same node as
 /// the other end (a shared node would measure shared memory, not the network), run once.
 pub fn bench_pod(spec: &BenchSpec, mode: Mode, role: Role) -> Pod {
-    let name = BenchSpec::pod_name(mode, role);
-    let (volumes, mounts) = volumes(mode);
+    measuring_pod(spec, mode, role, &BenchSpec::pod_name(mode, role), None)
+}
+
+/// A matrix agent (`rdmabench agent`) of `mode` on node `node`, the `index`-th of the matrix:
+/// the same budget, privileges and EFA share as a benchmark pod of that mode. `spec` carries
+/// the agent's own options (its idle limit).
+pub fn agent_pod(spec: &BenchSpec, mode: Mode, index: usize, node: &str) -> Pod {
+    measuring_pod(
+        spec,
+        mode,
+        Role::Agent,
+        &BenchSpec::agent_name(mode, index),
+        Some(node),
+    )
+}
+
+/// The matrix coordinator (`rdmabench matrix` over the agents' addresses, in `spec`'s
+/// options): it only drives the agents over the control port, so it asks for no EFA, no
+/// hugepages and no privilege, runs as nobody, and carries no mode label, so the agents'
+/// anti-affinity does not keep it off their nodes. In node mode it shares the host network,
+/// since the node-mode agents listen on the nodes' addresses.
+pub fn coordinator_pod(spec: &BenchSpec, mode: Mode) -> Pod {
     let node_mode = mode == Mode::Node;
+    let amounts = BTreeMap::from([
+        ("cpu".to_string(), Quantity("500m".to_string())),
+        ("memory".to_string(), Quantity("256Mi".to_string())),
+    ]);
     Pod {
         metadata: metadata(
-            &name,
+            &format!("rdmabench-{}-coordinator", mode.as_str()),
+            Some(&spec.namespace),
+            &[(ROLE_LABEL, Role::Coordinator.as_str())],
+        ),
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: Role::Coordinator.as_str().to_string(),
+                image: Some(spec.image.clone()),
+                image_pull_policy: Some("Always".to_string()),
+                command: Some(vec!["rdmabench".to_string(), "matrix".to_string()]),
+                args: Some(pingpong_args(spec, mode, Role::Coordinator)),
+                resources: Some(ResourceRequirements {
+                    requests: Some(amounts.clone()),
+                    limits: Some(amounts),
+                    ..ResourceRequirements::default()
+                }),
+                security_context: Some(SecurityContext {
+                    run_as_user: Some(NOBODY),
+                    run_as_group: Some(NOBODY),
+                    run_as_non_root: Some(true),
+                    privileged: Some(false),
+                    allow_privilege_escalation: Some(false),
+                    read_only_root_filesystem: Some(true),
+                    capabilities: Some(Capabilities {
+                        drop: Some(vec!["ALL".to_string()]),
+                        ..Capabilities::default()
+                    }),
+                    ..SecurityContext::default()
+                }),
+                ..Container::default()
+            }],
+            ..run_once(spec, node_mode)
+        }),
+        ..Pod::default()
+    }
+}
+
+/// What every pod rdmabench starts shares: run once, bounded by the deadline, no service
+/// account token, RuntimeDefault seccomp, and in node mode the host network.
+fn run_once(spec: &BenchSpec, node_mode: bool) -> PodSpec {
+    PodSpec {
+        restart_policy: Some("Never".to_string()),
+        active_deadline_seconds: Some(spec.deadline_seconds),
+        termination_grace_period_seconds: Some(10),
+        automount_service_account_token: Some(false),
+        host_network: node_mode.then_some(true),
+        dns_policy: node_mode.then(|| "ClusterFirstWithHostNet".to_string()),
+        security_context: Some(PodSecurityContext {
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_string(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
+        ..PodSpec::default()
+    }
+}
+
+/// The unprivileged user the coordinator runs as.
+const NOBODY: i64 = 65534;
+
+fn measuring_pod(spec: &BenchSpec, mode: Mode, role: Role, name: &str, node: Option<&str>) -> Pod {
+    let (volumes, mounts) = volumes(mode);
+    let node_mode = mode == Mode::Node;
+    let mut node_selector =
+        BTreeMap::from([(EFA_NODE_LABEL.0.to_string(), EFA_NODE_LABEL.1.to_string())]);
+    if let Some(node) = node {
+        node_selector.insert("kubernetes.io/hostname".to_string(), node.to_string());
+    }
+    Pod {
+        metadata: metadata(
+            name,
             Some(&spec.namespace),
             &[(MODE_LABEL, mode.as_str()), (ROLE_LABEL, role.as_str())],
         ),
         spec: Some(PodSpec {
-            restart_policy: Some("Never".to_string()),
-            active_deadline_seconds: Some(spec.deadline_seconds),
-            termination_grace_period_seconds: Some(10),
-            automount_service_account_token: Some(false),
-            host_network: node_mode.then_some(true),
             host_pid: node_mode.then_some(true),
-            dns_policy: node_mode.then(|| "ClusterFirstWithHostNet".to_string()),
-            node_selector: Some(BTreeMap::from([(
-                EFA_NODE_LABEL.0.to_string(),
-                EFA_NODE_LABEL.1.to_string(),
-            )])),
+            node_selector: Some(node_selector),
             affinity: Some(Affinity {
                 pod_anti_affinity: Some(PodAntiAffinity {
                     required_during_scheduling_ignored_during_execution: Some(vec![
@@ -300,16 +391,9 @@ pub fn bench_pod(spec: &BenchSpec, mode: Mode, role: Role) -> Pod {
                 }),
                 ..Affinity::default()
             }),
-            security_context: Some(PodSecurityContext {
-                seccomp_profile: Some(SeccompProfile {
-                    type_: "RuntimeDefault".to_string(),
-                    ..SeccompProfile::default()
-                }),
-                ..PodSecurityContext::default()
-            }),
             containers: vec![container(spec, mode, role, mounts)],
             volumes: Some(volumes),
-            ..PodSpec::default()
+            ..run_once(spec, node_mode)
         }),
         ..Pod::default()
     }

@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use rdmabench_infra::instances::InstanceType;
 use serde::Serialize;
 
-pub use bench::{bench_pod, server_service};
+pub use bench::{agent_pod, bench_pod, coordinator_pod, server_service};
 pub use device_plugin::{device_plugin, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE};
 pub use network_policy::{bench_network_policy, device_plugin_network_policy};
 pub use registry::eks_addon_registry;
@@ -65,6 +65,10 @@ pub enum Role {
     Server,
     /// Connects to the server through its Service, prints the results JSON.
     Client,
+    /// `rdmabench agent` on one node, for a matrix.
+    Agent,
+    /// `rdmabench matrix` over the agents, printing the matrix JSON.
+    Coordinator,
 }
 
 impl Role {
@@ -73,6 +77,8 @@ impl Role {
         match self {
             Role::Server => "server",
             Role::Client => "client",
+            Role::Agent => "agent",
+            Role::Coordinator => "coordinator",
         }
     }
 }
@@ -102,6 +108,11 @@ pub struct BenchSpec {
 }
 
 impl BenchSpec {
+    /// Name of the matrix agent pod on the `index`-th node.
+    pub fn agent_name(mode: Mode, index: usize) -> String {
+        format!("rdmabench-{}-agent-{index}", mode.as_str())
+    }
+
     /// Name of the pod (and, for the server, of its Service) of `mode` and `role`.
     pub fn pod_name(mode: Mode, role: Role) -> String {
         format!("rdmabench-{}-{}", mode.as_str(), role.as_str())
