@@ -137,6 +137,22 @@ fn tables_show_perftest_columns_in_mb_or_gbit_per_second() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("BW average [Gbit/s]"), "{table}");
     assert!(!table.contains("MB/s]"), "{table}");
+    let mut csv = base.to_vec();
+    csv.extend(["--format", "csv"]);
+    let out = run(&csv);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert!(
+        column("bw_average_bytes_per_sec").parse::<u64>().unwrap() > 0,
+        "{text}"
+    );
+    assert!(
+        column("bw_peak_bytes_per_sec").parse::<u64>().unwrap() > 0,
+        "{text}"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::Report;
 use crate::format::quote;
 
-const HEADER: &str = "test,series,baseline,runs,size_bytes,iterations,mean_ns,mean_ns_min,mean_ns_max,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,mb_per_sec,overhead_percent";
+const HEADER: &str = "test,series,baseline,runs,size_bytes,iterations,mean_ns,mean_ns_min,mean_ns_max,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,mb_per_sec,bw_bytes_per_sec,bw_min,bw_max,bw_peak_bytes_per_sec,msg_per_sec,overhead_percent";
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::from(HEADER);
@@ -32,9 +32,17 @@ pub(super) fn render(report: &Report) -> String {
                     s.max_ns,
                 ]
                 .map(|v| v.map_or(String::new(), |v| v.to_string()));
+                let bandwidth = [
+                    s.bandwidth_bytes_per_sec,
+                    s.bandwidth_min,
+                    s.bandwidth_max,
+                    s.peak_bytes_per_sec,
+                    s.messages_per_sec,
+                ]
+                .map(|v| v.map_or(String::new(), |v| v.to_string()));
                 let _ = writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{}",
                     quote(&section.group.test),
                     quote(&series.label),
                     quote(&baseline.label),
@@ -43,6 +51,7 @@ pub(super) fn render(report: &Report) -> String {
                     figures.join(","),
                     s.megabytes_per_sec
                         .map_or(String::new(), |m| format!("{m:.3}")),
+                    bandwidth.join(","),
                     overhead
                 );
             }

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::model::ResultsFile;
 
-const HEADER: &str = "provider,size_bytes,iterations,warmup_iterations,total_ns,min_ns,mean_ns,stdev_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,seed_usec,mb_per_sec,msg_per_sec,complete";
+const HEADER: &str = "provider,size_bytes,iterations,warmup_iterations,total_ns,min_ns,mean_ns,stdev_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,seed_usec,mb_per_sec,msg_per_sec,bw_average_bytes_per_sec,bw_peak_bytes_per_sec,complete";
 
 /// Quotes a field only when CSV requires it, so ordinary rows stay easy to read and grep.
 pub fn quote(field: &str) -> String {
@@ -43,6 +43,8 @@ pub(super) fn render(results: &ResultsFile) -> String {
             real(r.seed_usec(), 3),
             real(r.megabytes_per_sec(), 3),
             real(r.messages_per_sec(), 1),
+            text(r.bandwidth.map(|b| b.average_bytes_per_sec)),
+            text(r.bandwidth.and_then(|b| b.peak_bytes_per_sec)),
             results.complete.to_string(),
         ];
         let _ = writeln!(out, "{}", cells.join(","));
