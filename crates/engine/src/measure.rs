@@ -274,11 +274,18 @@ fn measure_size(
         Amount::Duration(_) => config.warmup.unwrap_or_else(|| config.warmup_for(0)),
     }
     .div_ceil(per_unit);
-    let warmup_ns = client_phase(session, config, size, warmup, 0, None)?;
     let units = match config.amount {
-        Amount::Iterations(n) => n.div_ceil(per_unit).max(1),
+        Amount::Iterations(n) => {
+            client_phase(session, config, size, warmup, 0, None)?;
+            n.div_ceil(per_unit).max(1)
+        }
         Amount::Duration(d) => {
-            let per_unit_ns = (warmup_ns / warmup.max(1)).max(1);
+            // The median warm-up unit, not the mean: the first one can carry a provider's lazy
+            // connection setup (tens of ms for tcp;ofi_rxm), which would shrink the count.
+            samples.clear();
+            client_phase(session, config, size, warmup, 0, Some(samples))?;
+            samples.sort_unstable();
+            let per_unit_ns = samples.get(samples.len() / 2).copied().unwrap_or(1).max(1);
             (nanos(d) / per_unit_ns).clamp(1, MAX_SAMPLES)
         }
     };
