@@ -38,6 +38,9 @@ pub enum Command {
     /// Latency between every pair of N hosts running `rdmabench agent`, one pair at a time: an
     /// N x N matrix with the slowest pairs and outliers, the health check before a big job.
     Matrix(Box<MatrixArgs>),
+    /// Which reference tools (fi_pingpong, perftest, OSU, NetPIPE, Open MPI) exist here, with
+    /// their versions and what provides the missing ones.
+    Tools(ToolsArgs),
     /// List the libfabric providers this host offers for reliable-datagram endpoints.
     Providers(ProvidersArgs),
     /// Write a commented rdmabench.toml with safe defaults.
@@ -668,6 +671,14 @@ pub struct MatrixArgs {
     pub limit: String,
     #[command(flatten)]
     pub measure: MeasureArgs,
+}
+
+/// `rdmabench tools`.
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
 }
 
 /// `rdmabench providers`.

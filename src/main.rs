@@ -16,6 +16,7 @@ mod plots;
 mod providers;
 mod report;
 mod run;
+mod tools;
 
 use clap::Parser;
 
@@ -31,6 +32,7 @@ fn main() {
         cli::Command::Agent(args) => agent::run(args),
         cli::Command::Matrix(args) => matrix::run(args),
         cli::Command::Providers(args) => providers::run(args),
+        cli::Command::Tools(args) => tools::run(args),
         cli::Command::Init(args) => infra::init(args),
         cli::Command::Infra { config, command } => infra::run(command, config),
         cli::Command::Image { config, command } => image::run(command, config),

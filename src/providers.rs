@@ -7,7 +7,7 @@ use rdmabench_fabric::{Library, MessageApi, Query};
 use serde_json::json;
 
 use crate::cli::{FormatArg, ProvidersArgs};
-use crate::output::emit;
+use crate::output::{aligned, emit};
 
 /// Runs `rdmabench providers`; returns the process exit code.
 pub fn run(args: &ProvidersArgs) -> Result<i32> {
@@ -62,36 +62,14 @@ pub fn run(args: &ProvidersArgs) -> Result<i32> {
                 "inject_size",
                 "max_msg_size",
             ];
-            let widths: Vec<usize> = (0..headers.len())
-                .map(|i| {
-                    rows.iter()
-                        .map(|r| r[i].len())
-                        .fold(headers[i].len(), usize::max)
-                })
-                .collect();
-            let line = |cells: Vec<&str>| {
-                cells
-                    .iter()
-                    .zip(&widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect::<Vec<_>>()
-                    .join("  ")
-                    .trim_end()
-                    .to_string()
-            };
-            let mut out = format!(
-                "# libfabric {} (API {}) from {}; reliable-datagram (FI_EP_RDM) endpoints\n",
+            let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+            format!(
+                "# libfabric {} (API {}) from {}; reliable-datagram (FI_EP_RDM) endpoints\n{}",
                 lib.runtime_version(),
                 lib.api_version(),
-                lib.path().display()
-            );
-            out.push_str(&line(headers.to_vec()));
-            out.push('\n');
-            for r in &rows {
-                out.push_str(&line(r.iter().map(String::as_str).collect()));
-                out.push('\n');
-            }
-            out
+                lib.path().display(),
+                aligned(&headers, &rows)
+            )
         }
     };
     emit(&text, None)?;

@@ -1,11 +1,13 @@
 #![forbid(unsafe_code)]
 //! The main job, `rdmabench run`: suites of tests, the local target's two hosts, running one
-//! measurement between them, and the results directory every run writes.
+//! measurement between them, the results directory every run writes, and the reference tools
+//! that can run beside rdmabench.
 
 pub mod hosts;
 pub mod local;
 pub mod results_dir;
 pub mod suite;
+pub mod tools;
 
 pub use hosts::{HostsChoice, LocalHosts};
 pub use local::{measure, Measurement, Outcome};

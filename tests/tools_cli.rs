@@ -1,0 +1,109 @@
+//! End-to-end tests of `rdmabench tools`: what is found on PATH, the version each tool (or its
+//! package) reports, what provides a missing one, and a bounded wait for a tool that hangs.
+//! The reference tools CI installs (libfabric-bin, perftest, openmpi-bin, netpipe-openmpi) are
+//! required to be found when RDMABENCH_REQUIRE_REFERENCE_TOOLS is set.
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use cli::{bin, json, stderr};
+use serde_json::Value;
+
+fn script(dir: &Path, name: &str, body: &str) {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn tools(path: &std::ffi::OsStr) -> Value {
+    let out = bin()
+        .args(["tools", "--format", "json"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    json(&out)
+}
+
+fn tool<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not listed: {doc}"))
+}
+
+#[test]
+fn versions_come_from_each_tool_and_missing_tools_name_their_package() {
+    let dir = tempfile::tempdir().unwrap();
+    // What the real tools print (fi_info prefixes its own path, as Debian's 1.17 does).
+    script(dir.path(), "fi_pingpong", "exit 0");
+    script(
+        dir.path(),
+        "fi_info",
+        "echo \"$0: 9.9.9\"; echo 'libfabric: 9.9.9'",
+    );
+    script(dir.path(), "ib_send_lat", "echo 'Version: 7.1'");
+    script(
+        dir.path(),
+        "mpirun",
+        "echo 'mpirun (Open MPI) 5.0.1'; echo; echo 'Report bugs'",
+    );
+    script(dir.path(), "NPopenmpi", "exit 1");
+    // A tool that hangs on --version must not hang the listing.
+    script(dir.path(), "ib_write_bw", "exec /bin/sleep 60");
+    let started = Instant::now();
+    let doc = tools(dir.path().as_os_str());
+    // The hanging probe is given up after its limit (5 s), not waited for.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(30), "{took:?}");
+    assert_eq!(doc["kind"], "rdmabench-tools");
+    assert_eq!(tool(&doc, "fi_pingpong")["version"], "9.9.9");
+    assert_eq!(tool(&doc, "ib_send_lat")["version"], "7.1");
+    assert_eq!(tool(&doc, "ib_send_lat")["version_source"], "tool");
+    assert_eq!(tool(&doc, "mpirun")["version"], "5.0.1");
+    // Found, but neither it nor a package manager (none on this PATH) tells a version.
+    let netpipe = tool(&doc, "NPopenmpi");
+    assert!(netpipe["path"].as_str().unwrap().ends_with("/NPopenmpi"));
+    assert!(netpipe["version"].is_null());
+    assert!(tool(&doc, "ib_write_bw")["version"].is_null());
+    let osu = tool(&doc, "osu_latency");
+    assert!(osu["path"].is_null());
+    assert!(
+        osu["provided_by"].as_str().unwrap().contains("OSU"),
+        "{osu}"
+    );
+
+    let out = bin().arg("tools").env("PATH", dir.path()).output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("not installed: perftest") && table.contains("not installed: OSU"),
+        "{table}"
+    );
+}
+
+#[test]
+fn the_installed_reference_tools_are_found_with_their_versions() {
+    let doc = tools(&std::env::var_os("PATH").unwrap_or_default());
+    let required = std::env::var_os("RDMABENCH_REQUIRE_REFERENCE_TOOLS").is_some();
+    for name in ["fi_pingpong", "ib_send_lat", "NPopenmpi", "mpirun"] {
+        let entry = tool(&doc, name);
+        if entry["path"].is_null() {
+            assert!(
+                !required,
+                "{name} is required (RDMABENCH_REQUIRE_REFERENCE_TOOLS): {entry}"
+            );
+            eprintln!("skipping {name}: not installed");
+            continue;
+        }
+        assert!(
+            entry["version"].as_str().is_some_and(|v| !v.is_empty()),
+            "{name} has no version: {entry}"
+        );
+    }
+}
