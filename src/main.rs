@@ -14,6 +14,7 @@ mod matrix;
 mod output;
 mod plots;
 mod providers;
+mod reference;
 mod report;
 mod run;
 mod tools;

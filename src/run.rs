@@ -16,6 +16,7 @@ use rdmabench_stats::{parse_count, parse_duration};
 use crate::cli::{DownArgs, HostsArg, InfraCommand, RunArgs, TargetArg, UpArgs};
 use crate::k8s::{ClusterRun, ClusterTest};
 use crate::output::emit;
+use crate::reference::{run_tool, tool_plan, tool_sizes, ToolOutcome};
 use rdmabench_k8s::manifests::Mode;
 
 /// Exit status after Ctrl-C, as shells use for SIGINT.
@@ -152,8 +153,9 @@ fn suite_text(args: &RunArgs) -> Result<String> {
 }
 
 /// Writes report.md, report.html and plots/ for `dir` and prints the report on stdout.
-fn report(dir: &Path) -> Result<()> {
-    let report = crate::report::report_for_run_dir(dir)?;
+fn report(dir: &Path, skipped: &[String]) -> Result<()> {
+    let mut report = crate::report::report_for_run_dir(dir)?;
+    report.notes.extend(skipped.iter().cloned());
     let html = crate::report::write_run_reports(dir, &report)?;
     emit(&report.render(ReportFormat::Table), None)?;
     eprintln!("rdmabench: results in {}", dir.display());
@@ -172,6 +174,12 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
     let timeouts = crate::k8s::timeouts(&args.start_timeout, &args.limit)?;
     let mut tests = Vec::new();
     for test in &suite.tests {
+        if test.kind == "tool" {
+            bail!(
+                "test '{}': reference tools (kind = \"tool\") run on the local target so far; on eks, measure with rdmabench's tests and `rdmabench import` the tool's output",
+                test.name
+            );
+        }
         let mut pingpong = test.options(Target::Eks, "efa", args.iters.as_deref());
         pingpong.extend(["--timeout".to_string(), args.timeout.clone()]);
         crate::bench::remote_options(&test.kind, &pingpong)
@@ -220,7 +228,11 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
     };
     let outcome = steps();
     let wrote_any = matches!(&outcome, Ok((written, _)) if !written.is_empty());
-    let reported = if wrote_any { Some(report(&dir)) } else { None };
+    let reported = if wrote_any {
+        Some(report(&dir, &[]))
+    } else {
+        None
+    };
     if args.down_after {
         eprintln!(
             "rdmabench: --down-after: destroying stack '{}'",
@@ -265,6 +277,12 @@ fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Resul
     let provider = local_provider()?;
     // Every test's options as the two processes will get them, checked before anything is made.
     for test in &suite.tests {
+        if test.kind == "tool" {
+            // Checked by the suite itself; its sizes and counts with rdmabench's own parsers.
+            let plan = tool_plan(test, &provider, args)?;
+            tool_sizes(&plan).with_context(|| format!("test '{}'", test.name))?;
+            continue;
+        }
         let options = test.options(
             Target::Local,
             provider.as_deref().unwrap_or("tcp"),
@@ -288,39 +306,61 @@ fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Resul
     let program = std::env::current_exe().context("locating the rdmabench executable")?;
     let total = suite.tests.len() * args.repeat as usize;
     let mut failures = Vec::new();
+    let mut skipped = Vec::new();
     let mut step = 0;
     'runs: for repetition in 1..=args.repeat {
         for test in &suite.tests {
             step += 1;
-            let mut options = test.options(
-                Target::Local,
-                provider.as_deref().unwrap_or("tcp"),
-                args.iters.as_deref(),
-            );
-            let mut note = None;
-            if provider.is_err() && test.transport == "fabric" && test.provider == "default" {
-                options = socket_options(&options);
-                note = fallback_note.as_deref();
-            }
             let output: PathBuf = dir.join(results_file_name(&test.name, None, repetition));
-            eprintln!(
-                "rdmabench: [{step}/{total}] {} ({}), repetition {repetition} of {}",
-                test.name,
-                options.join(" "),
-                args.repeat
-            );
-            let outcome = measure(
-                &hosts,
-                &Measurement {
-                    program: program.clone(),
-                    kind: test.kind.clone(),
-                    options,
-                    output: output.clone(),
-                    timeout: args.timeout.clone(),
-                    limit,
-                },
-                &interrupted,
-            )?;
+            let (outcome, note) = if test.kind == "tool" {
+                eprintln!(
+                    "rdmabench: [{step}/{total}] {} ({}), repetition {repetition} of {}",
+                    test.name,
+                    test.tool.as_deref().unwrap_or_default(),
+                    args.repeat
+                );
+                let plan = tool_plan(test, &provider, args)?;
+                match run_tool(&hosts, &plan, &output, limit, &interrupted, &provider)? {
+                    ToolOutcome::Skipped(why) => {
+                        eprintln!("rdmabench: {} skipped: {why}", test.name);
+                        if repetition == 1 {
+                            skipped.push(format!("{} skipped: {why}", test.name));
+                        }
+                        continue;
+                    }
+                    ToolOutcome::Ran(outcome) => (outcome, None),
+                }
+            } else {
+                let mut options = test.options(
+                    Target::Local,
+                    provider.as_deref().unwrap_or("tcp"),
+                    args.iters.as_deref(),
+                );
+                let mut note = None;
+                if provider.is_err() && test.transport == "fabric" && test.provider == "default" {
+                    options = socket_options(&options);
+                    note = fallback_note.as_deref();
+                }
+                eprintln!(
+                    "rdmabench: [{step}/{total}] {} ({}), repetition {repetition} of {}",
+                    test.name,
+                    options.join(" "),
+                    args.repeat
+                );
+                let outcome = measure(
+                    &hosts,
+                    &Measurement {
+                        program: program.clone(),
+                        kind: test.kind.clone(),
+                        options,
+                        output: output.clone(),
+                        timeout: args.timeout.clone(),
+                        limit,
+                    },
+                    &interrupted,
+                )?;
+                (outcome, note)
+            };
             if output.is_file() {
                 annotate(&output, &hosts, repetition, note)?;
             }
@@ -352,7 +392,7 @@ fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Resul
         );
         return Ok(if code == 0 { 1 } else { code });
     }
-    report(&dir)?;
+    report(&dir, &skipped)?;
     for failure in &failures {
         eprintln!("error: {failure}");
     }

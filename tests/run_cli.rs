@@ -556,3 +556,93 @@ fn a_suite_runs_bandwidth_tests_beside_pingpongs_and_reports_them_as_bandwidth()
         stderr(&out)
     );
 }
+
+/// A reference suite: rdmabench's ping-pong and fi_pingpong at the same sizes and counts.
+const REFERENCE_SUITE: &str = r#"name = "reference"
+[[test]]
+name = "rdmabench"
+kind = "pingpong"
+provider = "tcp"
+sizes = "4,1K"
+iterations = "2k"
+[[test]]
+name = "fi-pingpong"
+kind = "tool"
+tool = "fi_pingpong"
+provider = "tcp"
+sizes = "4,1K"
+iterations = "2k"
+verify = true
+"#;
+
+#[test]
+fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_report() {
+    if expected_provider() == "socket" {
+        eprintln!("skipping: fi_pingpong needs libfabric");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("suite.toml"), REFERENCE_SUITE).unwrap();
+    let out = run_in(root.path(), &["run", "--suite", "suite.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = run_dir(root.path());
+    let doc = read_json(&dir.join("fi-pingpong-1.json"));
+    assert_eq!(doc["tool"]["name"], "fi_pingpong");
+    assert!(
+        doc["tool"]["version"].as_str().unwrap().starts_with("1."),
+        "{doc}"
+    );
+    assert_eq!(doc["test"], "pingpong");
+    assert_eq!(doc["complete"], true);
+    assert_eq!(doc["parameters"]["provider"], "tcp");
+    let rows = doc["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["size_bytes"], 1024);
+    assert_eq!(rows[1]["iterations"], 2000);
+    // Every size's exact command line, the provider pinned to the host's interface.
+    let command = doc["command_line"].as_str().unwrap();
+    assert_eq!(
+        command.matches("fi_pingpong -p tcp -e rdm").count(),
+        2,
+        "{command}"
+    );
+    assert!(
+        command.contains("FI_TCP_IFACE=") && command.contains(" -c "),
+        "{command}"
+    );
+    // Placed like rdmabench's results, so the report sets them side by side.
+    let ours = read_json(&dir.join("rdmabench-1.json"));
+    assert_eq!(doc["placement"]["mode"], ours["placement"]["mode"]);
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("### fi_pingpong tcp against tcp;ofi_rxm (baseline)"),
+        "rdmabench's series is the baseline of the tools:\n{report}"
+    );
+}
+
+#[test]
+fn a_missing_tool_is_skipped_and_reported_while_the_rest_runs() {
+    let root = tempfile::tempdir().unwrap();
+    // rdmabench over kernel TCP, so it runs whatever this machine has; fi_pingpong nowhere on PATH.
+    let suite = REFERENCE_SUITE.replacen("provider = \"tcp\"", "transport = \"socket\"", 1);
+    std::fs::write(root.path().join("suite.toml"), &suite).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = bin()
+        .current_dir(root.path())
+        .args(["run", "--suite", "suite.toml", "--hosts", "loopback"])
+        .env("PATH", empty.path())
+        .env_remove("RDMABENCH_REQUIRE_LIBFABRIC")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = stdout(&out);
+    assert!(
+        report.contains(
+            "fi-pingpong skipped: fi_pingpong is not installed (it comes with libfabric-bin"
+        ),
+        "{report}"
+    );
+    let dir = run_dir(root.path());
+    assert!(dir.join("rdmabench-1.json").is_file());
+    assert!(!dir.join("fi-pingpong-1.json").exists());
+}

@@ -61,7 +61,10 @@ fn versions_come_from_each_tool_and_missing_tools_name_their_package() {
     let doc = tools(dir.path().as_os_str());
     // The hanging probe is given up after its limit (5 s), not waited for.
     let took = started.elapsed();
-    assert!(took >= Duration::from_secs(4) && took < Duration::from_secs(30), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(30),
+        "{took:?}"
+    );
     assert_eq!(doc["kind"], "rdmabench-tools");
     assert_eq!(tool(&doc, "fi_pingpong")["version"], "9.9.9");
     assert_eq!(tool(&doc, "ib_send_lat")["version"], "7.1");

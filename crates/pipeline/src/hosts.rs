@@ -46,6 +46,10 @@ pub enum LocalHosts {
         server: String,
         /// Namespace of the client.
         client: String,
+        /// The server's end of the veth pair.
+        server_device: String,
+        /// The client's end of the veth pair.
+        client_device: String,
     },
     /// Both ends on 127.0.0.1.
     Loopback,
@@ -146,11 +150,18 @@ impl LocalHosts {
         let hosts = LocalHosts::Netns {
             server: format!("{NETNS_PREFIX}{id}-srv"),
             client: format!("{NETNS_PREFIX}{id}-cli"),
+            server_device: format!("rbr{id}s"),
+            client_device: format!("rbr{id}c"),
         };
-        let LocalHosts::Netns { server, client } = &hosts else {
+        let LocalHosts::Netns {
+            server,
+            client,
+            server_device: veth_server,
+            client_device: veth_client,
+        } = &hosts
+        else {
             unreachable!("just built as Netns");
         };
-        let (veth_server, veth_client) = (format!("rbr{id}s"), format!("rbr{id}c"));
         let (server_cidr, client_cidr) = (format!("{SERVER_ADDR}/30"), format!("{CLIENT_ADDR}/30"));
         let steps: [&[&str]; 9] = [
             &["netns", "add", server],
@@ -158,14 +169,14 @@ impl LocalHosts {
             &[
                 "link",
                 "add",
-                &veth_server,
+                veth_server,
                 "netns",
                 server,
                 "type",
                 "veth",
                 "peer",
                 "name",
-                &veth_client,
+                veth_client,
                 "netns",
                 client,
             ],
@@ -176,7 +187,7 @@ impl LocalHosts {
                 "add",
                 &server_cidr,
                 "dev",
-                &veth_server,
+                veth_server,
             ],
             &[
                 "-n",
@@ -185,10 +196,10 @@ impl LocalHosts {
                 "add",
                 &client_cidr,
                 "dev",
-                &veth_client,
+                veth_client,
             ],
-            &["-n", server, "link", "set", &veth_server, "up"],
-            &["-n", client, "link", "set", &veth_client, "up"],
+            &["-n", server, "link", "set", veth_server, "up"],
+            &["-n", client, "link", "set", veth_client, "up"],
             &["-n", server, "link", "set", "lo", "up"],
             &["-n", client, "link", "set", "lo", "up"],
         ];
@@ -223,7 +234,7 @@ impl LocalHosts {
     /// A sentence for progress messages and the report.
     pub fn describe(&self) -> String {
         match self {
-            LocalHosts::Netns { server, client } => format!(
+            LocalHosts::Netns { server, client, .. } => format!(
                 "two network namespaces joined by a veth pair ({server} at {SERVER_ADDR}, {client} at {CLIENT_ADDR})"
             ),
             LocalHosts::Loopback => "two processes on loopback (127.0.0.1)".to_string(),
@@ -233,8 +244,21 @@ impl LocalHosts {
     /// Names of the two ends (namespace names, or the loopback address twice).
     pub fn end_names(&self) -> (String, String) {
         match self {
-            LocalHosts::Netns { server, client } => (server.clone(), client.clone()),
+            LocalHosts::Netns { server, client, .. } => (server.clone(), client.clone()),
             LocalHosts::Loopback => ("127.0.0.1".into(), "127.0.0.1".into()),
+        }
+    }
+
+    /// The network interface of the server's (`server = true`) or client's end, for tools
+    /// that must be told which one to use (FI_TCP_IFACE, FI_NET_IFACE).
+    pub fn interface(&self, server: bool) -> String {
+        match self {
+            LocalHosts::Netns {
+                server_device,
+                client_device,
+                ..
+            } => if server { server_device } else { client_device }.clone(),
+            LocalHosts::Loopback => "lo".into(),
         }
     }
 
@@ -244,6 +268,7 @@ impl LocalHosts {
             LocalHosts::Netns {
                 server: s,
                 client: c,
+                ..
             } => {
                 let mut command = Command::new("ip");
                 command
@@ -258,7 +283,7 @@ impl LocalHosts {
 
 impl Drop for LocalHosts {
     fn drop(&mut self) {
-        if let LocalHosts::Netns { server, client } = self {
+        if let LocalHosts::Netns { server, client, .. } = self {
             // Deleting a namespace also deletes the veth end inside it, and with it the peer.
             let _ = ip(&["netns", "delete", server]);
             let _ = ip(&["netns", "delete", client]);
@@ -284,7 +309,7 @@ mod tests {
     fn namespaces_are_made_and_removed_or_the_fallback_says_why() {
         let (hosts, note) = LocalHosts::create(HostsChoice::Auto).unwrap();
         match &hosts {
-            LocalHosts::Netns { server, client } => {
+            LocalHosts::Netns { server, client, .. } => {
                 assert!(note.is_none());
                 assert!(Path::new("/run/netns").join(server).exists());
                 let command = hosts.command(false, Path::new("/bin/true"));

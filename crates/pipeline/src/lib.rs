@@ -10,5 +10,5 @@ pub mod suite;
 pub mod tools;
 
 pub use hosts::{HostsChoice, LocalHosts};
-pub use local::{measure, Measurement, Outcome};
-pub use suite::{Suite, SuiteError, Target, TestSpec};
+pub use local::{measure, measure_fi_pingpong, Measurement, Outcome, ToolMeasurement, ToolRun};
+pub use suite::{Suite, SuiteError, Target, TestSpec, ToolPlan};

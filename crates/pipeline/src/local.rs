@@ -72,10 +72,11 @@ pub enum LocalError {
     Port(#[source] std::io::Error),
 }
 
-/// A child process whose stderr is collected in the background (so it never blocks on a full
-/// pipe), killed if dropped while running.
+/// A child process whose captured streams are collected in the background (so it never
+/// blocks on a full pipe), killed if dropped while running.
 struct Running {
     child: Child,
+    stdout: Option<JoinHandle<String>>,
     stderr: Option<JoinHandle<String>>,
 }
 
@@ -96,17 +97,31 @@ impl Running {
         }
     }
 
-    /// The error lines the process wrote (its progress lines would only repeat ours).
+    /// The error lines the process wrote (its progress lines would only repeat ours); for a
+    /// tool that does not mark them, its last lines.
     fn error_lines(&mut self) -> String {
         let text = self
             .stderr
             .take()
             .and_then(|h| h.join().ok())
             .unwrap_or_default();
-        text.lines()
+        let marked: Vec<&str> = text
+            .lines()
             .filter_map(|line| line.strip_prefix("error: "))
-            .collect::<Vec<_>>()
-            .join("; ")
+            .collect();
+        if !marked.is_empty() {
+            return marked.join("; ");
+        }
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(3)..].join("; ")
+    }
+
+    /// What the process printed on stdout, when captured.
+    fn output(&mut self) -> String {
+        self.stdout
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -119,22 +134,36 @@ impl Drop for Running {
     }
 }
 
-fn spawn(
-    hosts: &LocalHosts,
-    server: bool,
-    m: &Measurement,
+/// One end of a measurement: what runs on that host, and which of its streams are kept.
+struct End {
+    program: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
+    /// Keep stdout (a tool's results); else discarded.
+    capture_stdout: bool,
+    /// Keep stderr (for the failure message); else passed through to ours.
     capture_stderr: bool,
-) -> Result<Running, LocalError> {
-    let mut command = hosts.command(server, &m.program);
+}
+
+fn collect(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<String>> {
+    pipe.map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    })
+}
+
+fn spawn(hosts: &LocalHosts, server: bool, end: &End) -> Result<Running, LocalError> {
+    let mut command = hosts.command(server, &end.program);
+    let piped = |keep: bool| if keep { Stdio::piped() } else { Stdio::null() };
     command
-        .arg(&m.kind)
-        .args(args)
-        .args(&m.options)
-        .args(["--timeout", &m.timeout])
+        .args(&end.args)
+        .envs(end.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(if capture_stderr {
+        .stdout(piped(end.capture_stdout))
+        .stderr(if end.capture_stderr {
             Stdio::piped()
         } else {
             Stdio::inherit()
@@ -144,66 +173,60 @@ fn spawn(
         program: format!("{:?}", command.get_program()),
         source,
     })?;
-    let stderr = child.stderr.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    });
-    Ok(Running { child, stderr })
+    let stdout = collect(child.stdout.take());
+    let stderr = collect(child.stderr.take());
+    Ok(Running {
+        child,
+        stdout,
+        stderr,
+    })
 }
 
-fn port_for(hosts: &LocalHosts) -> Result<u16, LocalError> {
-    match hosts {
-        LocalHosts::Netns { .. } => Ok(NETNS_PORT),
-        LocalHosts::Loopback => TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .map_err(LocalError::Port),
-    }
+/// How the two ends ran.
+struct Ended {
+    /// Why the client was never started (the server did not come up).
+    not_started: Option<String>,
+    /// The client's exit status; None when the limit stopped it.
+    client: Option<ExitStatus>,
+    /// The client's stdout, when captured.
+    client_output: String,
+    /// What the client said, when its stderr was captured.
+    client_errors: String,
+    /// What the server said when it failed (empty when it exited 0).
+    server_errors: String,
 }
 
-/// Runs one measurement: server first, then the client, which writes `m.output`.
-pub fn measure(
+/// Starts the server, then (once it listens on `server_port`, when given: for tools whose
+/// client does not retry) the client, and waits for the client within `limit` (passing a
+/// Ctrl-C on to both), then for the server within its grace period.
+fn run_ends(
     hosts: &LocalHosts,
-    m: &Measurement,
+    server: &End,
+    client: &End,
+    server_port: Option<u16>,
+    limit: Duration,
     interrupted: &AtomicBool,
-) -> Result<Outcome, LocalError> {
-    let port = port_for(hosts)?.to_string();
-    let address = hosts.server_addr().to_string();
-    let mut server = spawn(
-        hosts,
-        true,
-        m,
-        vec![
-            "--server".into(),
-            "--bind".into(),
-            address.clone(),
-            "--port".into(),
-            port.clone(),
-            "--format".into(),
-            "json".into(),
-        ],
-        true,
-    )?;
-    let output = m.output.to_string_lossy().to_string();
-    let mut client = spawn(
-        hosts,
-        false,
-        m,
-        vec![
-            address,
-            "--port".into(),
-            port,
-            "--format".into(),
-            "json".into(),
-            "--output".into(),
-            output,
-        ],
-        false,
-    )?;
-    let deadline = Instant::now() + m.limit;
+) -> Result<Ended, LocalError> {
+    let mut server = spawn(hosts, true, server)?;
+    if let Some(port) = server_port {
+        if let Err(reason) = wait_listening(&mut server, port) {
+            let _ = server.child.kill();
+            let said = server.error_lines();
+            return Ok(Ended {
+                not_started: Some(if said.is_empty() {
+                    reason
+                } else {
+                    format!("{reason}; it said: {said}")
+                }),
+                client: None,
+                client_output: String::new(),
+                client_errors: String::new(),
+                server_errors: String::new(),
+            });
+        }
+    }
+    let mut client = spawn(hosts, false, client)?;
+    let deadline = Instant::now() + limit;
     let mut passed_on = false;
     let client_status = loop {
         if let Ok(Some(status)) = client.child.try_wait() {
@@ -228,10 +251,126 @@ pub fn measure(
         let _ = server.child.kill();
         server.error_lines()
     };
+    if client_status.is_none() {
+        let _ = client.child.kill();
+    }
+    Ok(Ended {
+        not_started: None,
+        client: client_status,
+        client_output: client.output(),
+        client_errors: client.error_lines(),
+        server_errors,
+    })
+}
+
+/// How long a tool's server may take to listen.
+const LISTEN_LIMIT: Duration = Duration::from_secs(10);
+
+/// Waits until the server process listens on TCP `port`, as its own network namespace shows it
+/// (/proc/PID/net/tcp*), without connecting: a probe connection would be taken for the client.
+fn wait_listening(server: &mut Running, port: u16) -> Result<(), String> {
+    let deadline = Instant::now() + LISTEN_LIMIT;
+    let pid = server.child.id();
+    let wanted = format!(":{port:04X} ");
+    loop {
+        let listening = ["tcp", "tcp6"].iter().any(|table| {
+            std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).is_ok_and(|text| {
+                text.lines().skip(1).any(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    // local_address is ADDR:PORT in hex; state 0A is LISTEN.
+                    fields.len() > 3
+                        && format!("{} ", fields[1]).ends_with(&wanted)
+                        && fields[3] == "0A"
+                })
+            })
+        });
+        if listening {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(format!("the server exited with {status} before listening"));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "the server did not listen on port {port} within {LISTEN_LIMIT:?}"
+            ));
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+fn port_for(hosts: &LocalHosts) -> Result<u16, LocalError> {
+    match hosts {
+        LocalHosts::Netns { .. } => Ok(NETNS_PORT),
+        LocalHosts::Loopback => TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(LocalError::Port),
+    }
+}
+
+/// Runs one measurement: server first, then the client, which writes `m.output`.
+pub fn measure(
+    hosts: &LocalHosts,
+    m: &Measurement,
+    interrupted: &AtomicBool,
+) -> Result<Outcome, LocalError> {
+    let port = port_for(hosts)?.to_string();
+    let address = hosts.server_addr().to_string();
+    let end = |role: Vec<String>, capture_stderr: bool| End {
+        program: m.program.clone(),
+        args: std::iter::once(m.kind.clone())
+            .chain(role)
+            .chain(m.options.iter().cloned())
+            .chain(["--timeout".to_string(), m.timeout.clone()])
+            .collect(),
+        env: Vec::new(),
+        capture_stdout: false,
+        capture_stderr,
+    };
+    let server = end(
+        vec![
+            "--server".into(),
+            "--bind".into(),
+            address.clone(),
+            "--port".into(),
+            port.clone(),
+            "--format".into(),
+            "json".into(),
+        ],
+        true,
+    );
+    let output = m.output.to_string_lossy().to_string();
+    let client = end(
+        vec![
+            address,
+            "--port".into(),
+            port,
+            "--format".into(),
+            "json".into(),
+            "--output".into(),
+            output,
+        ],
+        false,
+    );
+    let ended = run_ends(hosts, &server, &client, None, m.limit, interrupted)?;
+    outcome(&ended, m.limit, interrupted)
+}
+
+/// The outcome of two ends that ran: complete, interrupted, or failed with the reason.
+fn outcome(
+    ended: &Ended,
+    limit: Duration,
+    interrupted: &AtomicBool,
+) -> Result<Outcome, LocalError> {
+    if let Some(reason) = &ended.not_started {
+        return Ok(Outcome::Failed(reason.clone()));
+    }
+    let server_errors = &ended.server_errors;
+    let client_status = ended.client;
     let Some(status) = client_status else {
         return Ok(Outcome::Failed(format!(
-            "the measurement did not finish within {:?} (--limit); both ends were stopped",
-            m.limit
+            "the measurement did not finish within {limit:?} (--limit); both ends were stopped"
         )));
     };
     if status.success() {
@@ -241,8 +380,138 @@ pub fn measure(
         return Ok(Outcome::Interrupted);
     }
     let mut reason = format!("the client exited with {status}");
+    if !ended.client_errors.is_empty() {
+        reason.push_str(&format!(": {}", ended.client_errors));
+    }
     if !server_errors.is_empty() {
         reason.push_str(&format!("; the server said: {server_errors}"));
     }
     Ok(Outcome::Failed(reason))
+}
+
+/// A reference tool's two-ended run on the local target (fi_pingpong: one invocation per size,
+/// as its `-S` takes one size).
+#[derive(Debug, Clone)]
+pub struct ToolMeasurement {
+    /// The tool's executable (found on PATH).
+    pub program: PathBuf,
+    /// Core provider name (tcp, net ...), pinned to each end's interface.
+    pub provider: String,
+    /// fi_tsend/fi_trecv instead of fi_send/fi_recv.
+    pub tagged: bool,
+    /// Message sizes, one run each.
+    pub sizes: Vec<u64>,
+    /// Round trips per size.
+    pub iterations: u64,
+    /// The tool's own data check.
+    pub verify: bool,
+    /// Limit for one size's run.
+    pub limit: Duration,
+}
+
+/// What a tool's runs produced.
+#[derive(Debug, Clone)]
+pub struct ToolRun {
+    /// Complete when every size ran.
+    pub outcome: Outcome,
+    /// The client's output of each completed size, in order.
+    pub outputs: Vec<String>,
+    /// The client's command line of each size run, as run.
+    pub command_lines: Vec<String>,
+}
+
+/// fi_pingpong's default out-of-band port, used inside the run's own namespaces.
+const FI_PINGPONG_PORT: u16 = 47592;
+
+/// The environment variable that pins `provider` to one interface, if it has one.
+fn interface_variable(provider: &str) -> Option<String> {
+    matches!(provider, "tcp" | "net" | "udp" | "sockets")
+        .then(|| format!("FI_{}_IFACE", provider.to_ascii_uppercase()))
+}
+
+/// Runs fi_pingpong between the two hosts for every size: `-e rdm` with the provider pinned to
+/// each end's interface, the server listening before the client starts.
+pub fn measure_fi_pingpong(
+    hosts: &LocalHosts,
+    m: &ToolMeasurement,
+    interrupted: &AtomicBool,
+) -> Result<ToolRun, LocalError> {
+    let mut run = ToolRun {
+        outcome: Outcome::Complete,
+        outputs: Vec::new(),
+        command_lines: Vec::new(),
+    };
+    for (index, size) in m.sizes.iter().enumerate() {
+        let port = match hosts {
+            LocalHosts::Netns { .. } => FI_PINGPONG_PORT + index as u16,
+            LocalHosts::Loopback => port_for(hosts)?,
+        };
+        let mut common: Vec<String> = [
+            "-p",
+            m.provider.as_str(),
+            "-e",
+            "rdm",
+            "-m",
+            if m.tagged { "tagged" } else { "msg" },
+            "-I",
+            &m.iterations.to_string(),
+            "-S",
+            &size.to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if m.verify {
+            common.push("-c".into());
+        }
+        let env = |server: bool| {
+            interface_variable(&m.provider)
+                .map(|var| vec![(var, hosts.interface(server))])
+                .unwrap_or_default()
+        };
+        let server = End {
+            program: m.program.clone(),
+            args: common
+                .iter()
+                .cloned()
+                .chain(["-B".to_string(), port.to_string()])
+                .collect(),
+            env: env(true),
+            capture_stdout: false,
+            capture_stderr: true,
+        };
+        let client = End {
+            program: m.program.clone(),
+            args: common
+                .iter()
+                .cloned()
+                .chain([
+                    "-P".to_string(),
+                    port.to_string(),
+                    hosts.server_addr().to_string(),
+                ])
+                .collect(),
+            env: env(false),
+            capture_stdout: true,
+            capture_stderr: true,
+        };
+        run.command_lines.push(
+            client
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .chain(std::iter::once(m.program.display().to_string()))
+                .chain(client.args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        let ended = run_ends(hosts, &server, &client, Some(port), m.limit, interrupted)?;
+        let outcome = outcome(&ended, m.limit, interrupted)?;
+        if outcome != Outcome::Complete {
+            run.outcome = outcome;
+            return Ok(run);
+        }
+        run.outputs.push(ended.client_output);
+    }
+    Ok(run)
 }

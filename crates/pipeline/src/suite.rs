@@ -117,6 +117,9 @@ pub struct TestSpec {
     /// rma: bandwidth with a window in flight instead of latency.
     #[serde(default)]
     pub bw: bool,
+    /// tool: which reference tool ("fi_pingpong").
+    #[serde(default)]
+    pub tool: Option<String>,
     /// eks: "node" and/or "pod".
     #[serde(default = "default_modes")]
     pub modes: Vec<String>,
@@ -138,6 +141,23 @@ fn default_modes() -> Vec<String> {
     vec!["node".into(), "pod".into()]
 }
 
+/// A reference tool run, as a suite test describes it (texts as written; the runner parses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolPlan {
+    /// The tool ("fi_pingpong").
+    pub tool: String,
+    /// Core provider name.
+    pub provider: String,
+    /// Tagged messages.
+    pub tagged: bool,
+    /// Sizes as `--sizes` takes them, or "sweep".
+    pub sizes: String,
+    /// Round trips per size (k, m suffixes).
+    pub iterations: String,
+    /// The tool's own data check.
+    pub verify: bool,
+}
+
 /// A suite file.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -149,7 +169,9 @@ pub struct Suite {
     pub tests: Vec<TestSpec>,
 }
 
-const KINDS: &[&str] = &["pingpong", "bw", "rma"];
+const KINDS: &[&str] = &["pingpong", "bw", "rma", "tool"];
+/// Reference tools a suite can run so far.
+const SUITE_TOOLS: &[&str] = &["fi_pingpong"];
 const RMA_OPS: &[&str] = &["write", "read"];
 const TRANSPORTS: &[&str] = &["fabric", "socket"];
 const PROVIDERS: &[&str] = &["default", "efa", "verbs", "tcp", "net", "shm", "udp"];
@@ -289,6 +311,27 @@ impl TestSpec {
             (_, Some(op)) => return Err(invalid("op", op, "only kind = \"rma\" has an op".into())),
             (_, None) => {}
         }
+        match (&self.kind[..], &self.tool) {
+            ("tool", None) => {
+                return Err(invalid(
+                    "tool",
+                    "(missing)",
+                    "a tool test names its tool, e.g. tool = \"fi_pingpong\"".into(),
+                ))
+            }
+            ("tool", Some(tool)) => {
+                one_of(tool, SUITE_TOOLS).map_err(|p| invalid("tool", tool, p))?;
+                self.check_fi_pingpong(&invalid)?;
+            }
+            (_, Some(tool)) => {
+                return Err(invalid(
+                    "tool",
+                    tool,
+                    "only kind = \"tool\" has a tool".into(),
+                ))
+            }
+            (_, None) => {}
+        }
         if self.bw && self.kind != "rma" {
             return Err(invalid(
                 "bw",
@@ -377,6 +420,62 @@ impl TestSpec {
             push("--bidirectional", None);
         }
         options
+    }
+
+    /// What fi_pingpong cannot do, refused with the reason.
+    fn check_fi_pingpong(
+        &self,
+        invalid: &dyn Fn(&'static str, &str, String) -> SuiteError,
+    ) -> Result<(), SuiteError> {
+        if self.transport == "socket" {
+            return Err(invalid(
+                "transport",
+                "socket",
+                "fi_pingpong runs over libfabric: use transport = \"fabric\" (and a kernel-TCP test of kind pingpong beside it)".into(),
+            ));
+        }
+        if let Some(d) = &self.duration {
+            return Err(invalid(
+                "duration",
+                d,
+                "fi_pingpong counts round trips (-I): set iterations instead".into(),
+            ));
+        }
+        if let Some(w) = &self.warmup {
+            return Err(invalid(
+                "warmup",
+                w,
+                "fi_pingpong (fabtests 1.17) has no warm-up; remove the field".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The reference tool run this test describes on `target`: tool, provider (resolved as
+    /// for rdmabench's tests), tagged or not, sizes and round trips as given.
+    pub fn tool_plan(
+        &self,
+        target: Target,
+        local_provider: &str,
+        iterations_override: Option<&str>,
+    ) -> Option<ToolPlan> {
+        let tool = self.tool.clone()?;
+        let provider = match (self.provider.as_str(), target) {
+            ("default", Target::Local) => local_provider,
+            ("default", Target::Eks) => "efa",
+            (chosen, _) => chosen,
+        };
+        Some(ToolPlan {
+            tool,
+            provider: provider.to_string(),
+            tagged: self.api == "tagged",
+            sizes: self.sizes.clone(),
+            iterations: iterations_override
+                .map(str::to_string)
+                .or_else(|| self.iterations.clone())
+                .unwrap_or_else(|| target.default_iterations().to_string()),
+            verify: self.verify,
+        })
     }
 
     /// True when the test would use shared memory locally, which crosses no network stack
@@ -494,7 +593,7 @@ mod tests {
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"atomic\"\n",
-                "test 'a': kind = \"atomic\": use one of pingpong, bw, rma",
+                "test 'a': kind = \"atomic\": use one of pingpong, bw, rma, tool",
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nsizes = \"4,0\"\n",
@@ -548,6 +647,30 @@ mod tests {
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"rma\"\nop = \"read\"\nbidirectional = true\n",
                 "only kind = \"bw\" runs both ways",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\n",
+                "a tool test names its tool",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"iperf\"\n",
+                "tool = \"iperf\": use one of fi_pingpong",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"fi_pingpong\"\ntransport = \"socket\"\n",
+                "fi_pingpong runs over libfabric",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"fi_pingpong\"\nduration = \"5s\"\n",
+                "fi_pingpong counts round trips",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"fi_pingpong\"\nwarmup = \"1k\"\n",
+                "has no warm-up",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\ntool = \"fi_pingpong\"\n",
+                "only kind = \"tool\" has a tool",
             ),
         ];
         for (text, expected) in cases {

@@ -69,7 +69,8 @@ pub struct UnknownBaseline {
 }
 
 /// Index of the baseline: the one asked for, else node mode (against pods), else kernel TCP
-/// (against the fabric), else the first series given.
+/// (against the fabric), else rdmabench's first series (against the reference tools), else the
+/// first series given.
 pub fn baseline_index(
     test: &str,
     series: &[Series],
@@ -93,6 +94,7 @@ pub fn baseline_index(
         .iter()
         .position(|s| s.key.mode.as_deref() == Some("node"))
         .or_else(|| series.iter().position(|s| s.key.transport == "socket"))
+        .or_else(|| series.iter().position(|s| s.key.tool == "rdmabench"))
         .unwrap_or(0))
 }
 

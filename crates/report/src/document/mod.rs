@@ -553,9 +553,12 @@ fn environment_table(sections: &[Section]) -> Block {
                 Some(peer) => format!("{} / {}", local.hostname, peer.hostname),
                 None => local.hostname.clone(),
             };
-            let provider = r.fabric.as_ref().map_or("kernel TCP".to_string(), |f| {
-                format!("{} ({}, {})", f.provider, f.fabric, f.domain)
-            });
+            let provider = match (&r.fabric, r.parameters.transport.as_str()) {
+                (Some(f), _) => format!("{} ({}, {})", f.provider, f.fabric, f.domain),
+                (None, "socket") => "kernel TCP".to_string(),
+                // Another tool's run: the provider it was given.
+                (None, _) => r.parameters.provider.clone(),
+            };
             let placement = r.placement.as_ref().map_or("-".to_string(), |p| {
                 let mut text = format!("{} {} {}", p.target, p.cluster, p.mode);
                 if !p.instance_type.is_empty() {
