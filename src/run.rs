@@ -27,15 +27,35 @@ const REQUIRE_LIBFABRIC_ENV: &str = "RDMABENCH_REQUIRE_LIBFABRIC";
 /// seed's two nodes did; shm would not.
 const LOCAL_PROVIDERS: [&str; 2] = ["net", "tcp"];
 
-fn load_suite(path: Option<&Path>) -> Result<Suite> {
-    match path {
-        None => Ok(Suite::seed()),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading suite file {}", path.display()))?;
-            Ok(Suite::from_toml(&text, &path.display().to_string())?)
+/// The suite's text and its name for messages: the file `--suite` names, else the built-in
+/// suite of that name (seed, reference), else the default.
+fn suite_source(path: Option<&Path>) -> Result<(String, String)> {
+    use rdmabench_pipeline::suite::{embedded_suite, EMBEDDED_SUITES, SEED_SUITE};
+    let Some(path) = path else {
+        return Ok((SEED_SUITE.to_string(), "the default suite".into()));
+    };
+    if !path.exists() {
+        if let Some(text) = path.to_str().and_then(embedded_suite) {
+            return Ok((
+                text.to_string(),
+                format!("the built-in suite {}", path.display()),
+            ));
         }
     }
+    let text = std::fs::read_to_string(path).with_context(|| {
+        let names: Vec<&str> = EMBEDDED_SUITES.iter().map(|(n, _)| *n).collect();
+        format!(
+            "reading suite file {} (built-in suites: {})",
+            path.display(),
+            names.join(", ")
+        )
+    })?;
+    Ok((text, path.display().to_string()))
+}
+
+fn load_suite(path: Option<&Path>) -> Result<Suite> {
+    let (text, name) = suite_source(path)?;
+    Ok(Suite::from_toml(&text, &name)?)
 }
 
 /// The provider that stands for "default" locally: net, else tcp. Without libfabric the
@@ -146,10 +166,7 @@ pub fn new_run_dir(base: &Path, target: &str) -> Result<PathBuf> {
 
 /// The suite file's text, kept beside the results so a run can be repeated exactly.
 fn suite_text(args: &RunArgs) -> Result<String> {
-    Ok(match &args.suite {
-        Some(path) => std::fs::read_to_string(path)?,
-        None => rdmabench_pipeline::suite::SEED_SUITE.to_string(),
-    })
+    Ok(suite_source(args.suite.as_deref())?.0)
 }
 
 /// Writes report.md, report.html and plots/ for `dir` and prints the report on stdout.

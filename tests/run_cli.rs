@@ -340,6 +340,15 @@ fn the_eks_target_refuses_bad_tests_before_the_stack_is_touched() {
             &["run", "--target", "eks", "--start-timeout", "soon"][..],
             "--start-timeout soon: invalid duration",
         ),
+        // The built-in reference suite resolves by name; its fi_pingpong test is local only.
+        (
+            &["run", "--target", "eks", "--suite", "reference"][..],
+            "test 'fi-pingpong': reference tools (kind = \"tool\") run on the local target so far",
+        ),
+        (
+            &["run", "--suite", "no-such-suite"][..],
+            "reading suite file no-such-suite (built-in suites: seed, reference)",
+        ),
     ] {
         let out = bin()
             .current_dir(root.path())

@@ -9,6 +9,20 @@ use rdmabench_stats::{parse_count, parse_duration, parse_size_list};
 
 /// The default suite's text, also the commented example users copy.
 pub const SEED_SUITE: &str = include_str!("../suites/seed.toml");
+/// rdmabench's ping-pong beside the reference tools (`--suite reference`).
+pub const REFERENCE_SUITE: &str = include_str!("../suites/reference.toml");
+
+/// The suites built in, by the name `--suite` takes when no such file exists.
+pub const EMBEDDED_SUITES: &[(&str, &str)] =
+    &[("seed", SEED_SUITE), ("reference", REFERENCE_SUITE)];
+
+/// The text of the built-in suite `name`, if there is one.
+pub fn embedded_suite(name: &str) -> Option<&'static str> {
+    EMBEDDED_SUITES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+}
 
 /// A suite that cannot run; each message names the test, the field and what to write.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -179,11 +193,6 @@ const APIS: &[&str] = &["msg", "tagged"];
 const MODES: &[&str] = &["node", "pod"];
 
 impl Suite {
-    /// The embedded default suite.
-    pub fn seed() -> Suite {
-        Suite::from_toml(SEED_SUITE, "the default suite").expect("the embedded suite is valid")
-    }
-
     /// Parses and checks a suite; `path` names it in messages.
     pub fn from_toml(text: &str, path: &str) -> Result<Suite, SuiteError> {
         let suite: Suite = toml::from_str(text).map_err(|e| SuiteError::Parse {
@@ -495,7 +504,7 @@ mod tests {
 
     #[test]
     fn the_default_suite_is_the_seeds_pingpong_in_both_modes() {
-        let suite = Suite::seed();
+        let suite = Suite::from_toml(SEED_SUITE, "seed").unwrap();
         assert_eq!(suite.name, "seed");
         assert_eq!(suite.tests.len(), 1);
         let test = &suite.tests[0];
@@ -553,6 +562,13 @@ mod tests {
                 "--verify"
             ]
         );
+    }
+
+    #[test]
+    fn every_embedded_suite_is_valid() {
+        for (name, text) in EMBEDDED_SUITES {
+            Suite::from_toml(text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 
     #[test]
