@@ -627,6 +627,10 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
         report.contains("### fi_pingpong tcp against tcp;ofi_rxm (baseline)"),
         "rdmabench's series is the baseline of the tools:\n{report}"
     );
+    assert!(
+        report.contains("What each tool's numbers mean") && report.contains("show_perf()"),
+        "{report}"
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 mod charts;
 mod csv;
+mod definitions;
 mod html;
 mod json;
 mod markdown;
@@ -534,6 +535,7 @@ fn section_blocks(section: &Section, unit: BandwidthUnit, out: &mut Vec<Block>) 
     for series in &section.group.series {
         series_blocks(series, section.metric, unit, out);
     }
+    definitions::definitions(section, out);
     charts::section_charts(section, out);
     for comparison in &section.comparisons {
         comparison_blocks(comparison, unit, out);

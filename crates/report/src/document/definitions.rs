@@ -1,0 +1,175 @@
+//! What each tool's figures mean, so numbers from different tools never share a column
+//! silently: a table under every section that holds more than one tool, each definition taken
+//! from the tool's own source (named in the table).
+
+use super::{Block, Section, Table};
+use crate::collection::Metric;
+
+/// The definition of one tool's figures for one kind of test.
+struct Definition {
+    tool: &'static str,
+    metric: Metric,
+    shown: &'static str,
+    meaning: &'static str,
+    source: &'static str,
+}
+
+const DEFINITIONS: &[Definition] = &[
+    Definition {
+        tool: "rdmabench",
+        metric: Metric::Latency,
+        shown: "usec; min..max, p50..p99.9",
+        meaning: "usec = total time of the timed round trips / (2 x round trips), the mean half \
+                  round trip (an RMA read: one whole read); percentiles from one monotonic \
+                  timestamp per iteration, halved",
+        source: "rdmabench README, How the numbers are defined",
+    },
+    Definition {
+        tool: "rdmabench",
+        metric: Metric::Bandwidth,
+        shown: "BW average, BW peak, MsgRate",
+        meaning: "bytes of the timed windows / their time (MB = 10^6 B); peak = the fastest \
+                  window; both directions summed when bidirectional",
+        source: "rdmabench README, How the numbers are defined",
+    },
+    Definition {
+        tool: "fi_pingpong",
+        metric: Metric::Latency,
+        shown: "usec",
+        meaning: "usec/xfer = elapsed us / iterations / 2 (two transfers per iteration): the \
+                  mean half round trip; no warm-up in fabtests 1.17, so the timed region \
+                  includes the first round trip",
+        source: "fabtests common/shared.c, show_perf() called by pingpong() with \
+                 xfers_per_iter = 2",
+    },
+    Definition {
+        tool: "perftest",
+        metric: Metric::Latency,
+        shown: "usec = t_avg; p50 = t_typical; min, max, p99, p99.9",
+        meaning: "per-iteration times sorted with the largest few dropped (LAT_MEASURE_TAIL); \
+                  t_typical is their median, t_avg their mean, both / 2 for send and write \
+                  latency and whole for read latency",
+        source: "perftest src/perftest_parameters.c, print_report_lat()",
+    },
+    Definition {
+        tool: "perftest",
+        metric: Metric::Bandwidth,
+        shown: "BW average, BW peak, MsgRate",
+        meaning: "perftest's MB/sec is 2^20 B/s (converted to bytes per second on import); \
+                  --report_gbits is 10^9 bit/s",
+        source: "perftest src/perftest_parameters.h (format_factor 0x100000)",
+    },
+    Definition {
+        tool: "osu",
+        metric: Metric::Latency,
+        shown: "usec",
+        meaning: "Latency (us) = elapsed time of the timed iterations / (2 x iterations): the \
+                  mean half round trip of MPI_Send/MPI_Recv",
+        source: "OSU micro-benchmarks mpi/pt2pt/osu_latency.c",
+    },
+    Definition {
+        tool: "osu",
+        metric: Metric::Bandwidth,
+        shown: "BW average",
+        meaning: "bytes of the windows of MPI_Isend / time, in MB/s with MB = 10^6 B",
+        source: "OSU micro-benchmarks mpi/pt2pt/osu_bw.c",
+    },
+    Definition {
+        tool: "imb",
+        metric: Metric::Latency,
+        shown: "usec",
+        meaning: "t[usec] = time of the repetitions / (2 x #repetitions): the mean half round \
+                  trip",
+        source: "Intel MPI Benchmarks user guide, PingPong",
+    },
+];
+
+/// The table of definitions for a section whose series come from more than one tool.
+pub(super) fn definitions(section: &Section, out: &mut Vec<Block>) {
+    let mut tools: Vec<&str> = section
+        .group
+        .series
+        .iter()
+        .map(|s| s.key.tool.as_str())
+        .collect();
+    tools.sort_unstable();
+    tools.dedup();
+    if tools.len() < 2 {
+        return;
+    }
+    let rows: Vec<Vec<String>> = tools
+        .iter()
+        .map(|tool| {
+            match DEFINITIONS
+                .iter()
+                .find(|d| d.tool == *tool && d.metric == section.metric)
+            {
+                Some(d) => vec![
+                    d.tool.to_string(),
+                    d.shown.to_string(),
+                    d.meaning.to_string(),
+                    d.source.to_string(),
+                ],
+                None => vec![
+                    (*tool).to_string(),
+                    "-".into(),
+                    "no definition recorded for this tool and test: read its documentation \
+                     before comparing"
+                        .into(),
+                    "-".into(),
+                ],
+            }
+        })
+        .collect();
+    out.push(Block::Heading(3, "What each tool's numbers mean".into()));
+    out.push(Block::Table(Table {
+        headers: ["tool", "shown here as", "definition", "source"]
+            .iter()
+            .map(|h| (*h).to_string())
+            .collect(),
+        rows,
+        seed_style: false,
+        numeric: false,
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::collection::LoadedRun;
+    use crate::document::{Report, ReportFormat};
+    use crate::format::sample;
+
+    fn report(tools: &[&str]) -> String {
+        let runs = tools
+            .iter()
+            .map(|tool| {
+                let mut results = sample::results();
+                results.tool.name = (*tool).to_string();
+                LoadedRun {
+                    source: format!("{tool}.json"),
+                    results,
+                }
+            })
+            .collect();
+        Report::build(runs, None)
+            .unwrap()
+            .render(ReportFormat::Markdown)
+    }
+
+    #[test]
+    fn sections_with_several_tools_say_what_each_number_is_and_where_that_is_defined() {
+        let text = report(&["rdmabench", "fi_pingpong", "perftest", "netpipe"]);
+        assert!(text.contains("### What each tool's numbers mean"), "{text}");
+        assert!(
+            text.contains("fabtests common/shared.c, show_perf()"),
+            "{text}"
+        );
+        assert!(text.contains("t_typical is their median"), "{text}");
+        // A tool without a recorded definition is flagged, not left blank.
+        assert!(
+            text.contains("| netpipe | - | no definition recorded"),
+            "{text}"
+        );
+        assert!(!report(&["rdmabench"]).contains("What each tool's numbers mean"));
+    }
+}
