@@ -84,6 +84,13 @@ enum Queue {
     Receive,
 }
 
+/// What a send-queue operation on one op needs, checked by `Endpoint::tx_op`.
+struct TxOp {
+    peer: FiAddr,
+    offset: usize,
+    context: *mut c_void,
+}
+
 /// A libfabric object closed with fi_close when dropped.
 struct Owned<T> {
     ptr: NonNull<T>,
@@ -475,6 +482,27 @@ impl Endpoint {
         ))
     }
 
+    /// Checks that op may start a send-queue operation (send, write, read) of `len` bytes and
+    /// returns what every such operation needs: the peer, op's slot offset and context.
+    fn tx_op(&mut self, op: usize, len: usize) -> Result<TxOp, FabricError> {
+        self.check_len(len)?;
+        self.check_op(op)?;
+        if self.tx_pending[op] || (self.options.rma && self.rx_state[op] == ReceiveState::Posted) {
+            return Err(FabricError::Usage("an operation on this slot is in flight"));
+        }
+        Ok(TxOp {
+            peer: self.peer()?,
+            offset: self.slot_offset(op),
+            context: std::ptr::from_mut(&mut self.tx_contexts[op]).cast::<c_void>(),
+        })
+    }
+
+    /// Op's send-queue operation was posted: its completion is awaited from now on.
+    fn tx_posted(&mut self, op: usize) {
+        self.tx_pending[op] = true;
+        self.sends_in_flight += 1;
+    }
+
     /// Posts receive op of up to `len` bytes into its buffer slot (from any source), retrying
     /// on -FI_EAGAIN after progressing the completion queue.
     pub fn post_receive(
@@ -531,19 +559,16 @@ impl Endpoint {
         len: usize,
         watchdog: &mut dyn FnMut() -> bool,
     ) -> Result<(), FabricError> {
-        self.check_len(len)?;
-        self.check_op(op)?;
-        if self.tx_pending[op] {
-            return Err(FabricError::Usage("a send is already in flight"));
-        }
-        let peer = self.peer()?;
+        let TxOp {
+            peer,
+            offset,
+            context,
+        } = self.tx_op(op, len)?;
         let (tx_desc, _) = self.descriptors();
-        let offset = self.slot_offset(op);
         // SAFETY: offset + len lies inside tx (slot_offset and check_len bound it).
         let buf = unsafe { self.tx.as_mut_ptr().add(offset) }
             .cast::<c_void>()
             .cast_const();
-        let context = std::ptr::from_mut(&mut self.tx_contexts[op]).cast::<c_void>();
         let ep = self.ep.as_ptr();
         let api = self.options.api;
         if len < self.inject_size {
@@ -573,8 +598,7 @@ impl Endpoint {
                 }
             }
         })?;
-        self.tx_pending[op] = true;
-        self.sends_in_flight += 1;
+        self.tx_posted(op);
         Ok(())
     }
 
@@ -639,21 +663,18 @@ impl Endpoint {
         notify: bool,
         watchdog: &mut dyn FnMut() -> bool,
     ) -> Result<(), FabricError> {
-        self.check_len(len)?;
-        self.check_op(op)?;
-        if self.tx_pending[op] {
-            return Err(FabricError::Usage("a send is already in flight"));
-        }
-        let peer = self.peer()?;
         let memory = self.peer_memory()?;
+        let TxOp {
+            peer,
+            offset,
+            context,
+        } = self.tx_op(op, len)?;
         let (tx_desc, _) = self.descriptors();
-        let offset = self.slot_offset(op);
         // SAFETY: offset + len lies inside tx (slot_offset and check_len bound it).
         let buf = unsafe { self.tx.as_mut_ptr().add(offset) }
             .cast::<c_void>()
             .cast_const();
         let remote = memory.address + offset as u64;
-        let context = std::ptr::from_mut(&mut self.tx_contexts[op]).cast::<c_void>();
         let ep = self.ep.as_ptr();
         let call = if notify { "fi_writedata" } else { "fi_write" };
         self.retry_on_eagain(call, Queue::Send, watchdog, |_| {
@@ -671,8 +692,7 @@ impl Endpoint {
                 }
             }
         })?;
-        self.tx_pending[op] = true;
-        self.sends_in_flight += 1;
+        self.tx_posted(op);
         Ok(())
     }
 
@@ -684,27 +704,23 @@ impl Endpoint {
         len: usize,
         watchdog: &mut dyn FnMut() -> bool,
     ) -> Result<(), FabricError> {
-        self.check_len(len)?;
-        self.check_op(op)?;
-        if self.tx_pending[op] || self.rx_state[op] == ReceiveState::Posted {
-            return Err(FabricError::Usage("an operation on this slot is in flight"));
-        }
-        let peer = self.peer()?;
         let memory = self.peer_memory()?;
+        let TxOp {
+            peer,
+            offset,
+            context,
+        } = self.tx_op(op, len)?;
         let (_, rx_desc) = self.descriptors();
-        let offset = self.slot_offset(op);
         // SAFETY: offset + len lies inside rx (slot_offset and check_len bound it).
         let buf = unsafe { self.rx.as_mut_ptr().add(offset) }.cast::<c_void>();
         let remote = memory.address + offset as u64;
-        let context = std::ptr::from_mut(&mut self.tx_contexts[op]).cast::<c_void>();
         let ep = self.ep.as_ptr();
         self.retry_on_eagain("fi_read", Queue::Send, watchdog, |_| {
             // SAFETY: ep is live with FI_RMA; buf has len writable bytes not read until the
             // read completes (tx_pending); the peer's slot has our slot's size; context is op's.
             unsafe { ((*(*ep).rma).read)(ep, buf, len, rx_desc, peer, remote, memory.key, context) }
         })?;
-        self.tx_pending[op] = true;
-        self.sends_in_flight += 1;
+        self.tx_posted(op);
         Ok(())
     }
 
