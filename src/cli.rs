@@ -41,6 +41,10 @@ pub enum Command {
     /// Which reference tools (fi_pingpong, perftest, OSU, NetPIPE, Open MPI) exist here, with
     /// their versions and what provides the missing ones.
     Tools(ToolsArgs),
+    /// Open MPI's remote launcher (`--mca plm_rsh_agent "rdmabench launch"`), called like ssh:
+    /// starts a command on a host of an MPI run rdmabench set up, in its network namespace or
+    /// its pod (Kubernetes exec API), as named in RDMABENCH_LAUNCH_MAP. No SSH.
+    Launch(LaunchArgs),
     /// List the libfabric providers this host offers for reliable-datagram endpoints.
     Providers(ProvidersArgs),
     /// Write a commented rdmabench.toml with safe defaults.
@@ -193,6 +197,8 @@ pub enum ToolArg {
     Osu,
     /// Intel MPI Benchmarks: PingPong.
     Imb,
+    /// NetPIPE (NPopenmpi ...): its np.out or its log.
+    Netpipe,
 }
 
 /// `rdmabench import`.
@@ -679,6 +685,16 @@ pub struct ToolsArgs {
     /// Output format (table or json).
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
+}
+
+/// `rdmabench launch`.
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// The host, as mpirun names it (a key of RDMABENCH_LAUNCH_MAP).
+    pub host: String,
+    /// The command, as words that a shell joins and runs (as ssh does).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
 }
 
 /// `rdmabench providers`.

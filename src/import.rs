@@ -12,6 +12,7 @@ fn tool(arg: ToolArg) -> Tool {
         ToolArg::Perftest => Tool::Perftest,
         ToolArg::Osu => Tool::Osu,
         ToolArg::Imb => Tool::Imb,
+        ToolArg::Netpipe => Tool::NetPipe,
     }
 }
 

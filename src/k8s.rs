@@ -57,6 +57,33 @@ pub fn run(command: &K8sCommand, config_path: &Path, cluster: &ClusterArgs) -> R
     }
 }
 
+/// `rdmabench launch` into a pod: runs `script` with `env` in `container` of `namespace/name`
+/// through the exec API; returns its exit code.
+pub fn exec_in_pod(
+    namespace: &str,
+    name: &str,
+    container: &str,
+    env: &std::collections::BTreeMap<String, String>,
+    script: &str,
+) -> Result<i32> {
+    let target = rdmabench_k8s::exec::ExecTarget {
+        namespace: namespace.to_string(),
+        pod: name.to_string(),
+        container: container.to_string(),
+    };
+    let command: Vec<String> = ["env".to_string()]
+        .into_iter()
+        .chain(env.iter().map(|(k, v)| format!("{k}={v}")))
+        .chain(["sh".to_string(), "-c".to_string(), script.to_string()])
+        .collect();
+    block_on(async {
+        let client = rdmabench_k8s::client::infer()
+            .await
+            .context("connecting to the cluster to start the remote side")?;
+        Ok(rdmabench_k8s::exec::exec(client, &target, command).await?)
+    })
+}
+
 fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

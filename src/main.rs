@@ -9,6 +9,7 @@ mod image;
 mod import;
 mod infra;
 mod k8s;
+mod launch;
 mod local;
 mod matrix;
 mod output;
@@ -32,6 +33,7 @@ fn main() {
         cli::Command::Rma(args) => bench::run_rma(args),
         cli::Command::Agent(args) => agent::run(args),
         cli::Command::Matrix(args) => matrix::run(args),
+        cli::Command::Launch(args) => launch::run(args),
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Tools(args) => tools::run(args),
         cli::Command::Init(args) => infra::init(args),

@@ -1,16 +1,20 @@
 //! Reference tools in `rdmabench run` on the local target: a suite test of kind "tool" runs
-//! fi_pingpong between the same two hosts as rdmabench's own tests, and its output lands in the
-//! same results model (through `rdmabench import`'s parser), tagged with the tool, its version
-//! and the exact command lines.
+//! fi_pingpong, or an MPI benchmark (NetPIPE, OSU) under mpirun over Open MPI's ofi MTL,
+//! between the same two hosts as rdmabench's own tests, and its output lands in the same results
+//! model (through `rdmabench import`'s parsers), tagged with the tool, its version and the exact
+//! command lines. perftest needs RDMA devices, which the local hosts lack: said, not run.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
+use rdmabench_fabric::{Library, MessageApi, Query};
 use rdmabench_pipeline::tools::discover;
 use rdmabench_pipeline::{
-    measure_fi_pingpong, LocalHosts, Outcome, Target, TestSpec, ToolMeasurement, ToolPlan,
+    measure_fi_pingpong, measure_mpi, LocalHosts, MpiMeasurement, MpiTool, Outcome, Target,
+    TestSpec, ToolMeasurement, ToolPlan,
 };
 use rdmabench_report::import::{self, Tool};
 use rdmabench_stats::{parse_count, parse_size_list, sweep_sizes};
@@ -51,6 +55,38 @@ pub fn tool_sizes(plan: &ToolPlan) -> Result<(Vec<u64>, u64)> {
     Ok((sizes, iterations))
 }
 
+/// The provider name Open MPI's ofi MTL must be told (`mtl_ofi_provider_include`): what
+/// libfabric reports for a tagged reliable-datagram endpoint of the core `provider`, e.g.
+/// "tcp;ofi_rxm" for tcp in libfabric 1.17, "efa" on AWS.
+fn mtl_provider(provider: &str) -> Result<String> {
+    let lib = Arc::new(Library::load().context("the MPI tools' provider needs libfabric")?);
+    let list = lib
+        .getinfo(&Query {
+            provider: Some(provider.to_string()),
+            api: MessageApi::Tagged,
+            node: None,
+            rma: false,
+        })
+        .with_context(|| format!("asking libfabric for provider {provider}"))?;
+    let name = list.iter().next().map(|entry| entry.provider());
+    name.with_context(|| {
+        format!("libfabric offers no tagged reliable-datagram endpoint over {provider}, which Open MPI's ofi MTL needs")
+    })
+}
+
+/// Why perftest cannot run here, when this host has no RDMA (verbs) device.
+fn perftest_unsupported_here(tool: &str) -> Option<String> {
+    let devices = std::fs::read_dir(RDMA_DEVICES).map_or(0, |entries| entries.count());
+    (devices == 0).then(|| {
+        format!(
+            "{tool} is not supported here: it needs an RDMA (verbs) device and this host has none ({RDMA_DEVICES} is empty or absent); perftest measures on EFA or InfiniBand nodes"
+        )
+    })
+}
+
+/// Where the kernel lists RDMA devices.
+const RDMA_DEVICES: &str = "/sys/class/infiniband";
+
 /// Runs the plan between `hosts` and writes its results to `output`.
 pub fn run_tool(
     hosts: &LocalHosts,
@@ -61,17 +97,23 @@ pub fn run_tool(
     libfabric: &std::result::Result<&'static str, String>,
 ) -> Result<ToolOutcome> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let Some(status) = discover(&path).into_iter().find(|t| t.name == plan.tool) else {
-        return Ok(ToolOutcome::Skipped(format!(
-            "{} is not a known tool",
-            plan.tool
-        )));
+    let tools = discover(&path);
+    let installed = |name: &str| -> std::result::Result<(PathBuf, Option<String>), String> {
+        let status = tools
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| format!("{name} is not a known tool"))?;
+        match &status.path {
+            Some(program) => Ok((program.clone(), status.version.clone())),
+            None => Err(format!(
+                "{name} is not installed (it comes with {})",
+                status.provided_by
+            )),
+        }
     };
-    let Some(program) = status.path.clone() else {
-        return Ok(ToolOutcome::Skipped(format!(
-            "{} is not installed (it comes with {})",
-            plan.tool, status.provided_by
-        )));
+    let (program, version) = match installed(&plan.tool) {
+        Ok(found) => found,
+        Err(why) => return Ok(ToolOutcome::Skipped(why)),
     };
     if let Err(why) = libfabric {
         return Ok(ToolOutcome::Skipped(format!(
@@ -79,39 +121,91 @@ pub fn run_tool(
             plan.tool
         )));
     }
+    if plan.tool.starts_with("ib_") {
+        if let Some(why) = perftest_unsupported_here(&plan.tool) {
+            return Ok(ToolOutcome::Skipped(why));
+        }
+        return Ok(ToolOutcome::Skipped(format!(
+            "{} runs between RDMA devices, which the local target's two hosts (network namespaces or loopback) do not have; run it on the eks target",
+            plan.tool
+        )));
+    }
     let (sizes, iterations) = tool_sizes(plan)?;
     let started = SystemTime::now();
-    let run = measure_fi_pingpong(
-        hosts,
-        &ToolMeasurement {
-            program,
-            provider: plan.provider.clone(),
-            tagged: plan.tagged,
-            sizes: sizes.clone(),
-            iterations,
-            verify: plan.verify,
-            limit,
-        },
-        interrupted,
-    )?;
+    let mpi = MpiTool::from_name(&plan.tool);
+    let (run, format, api) = match mpi {
+        Some(tool) => {
+            let mpirun = match installed("mpirun") {
+                Ok((mpirun, _)) => mpirun,
+                Err(why) => return Ok(ToolOutcome::Skipped(format!("{} needs {why}", plan.tool))),
+            };
+            let measurement = MpiMeasurement {
+                mpirun,
+                program,
+                tool,
+                launcher: std::env::current_exe()
+                    .context("locating the rdmabench executable (Open MPI's launcher)")?,
+                provider: plan.provider.clone(),
+                mtl_provider: mtl_provider(&plan.provider)?,
+                sizes: sizes.clone(),
+                iterations,
+                warmup: plan
+                    .warmup
+                    .as_deref()
+                    .map(parse_count)
+                    .transpose()
+                    .context("warmup")?,
+                limit,
+            };
+            let format = if tool == MpiTool::NetPipe {
+                Tool::NetPipe
+            } else {
+                Tool::Osu
+            };
+            (
+                measure_mpi(hosts, &measurement, interrupted)?,
+                format,
+                "tagged",
+            )
+        }
+        None => {
+            let measurement = ToolMeasurement {
+                program,
+                provider: plan.provider.clone(),
+                tagged: plan.tagged,
+                sizes: sizes.clone(),
+                iterations,
+                verify: plan.verify,
+                limit,
+            };
+            let api = if plan.tagged { "tagged" } else { "msg" };
+            (
+                measure_fi_pingpong(hosts, &measurement, interrupted)?,
+                Tool::FiPingpong,
+                api,
+            )
+        }
+    };
     let mut rows = Vec::new();
+    let (mut test, mut note) = ("pingpong".to_string(), None);
     for text in &run.outputs {
-        let (_, parsed) = import::parse(text, Some(Tool::FiPingpong))
-            .with_context(|| format!("reading fi_pingpong's output:\n{text}"))?;
+        let (_, parsed) = import::parse(text, Some(format))
+            .with_context(|| format!("reading {}'s output:\n{text}", plan.tool))?;
+        (test, note) = (parsed.test, parsed.note);
         rows.extend(parsed.rows);
     }
     if rows.is_empty() {
         return Ok(ToolOutcome::Ran(run.outcome));
     }
     let parsed = import::Parsed {
-        test: "pingpong".into(),
-        version: status.version.clone(),
+        test,
+        version,
         rows,
-        note: None,
+        note,
     };
     let context = import::Context {
         provider: Some(plan.provider.clone()),
-        api: Some(if plan.tagged { "tagged" } else { "msg" }.into()),
+        api: Some(api.into()),
         mode: None,
         instance_type: None,
         host: Some(hosts.end_names().1),
@@ -119,7 +213,7 @@ pub fn run_tool(
         timestamp: humantime::format_rfc3339_seconds(started).to_string(),
         source: format!("{}, run by rdmabench between the local hosts", plan.tool),
     };
-    let mut results = import::results_file(Tool::FiPingpong, parsed, &context);
+    let mut results = import::results_file(format, parsed, &context);
     if run.outcome != Outcome::Complete {
         results.complete = false;
         results.note = Some(format!(

@@ -80,6 +80,15 @@ fn every_tools_output_imports_and_reports_beside_the_others() {
         "imb.json",
     );
     import(d, "perftest-ib_write_lat.json", &[], "write.json");
+    // NetPIPE's np.out is bare numbers: named with --tool.
+    let np = import(
+        d,
+        "netpipe-3.7.2-np.out",
+        &["--tool", "netpipe", "--provider", "efa"],
+        "np.json",
+    );
+    assert_eq!(np["tool"]["name"], "netpipe");
+    assert_eq!(np["results"][4]["latency"]["mean_ns"], 46_420);
 
     let out = run_in(
         d,
@@ -89,6 +98,7 @@ fn every_tools_output_imports_and_reports_beside_the_others() {
             "lat.json",
             "osu.json",
             "imb.json",
+            "np.json",
             "bw.json",
             "write.json",
             "--format",
@@ -98,7 +108,13 @@ fn every_tools_output_imports_and_reports_beside_the_others() {
     assert!(out.status.success(), "{}", stderr(&out));
     let report = String::from_utf8_lossy(&out.stdout);
     // One pingpong section with each tool as a series, compared with the first.
-    for label in ["### fi_pingpong", "### perftest", "### osu", "### imb"] {
+    for label in [
+        "### fi_pingpong",
+        "### perftest",
+        "### osu",
+        "### imb",
+        "### netpipe",
+    ] {
         assert!(report.contains(label), "{label} missing in\n{report}");
     }
     assert!(report.contains("against fi_pingpong"), "{report}");

@@ -582,7 +582,20 @@ provider = "tcp"
 sizes = "4,1K"
 iterations = "2k"
 verify = true
+[[test]]
+name = "netpipe"
+kind = "tool"
+tool = "NPopenmpi"
+provider = "tcp"
+sizes = "4,1K"
+iterations = "2k"
 "#;
+
+/// Whether `program` is on PATH (the MPI tools are optional off CI).
+fn installed(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
 
 #[test]
 fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_report() {
@@ -631,6 +644,58 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
         report.contains("What each tool's numbers mean") && report.contains("show_perf()"),
         "{report}"
     );
+    if !installed("NPopenmpi") || !installed("mpirun") {
+        assert!(
+            std::env::var_os("RDMABENCH_REQUIRE_REFERENCE_TOOLS").is_none(),
+            "CI installs netpipe-openmpi and openmpi-bin"
+        );
+        eprintln!("NPopenmpi or mpirun not installed: the MPI part was not run");
+        return;
+    }
+    // NetPIPE under mpirun, one rank per host over Open MPI's ofi MTL on the same provider,
+    // rdmabench entering the client's host as Open MPI's launcher.
+    let doc = read_json(&dir.join("netpipe-1.json"));
+    assert_eq!(doc["tool"]["name"], "netpipe");
+    assert!(
+        doc["tool"]["version"]
+            .as_str()
+            .unwrap()
+            .contains("netpipe-openmpi"),
+        "{doc}"
+    );
+    assert_eq!(doc["test"], "pingpong");
+    assert_eq!(doc["complete"], true);
+    assert_eq!(doc["parameters"]["api"], "tagged");
+    let rows = doc["results"].as_array().unwrap();
+    let sizes: Vec<u64> = rows
+        .iter()
+        .map(|r| r["size_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [4, 1024]);
+    assert!(rows
+        .iter()
+        .all(|r| r["latency"]["mean_ns"].as_u64().unwrap() > 0));
+    let command = doc["command_line"].as_str().unwrap();
+    assert_eq!(command.matches("/mpirun --host ").count(), 2, "{command}");
+    for part in [
+        "--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include 'tcp;ofi_rxm'",
+        " launch' --mca oob_tcp_if_include ",
+        "NPopenmpi -l 1024 -u 1024 -p 0 -n 2000 ",
+        "FI_TCP_IFACE=",
+    ] {
+        assert!(command.contains(part), "{part}: {command}");
+    }
+    if command.starts_with("ip netns exec ") {
+        // One rank in each namespace; the launch map names the client's.
+        assert!(
+            command.contains(":1,") && command.contains("RDMABENCH_LAUNCH_MAP="),
+            "{command}"
+        );
+    }
+    assert!(
+        report.contains("the lowest of its trials"),
+        "NetPIPE's definition is in the report:\n{report}"
+    );
 }
 
 #[test]
@@ -656,6 +721,10 @@ fn a_missing_tool_is_skipped_and_reported_while_the_rest_runs() {
         "{report}"
     );
     let dir = run_dir(root.path());
+    assert!(
+        report.contains("netpipe skipped: NPopenmpi is not installed"),
+        "{report}"
+    );
     assert!(dir.join("rdmabench-1.json").is_file());
     assert!(!dir.join("fi-pingpong-1.json").exists());
 }

@@ -2,7 +2,7 @@
 """A small in-memory Kubernetes API for the orchestration tests (no API server can run here).
 
 It serves the calls `rdmabench k8s` makes (server-side apply, get, list with label selectors,
-delete, pod logs) on 127.0.0.1 and plays a scenario for the benchmark pods' lifecycle:
+delete, pod logs, exec) on 127.0.0.1 and plays a scenario for the benchmark pods' lifecycle:
 
   happy       server and client start, the client prints --client-log and exits 0
   no-efa      pods stay Pending: "Insufficient vpc.amazonaws.com/efa"
@@ -15,7 +15,9 @@ delete, pod logs) on 127.0.0.1 and plays a scenario for the benchmark pods' life
 Matrix pods: agents run on the node their nodeSelector names until deleted, with a pod IP and
 the node's IP in their status; the coordinator runs --run-seconds, then prints a matrix document
 for the hosts in its arguments (scripted figures: this fake measures nothing) and exits.
---nodes N serves N EFA nodes (node-a, node-b, ...).
+--nodes N serves N EFA nodes (node-a, node-b, ...). --pod NS/NAME/CONTAINER makes a running pod
+that `rdmabench launch` can exec into: the exec API (WebSocket, v4.channel.k8s.io) runs the
+command on this machine and streams its output and exit status back.
 
 Authentication: --token T requires "Bearer T"; --eks-max-age S requires an EKS token
 (k8s-aws-v1.<base64url presigned URL>) whose X-Amz-Date is at most S seconds old, answering 401
@@ -28,7 +30,9 @@ are written to --inventory, so a test can check that cleanup left nothing behind
 import argparse
 import base64
 import datetime
+import hashlib
 import json
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -295,7 +299,76 @@ class Handler(BaseHTTPRequestHandler):
                 return self.status(404, "NotFound", '%ss "%s" not found' % (kind.lower(), name))
             if sub == "log":
                 return self.reply(200, self.log_of(obj), "text/plain")
-            return self.reply(200, self.view(obj))
+            if sub != "exec":
+                return self.reply(200, self.view(obj))
+        return self.exec_in(obj, query)
+
+    def exec_in(self, pod, query):
+        """The exec API over WebSocket (channel.k8s.io v4, as kubectl exec speaks it): the command
+        runs on this machine as if in the pod's container; its stdout and stderr stream on
+        channels 1 and 2, its exit on channel 3 as a Status."""
+        containers = [c["name"] for c in pod.get("spec", {}).get("containers", [])]
+        container = query.get("container", [""])[0]
+        if container not in containers:
+            return self.status(400, "BadRequest",
+                               'container %s is not valid for pod %s' % (container, pod["metadata"]["name"]))
+        offered = [p.strip() for p in self.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+        key = self.headers.get("Sec-WebSocket-Key")
+        if self.headers.get("Upgrade", "").lower() != "websocket" or not key \
+                or "v4.channel.k8s.io" not in offered:
+            return self.status(400, "BadRequest", "exec needs a WebSocket upgrade with v4.channel.k8s.io")
+        command = query.get("command", [])
+        journal({"exec": command, "pod": pod["metadata"]["name"], "container": container})
+        accept = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.send_header("Sec-WebSocket-Protocol", "v4.channel.k8s.io")
+        self.end_headers()
+        self.close_connection = True
+        sending = threading.Lock()
+
+        def frame(opcode, payload):
+            n = len(payload)
+            head = bytes([0x80 | opcode])
+            if n < 126:
+                head += bytes([n])
+            elif n < 65536:
+                head += bytes([126]) + n.to_bytes(2, "big")
+            else:
+                head += bytes([127]) + n.to_bytes(8, "big")
+            with sending:
+                self.wfile.write(head + payload)
+                self.wfile.flush()
+
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as e:
+            status = {"metadata": {}, "status": "Failure", "reason": "InternalError",
+                      "message": "exec failed: %s" % e}
+        else:
+            def pump(pipe, channel):
+                for chunk in iter(lambda: pipe.read1(65536), b""):
+                    frame(0x2, bytes([channel]) + chunk)
+
+            pumps = [threading.Thread(target=pump, args=(process.stdout, 1)),
+                     threading.Thread(target=pump, args=(process.stderr, 2))]
+            for t in pumps:
+                t.start()
+            for t in pumps:
+                t.join()
+            code = process.wait()
+            if code == 0:
+                status = {"metadata": {}, "status": "Success"}
+            else:
+                status = {"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+                          "message": "command terminated with non-zero exit code: exit status %d" % code,
+                          "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
+        frame(0x2, bytes([3]) + json.dumps(status).encode())
+        frame(0x8, (1000).to_bytes(2, "big"))
 
     def log_of(self, pod):
         role = pod["metadata"]["labels"].get("rdmabench.io/role")
@@ -401,9 +474,19 @@ def main():
     parser.add_argument("--eks-max-age", type=float)
     parser.add_argument("--foreign-plugin", action="store_true",
                         help="start with an EFA device plugin that rdmabench did not install")
+    parser.add_argument("--pod", action="append", default=[],
+                        help="NAMESPACE/NAME/CONTAINER: a running pod to exec into")
     parser.add_argument("--journal")
     parser.add_argument("--inventory")
     ARGS = parser.parse_args()
+    for pod in ARGS.pod:
+        ns, name, container = pod.split("/")
+        OBJECTS[("Namespace", None, ns)] = {"apiVersion": "v1", "kind": "Namespace",
+                                            "metadata": {"name": ns}}
+        OBJECTS[("Pod", ns, name)] = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "labels": {}},
+            "spec": {"containers": [{"name": container, "image": "rdmabench"}]}}
     OBJECTS[("DaemonSet", "kube-system", "aws-node")] = {
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": "aws-node", "namespace": "kube-system"},

@@ -75,6 +75,9 @@ pub enum ClientError {
         /// kube's error.
         source: KubeconfigError,
     },
+    /// Neither a kubeconfig nor a pod's service account was found.
+    #[error("finding the cluster: {0}; inside a pod this needs the pod's service account (automountServiceAccountToken), outside one a kubeconfig (KUBECONFIG or ~/.kube/config)")]
+    Infer(String),
     /// kube could not build its HTTP stack (TLS setup, or an unsupported proxy in HTTPS_PROXY).
     #[error("setting up the Kubernetes client: {0}; check the cluster CA and the HTTPS_PROXY/NO_PROXY settings")]
     Build(#[source] kube::Error),
@@ -107,6 +110,15 @@ pub async fn connect(access: &ClusterAccess) -> Result<Client, ClientError> {
             Client::try_from(with_limits(config)).map_err(ClientError::Build)
         }
     }
+}
+
+/// A client for wherever this process runs: the kubeconfig when there is one, else the pod's
+/// own service account (how `rdmabench launch` reaches the API from the mpirun pod).
+pub async fn infer() -> Result<Client, ClientError> {
+    let config = Config::infer()
+        .await
+        .map_err(|e| ClientError::Infer(e.to_string()))?;
+    Client::try_from(with_limits(config)).map_err(ClientError::Build)
 }
 
 /// A client for the API server at `endpoint` (trusting `certificate_authority`, base64 of PEM)

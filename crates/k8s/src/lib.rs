@@ -6,6 +6,7 @@ pub mod client;
 pub mod diagnose;
 pub mod eks_token;
 pub mod error;
+pub mod exec;
 pub mod manifests;
 pub mod orchestrate;
 

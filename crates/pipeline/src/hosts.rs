@@ -223,6 +223,25 @@ impl LocalHosts {
         }
     }
 
+    /// The client's address (the server's too on loopback).
+    pub fn client_addr(&self) -> IpAddr {
+        match self {
+            LocalHosts::Netns { .. } => IpAddr::V4(CLIENT_ADDR),
+            LocalHosts::Loopback => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
+
+    /// The network joining the two ends, as Open MPI's `*_if_include` takes it: the veth pair's
+    /// subnet, or the loopback interface.
+    pub fn network(&self) -> String {
+        match self {
+            LocalHosts::Netns { .. } => {
+                format!("{}/30", Ipv4Addr::from(u32::from(SERVER_ADDR) & !3))
+            }
+            LocalHosts::Loopback => "lo".into(),
+        }
+    }
+
     /// "netns" or "loopback", as results record it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -259,6 +278,20 @@ impl LocalHosts {
                 ..
             } => if server { server_device } else { client_device }.clone(),
             LocalHosts::Loopback => "lo".into(),
+        }
+    }
+
+    /// What a user types before a command to run it on the server's (`server = true`) or the
+    /// client's host, for recorded command lines: `ip netns exec NAME env ` (so the variables
+    /// that follow are set there), or nothing.
+    pub fn shell_prefix(&self, server: bool) -> String {
+        match self {
+            LocalHosts::Netns {
+                server: s,
+                client: c,
+                ..
+            } => format!("ip netns exec {} env ", if server { s } else { c }),
+            LocalHosts::Loopback => String::new(),
         }
     }
 

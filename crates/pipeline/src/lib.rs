@@ -4,11 +4,14 @@
 //! that can run beside rdmabench.
 
 pub mod hosts;
+pub mod launch;
 pub mod local;
+pub mod mpi;
 pub mod results_dir;
 pub mod suite;
 pub mod tools;
 
 pub use hosts::{HostsChoice, LocalHosts};
 pub use local::{measure, measure_fi_pingpong, Measurement, Outcome, ToolMeasurement, ToolRun};
+pub use mpi::{measure_mpi, MpiMeasurement, MpiTool};
 pub use suite::{Suite, SuiteError, Target, TestSpec, ToolPlan};

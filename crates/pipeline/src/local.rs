@@ -135,14 +135,37 @@ impl Drop for Running {
 }
 
 /// One end of a measurement: what runs on that host, and which of its streams are kept.
-struct End {
-    program: PathBuf,
-    args: Vec<String>,
-    env: Vec<(String, String)>,
+pub(crate) struct End {
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
     /// Keep stdout (a tool's results); else discarded.
-    capture_stdout: bool,
+    pub(crate) capture_stdout: bool,
     /// Keep stderr (for the failure message); else passed through to ours.
-    capture_stderr: bool,
+    pub(crate) capture_stderr: bool,
+}
+
+impl End {
+    /// The command as a user would type it: its variables first, each word quoted for sh.
+    pub(crate) fn command_line(&self) -> String {
+        self.env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", sh_quote(v)))
+            .chain(std::iter::once(sh_quote(&self.program.to_string_lossy())))
+            .chain(self.args.iter().map(|a| sh_quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// `word` as sh reads it back: as is when it holds nothing special, else in single quotes.
+fn sh_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=,@%+-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn collect(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<String>> {
@@ -183,13 +206,13 @@ fn spawn(hosts: &LocalHosts, server: bool, end: &End) -> Result<Running, LocalEr
 }
 
 /// How the two ends ran.
-struct Ended {
+pub(crate) struct Ended {
     /// Why the client was never started (the server did not come up).
     not_started: Option<String>,
     /// The client's exit status; None when the limit stopped it.
     client: Option<ExitStatus>,
     /// The client's stdout, when captured.
-    client_output: String,
+    pub(crate) client_output: String,
     /// What the client said, when its stderr was captured.
     client_errors: String,
     /// What the server said when it failed (empty when it exited 0).
@@ -226,24 +249,7 @@ fn run_ends(
         }
     }
     let mut client = spawn(hosts, false, client)?;
-    let deadline = Instant::now() + limit;
-    let mut passed_on = false;
-    let client_status = loop {
-        if let Ok(Some(status)) = client.child.try_wait() {
-            break Some(status);
-        }
-        if interrupted.load(Ordering::SeqCst) && !passed_on {
-            // A Ctrl-C at a terminal reaches the children too; a signal sent to this process
-            // alone does not, so pass it on and let both ends write partial results.
-            client.interrupt();
-            server.interrupt();
-            passed_on = true;
-        }
-        if Instant::now() >= deadline {
-            break None;
-        }
-        std::thread::sleep(POLL);
-    };
+    let client_status = wait_passing_interrupt(&mut client, Some(&server), limit, interrupted);
     let server_status = server.wait_until(Instant::now() + SERVER_GRACE);
     let server_errors = if server_status.is_some_and(|s| s.success()) {
         String::new()
@@ -260,6 +266,59 @@ fn run_ends(
         client_output: client.output(),
         client_errors: client.error_lines(),
         server_errors,
+    })
+}
+
+/// Waits for `main` within `limit`, passing a Ctrl-C on to it and to `other`; None when the
+/// limit stopped it.
+fn wait_passing_interrupt(
+    main: &mut Running,
+    other: Option<&Running>,
+    limit: Duration,
+    interrupted: &AtomicBool,
+) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    let mut passed_on = false;
+    loop {
+        if let Ok(Some(status)) = main.child.try_wait() {
+            return Some(status);
+        }
+        if interrupted.load(Ordering::SeqCst) && !passed_on {
+            // A Ctrl-C at a terminal reaches the children too; a signal sent to this process
+            // alone does not, so pass it on and let both ends write partial results.
+            main.interrupt();
+            if let Some(other) = other {
+                other.interrupt();
+            }
+            passed_on = true;
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Runs `end` alone on the server's host within `limit` (mpirun, which starts the other host's
+/// side itself), its results taken as a client's.
+pub(crate) fn run_alone(
+    hosts: &LocalHosts,
+    end: &End,
+    limit: Duration,
+    interrupted: &AtomicBool,
+) -> Result<Ended, LocalError> {
+    let mut running = spawn(hosts, true, end)?;
+    let status = wait_passing_interrupt(&mut running, None, limit, interrupted);
+    if status.is_none() {
+        let _ = running.child.kill();
+        let _ = running.child.wait();
+    }
+    Ok(Ended {
+        not_started: None,
+        client: status,
+        client_output: running.output(),
+        client_errors: running.error_lines(),
+        server_errors: String::new(),
     })
 }
 
@@ -358,7 +417,7 @@ pub fn measure(
 }
 
 /// The outcome of two ends that ran: complete, interrupted, or failed with the reason.
-fn outcome(
+pub(crate) fn outcome(
     ended: &Ended,
     limit: Duration,
     interrupted: &AtomicBool,
@@ -424,7 +483,7 @@ pub struct ToolRun {
 const FI_PINGPONG_PORT: u16 = 47592;
 
 /// The environment variable that pins `provider` to one interface, if it has one.
-fn interface_variable(provider: &str) -> Option<String> {
+pub(crate) fn interface_variable(provider: &str) -> Option<String> {
     matches!(provider, "tcp" | "net" | "udp" | "sockets")
         .then(|| format!("FI_{}_IFACE", provider.to_ascii_uppercase()))
 }
@@ -495,16 +554,11 @@ pub fn measure_fi_pingpong(
             capture_stdout: true,
             capture_stderr: true,
         };
-        run.command_lines.push(
-            client
-                .env
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .chain(std::iter::once(m.program.display().to_string()))
-                .chain(client.args.iter().cloned())
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
+        run.command_lines.push(format!(
+            "{}{}",
+            hosts.shell_prefix(false),
+            client.command_line()
+        ));
         let ended = run_ends(hosts, &server, &client, Some(port), m.limit, interrupted)?;
         let outcome = outcome(&ended, m.limit, interrupted)?;
         if outcome != Outcome::Complete {

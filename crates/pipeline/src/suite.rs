@@ -170,6 +170,8 @@ pub struct ToolPlan {
     pub iterations: String,
     /// The tool's own data check.
     pub verify: bool,
+    /// Untimed repeats first, for the tools that have them (OSU's -x).
+    pub warmup: Option<String>,
 }
 
 /// A suite file.
@@ -185,7 +187,16 @@ pub struct Suite {
 
 const KINDS: &[&str] = &["pingpong", "bw", "rma", "tool"];
 /// Reference tools a suite can run so far.
-const SUITE_TOOLS: &[&str] = &["fi_pingpong"];
+const SUITE_TOOLS: &[&str] = &[
+    "fi_pingpong",
+    "ib_send_lat",
+    "ib_send_bw",
+    "ib_write_lat",
+    "ib_write_bw",
+    "osu_latency",
+    "osu_bw",
+    "NPopenmpi",
+];
 const RMA_OPS: &[&str] = &["write", "read"];
 const TRANSPORTS: &[&str] = &["fabric", "socket"];
 const PROVIDERS: &[&str] = &["default", "efa", "verbs", "tcp", "net", "shm", "udp"];
@@ -330,7 +341,7 @@ impl TestSpec {
             }
             ("tool", Some(tool)) => {
                 one_of(tool, SUITE_TOOLS).map_err(|p| invalid("tool", tool, p))?;
-                self.check_fi_pingpong(&invalid)?;
+                self.check_tool(tool, &invalid)?;
             }
             (_, Some(tool)) => {
                 return Err(invalid(
@@ -431,30 +442,41 @@ impl TestSpec {
         options
     }
 
-    /// What fi_pingpong cannot do, refused with the reason.
-    fn check_fi_pingpong(
+    /// What the tool cannot do, refused with the reason.
+    fn check_tool(
         &self,
+        tool: &str,
         invalid: &dyn Fn(&'static str, &str, String) -> SuiteError,
     ) -> Result<(), SuiteError> {
         if self.transport == "socket" {
             return Err(invalid(
                 "transport",
                 "socket",
-                "fi_pingpong runs over libfabric: use transport = \"fabric\" (and a kernel-TCP test of kind pingpong beside it)".into(),
+                format!("{tool} runs over the fabric: use transport = \"fabric\" (and a kernel-TCP test of kind pingpong beside it)"),
             ));
         }
         if let Some(d) = &self.duration {
             return Err(invalid(
                 "duration",
                 d,
-                "fi_pingpong counts round trips (-I): set iterations instead".into(),
+                format!("{tool} counts its repeats: set iterations instead"),
             ));
         }
-        if let Some(w) = &self.warmup {
+        let osu = tool.starts_with("osu_");
+        if let Some(w) = self.warmup.as_ref().filter(|_| !osu) {
             return Err(invalid(
                 "warmup",
                 w,
-                "fi_pingpong (fabtests 1.17) has no warm-up; remove the field".into(),
+                format!(
+                    "{tool} has no warm-up option (OSU's -x is the only one); remove the field"
+                ),
+            ));
+        }
+        if self.verify && tool != "fi_pingpong" {
+            return Err(invalid(
+                "verify",
+                "true",
+                format!("{tool} has no data check that runs while it measures (NetPIPE's -i replaces the measurement); remove the field"),
             ));
         }
         Ok(())
@@ -484,6 +506,7 @@ impl TestSpec {
                 .or_else(|| self.iterations.clone())
                 .unwrap_or_else(|| target.default_iterations().to_string()),
             verify: self.verify,
+            warmup: self.warmup.clone(),
         })
     }
 
@@ -670,19 +693,23 @@ mod tests {
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"iperf\"\n",
-                "tool = \"iperf\": use one of fi_pingpong",
+                "tool = \"iperf\": use one of fi_pingpong, ib_send_lat",
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"fi_pingpong\"\ntransport = \"socket\"\n",
-                "fi_pingpong runs over libfabric",
+                "fi_pingpong runs over the fabric",
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"fi_pingpong\"\nduration = \"5s\"\n",
-                "fi_pingpong counts round trips",
+                "fi_pingpong counts its repeats",
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"fi_pingpong\"\nwarmup = \"1k\"\n",
                 "has no warm-up",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"NPopenmpi\"\nverify = true\n",
+                "NPopenmpi has no data check that runs while it measures",
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\ntool = \"fi_pingpong\"\n",

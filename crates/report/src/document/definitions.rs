@@ -82,6 +82,16 @@ const DEFINITIONS: &[Definition] = &[
                   trip",
         source: "Intel MPI Benchmarks user guide, PingPong",
     },
+    Definition {
+        tool: "netpipe",
+        metric: Metric::Latency,
+        shown: "usec",
+        meaning: "time of a trial's repeats / repeats / 2 (one way), the lowest of its trials: \
+                  the mean half round trip of the fastest trial, so at most the mean over all \
+                  of them",
+        source: "NetPIPE 3.7 src/netpipe.c, main loop (\"reports the lowest of the TRIALS \
+                 times\")",
+    },
 ];
 
 /// The table of definitions for a section whose series come from more than one tool.
@@ -158,16 +168,17 @@ mod tests {
 
     #[test]
     fn sections_with_several_tools_say_what_each_number_is_and_where_that_is_defined() {
-        let text = report(&["rdmabench", "fi_pingpong", "perftest", "netpipe"]);
+        let text = report(&["rdmabench", "fi_pingpong", "perftest", "netpipe", "iperf"]);
         assert!(text.contains("### What each tool's numbers mean"), "{text}");
         assert!(
             text.contains("fabtests common/shared.c, show_perf()"),
             "{text}"
         );
         assert!(text.contains("t_typical is their median"), "{text}");
+        assert!(text.contains("the lowest of its trials"), "{text}");
         // A tool without a recorded definition is flagged, not left blank.
         assert!(
-            text.contains("| netpipe | - | no definition recorded"),
+            text.contains("| iperf | - | no definition recorded"),
             "{text}"
         );
         assert!(!report(&["rdmabench"]).contains("What each tool's numbers mean"));

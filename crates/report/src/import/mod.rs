@@ -5,6 +5,7 @@
 
 mod fabtests;
 mod imb;
+mod netpipe;
 mod osu;
 mod perftest;
 
@@ -26,11 +27,19 @@ pub enum Tool {
     Osu,
     /// Intel MPI Benchmarks' PingPong.
     Imb,
+    /// NetPIPE's np.out or its log (NPopenmpi where OSU is absent).
+    NetPipe,
 }
 
 impl Tool {
     /// Every tool, for detection and messages.
-    pub const ALL: [Tool; 4] = [Tool::FiPingpong, Tool::Perftest, Tool::Osu, Tool::Imb];
+    pub const ALL: [Tool; 5] = [
+        Tool::FiPingpong,
+        Tool::Perftest,
+        Tool::Osu,
+        Tool::Imb,
+        Tool::NetPipe,
+    ];
 
     /// The name users type and results record.
     pub fn name(self) -> &'static str {
@@ -39,6 +48,7 @@ impl Tool {
             Tool::Perftest => "perftest",
             Tool::Osu => "osu",
             Tool::Imb => "imb",
+            Tool::NetPipe => "netpipe",
         }
     }
 
@@ -52,6 +62,9 @@ impl Tool {
             Some(Tool::Osu)
         } else if text.contains("# Benchmarking PingPong") {
             Some(Tool::Imb)
+        } else if text.contains(" bytes ") && text.contains(" times --> ") {
+            // NetPIPE's log; its np.out (bare numbers) needs --tool netpipe.
+            Some(Tool::NetPipe)
         } else {
             None
         }
@@ -62,7 +75,7 @@ impl Tool {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
     /// No tool's header was found.
-    #[error("cannot tell which tool wrote this: no fi_pingpong, perftest, OSU or IMB PingPong header found; pass --tool")]
+    #[error("cannot tell which tool wrote this: no fi_pingpong, perftest, OSU, IMB PingPong or NetPIPE header found; pass --tool (NetPIPE's np.out has none: --tool netpipe)")]
     Unrecognised,
     /// The header was found but no row under it.
     #[error("{tool} output without any result row under its header")]
@@ -188,6 +201,7 @@ pub fn parse(text: &str, tool: Option<Tool>) -> Result<(Tool, Parsed), ImportErr
         Tool::Perftest => perftest::parse(text),
         Tool::Osu => osu::parse(text),
         Tool::Imb => imb::parse(text),
+        Tool::NetPipe => netpipe::parse(text),
     }?;
     if parsed.rows.is_empty() {
         return Err(ImportError::NoRows { tool: tool.name() });
@@ -239,7 +253,7 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
             transport: "fabric".into(),
             provider: context.provider.clone().unwrap_or_else(|| "unknown".into()),
             api: context.api.clone().unwrap_or_else(|| match tool {
-                Tool::Osu | Tool::Imb => "tagged".into(),
+                Tool::Osu | Tool::Imb | Tool::NetPipe => "tagged".into(),
                 Tool::FiPingpong | Tool::Perftest => "msg".into(),
             }),
             sizes_bytes: parsed.rows.iter().map(|r| r.size_bytes).collect(),
@@ -299,6 +313,7 @@ mod tests {
             ("osu_latency-5.6-full.txt", Tool::Osu),
             ("osu_bw-7.3.txt", Tool::Osu),
             ("imb-pingpong-2021.txt", Tool::Imb),
+            ("netpipe-3.7.2-stdout.txt", Tool::NetPipe),
         ] {
             assert_eq!(Tool::detect(&fixture(file)), Some(tool), "{file}");
         }

@@ -1,0 +1,137 @@
+//! NetPIPE 3.x (NPopenmpi, NPtcp ...): its output file (np.out, `-o`) or its progress log.
+//!
+//! ```text
+//!        1 0.748713   0.00001019          np.out: bytes, Mbps, seconds
+//!   0:       1 bytes   1000 times -->      0.75 Mbps in      10.19 usec      the log
+//! ```
+//!
+//! NetPIPE's time is one-way: each trial's elapsed time / repeats / 2 for a ping-pong, and it
+//! keeps the lowest of its trials (src/netpipe.c, "reports the lowest of the TRIALS times");
+//! its Mbps divides bits by 2^20. So the latency imported is the mean half round trip of the
+//! fastest trial, which the note says.
+
+use super::{bad_row, empty_row, usec_to_ns, ImportError, Parsed};
+use rdmabench_stats::LatencySummary;
+
+const TOOL: &str = "netpipe";
+
+/// Seconds as np.out prints them ("0.00001019") to integer nanoseconds.
+fn seconds_to_ns(text: &str) -> Option<u64> {
+    let value: f64 = text.parse().ok()?;
+    (value.is_finite() && value >= 0.0).then(|| (value * 1e9).round() as u64)
+}
+
+/// A progress-log row: `N: SIZE bytes REPEATS times --> RATE Mbps in USEC usec`.
+fn log_row(fields: &[&str]) -> Option<(u64, u64, u64)> {
+    match fields {
+        [index, size, "bytes", repeats, "times", "-->", _, "Mbps", "in", usec, "usec"]
+            if index.ends_with(':') =>
+        {
+            Some((size.parse().ok()?, repeats.parse().ok()?, usec_to_ns(usec)?))
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
+    let log = text.contains("times -->");
+    let mut rows = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let row = if log {
+            if !fields.contains(&"-->") {
+                continue;
+            }
+            // A size cut short (the run was stopped) ends with "-->": nothing to import.
+            if fields.last() == Some(&"-->") {
+                continue;
+            }
+            let (size, repeats, latency) = log_row(&fields).ok_or_else(|| {
+                bad_row(
+                    TOOL,
+                    index + 1,
+                    "expected `N: SIZE bytes REPEATS times --> RATE Mbps in USEC usec`",
+                )
+            })?;
+            let mut row = empty_row(size);
+            row.iterations = Some(repeats);
+            row.latency = Some(LatencySummary::mean_only(latency));
+            row
+        } else {
+            if fields.is_empty() {
+                continue;
+            }
+            let [size, _mbps, seconds] = fields[..] else {
+                return Err(bad_row(
+                    TOOL,
+                    index + 1,
+                    "expected np.out's three columns: bytes, Mbps, seconds",
+                ));
+            };
+            let size = size
+                .parse()
+                .map_err(|_| bad_row(TOOL, index + 1, "the first column is not a size"))?;
+            let latency = seconds_to_ns(seconds)
+                .ok_or_else(|| bad_row(TOOL, index + 1, "the third column is not seconds"))?;
+            let mut row = empty_row(size);
+            row.latency = Some(LatencySummary::mean_only(latency));
+            row
+        };
+        rows.push(row);
+    }
+    Ok(Parsed {
+        test: "pingpong".into(),
+        version: None,
+        rows,
+        note: Some(
+            "NetPIPE's time is the mean half round trip of the fastest of its trials; its Mbps \
+             (not imported) is 2^20 bit/s"
+                .into(),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::fixture;
+    use super::*;
+
+    // Both samples were captured from Debian's NPopenmpi 3.7.2 (netpipe-openmpi) on the CI
+    // machine, between two network namespaces, with only the host names changed.
+    #[test]
+    fn the_output_file_gives_one_way_time_in_nanoseconds() {
+        let parsed = parse(&fixture("netpipe-3.7.2-np.out")).unwrap();
+        assert_eq!(parsed.test, "pingpong");
+        let sizes: Vec<u64> = parsed.rows.iter().map(|r| r.size_bytes).collect();
+        assert_eq!(sizes, [1, 2, 3, 4, 65536]);
+        assert_eq!(parsed.rows[0].latency.unwrap().mean_ns, 10_190);
+        assert_eq!(parsed.rows[4].latency.unwrap().mean_ns, 46_420);
+        assert_eq!(parsed.rows[0].iterations, None);
+    }
+
+    #[test]
+    fn the_log_gives_time_and_repeats() {
+        let parsed = parse(&fixture("netpipe-3.7.2-stdout.txt")).unwrap();
+        let sizes: Vec<u64> = parsed.rows.iter().map(|r| r.size_bytes).collect();
+        assert_eq!(sizes, [1, 2, 4, 65536]);
+        assert_eq!(parsed.rows[3].latency.unwrap().mean_ns, 46_420);
+        assert_eq!(parsed.rows[3].iterations, Some(1000));
+        assert!(parsed.note.unwrap().contains("fastest of its trials"));
+    }
+
+    #[test]
+    fn an_unfinished_size_is_left_out_and_bad_lines_are_named() {
+        let text = "  0:       1 bytes   100 times -->      0.75 Mbps in      10.19 usec\n  1:       2 bytes   100 times --> \n";
+        assert_eq!(parse(text).unwrap().rows.len(), 1);
+        let text = "  0:       1 bytes   100 times -->      fast\n";
+        assert!(parse(text)
+            .unwrap_err()
+            .to_string()
+            .contains("netpipe output, line 1: expected `N: SIZE bytes"));
+        let err = parse("       1 0.748713\n").unwrap_err().to_string();
+        assert!(
+            err.contains("line 1: expected np.out's three columns"),
+            "{err}"
+        );
+    }
+}

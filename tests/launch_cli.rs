@@ -1,0 +1,120 @@
+//! `rdmabench launch`, Open MPI's remote launcher: where the launch map sends a host (the
+//! local target's namespaces are exercised by the reference suite in run_cli.rs, under a real
+//! mpirun), and the pod path through the Kubernetes exec API against the fake API
+//! (tests/support/kube_fake.py: a real WebSocket exec session, the command run on this machine).
+
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/kube_fake.rs"]
+mod kube_fake;
+#[path = "support/service.rs"]
+mod service;
+
+use cli::{bin, stderr};
+
+const MAP_ENV: &str = "RDMABENCH_LAUNCH_MAP";
+
+fn pod_map() -> String {
+    r#"{"hosts": {"node-b": {"kind": "pod", "namespace": "rdmabench", "name": "rdmabench-pod-mpi-1",
+        "container": "mpi", "env": {"FI_EFA_FORK_SAFE": "1"}}}}"#
+        .to_string()
+}
+
+#[test]
+fn without_a_map_or_for_an_unknown_host_it_says_what_is_wrong() {
+    let out = bin()
+        .args(["launch", "node-b", "orted", "-mca", "x"])
+        .env_remove(MAP_ENV)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("RDMABENCH_LAUNCH_MAP is not set"),
+        "{}",
+        stderr(&out)
+    );
+    let out = bin()
+        .args(["launch", "node-c", "true"])
+        .env(MAP_ENV, pod_map())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("host \"node-c\" is not in the launch map (it knows node-b)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = bin()
+        .args(["launch", "node-b", "true"])
+        .env(MAP_ENV, "{\"hosts\": {\"node-b\": {\"kind\": \"ssh\"}}}")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is not a launch map"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_pod_host_runs_the_command_through_the_exec_api_with_its_output_and_exit_code() {
+    let api = kube_fake::FakeApi::start(&[
+        "--token",
+        "t0k",
+        "--pod",
+        "rdmabench/rdmabench-pod-mpi-1/mpi",
+    ]);
+    let kubeconfig = api.write_kubeconfig("t0k");
+    let launch = |words: &[&str]| {
+        bin()
+            .arg("launch")
+            .arg("node-b")
+            .args(words)
+            .env(MAP_ENV, pod_map())
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+    };
+    // Words joined and run by a shell, as ssh does: mpirun's quoting is undone there.
+    let out = launch(&[
+        "",
+        "echo",
+        "\"orte_hnp_uri=1.0;tcp://a:1\"",
+        "$FI_EFA_FORK_SAFE",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "orte_hnp_uri=1.0;tcp://a:1 1\n"
+    );
+    let out = launch(&["echo", "oops", ">&2;", "exit", "3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("oops"), "{}", stderr(&out));
+    let exec: Vec<_> = api
+        .journal()
+        .into_iter()
+        .filter(|e| e.get("exec").is_some())
+        .collect();
+    assert_eq!(exec.len(), 2);
+    assert_eq!(exec[0]["pod"], "rdmabench-pod-mpi-1");
+    assert_eq!(exec[0]["container"], "mpi");
+    assert_eq!(exec[0]["exec"][0], "env");
+    assert_eq!(exec[0]["exec"][1], "FI_EFA_FORK_SAFE=1");
+    assert_eq!(exec[0]["exec"][2], "sh");
+
+    // A pod that is not there: the API's answer, and a non-zero exit.
+    let missing = pod_map().replace("rdmabench-pod-mpi-1", "rdmabench-pod-gone");
+    let out = bin()
+        .args(["launch", "node-b", "true"])
+        .env(MAP_ENV, missing)
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("running a command in pod rdmabench/rdmabench-pod-gone"),
+        "{}",
+        stderr(&out)
+    );
+}
