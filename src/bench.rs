@@ -258,6 +258,9 @@ pub fn check_options(kind: &str, options: &[String]) -> Result<()> {
         crate::cli::Command::Pingpong(args) => plan(&args.common, Test::PingPong),
         crate::cli::Command::Bw(args) => plan(&args.common, bandwidth_test(&args)),
         crate::cli::Command::Rma(args) => plan(&args.common, rma_test(&args)),
+        crate::cli::Command::Tool(args) => {
+            return crate::tool_end::check(&args).with_context(|| format!("invalid {kind} options"))
+        }
         _ => bail!("invalid {kind} options: {kind} is not a measurement"),
     };
     planned.with_context(|| format!("invalid {kind} options"))?;

@@ -41,6 +41,10 @@ pub enum Command {
     /// Which reference tools (fi_pingpong, perftest, OSU, NetPIPE, Open MPI) exist here, with
     /// their versions and what provides the missing ones.
     Tools(ToolsArgs),
+    /// One end of a reference tool (fi_pingpong, perftest) between two hosts, as `run --target
+    /// eks` starts it in pods: the server end runs the tool once per size, the client end
+    /// prints the results file (the tool's output read as `import` reads it).
+    Tool(Box<ToolEndArgs>),
     /// Open MPI's remote launcher (`--mca plm_rsh_agent "rdmabench launch"`), called like ssh:
     /// starts a command on a host of an MPI run rdmabench set up, in its network namespace or
     /// its pod (Kubernetes exec API), as named in RDMABENCH_LAUNCH_MAP. No SSH.
@@ -685,6 +689,54 @@ pub struct ToolsArgs {
     /// Output format (table or json).
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
+}
+
+/// `rdmabench tool`.
+#[derive(Debug, Args)]
+pub struct ToolEndArgs {
+    /// The server's address (the client end).
+    #[arg(required_unless_present = "server", conflicts_with = "server")]
+    pub host: Option<String>,
+    /// Be the server end: run the tool's server once per size.
+    #[arg(long)]
+    pub server: bool,
+    /// The tool: fi_pingpong, ib_send_lat, ib_send_bw, ib_write_lat or ib_write_bw.
+    #[arg(long)]
+    pub tool: String,
+    /// Where the server listens: these tools listen on every address, so only 0.0.0.0.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind: String,
+    /// The first of the tool's ports, one per size (default: the tool's own, 47592 for
+    /// fi_pingpong, 18515 for perftest).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Message sizes, as for pingpong (seed, sweep, or a list like 4,64,1K).
+    #[arg(long, default_value = "seed")]
+    pub sizes: String,
+    /// Round trips (fi_pingpong -I) or exchanges (perftest -n) per size.
+    #[arg(long, default_value = "10k")]
+    pub iters: String,
+    /// libfabric provider (fi_pingpong -p); perftest runs on efa (SRD) or verbs devices.
+    #[arg(long, default_value = "efa")]
+    pub provider: String,
+    /// fi_pingpong's message API.
+    #[arg(long, value_enum, default_value_t = ApiArg::Msg)]
+    pub api: ApiArg,
+    /// fi_pingpong's data check (-c); perftest has none.
+    #[arg(long)]
+    pub verify: bool,
+    /// How long the client keeps starting again while the server does not listen yet.
+    #[arg(long, default_value = "30s")]
+    pub timeout: String,
+    /// Limit for one size's run, at either end.
+    #[arg(long, default_value = "10m")]
+    pub limit: String,
+    /// Output of the client end: json (the results file).
+    #[arg(long, value_enum, default_value_t = FormatArg::Json)]
+    pub format: FormatArg,
+    /// Write the client's results file here instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 /// `rdmabench launch`.

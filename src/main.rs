@@ -18,6 +18,7 @@ mod providers;
 mod reference;
 mod report;
 mod run;
+mod tool_end;
 mod tools;
 
 use clap::Parser;
@@ -33,6 +34,7 @@ fn main() {
         cli::Command::Rma(args) => bench::run_rma(args),
         cli::Command::Agent(args) => agent::run(args),
         cli::Command::Matrix(args) => matrix::run(args),
+        cli::Command::Tool(args) => tool_end::run(args),
         cli::Command::Launch(args) => launch::run(args),
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Tools(args) => tools::run(args),

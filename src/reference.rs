@@ -14,9 +14,10 @@ use rdmabench_fabric::{Library, MessageApi, Query};
 use rdmabench_pipeline::tools::discover;
 use rdmabench_pipeline::{
     measure_fi_pingpong, measure_mpi, LocalHosts, MpiMeasurement, MpiTool, Outcome, Target,
-    TestSpec, ToolMeasurement, ToolPlan,
+    TestSpec, ToolMeasurement, ToolPlan, ToolRun, TwoEndedTool,
 };
 use rdmabench_report::import::{self, Tool};
+use rdmabench_report::ResultsFile;
 use rdmabench_stats::{parse_count, parse_size_list, sweep_sizes};
 
 use crate::cli::RunArgs;
@@ -171,6 +172,7 @@ pub fn run_tool(
         None => {
             let measurement = ToolMeasurement {
                 program,
+                tool: TwoEndedTool::FiPingpong,
                 provider: plan.provider.clone(),
                 tagged: plan.tagged,
                 sizes: sizes.clone(),
@@ -186,43 +188,60 @@ pub fn run_tool(
             )
         }
     };
-    let mut rows = Vec::new();
-    let (mut test, mut note) = ("pingpong".to_string(), None);
-    for text in &run.outputs {
-        let (_, parsed) = import::parse(text, Some(format))
-            .with_context(|| format!("reading {}'s output:\n{text}", plan.tool))?;
-        (test, note) = (parsed.test, parsed.note);
-        rows.extend(parsed.rows);
-    }
-    if rows.is_empty() {
-        return Ok(ToolOutcome::Ran(run.outcome));
-    }
-    let parsed = import::Parsed {
-        test,
-        version,
-        rows,
-        note,
-    };
     let context = import::Context {
         provider: Some(plan.provider.clone()),
         api: Some(api.into()),
         mode: None,
         instance_type: None,
         host: Some(hosts.end_names().1),
-        command_line: Some(run.command_lines.join(" ; ")),
+        command_line: None,
         timestamp: humantime::format_rfc3339_seconds(started).to_string(),
         source: format!("{}, run by rdmabench between the local hosts", plan.tool),
     };
+    let Some(results) = tool_results(&run, format, version, context, sizes.len())? else {
+        return Ok(ToolOutcome::Ran(run.outcome));
+    };
+    emit(&results.to_json_pretty(), Some(output))?;
+    Ok(ToolOutcome::Ran(run.outcome))
+}
+
+/// The results file of a tool's runs: every size's output read by `rdmabench import`'s parser
+/// for `format`, tagged with the version the tool printed (else `installed_version`) and every
+/// command line; marked incomplete when fewer than `planned_sizes` ran. None when no size ran.
+pub fn tool_results(
+    run: &ToolRun,
+    format: Tool,
+    installed_version: Option<String>,
+    mut context: import::Context,
+    planned_sizes: usize,
+) -> Result<Option<ResultsFile>> {
+    let mut rows = Vec::new();
+    let (mut test, mut note, mut printed_version) = ("pingpong".to_string(), None, None);
+    for text in &run.outputs {
+        let (_, parsed) = import::parse(text, Some(format))
+            .with_context(|| format!("reading {}'s output:\n{text}", format.name()))?;
+        (test, note, printed_version) = (parsed.test, parsed.note, parsed.version);
+        rows.extend(parsed.rows);
+    }
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let parsed = import::Parsed {
+        test,
+        // What the tool printed (OSU's banner) over what its installation said.
+        version: printed_version.or(installed_version),
+        rows,
+        note,
+    };
+    context.command_line = Some(run.command_lines.join(" ; "));
     let mut results = import::results_file(format, parsed, &context);
     if run.outcome != Outcome::Complete {
         results.complete = false;
         results.note = Some(format!(
-            "stopped after {} of {} sizes; {}",
+            "stopped after {} of {planned_sizes} sizes; {}",
             run.outputs.len(),
-            sizes.len(),
             results.note.take().unwrap_or_default()
         ));
     }
-    emit(&results.to_json_pretty(), Some(output))?;
-    Ok(ToolOutcome::Ran(run.outcome))
+    Ok(Some(results))
 }

@@ -331,6 +331,15 @@ fn the_eks_target_refuses_bad_tests_before_the_stack_is_touched() {
     let root = tempfile::tempdir().unwrap();
     let init = run_in(root.path(), &["init", "--public-cidr", "203.0.113.7/32"]);
     assert!(init.status.success(), "{}", stderr(&init));
+    let sizes: Vec<String> = (1..=65).map(|s| s.to_string()).collect();
+    std::fs::write(
+        root.path().join("tool.toml"),
+        format!(
+            "name = \"t\"\n[[test]]\nname = \"perf\"\nkind = \"tool\"\ntool = \"ib_send_lat\"\nsizes = \"{}\"\n",
+            sizes.join(",")
+        ),
+    )
+    .unwrap();
     for (args, expected) in [
         (
             &["run", "--target", "eks", "--iters", "20m"][..],
@@ -340,10 +349,10 @@ fn the_eks_target_refuses_bad_tests_before_the_stack_is_touched() {
             &["run", "--target", "eks", "--start-timeout", "soon"][..],
             "--start-timeout soon: invalid duration",
         ),
-        // The built-in reference suite resolves by name; its fi_pingpong test is local only.
+        // A tool test's options are checked as `rdmabench tool` will get them.
         (
-            &["run", "--target", "eks", "--suite", "reference"][..],
-            "test 'fi-pingpong': reference tools (kind = \"tool\") run on the local target so far",
+            &["run", "--target", "eks", "--suite", "tool.toml"][..],
+            "test 'perf': invalid tool options: --sizes: 65 sizes, at most 64 per run",
         ),
         (
             &["run", "--suite", "no-such-suite"][..],

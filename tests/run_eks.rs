@@ -187,17 +187,54 @@ fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
     let stdout = text(&first.stdout);
     assert!(stdout.starts_with("rdmabench report\n"), "{stdout}");
 
-    // A second run reuses the stack and the image, then --down-after removes everything.
-    let second = m.rdmabench(&[RUN, &["--down-after"]].concat());
+    // A second run reuses the stack and the image, then --down-after removes everything. It
+    // runs the built-in reference suite: fi_pingpong and ib_send_lat through `rdmabench tool` on
+    // both ends in both modes; the MPI tools are skipped on eks, and the report says so.
+    let second = m.rdmabench(&[RUN, &["--down-after", "--suite", "reference"]].concat());
     let err = text(&second.stderr);
     assert!(second.status.success(), "{err}");
+    let dir = &m.run_dirs()[1];
+    for name in [
+        "fi-pingpong-node-1",
+        "fi-pingpong-pod-1",
+        "ib-send-lat-pod-1",
+    ] {
+        assert!(dir.join(format!("{name}.json")).is_file(), "{name}: {err}");
+    }
+    let tool_pods: Vec<Value> = m
+        .kube
+        .applied()
+        .into_iter()
+        .filter(|a| a["body"]["kind"] == "Pod")
+        .filter(|a| {
+            a["body"]["spec"]["containers"][0]["args"]
+                .to_string()
+                .contains("--tool")
+        })
+        .collect();
+    let args: Vec<String> = tool_pods
+        .iter()
+        .map(|a| a["body"]["spec"]["containers"][0]["args"].to_string())
+        .collect();
+    // Server and client, node and pod mode, for each of the two tools.
+    assert_eq!(tool_pods.len(), 8, "{args:?}");
+    assert!(
+        args.iter().any(|a| a.contains("\"tool\",\"--server\"")
+            && a.contains("\"--tool\",\"ib_send_lat\"")
+            && a.contains("\"--provider\",\"efa\"")),
+        "{args:?}"
+    );
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("netpipe skipped: MPI tools run on the local target so far"),
+        "{report}"
+    );
     assert!(
         err.contains("stack 'rdmabench' is up to date; reusing it"),
         "{err}"
     );
     assert!(err.contains("is already in ECR; reusing it"), "{err}");
     assert!(err.contains("stack 'rdmabench' destroyed"), "{err}");
-    assert_eq!(m.run_dirs().len(), 2);
     assert_eq!(m.moto.leftovers("rdmabench"), Vec::<String>::new());
 }
 

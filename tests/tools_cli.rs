@@ -1,5 +1,6 @@
 //! End-to-end tests of `rdmabench tools`: what is found on PATH, the version each tool (or its
-//! package) reports, what provides a missing one, and a bounded wait for a tool that hangs.
+//! package) reports, what provides a missing one, and a bounded wait for a tool that hangs; and
+//! of `rdmabench tool`, the two ends of fi_pingpong as the cluster runs them (over loopback).
 //! The reference tools CI installs (libfabric-bin, perftest, openmpi-bin, netpipe-openmpi) are
 //! required to be found when RDMABENCH_REQUIRE_REFERENCE_TOOLS is set.
 
@@ -57,8 +58,15 @@ fn versions_come_from_each_tool_and_missing_tools_name_their_package() {
     script(dir.path(), "NPopenmpi", "exit 1");
     // A tool that hangs on --version must not hang the listing.
     script(dir.path(), "ib_write_bw", "exec /bin/sleep 60");
+    // OSU as the rdmabench image installs it: built from source under a prefix with a VERSION.
+    let osu_prefix = tempfile::tempdir().unwrap();
+    let osu_bin = osu_prefix.path().join("bin");
+    std::fs::create_dir(&osu_bin).unwrap();
+    script(&osu_bin, "osu_bw", "exit 0");
+    std::fs::write(osu_prefix.path().join("VERSION"), "7.5\n").unwrap();
+    let path = std::env::join_paths([dir.path(), osu_bin.as_path()]).unwrap();
     let started = Instant::now();
-    let doc = tools(dir.path().as_os_str());
+    let doc = tools(&path);
     // The hanging probe is given up after its limit (5 s), not waited for.
     let took = started.elapsed();
     assert!(
@@ -75,6 +83,7 @@ fn versions_come_from_each_tool_and_missing_tools_name_their_package() {
     assert!(netpipe["path"].as_str().unwrap().ends_with("/NPopenmpi"));
     assert!(netpipe["version"].is_null());
     assert!(tool(&doc, "ib_write_bw")["version"].is_null());
+    assert_eq!(tool(&doc, "osu_bw")["version"], "7.5");
     let osu = tool(&doc, "osu_latency");
     assert!(osu["path"].is_null());
     assert!(
@@ -107,6 +116,118 @@ fn the_installed_reference_tools_are_found_with_their_versions() {
         assert!(
             entry["version"].as_str().is_some_and(|v| !v.is_empty()),
             "{name} has no version: {entry}"
+        );
+    }
+}
+
+/// Whether `program` is on PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+#[test]
+fn tool_ends_run_fi_pingpong_between_two_processes_and_the_client_waits_for_the_server() {
+    if !cli::libfabric_available() || !on_path("fi_pingpong") {
+        assert!(std::env::var_os("RDMABENCH_REQUIRE_REFERENCE_TOOLS").is_none());
+        return;
+    }
+    let port = cli::free_port().to_string();
+    let common = [
+        "--tool",
+        "fi_pingpong",
+        "--provider",
+        "tcp",
+        "--port",
+        &port,
+        "--sizes",
+        "4,1K",
+        "--iters",
+        "500",
+        "--verify",
+    ];
+    // The client first: it keeps starting again until the server listens (fi_pingpong itself
+    // gives up at once). Loopback only: the provider is pinned to lo.
+    let client = bin()
+        .args(["tool", "127.0.0.1"])
+        .args(common)
+        .env("FI_TCP_IFACE", "lo")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let server = bin()
+        .args(["tool", "--server"])
+        .args(common)
+        .env("FI_TCP_IFACE", "lo")
+        .output()
+        .unwrap();
+    let client = client.wait_with_output().unwrap();
+    assert!(server.status.success(), "{}", stderr(&server));
+    assert!(client.status.success(), "{}", stderr(&client));
+    let doc = json(&client);
+    assert_eq!(doc["tool"]["name"], "fi_pingpong");
+    assert_eq!(doc["test"], "pingpong");
+    let rows = doc["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["size_bytes"], 1024);
+    let next = (port.parse::<u16>().unwrap() + 1).to_string();
+    let command = doc["command_line"].as_str().unwrap();
+    assert!(
+        command.contains(&format!("-S 4 -c -P {port} 127.0.0.1"))
+            && command.contains(&format!("-S 1024 -c -P {next} 127.0.0.1")),
+        "one port per size: {command}"
+    );
+}
+
+#[test]
+fn tool_ends_refuse_what_the_tool_cannot_do() {
+    for (args, expected) in [
+        (
+            &["tool", "--server", "--tool", "NPopenmpi"][..],
+            "--tool NPopenmpi: use one of fi_pingpong, ib_send_lat",
+        ),
+        (
+            &["tool", "--server", "--tool", "ib_send_lat", "--verify"][..],
+            "--verify: ib_send_lat has no data check",
+        ),
+        (
+            &[
+                "tool",
+                "--server",
+                "--tool",
+                "fi_pingpong",
+                "--bind",
+                "127.0.0.1",
+            ][..],
+            "fi_pingpong listens on every address",
+        ),
+        (
+            &[
+                "tool",
+                "--server",
+                "--tool",
+                "fi_pingpong",
+                "--sizes",
+                "4,x",
+            ][..],
+            "--sizes",
+        ),
+    ] {
+        cli::assert_refused(args, expected);
+    }
+    if on_path("ib_send_lat") {
+        cli::assert_refused(
+            &[
+                "tool",
+                "--server",
+                "--tool",
+                "ib_send_lat",
+                "--provider",
+                "tcp",
+            ],
+            "ib_send_lat runs on RDMA devices: provider efa (SRD) or verbs, not tcp",
         );
     }
 }

@@ -9,9 +9,13 @@ pub mod local;
 pub mod mpi;
 pub mod results_dir;
 pub mod suite;
+pub mod tool_end;
 pub mod tools;
 
 pub use hosts::{HostsChoice, LocalHosts};
-pub use local::{measure, measure_fi_pingpong, Measurement, Outcome, ToolMeasurement, ToolRun};
+pub use local::{
+    measure, measure_fi_pingpong, Measurement, Outcome, ToolMeasurement, ToolRun, TwoEndedTool,
+    FI_PINGPONG_PORT, PERFTEST_PORT,
+};
 pub use mpi::{measure_mpi, MpiMeasurement, MpiTool};
 pub use suite::{Suite, SuiteError, Target, TestSpec, ToolPlan};

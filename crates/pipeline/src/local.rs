@@ -210,11 +210,11 @@ pub(crate) struct Ended {
     /// Why the client was never started (the server did not come up).
     not_started: Option<String>,
     /// The client's exit status; None when the limit stopped it.
-    client: Option<ExitStatus>,
+    pub(crate) client: Option<ExitStatus>,
     /// The client's stdout, when captured.
     pub(crate) client_output: String,
     /// What the client said, when its stderr was captured.
-    client_errors: String,
+    pub(crate) client_errors: String,
     /// What the server said when it failed (empty when it exited 0).
     server_errors: String,
 }
@@ -448,13 +448,28 @@ pub(crate) fn outcome(
     Ok(Outcome::Failed(reason))
 }
 
-/// A reference tool's two-ended run on the local target (fi_pingpong: one invocation per size,
-/// as its `-S` takes one size).
+/// A two-ended reference tool: its server runs once per size and its client connects to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TwoEndedTool {
+    /// fabtests' fi_pingpong (`-e rdm`, the provider named).
+    FiPingpong,
+    /// perftest's ib_send_lat, ib_send_bw, ib_write_lat, ib_write_bw, on the host's first RDMA
+    /// device; `connection` is `-c` (SRD on EFA).
+    Perftest {
+        /// perftest's connection type, when not its default (RC).
+        connection: Option<String>,
+    },
+}
+
+/// A reference tool's two-ended run (fi_pingpong: one invocation per size, as its `-S` takes
+/// one size; perftest likewise with `-s`).
 #[derive(Debug, Clone)]
 pub struct ToolMeasurement {
     /// The tool's executable (found on PATH).
     pub program: PathBuf,
-    /// Core provider name (tcp, net ...), pinned to each end's interface.
+    /// Which tool, and so how its options are written.
+    pub tool: TwoEndedTool,
+    /// Core provider name (tcp, net ...), pinned to each end's interface (fi_pingpong).
     pub provider: String,
     /// fi_tsend/fi_trecv instead of fi_send/fi_recv.
     pub tagged: bool,
@@ -462,10 +477,68 @@ pub struct ToolMeasurement {
     pub sizes: Vec<u64>,
     /// Round trips per size.
     pub iterations: u64,
-    /// The tool's own data check.
+    /// The tool's own data check (fi_pingpong's -c; perftest has none).
     pub verify: bool,
     /// Limit for one size's run.
     pub limit: Duration,
+}
+
+impl ToolMeasurement {
+    /// Options of both ends for one size.
+    pub(crate) fn size_options(&self, size: u64) -> Vec<String> {
+        match &self.tool {
+            TwoEndedTool::FiPingpong => {
+                let mut options: Vec<String> = [
+                    "-p",
+                    self.provider.as_str(),
+                    "-e",
+                    "rdm",
+                    "-m",
+                    if self.tagged { "tagged" } else { "msg" },
+                    "-I",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                options.extend([self.iterations.to_string(), "-S".into(), size.to_string()]);
+                if self.verify {
+                    options.push("-c".into());
+                }
+                options
+            }
+            // -F: run even when the CPU frequency governor is not "performance" (it warns).
+            TwoEndedTool::Perftest { connection } => {
+                let mut options = vec![
+                    "-s".to_string(),
+                    size.to_string(),
+                    "-n".into(),
+                    self.iterations.to_string(),
+                    "-F".into(),
+                ];
+                if let Some(connection) = connection {
+                    options.extend(["-c".to_string(), connection.clone()]);
+                }
+                options
+            }
+        }
+    }
+
+    /// The server's own options: where it listens for the client.
+    pub(crate) fn server_options(&self, port: u16) -> Vec<String> {
+        match self.tool {
+            TwoEndedTool::FiPingpong => vec!["-B".into(), port.to_string()],
+            TwoEndedTool::Perftest { .. } => vec!["-p".into(), port.to_string()],
+        }
+    }
+
+    /// The client's own options: the server's port and address.
+    pub(crate) fn client_options(&self, port: u16, server: &str) -> Vec<String> {
+        let flag = match self.tool {
+            TwoEndedTool::FiPingpong => "-P",
+            TwoEndedTool::Perftest { .. } => "-p",
+        };
+        vec![flag.into(), port.to_string(), server.to_string()]
+    }
 }
 
 /// What a tool's runs produced.
@@ -479,8 +552,10 @@ pub struct ToolRun {
     pub command_lines: Vec<String>,
 }
 
-/// fi_pingpong's default out-of-band port, used inside the run's own namespaces.
-const FI_PINGPONG_PORT: u16 = 47592;
+/// fi_pingpong's default out-of-band port (used inside the run's own namespaces).
+pub const FI_PINGPONG_PORT: u16 = 47592;
+/// perftest's default port.
+pub const PERFTEST_PORT: u16 = 18515;
 
 /// The environment variable that pins `provider` to one interface, if it has one.
 pub(crate) fn interface_variable(provider: &str) -> Option<String> {
@@ -505,24 +580,7 @@ pub fn measure_fi_pingpong(
             LocalHosts::Netns { .. } => FI_PINGPONG_PORT + index as u16,
             LocalHosts::Loopback => port_for(hosts)?,
         };
-        let mut common: Vec<String> = [
-            "-p",
-            m.provider.as_str(),
-            "-e",
-            "rdm",
-            "-m",
-            if m.tagged { "tagged" } else { "msg" },
-            "-I",
-            &m.iterations.to_string(),
-            "-S",
-            &size.to_string(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        if m.verify {
-            common.push("-c".into());
-        }
+        let common = m.size_options(*size);
         let env = |server: bool| {
             interface_variable(&m.provider)
                 .map(|var| vec![(var, hosts.interface(server))])
@@ -533,7 +591,7 @@ pub fn measure_fi_pingpong(
             args: common
                 .iter()
                 .cloned()
-                .chain(["-B".to_string(), port.to_string()])
+                .chain(m.server_options(port))
                 .collect(),
             env: env(true),
             capture_stdout: false,
@@ -544,11 +602,7 @@ pub fn measure_fi_pingpong(
             args: common
                 .iter()
                 .cloned()
-                .chain([
-                    "-P".to_string(),
-                    port.to_string(),
-                    hosts.server_addr().to_string(),
-                ])
+                .chain(m.client_options(port, &hosts.server_addr().to_string()))
                 .collect(),
             env: env(false),
             capture_stdout: true,

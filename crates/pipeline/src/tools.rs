@@ -28,6 +28,9 @@ enum VersionProbe {
     },
     /// The tool has no version option: the version of the package that installed it.
     Package,
+    /// Built from source without a package (OSU in the rdmabench image): the `VERSION` file of
+    /// its install prefix, the directory above the one it was found in; else as `Package`.
+    PrefixFile,
 }
 
 /// A reference tool rdmabench knows.
@@ -93,13 +96,13 @@ pub const CATALOG: &[ToolSpec] = &[
         name: "osu_latency",
         measures: "MPI ping-pong latency (OSU)",
         provided_by: OSU,
-        version: VersionProbe::Package,
+        version: VersionProbe::PrefixFile,
     },
     ToolSpec {
         name: "osu_bw",
         measures: "MPI bandwidth (OSU)",
         provided_by: OSU,
-        version: VersionProbe::Package,
+        version: VersionProbe::PrefixFile,
     },
     ToolSpec {
         name: "NPopenmpi",
@@ -130,7 +133,8 @@ pub struct ToolStatus {
     pub path: Option<PathBuf>,
     /// Its version, when it or its package says.
     pub version: Option<String>,
-    /// Where the version came from: "tool" (its own output) or "package" (dpkg).
+    /// Where the version came from: "tool" (its own output or install prefix) or "package"
+    /// (dpkg).
     pub version_source: Option<&'static str>,
     /// What provides it (shown when it is missing).
     pub provided_by: &'static str,
@@ -219,6 +223,12 @@ fn status(spec: &ToolSpec, path: &OsString) -> ToolStatus {
                         .and_then(|(_, text)| after_marker(&text, marker))
                 }
                 VersionProbe::Package => None,
+                VersionProbe::PrefixFile => file
+                    .parent()
+                    .and_then(Path::parent)
+                    .and_then(|prefix| std::fs::read_to_string(prefix.join("VERSION")).ok())
+                    .map(|text| text.trim().to_string())
+                    .filter(|v| !v.is_empty()),
             };
             match from_tool {
                 Some(v) => (Some(v), Some("tool")),
@@ -237,6 +247,12 @@ fn status(spec: &ToolSpec, path: &OsString) -> ToolStatus {
         version_source,
         provided_by: spec.provided_by,
     }
+}
+
+/// What `program --help` prints (stdout then stderr; perftest exits non-zero after it), within
+/// the probe limit; None when it could not run or hung.
+pub fn help_text(program: &Path, path: &OsString) -> Option<String> {
+    probe(program, &["--help"], path).map(|(_, text)| text)
 }
 
 /// Every catalogued tool as found on `path` (a PATH value), in catalogue order.

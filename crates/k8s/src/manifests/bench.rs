@@ -43,6 +43,7 @@ trap 'rm -f "/host$host_bin"' EXIT
 stopping=0
 stop() {
   stopping=1
+  [ -z "${child:-}" ] || kill -TERM "$child" 2>/dev/null || true
   for proc in /proc/[0-9]*; do
     if [ "$(readlink "$proc/exe" 2>/dev/null)" = "$host_bin" ]; then
       kill -TERM "${proc#/proc/}" 2>/dev/null || true
@@ -62,7 +63,14 @@ if [ "$role" = client ]; then
   set -- "$server" "$@"
 fi
 ulimit -l unlimited
-nsenter --target 1 --mount --uts --ipc --net --pid -- "$host_bin" "$test" "$@" &
+if [ "$test" = tool ]; then
+  # The reference tools are this image's: enter only the host's network namespace, so they run
+  # on the node's network and (privileged) devices with the image's userspace; TERM reaches them
+  # through $child.
+  nsenter --target 1 --net -- /usr/local/bin/rdmabench "$test" "$@" &
+else
+  nsenter --target 1 --mount --uts --ipc --net --pid -- "$host_bin" "$test" "$@" &
+fi
 child=$!
 status=0
 wait "$child" || status=$?

@@ -1,5 +1,5 @@
-//! Network policies: the benchmark pods talk only to each other on the control port (and to
-//! cluster DNS to find the server), the device plugin to nobody (it uses the kubelet's unix
+//! Network policies: the benchmark pods talk only to each other on the control port and the
+//! reference tools' ports after it (and to cluster DNS to find the server), the device plugin to nobody (it uses the kubelet's unix
 //! socket). EFA traffic bypasses the kernel, so no policy can slow it down; node-mode pods use
 //! the host network, which policies do not govern. They only take effect where the cluster
 //! enforces policies (the VPC CNI's network policy agent); elsewhere they are inert.
@@ -27,6 +27,9 @@ fn selector(labels: &[(&str, &str)]) -> LabelSelector {
     }
 }
 
+/// Ports a reference tool's runs may use from the control port on: one per message size.
+pub const TOOL_PORTS: u16 = 64;
+
 fn port(protocol: &str, number: i32) -> NetworkPolicyPort {
     NetworkPolicyPort {
         protocol: Some(protocol.to_string()),
@@ -41,7 +44,11 @@ pub fn bench_network_policy(spec: &BenchSpec) -> NetworkPolicy {
         pod_selector: Some(selector(&[MANAGED_BY])),
         ..NetworkPolicyPeer::default()
     }];
-    let control = vec![port("TCP", i32::from(spec.port))];
+    // The control port and the ports after it, which `rdmabench tool` gives each size's run.
+    let control = vec![NetworkPolicyPort {
+        end_port: Some(i32::from(spec.port) + i32::from(TOOL_PORTS) - 1),
+        ..port("TCP", i32::from(spec.port))
+    }];
     let dns = NetworkPolicyPeer {
         namespace_selector: Some(selector(&[("kubernetes.io/metadata.name", "kube-system")])),
         pod_selector: Some(selector(&[("k8s-app", "kube-dns")])),

@@ -1,0 +1,224 @@
+//! `rdmabench tool`: one end of fi_pingpong or a perftest tool between two real hosts (the
+//! cluster's pods or nodes), so `run --target eks` measures with the reference tools beside
+//! rdmabench in both modes. The client end prints the results file, as `rdmabench pingpong
+//! --format json` does, so the cluster runner reads both the same way.
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use rdmabench_pipeline::tool_end::{serve_tool, tool_client};
+use rdmabench_pipeline::tools::{discover, help_text};
+use rdmabench_pipeline::{Outcome, ToolMeasurement, TwoEndedTool, FI_PINGPONG_PORT, PERFTEST_PORT};
+use rdmabench_report::import::{self, Tool};
+use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
+
+use crate::bench::interrupt_flag;
+use crate::cli::{ApiArg, FormatArg, ToolEndArgs};
+use crate::output::emit;
+use crate::reference::tool_results;
+
+/// Tools with a server and a client end.
+const TWO_ENDED: &[&str] = &[
+    "fi_pingpong",
+    "ib_send_lat",
+    "ib_send_bw",
+    "ib_write_lat",
+    "ib_write_bw",
+];
+/// The most sizes one run may have: each uses its own port, and the cluster's network policy
+/// opens this many.
+pub const MAX_SIZES: usize = rdmabench_k8s::manifests::TOOL_PORTS as usize;
+
+/// perftest's connection type for `provider`: SRD on EFA (which has no RC), perftest's own
+/// default (RC) on verbs; an error for providers perftest cannot use, or when this perftest has
+/// no SRD.
+fn perftest_connection(tool: &str, provider: &str, help: &str) -> Result<Option<String>> {
+    match provider {
+        "efa" => {
+            let offers_srd = help
+                .lines()
+                .any(|l| l.contains("--connection") && l.contains("SRD"));
+            if !offers_srd {
+                bail!("{tool} is not supported here: this perftest offers no SRD connection type for it (its --connection list has none), and EFA only has SRD; ib_send_lat and ib_send_bw have it in perftest 4.5 and later");
+            }
+            Ok(Some("SRD".into()))
+        }
+        "verbs" => Ok(None),
+        other => bail!("{tool} runs on RDMA devices: provider efa (SRD) or verbs, not {other}; for {other} use fi_pingpong"),
+    }
+}
+
+/// The parsed and checked options of one end.
+struct Planned {
+    sizes: Vec<u64>,
+    iterations: u64,
+    reach: Duration,
+    limit: Duration,
+}
+
+/// Checks the options as the ends will get them, so a bad suite fails before any pod exists.
+pub fn check(args: &ToolEndArgs) -> Result<()> {
+    planned(args).map(|_| ())
+}
+
+fn planned(args: &ToolEndArgs) -> Result<Planned> {
+    let tool = args.tool.as_str();
+    if !TWO_ENDED.contains(&tool) {
+        bail!(
+            "--tool {tool}: use one of {} (MPI tools start their other end themselves, through `rdmabench launch`)",
+            TWO_ENDED.join(", ")
+        );
+    }
+    if args.bind != "0.0.0.0" {
+        bail!("--bind {}: {tool} listens on every address; pin the provider's interface with its FI_<PROVIDER>_IFACE variable instead", args.bind);
+    }
+    if args.format != FormatArg::Json {
+        bail!("--format: the tool's client end prints its results file as json only; `rdmabench report` renders it");
+    }
+    if tool.starts_with("ib_") && args.verify {
+        bail!("--verify: {tool} has no data check; remove the flag");
+    }
+    let sizes = if args.sizes == "sweep" {
+        sweep_sizes()
+    } else {
+        parse_size_list(&args.sizes).context("--sizes")?
+    };
+    if sizes.len() > MAX_SIZES {
+        bail!(
+            "--sizes: {} sizes, at most {MAX_SIZES} per run (each uses its own port)",
+            sizes.len()
+        );
+    }
+    Ok(Planned {
+        sizes,
+        iterations: parse_count(&args.iters).context("--iters")?,
+        reach: parse_duration(&args.timeout).context("--timeout")?,
+        limit: parse_duration(&args.limit).context("--limit")?,
+    })
+}
+
+/// Runs `rdmabench tool`; returns the process exit code.
+pub fn run(args: &ToolEndArgs) -> Result<i32> {
+    let tool = args.tool.as_str();
+    let Planned {
+        sizes,
+        iterations,
+        reach,
+        limit,
+    } = planned(args)?;
+    let perftest = tool.starts_with("ib_");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let status = discover(&path)
+        .into_iter()
+        .find(|t| t.name == tool)
+        .context("the tool catalogue lists every two-ended tool")?;
+    let Some(program) = status.path.clone() else {
+        bail!(
+            "{tool} is not installed (it comes with {})",
+            status.provided_by
+        );
+    };
+    let (kind, format, default_port) = if perftest {
+        let help = help_text(&program, &path).unwrap_or_default();
+        let connection = perftest_connection(tool, &args.provider, &help)?;
+        (
+            TwoEndedTool::Perftest { connection },
+            Tool::Perftest,
+            PERFTEST_PORT,
+        )
+    } else {
+        (TwoEndedTool::FiPingpong, Tool::FiPingpong, FI_PINGPONG_PORT)
+    };
+    let port = args.port.unwrap_or(default_port);
+    let tagged = args.api == ApiArg::Tagged;
+    let measurement = ToolMeasurement {
+        program,
+        tool: kind,
+        provider: args.provider.clone(),
+        tagged,
+        sizes: sizes.clone(),
+        iterations,
+        verify: args.verify,
+        limit,
+    };
+    let interrupted = interrupt_flag()?;
+    let Some(server) = &args.host else {
+        eprintln!(
+            "rdmabench: {tool} server for {} sizes from port {port}",
+            sizes.len()
+        );
+        return Ok(match serve_tool(&measurement, port, &interrupted)? {
+            Outcome::Complete => 0,
+            Outcome::Interrupted => 130,
+            Outcome::Failed(reason) => {
+                eprintln!("error: {tool} server: {reason}");
+                1
+            }
+        });
+    };
+    eprintln!(
+        "rdmabench: {tool} client of {server} for {} sizes",
+        sizes.len()
+    );
+    let started = SystemTime::now();
+    let run = tool_client(&measurement, server, port, reach, &interrupted)?;
+    let context = import::Context {
+        provider: Some(args.provider.clone()),
+        api: Some(if tagged { "tagged" } else { "msg" }.into()),
+        mode: None,
+        instance_type: None,
+        host: hostname(),
+        command_line: None,
+        timestamp: humantime::format_rfc3339_seconds(started).to_string(),
+        source: format!("{tool}, run by rdmabench tool against {server}"),
+    };
+    if let Some(results) = tool_results(&run, format, status.version.clone(), context, sizes.len())?
+    {
+        emit(&results.to_json_pretty(), args.output.as_deref())?;
+    }
+    Ok(match run.outcome {
+        Outcome::Complete => 0,
+        Outcome::Interrupted => 130,
+        Outcome::Failed(reason) => {
+            eprintln!("error: {tool} client: {reason}");
+            1
+        }
+    })
+}
+
+/// This host's name, for the results.
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perftest_uses_srd_on_efa_only_where_it_offers_it() {
+        let with_srd = "  -c, --connection=<RC/XRC/UC/UD/DC/SRD>  Connection type RC/XRC/UC/UD/DC/SRD (default RC)";
+        let without =
+            "  -c, --connection=<RC/XRC/UC/DC>  Connection type RC/XRC/UC/DC (default RC)";
+        assert_eq!(
+            perftest_connection("ib_send_lat", "efa", with_srd)
+                .unwrap()
+                .as_deref(),
+            Some("SRD")
+        );
+        let err = perftest_connection("ib_write_lat", "efa", without)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ib_write_lat is not supported here"), "{err}");
+        assert_eq!(
+            perftest_connection("ib_send_lat", "verbs", without).unwrap(),
+            None
+        );
+        let err = perftest_connection("ib_send_lat", "tcp", with_srd)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not tcp; for tcp use fi_pingpong"), "{err}");
+    }
+}
