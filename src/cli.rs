@@ -22,7 +22,7 @@ pub enum Command {
     /// Report on results files: the seed's tables, percentiles, comparisons against a
     /// baseline (e.g. pod against node) and the seed's published numbers.
     Report(ReportArgs),
-    /// Read another tool's output (fi_pingpong, perftest, OSU, IMB PingPong) into a results
+    /// Read another tool's output (fi_pingpong, perftest, OSU, IMB PingPong, NetPIPE) into a results
     /// file, so `report` can set its numbers beside rdmabench's.
     Import(ImportArgs),
     /// Ping-pong latency between two endpoints (like fi_pingpong / ib_send_lat).
