@@ -552,6 +552,31 @@ pub struct ToolRun {
     pub command_lines: Vec<String>,
 }
 
+impl Default for ToolRun {
+    /// A run before its first size: complete until a size is not.
+    fn default() -> ToolRun {
+        ToolRun {
+            outcome: Outcome::Complete,
+            outputs: Vec::new(),
+            command_lines: Vec::new(),
+        }
+    }
+}
+
+impl ToolRun {
+    /// Records how one size's run ended: its output when complete (true: go on), else the
+    /// outcome of the whole run (false: stop).
+    pub(crate) fn size_done(&mut self, outcome: Outcome, output: String) -> bool {
+        if outcome == Outcome::Complete {
+            self.outputs.push(output);
+            true
+        } else {
+            self.outcome = outcome;
+            false
+        }
+    }
+}
+
 /// fi_pingpong's default out-of-band port (used inside the run's own namespaces).
 pub const FI_PINGPONG_PORT: u16 = 47592;
 /// perftest's default port.
@@ -570,11 +595,7 @@ pub fn measure_fi_pingpong(
     m: &ToolMeasurement,
     interrupted: &AtomicBool,
 ) -> Result<ToolRun, LocalError> {
-    let mut run = ToolRun {
-        outcome: Outcome::Complete,
-        outputs: Vec::new(),
-        command_lines: Vec::new(),
-    };
+    let mut run = ToolRun::default();
     for (index, size) in m.sizes.iter().enumerate() {
         let port = match hosts {
             LocalHosts::Netns { .. } => FI_PINGPONG_PORT + index as u16,
@@ -615,11 +636,9 @@ pub fn measure_fi_pingpong(
         ));
         let ended = run_ends(hosts, &server, &client, Some(port), m.limit, interrupted)?;
         let outcome = outcome(&ended, m.limit, interrupted)?;
-        if outcome != Outcome::Complete {
-            run.outcome = outcome;
+        if !run.size_done(outcome, ended.client_output) {
             return Ok(run);
         }
-        run.outputs.push(ended.client_output);
     }
     Ok(run)
 }

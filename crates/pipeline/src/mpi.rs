@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::hosts::LocalHosts;
 use crate::launch::{Destination, LaunchMap, LAUNCH_MAP_ENV};
-use crate::local::{interface_variable, outcome, run_alone, End, LocalError, Outcome, ToolRun};
+use crate::local::{interface_variable, outcome, run_alone, End, LocalError, ToolRun};
 
 /// Which MPI benchmark runs, and so how sizes and counts map onto its options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,11 +186,7 @@ pub fn measure_mpi(
     m: &MpiMeasurement,
     interrupted: &AtomicBool,
 ) -> Result<ToolRun, LocalError> {
-    let mut run = ToolRun {
-        outcome: Outcome::Complete,
-        outputs: Vec::new(),
-        command_lines: Vec::new(),
-    };
+    let mut run = ToolRun::default();
     let env = m.environment(hosts);
     for (index, size) in m.sizes.iter().enumerate() {
         // NetPIPE's rank 0 (mpirun's host, this machine's file system) writes its results.
@@ -221,11 +217,9 @@ pub fn measure_mpi(
             }
             MpiTool::OsuLatency | MpiTool::OsuBw => ended.client_output,
         };
-        if outcome != Outcome::Complete {
-            run.outcome = outcome;
+        if !run.size_done(outcome, output) {
             return Ok(run);
         }
-        run.outputs.push(output);
     }
     Ok(run)
 }

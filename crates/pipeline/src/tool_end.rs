@@ -59,11 +59,7 @@ pub fn tool_client(
     reach: Duration,
     interrupted: &AtomicBool,
 ) -> Result<ToolRun, LocalError> {
-    let mut run = ToolRun {
-        outcome: Outcome::Complete,
-        outputs: Vec::new(),
-        command_lines: Vec::new(),
-    };
+    let mut run = ToolRun::default();
     for (index, size) in m.sizes.iter().enumerate() {
         let args = m
             .size_options(*size)
@@ -85,11 +81,9 @@ pub fn tool_client(
             std::thread::sleep(RETRY_PAUSE);
         };
         let outcome = outcome(&ended, m.limit, interrupted)?;
-        if outcome != Outcome::Complete {
-            run.outcome = outcome;
+        if !run.size_done(outcome, ended.client_output) {
             return Ok(run);
         }
-        run.outputs.push(ended.client_output);
     }
     Ok(run)
 }
