@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::hosts::LocalHosts;
 use crate::launch::{Destination, LaunchMap, LAUNCH_MAP_ENV};
-use crate::local::{interface_variable, outcome, run_alone, End, LocalError, ToolRun};
+use crate::local::{interface_variable, outcome, run_alone, End, LocalError, Outcome, ToolRun};
 
 /// Which MPI benchmark runs, and so how sizes and counts map onto its options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +208,15 @@ pub fn measure_mpi(
             end.command_line()
         ));
         let ended = run_alone(hosts, &end, m.limit, interrupted)?;
-        let outcome = outcome(&ended, m.limit, interrupted)?;
+        let outcome = match outcome(&ended, m.limit, interrupted)? {
+            Outcome::Failed(reason) if reason.contains("PML cm cannot be selected") => {
+                Outcome::Failed(format!(
+                    "{reason}; Open MPI's ofi MTL could not use provider {} ({}) here: try another provider for this test, e.g. provider = \"tcp\"",
+                    m.provider, m.mtl_provider
+                ))
+            }
+            other => other,
+        };
         let output = match m.tool {
             MpiTool::NetPipe => {
                 let text = std::fs::read_to_string(&results_file).unwrap_or_default();
