@@ -4,13 +4,11 @@
 //! has re-posted its receives), so it can never run ahead of the receiver into unexpected-message
 //! buffering. Both ways, each end's window completes only when the peer's window arrived.
 
-use std::cell::Cell;
-
 use rdmabench_stats::{BandwidthSummary, SizeMeasurement};
 
-use crate::config::{RunConfig, Test};
+use crate::config::Test;
 use crate::error::EngineError;
-use crate::measure::PhaseClock;
+use crate::measure::{Phase, PhaseClock};
 use crate::transport::{Transport, Watchdog};
 use crate::verify::{check_in_window, fill};
 
@@ -80,19 +78,21 @@ pub(crate) fn prepare(
 
 /// Runs `windows` windows starting at message `first`; the initiator times each window into
 /// `samples`. Returns the wall-clock time of the phase in ns.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn windows(
     transport: &mut dyn Transport,
-    config: &RunConfig,
     shape: Shape,
-    size: u64,
-    windows: u64,
-    first: u64,
-    initiator: bool,
-    samples: Option<&mut Vec<u64>>,
-    completed: &Cell<u64>,
+    phase: Phase<'_>,
     watchdog: &mut Watchdog,
 ) -> Result<u64, EngineError> {
+    let Phase {
+        config,
+        size,
+        units: windows,
+        first,
+        initiator,
+        samples,
+        completed,
+    } = phase;
     let len = size as usize;
     let window = shape.window;
     let mut seen = vec![false; if config.verify { window } else { 0 }];

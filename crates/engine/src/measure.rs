@@ -104,6 +104,27 @@ impl Watch<'_> {
 /// Runs one phase of `units` round trips or windows with the transport, the watchdog keeping
 /// an eye on the peer; the initiator times units into `samples` when given. Returns the
 /// wall-clock time of the phase in ns.
+/// One phase of a size, as every test's loop takes it: `units` round trips or windows from
+/// iteration `first`, on the initiating end or the other, timed into `samples` (initiator,
+/// timed phase), with the count of finished units that the watchdog reads to tell a stall.
+pub(crate) struct Phase<'a> {
+    /// The run.
+    pub config: &'a RunConfig,
+    /// Message size in bytes.
+    pub size: u64,
+    /// Round trips or windows in this phase.
+    pub units: u64,
+    /// Iteration number of the first unit (warm-up and timed phases continue one count, which
+    /// --verify's patterns follow).
+    pub first: u64,
+    /// This end starts each unit.
+    pub initiator: bool,
+    /// Where each unit's time goes, when timed here.
+    pub samples: Option<&'a mut Vec<u64>>,
+    /// Units finished so far.
+    pub completed: &'a Cell<u64>,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_phase(
     transport: &mut dyn Transport,
@@ -130,52 +151,23 @@ fn run_phase(
         phase_done: &phase_done,
     };
     let mut watchdog = || watch.keep_waiting();
+    let phase = Phase {
+        config,
+        size,
+        units,
+        first: first_iteration,
+        initiator,
+        samples,
+        completed: &completed,
+    };
     let result = match config.test {
-        Test::RmaLatency { op } => rma::latency(
-            transport,
-            config,
-            op,
-            size,
-            units,
-            first_iteration,
-            initiator,
-            samples,
-            &completed,
-            &mut watchdog,
-        ),
-        Test::RmaBandwidth { op, .. } => rma::windows(
-            transport,
-            config,
-            op,
-            size,
-            units,
-            first_iteration,
-            initiator,
-            samples,
-            &completed,
-            &mut watchdog,
-        ),
-        Test::PingPong => pingpong::round_trips(
-            transport,
-            config,
-            size,
-            units,
-            first_iteration,
-            initiator,
-            samples,
-            &completed,
-            &mut watchdog,
-        ),
+        Test::RmaLatency { op } => rma::latency(transport, op, phase, &mut watchdog),
+        Test::RmaBandwidth { op, .. } => rma::windows(transport, op, phase, &mut watchdog),
+        Test::PingPong => pingpong::round_trips(transport, phase, &mut watchdog),
         Test::Bandwidth { .. } => bandwidth::windows(
             transport,
-            config,
             Shape::of(config.test).expect("a bandwidth test has a shape"),
-            size,
-            units,
-            first_iteration,
-            initiator,
-            samples,
-            &completed,
+            phase,
             &mut watchdog,
         ),
     };

@@ -1,11 +1,8 @@
 //! The ping-pong loop: one message in flight, the initiator timing each round trip, as
 //! fi_pingpong and ib_send_lat do.
 
-use std::cell::Cell;
-
-use crate::config::RunConfig;
 use crate::error::EngineError;
-use crate::measure::PhaseClock;
+use crate::measure::{Phase, PhaseClock};
 use crate::transport::{Transport, Watchdog};
 use crate::verify::{check, fill};
 
@@ -20,18 +17,20 @@ pub(crate) fn prepare(
 
 /// Runs `round_trips` round trips; the initiator times each one into `samples`. Returns the
 /// wall-clock time of the phase in ns.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn round_trips(
     transport: &mut dyn Transport,
-    config: &RunConfig,
-    size: u64,
-    round_trips: u64,
-    first_iteration: u64,
-    initiator: bool,
-    samples: Option<&mut Vec<u64>>,
-    completed: &Cell<u64>,
+    phase: Phase<'_>,
     watchdog: &mut Watchdog,
 ) -> Result<u64, EngineError> {
+    let Phase {
+        config,
+        size,
+        units: round_trips,
+        first: first_iteration,
+        initiator,
+        samples,
+        completed,
+    } = phase;
     let len = size as usize;
     let mut clock = PhaseClock::start(samples);
     for i in 0..round_trips {

@@ -8,11 +8,9 @@
 //! only keeps its endpoint progressing (software providers move RMA data in the target's
 //! progress calls) until the initiator says the phase is done.
 
-use std::cell::Cell;
-
 use crate::config::{RmaOp, RunConfig};
 use crate::error::EngineError;
-use crate::measure::PhaseClock;
+use crate::measure::{Phase, PhaseClock};
 use crate::transport::{Transport, Watchdog};
 use crate::verify::{check, fill};
 
@@ -49,19 +47,21 @@ pub(crate) fn passive(
 
 /// `round_trips` RMA latency units from message `first`; the initiator times each into
 /// `samples`. Returns the phase's wall-clock time in ns.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn latency(
     transport: &mut dyn Transport,
-    config: &RunConfig,
     op: RmaOp,
-    size: u64,
-    round_trips: u64,
-    first: u64,
-    initiator: bool,
-    samples: Option<&mut Vec<u64>>,
-    completed: &Cell<u64>,
+    phase: Phase<'_>,
     watchdog: &mut Watchdog,
 ) -> Result<u64, EngineError> {
+    let Phase {
+        config,
+        size,
+        units: round_trips,
+        first,
+        initiator,
+        samples,
+        completed,
+    } = phase;
     if !initiator && op == RmaOp::Read {
         return passive(transport, watchdog);
     }
@@ -108,19 +108,21 @@ pub(crate) fn latency(
 
 /// `windows` windows of RMA operations from message `first`, the initiator timing each
 /// window; the target is passive. Returns the phase's wall-clock time in ns.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn windows(
     transport: &mut dyn Transport,
-    config: &RunConfig,
     op: RmaOp,
-    size: u64,
-    windows: u64,
-    first: u64,
-    initiator: bool,
-    samples: Option<&mut Vec<u64>>,
-    completed: &Cell<u64>,
+    phase: Phase<'_>,
     watchdog: &mut Watchdog,
 ) -> Result<u64, EngineError> {
+    let Phase {
+        config,
+        size,
+        units: windows,
+        first,
+        initiator,
+        samples,
+        completed,
+    } = phase;
     if !initiator {
         return passive(transport, watchdog);
     }
