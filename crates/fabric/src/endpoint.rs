@@ -518,8 +518,7 @@ impl Endpoint {
         }
         let (_, rx_desc) = self.descriptors();
         let offset = self.slot_offset(op);
-        // SAFETY: offset + len lies inside rx (slot_offset and check_len bound it).
-        let buf = unsafe { self.rx.as_mut_ptr().add(offset) }.cast::<c_void>();
+        let buf = slot(&mut self.rx, offset);
         let context = std::ptr::from_mut(&mut self.rx_contexts[op]).cast::<c_void>();
         let ep = self.ep.as_ptr();
         let api = self.options.api;
@@ -565,10 +564,7 @@ impl Endpoint {
             context,
         } = self.tx_op(op, len)?;
         let (tx_desc, _) = self.descriptors();
-        // SAFETY: offset + len lies inside tx (slot_offset and check_len bound it).
-        let buf = unsafe { self.tx.as_mut_ptr().add(offset) }
-            .cast::<c_void>()
-            .cast_const();
+        let buf = slot(&mut self.tx, offset).cast_const();
         let ep = self.ep.as_ptr();
         let api = self.options.api;
         if len < self.inject_size {
@@ -670,10 +666,7 @@ impl Endpoint {
             context,
         } = self.tx_op(op, len)?;
         let (tx_desc, _) = self.descriptors();
-        // SAFETY: offset + len lies inside tx (slot_offset and check_len bound it).
-        let buf = unsafe { self.tx.as_mut_ptr().add(offset) }
-            .cast::<c_void>()
-            .cast_const();
+        let buf = slot(&mut self.tx, offset).cast_const();
         let remote = memory.address + offset as u64;
         let ep = self.ep.as_ptr();
         let call = if notify { "fi_writedata" } else { "fi_write" };
@@ -711,8 +704,7 @@ impl Endpoint {
             context,
         } = self.tx_op(op, len)?;
         let (_, rx_desc) = self.descriptors();
-        // SAFETY: offset + len lies inside rx (slot_offset and check_len bound it).
-        let buf = unsafe { self.rx.as_mut_ptr().add(offset) }.cast::<c_void>();
+        let buf = slot(&mut self.rx, offset);
         let remote = memory.address + offset as u64;
         let ep = self.ep.as_ptr();
         self.retry_on_eagain("fi_read", Queue::Send, watchdog, |_| {
@@ -909,6 +901,15 @@ impl Endpoint {
             ),
         }
     }
+}
+
+/// The start of the buffer slot at `offset`, as libfabric's calls take a buffer (slot_offset
+/// and check_len keep offset + len inside the buffer). A raw pointer, never a reference: the
+/// provider may be writing other slots of the same buffer meanwhile.
+fn slot(buffer: &mut AlignedBuffer, offset: usize) -> *mut c_void {
+    assert!(offset < buffer.len(), "slot offset beyond the buffer");
+    // SAFETY: offset is inside the buffer's allocation (asserted), so add stays in bounds.
+    unsafe { buffer.as_mut_ptr().add(offset) }.cast()
 }
 
 fn open_cq(
