@@ -74,3 +74,68 @@ fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
     let clean = rdmabench(&["clean"]);
     assert!(String::from_utf8_lossy(&clean.stdout).contains("deleted"));
 }
+
+#[test]
+#[ignore = "needs a real EKS stack and its pushed image: see README, Real-cluster check"]
+fn the_reference_tools_run_beside_rdmabench_over_efa_in_both_modes() {
+    assert_eq!(
+        std::env::var("RDMABENCH_EKS_TEST").as_deref(),
+        Ok("1"),
+        "set RDMABENCH_EKS_TEST=1 to confirm that this test may use the stack in rdmabench.toml"
+    );
+    let config = std::env::var_os("RDMABENCH_EKS_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "rdmabench.toml".into());
+    let results = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("rdmabench")
+        .unwrap()
+        .args([
+            "run",
+            "--target",
+            "eks",
+            "--suite",
+            "reference",
+            "--iters",
+            "10k",
+            "--yes",
+        ])
+        .arg("--config")
+        .arg(&config)
+        .arg("--results-dir")
+        .arg(results.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let run_dir = std::fs::read_dir(results.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for (test, tool) in [("fi-pingpong", "fi_pingpong"), ("ib-send-lat", "perftest")] {
+        for mode in ["node", "pod"] {
+            let path = run_dir.join(format!("{test}-{mode}-1.json"));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{err}", path.display()));
+            let results: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(results["tool"]["name"], tool, "{test} {mode}");
+            assert_eq!(results["parameters"]["provider"], "efa", "{test} {mode}");
+            assert_ne!(
+                results["placement"]["server_node"], results["placement"]["client_node"],
+                "{test} {mode}: the ends must be on different nodes"
+            );
+            assert!(
+                results["command_line"]
+                    .as_str()
+                    .unwrap()
+                    .contains(" -c SRD")
+                    || tool == "fi_pingpong",
+                "perftest on EFA uses SRD: {}",
+                results["command_line"]
+            );
+        }
+    }
+    let report = std::fs::read_to_string(run_dir.join("report.md")).unwrap();
+    assert!(report.contains("What each tool's numbers mean"), "{report}");
+}
