@@ -700,7 +700,9 @@ pub struct ToolEndArgs {
     /// Be the server end: run the tool's server once per size.
     #[arg(long)]
     pub server: bool,
-    /// The tool: fi_pingpong, ib_send_lat, ib_send_bw, ib_write_lat or ib_write_bw.
+    /// The tool: fi_pingpong, ib_send_lat, ib_send_bw, ib_write_lat, ib_write_bw, or an MPI
+    /// benchmark (NPopenmpi, osu_latency, osu_bw), whose client end runs mpirun with both ranks
+    /// and whose server end is only the pod its daemon is started in.
     #[arg(long)]
     pub tool: String,
     /// Where the server listens: these tools listen on every address, so only 0.0.0.0.
@@ -725,6 +727,18 @@ pub struct ToolEndArgs {
     /// fi_pingpong's data check (-c); perftest has none.
     #[arg(long)]
     pub verify: bool,
+    /// OSU's untimed repeats first (-x).
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<String>,
+    /// MPI tools: the server's pod, where `rdmabench launch` starts Open MPI's daemon through
+    /// the exec API, as NAMESPACE/POD/CONTAINER [default: RDMABENCH_SERVER_POD, which the
+    /// cluster runner sets].
+    #[arg(long, value_name = "NAMESPACE/POD/CONTAINER")]
+    pub server_pod: Option<String>,
+    /// MPI tools: keep Open MPI's own traffic on this network (oob_tcp_if_include: a CIDR or
+    /// an interface name).
+    #[arg(long, value_name = "NETWORK")]
+    pub mpi_network: Option<String>,
     /// How long the client keeps starting again while the server does not listen yet.
     #[arg(long, default_value = "30s")]
     pub timeout: String,

@@ -140,6 +140,7 @@ fn bench_spec(
         test: kind.to_string(),
         pingpong_args: remote_options(kind, options)?,
         deadline_seconds: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
+        launcher: false,
     })
 }
 
@@ -238,6 +239,7 @@ fn placeholder_spec(config: &StackConfig, cluster: &ClusterArgs) -> Result<Bench
         test: "pingpong".into(),
         pingpong_args: Vec::new(),
         deadline_seconds: 0,
+        launcher: false,
     })
 }
 
@@ -371,6 +373,8 @@ pub struct ClusterTest {
     pub pingpong: Vec<String>,
     /// Node and/or pod mode.
     pub modes: Vec<Mode>,
+    /// The client starts its peer in the server pod through the exec API (MPI tools).
+    pub launcher: bool,
 }
 
 /// Everything a run on the cluster needs besides the configuration and how to reach it.
@@ -398,14 +402,25 @@ pub fn timeouts(start: &str, run: &str) -> Result<Timeouts> {
     })
 }
 
+/// What a run on the cluster produced.
+pub struct TestsRun {
+    /// The results files written.
+    pub written: Vec<PathBuf>,
+    /// Ctrl-C stopped it.
+    pub stopped: bool,
+    /// Reference tools that could not run in a mode, and why (the rest ran on).
+    pub tool_failures: Vec<String>,
+}
+
 /// Measures every test in every mode, `repeat` times (node, pod, node, pod ...; never two at
 /// once), after making sure the device plugin reports EFA; writes one results file per
-/// measurement. Returns the files written and whether Ctrl-C stopped it.
+/// measurement. A reference tool that fails (not installed, not supported on EFA) is noted and
+/// the rest goes on; any other failure ends the run.
 pub fn run_tests(
     config: &StackConfig,
     cluster_args: &ClusterArgs,
     run: &ClusterRun,
-) -> Result<(Vec<PathBuf>, bool)> {
+) -> Result<TestsRun> {
     block_on(run_tests_async(config, cluster_args, run))
 }
 
@@ -413,20 +428,23 @@ async fn run_tests_async(
     config: &StackConfig,
     cluster_args: &ClusterArgs,
     run: &ClusterRun,
-) -> Result<(Vec<PathBuf>, bool)> {
+) -> Result<TestsRun> {
     let specs = run
         .tests
         .iter()
         .map(|test| {
-            let spec = bench_spec(
-                config,
-                cluster_args,
-                run.image.clone(),
-                &test.kind,
-                &test.pingpong,
-                run.timeouts.run,
-            )
-            .with_context(|| format!("test '{}'", test.name))?;
+            let spec = BenchSpec {
+                launcher: test.launcher,
+                ..bench_spec(
+                    config,
+                    cluster_args,
+                    run.image.clone(),
+                    &test.kind,
+                    &test.pingpong,
+                    run.timeouts.run,
+                )
+                .with_context(|| format!("test '{}'", test.name))?
+            };
             Ok(Bundle::new(&spec, &test.modes))
         })
         .collect::<Result<Vec<Bundle>>>()?;
@@ -442,10 +460,11 @@ async fn run_tests_async(
         }
         () = interrupted(shutdown.clone()) => {
             eprintln!("rdmabench: stopped before any measurement; nothing to remove");
-            return Ok((Vec::new(), true));
+            return Ok(TestsRun { written: Vec::new(), stopped: true, tool_failures: Vec::new() });
         }
     }
     let mut written = Vec::new();
+    let mut tool_failures = Vec::new();
     for repetition in 1..=run.repeat {
         for (test, bundle) in run.tests.iter().zip(&specs) {
             for objects in &bundle.modes {
@@ -459,7 +478,23 @@ async fn run_tests_async(
                     .measure(objects, run.timeouts, shutdown.clone())
                     .await
                 {
-                    Err(K8sError::Interrupted) => return Ok((written, true)),
+                    Err(K8sError::Interrupted) => {
+                        return Ok(TestsRun {
+                            written,
+                            stopped: true,
+                            tool_failures,
+                        })
+                    }
+                    Err(error) if test.kind == "tool" => {
+                        let why = format!(
+                            "{} in {} mode did not run: {error}",
+                            test.name,
+                            objects.mode.as_str()
+                        );
+                        eprintln!("rdmabench: {why}");
+                        tool_failures.push(why);
+                        continue;
+                    }
                     other => other.with_context(|| {
                         format!("test '{}' in {} mode", test.name, objects.mode.as_str())
                     })?,
@@ -483,7 +518,11 @@ async fn run_tests_async(
             }
         }
     }
-    Ok((written, false))
+    Ok(TestsRun {
+        written,
+        stopped: false,
+        tool_failures,
+    })
 }
 
 fn run_dir_file(dir: &Path, test: &str, objects: &ModeObjects, repetition: u32) -> PathBuf {
@@ -506,6 +545,7 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
             kind: "pingpong".into(),
             pingpong: args.bench.pingpong.clone(),
             modes: modes(args.bench.mode),
+            launcher: false,
         }],
         repeat: args.repeat,
         run_dir: PathBuf::new(),
@@ -525,7 +565,9 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         run_dir: crate::run::new_run_dir(&args.limits.results_dir, "k8s")?,
         ..run
     };
-    let (written, stopped) = run_tests(config, cluster_args, &run)?;
+    let TestsRun {
+        written, stopped, ..
+    } = run_tests(config, cluster_args, &run)?;
     if !written.is_empty() {
         let report = crate::report::report_for_run_dir(&run.run_dir)?;
         crate::report::write_run_reports(&run.run_dir, &report)?;

@@ -12,6 +12,7 @@ mod k8s;
 mod launch;
 mod local;
 mod matrix;
+mod mpi_end;
 mod output;
 mod plots;
 mod providers;

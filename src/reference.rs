@@ -13,8 +13,8 @@ use anyhow::{Context, Result};
 use rdmabench_fabric::{Library, MessageApi, Query};
 use rdmabench_pipeline::tools::discover;
 use rdmabench_pipeline::{
-    measure_fi_pingpong, measure_mpi, LocalHosts, MpiMeasurement, MpiTool, Outcome, Target,
-    TestSpec, ToolMeasurement, ToolPlan, ToolRun, TwoEndedTool,
+    measure_fi_pingpong, measure_mpi, LocalHosts, MpiMeasurement, MpiPlacement, MpiTool, Outcome,
+    Target, TestSpec, ToolMeasurement, ToolPlan, ToolRun, TwoEndedTool,
 };
 use rdmabench_report::import::{self, Tool};
 use rdmabench_report::ResultsFile;
@@ -59,7 +59,7 @@ pub fn tool_sizes(plan: &ToolPlan) -> Result<(Vec<u64>, u64)> {
 /// The provider name Open MPI's ofi MTL must be told (`mtl_ofi_provider_include`): what
 /// libfabric reports for a tagged reliable-datagram endpoint of the core `provider`, e.g.
 /// "tcp;ofi_rxm" for tcp in libfabric 1.17, "efa" on AWS.
-fn mtl_provider(provider: &str) -> Result<String> {
+pub fn mtl_provider(provider: &str) -> Result<String> {
     let lib = Arc::new(Library::load().context("the MPI tools' provider needs libfabric")?);
     let list = lib
         .getinfo(&Query {
@@ -164,7 +164,12 @@ pub fn run_tool(
                 Tool::Osu
             };
             (
-                measure_mpi(hosts, &measurement, interrupted)?,
+                measure_mpi(
+                    hosts,
+                    &MpiPlacement::local(hosts, &plan.provider),
+                    &measurement,
+                    interrupted,
+                )?,
                 format,
                 "tagged",
             )

@@ -205,6 +205,9 @@ fn tool_end_options(plan: &ToolPlan) -> Vec<String> {
     if plan.verify {
         options.push("--verify".into());
     }
+    if let Some(warmup) = &plan.warmup {
+        options.extend(["--warmup".to_string(), warmup.clone()]);
+    }
     options
 }
 
@@ -217,22 +220,23 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
     let mut tests = Vec::new();
     let mut skipped = Vec::new();
     for test in &suite.tests {
-        let mut pingpong = if test.kind == "tool" {
-            let plan = test
-                .tool_plan(Target::Eks, "efa", args.iters.as_deref())
-                .with_context(|| format!("test '{}' names no tool", test.name))?;
-            if MpiTool::from_name(&plan.tool).is_some() {
-                let why = format!(
-                    "{} skipped: MPI tools run on the local target so far (on eks they need mpirun's daemons started in the other pod through the exec API, with the RBAC and ports that takes); `rdmabench import` their output meanwhile",
-                    test.name
-                );
-                eprintln!("rdmabench: {why}");
-                skipped.push(why);
-                continue;
-            }
-            tool_end_options(&plan)
-        } else {
-            test.options(Target::Eks, "efa", args.iters.as_deref())
+        let plan = test.tool_plan(Target::Eks, "efa", args.iters.as_deref());
+        if plan.as_ref().is_some_and(|p| p.tool == "NPopenmpi") {
+            let why = format!(
+                "{} skipped: NetPIPE stands in for OSU where OSU is absent; the rdmabench image has OSU (osu_latency, osu_bw)",
+                test.name
+            );
+            eprintln!("rdmabench: {why}");
+            skipped.push(why);
+            continue;
+        }
+        // MPI tools start their other rank in the server pod themselves (`rdmabench launch`).
+        let launcher = plan
+            .as_ref()
+            .is_some_and(|p| MpiTool::from_name(&p.tool).is_some());
+        let mut pingpong = match &plan {
+            Some(plan) => tool_end_options(plan),
+            None => test.options(Target::Eks, "efa", args.iters.as_deref()),
         };
         pingpong.extend(["--timeout".to_string(), args.timeout.clone()]);
         crate::bench::remote_options(&test.kind, &pingpong)
@@ -247,11 +251,12 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
             kind: test.kind.clone(),
             pingpong,
             modes,
+            launcher,
         });
     }
     let dir = new_run_dir(&args.results_dir, Target::Eks.name())?;
     emit(&suite_text(args)?, Some(&dir.join("suite.toml")))?;
-    let steps = || -> Result<(Vec<PathBuf>, bool)> {
+    let steps = || -> Result<crate::k8s::TestsRun> {
         eprintln!("rdmabench: [1/3] the stack");
         crate::infra::ensure_stack(
             &args.config,
@@ -280,11 +285,12 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
         )
     };
     let outcome = steps();
-    let wrote_any = matches!(&outcome, Ok((written, _)) if !written.is_empty());
-    let reported = if wrote_any {
-        Some(report(&dir, &skipped))
-    } else {
-        None
+    let reported = match &outcome {
+        Ok(done) if !done.written.is_empty() => {
+            let notes: Vec<String> = skipped.iter().chain(&done.tool_failures).cloned().collect();
+            Some(report(&dir, &notes))
+        }
+        _ => None,
     };
     if args.down_after {
         eprintln!(
@@ -307,7 +313,7 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
             ));
         }
     }
-    let (_, stopped) = outcome?;
+    let stopped = outcome?.stopped;
     if let Some(reported) = reported {
         reported?;
     } else {

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 use anyhow::{bail, Context, Result};
 use rdmabench_pipeline::tool_end::{serve_tool, tool_client};
 use rdmabench_pipeline::tools::{discover, help_text};
-use rdmabench_pipeline::{Outcome, ToolMeasurement, TwoEndedTool, FI_PINGPONG_PORT, PERFTEST_PORT};
+use rdmabench_pipeline::{
+    MpiTool, Outcome, ToolMeasurement, TwoEndedTool, FI_PINGPONG_PORT, PERFTEST_PORT,
+};
 use rdmabench_report::import::{self, Tool};
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
 
@@ -25,10 +27,17 @@ const TWO_ENDED: &[&str] = &[
     "ib_write_lat",
     "ib_write_bw",
 ];
-/// The most sizes one run may have: each uses its own port, and the cluster's network policy
-/// opens this many.
-pub const MAX_SIZES: usize = rdmabench_k8s::manifests::TOOL_PORTS as usize;
+/// The cluster's network policy opens this many ports from the first: one per size, the last
+/// two for Open MPI's daemons (mpirun's and the other host's, apart even on one machine).
+const POLICY_PORTS: u16 = rdmabench_k8s::manifests::TOOL_PORTS;
+/// The most sizes one run may have: each uses its own port.
+pub const MAX_SIZES: usize = POLICY_PORTS as usize - 2;
 
+/// The ports Open MPI's daemons listen on, the last two the network policy opens after `first`,
+/// as `oob_tcp_static_ipv4_ports` takes them.
+pub fn mpi_daemon_ports(first: u16) -> String {
+    format!("{}-{}", first + POLICY_PORTS - 2, first + POLICY_PORTS - 1)
+}
 /// perftest's connection type for `provider`: SRD on EFA (which has no RC), perftest's own
 /// default (RC) on verbs; an error for providers perftest cannot use, or when this perftest has
 /// no SRD.
@@ -49,11 +58,17 @@ fn perftest_connection(tool: &str, provider: &str, help: &str) -> Result<Option<
 }
 
 /// The parsed and checked options of one end.
-struct Planned {
-    sizes: Vec<u64>,
-    iterations: u64,
-    reach: Duration,
-    limit: Duration,
+pub struct Planned {
+    /// Message sizes, one run each.
+    pub sizes: Vec<u64>,
+    /// Repeats per size.
+    pub iterations: u64,
+    /// OSU's warm-up repeats.
+    pub warmup: Option<u64>,
+    /// How long the client keeps trying to reach the server.
+    pub reach: Duration,
+    /// Limit for one size's run.
+    pub limit: Duration,
 }
 
 /// Checks the options as the ends will get them, so a bad suite fails before any pod exists.
@@ -63,20 +78,27 @@ pub fn check(args: &ToolEndArgs) -> Result<()> {
 
 fn planned(args: &ToolEndArgs) -> Result<Planned> {
     let tool = args.tool.as_str();
-    if !TWO_ENDED.contains(&tool) {
+    let mpi = MpiTool::from_name(tool).is_some();
+    if !TWO_ENDED.contains(&tool) && !mpi {
         bail!(
-            "--tool {tool}: use one of {} (MPI tools start their other end themselves, through `rdmabench launch`)",
+            "--tool {tool}: use one of {}, NPopenmpi, osu_latency, osu_bw",
             TWO_ENDED.join(", ")
         );
+    }
+    if args.warmup.is_some() && !tool.starts_with("osu_") {
+        bail!("--warmup: {tool} has no warm-up option (OSU's -x is the only one); remove it");
+    }
+    if args.verify && tool != "fi_pingpong" {
+        bail!("--verify: {tool} has no data check that runs while it measures; remove the flag");
+    }
+    if !mpi && (args.server_pod.is_some() || args.mpi_network.is_some()) {
+        bail!("--server-pod and --mpi-network belong to the MPI tools (NPopenmpi, osu_latency, osu_bw)");
     }
     if args.bind != "0.0.0.0" {
         bail!("--bind {}: {tool} listens on every address; pin the provider's interface with its FI_<PROVIDER>_IFACE variable instead", args.bind);
     }
     if args.format != FormatArg::Json {
         bail!("--format: the tool's client end prints its results file as json only; `rdmabench report` renders it");
-    }
-    if tool.starts_with("ib_") && args.verify {
-        bail!("--verify: {tool} has no data check; remove the flag");
     }
     let sizes = if args.sizes == "sweep" {
         sweep_sizes()
@@ -92,6 +114,12 @@ fn planned(args: &ToolEndArgs) -> Result<Planned> {
     Ok(Planned {
         sizes,
         iterations: parse_count(&args.iters).context("--iters")?,
+        warmup: args
+            .warmup
+            .as_deref()
+            .map(parse_count)
+            .transpose()
+            .context("--warmup")?,
         reach: parse_duration(&args.timeout).context("--timeout")?,
         limit: parse_duration(&args.limit).context("--limit")?,
     })
@@ -100,12 +128,17 @@ fn planned(args: &ToolEndArgs) -> Result<Planned> {
 /// Runs `rdmabench tool`; returns the process exit code.
 pub fn run(args: &ToolEndArgs) -> Result<i32> {
     let tool = args.tool.as_str();
+    let planned = planned(args)?;
+    if let Some(mpi) = MpiTool::from_name(tool) {
+        return crate::mpi_end::run(args, mpi, &planned);
+    }
     let Planned {
         sizes,
         iterations,
         reach,
         limit,
-    } = planned(args)?;
+        ..
+    } = planned;
     let perftest = tool.starts_with("ib_");
     let path = std::env::var_os("PATH").unwrap_or_default();
     let status = discover(&path)
@@ -147,14 +180,8 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
             "rdmabench: {tool} server for {} sizes from port {port}",
             sizes.len()
         );
-        return Ok(match serve_tool(&measurement, port, &interrupted)? {
-            Outcome::Complete => 0,
-            Outcome::Interrupted => 130,
-            Outcome::Failed(reason) => {
-                eprintln!("error: {tool} server: {reason}");
-                1
-            }
-        });
+        let outcome = serve_tool(&measurement, port, &interrupted)?;
+        return Ok(exit_code(tool, "server", outcome));
     };
     eprintln!(
         "rdmabench: {tool} client of {server} for {} sizes",
@@ -176,18 +203,23 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
     {
         emit(&results.to_json_pretty(), args.output.as_deref())?;
     }
-    Ok(match run.outcome {
+    Ok(exit_code(tool, "client", run.outcome))
+}
+
+/// The exit status of an end: 0, 130 after Ctrl-C, else 1 with the reason on stderr.
+pub fn exit_code(tool: &str, end: &str, outcome: Outcome) -> i32 {
+    match outcome {
         Outcome::Complete => 0,
         Outcome::Interrupted => 130,
         Outcome::Failed(reason) => {
-            eprintln!("error: {tool} client: {reason}");
+            eprintln!("error: {tool} {end}: {reason}");
             1
         }
-    })
+    }
 }
 
 /// This host's name, for the results.
-fn hostname() -> Option<String> {
+pub fn hostname() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_string())

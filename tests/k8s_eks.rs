@@ -113,7 +113,11 @@ fn the_reference_tools_run_beside_rdmabench_over_efa_in_both_modes() {
         .unwrap()
         .unwrap()
         .path();
-    for (test, tool) in [("fi-pingpong", "fi_pingpong"), ("ib-send-lat", "perftest")] {
+    for (test, tool) in [
+        ("fi-pingpong", "fi_pingpong"),
+        ("ib-send-lat", "perftest"),
+        ("osu-latency", "osu"),
+    ] {
         for mode in ["node", "pod"] {
             let path = run_dir.join(format!("{test}-{mode}-1.json"));
             let text = std::fs::read_to_string(&path)
@@ -121,16 +125,17 @@ fn the_reference_tools_run_beside_rdmabench_over_efa_in_both_modes() {
             let results: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(results["tool"]["name"], tool, "{test} {mode}");
             assert_eq!(results["parameters"]["provider"], "efa", "{test} {mode}");
+            assert!(results["complete"].as_bool().unwrap(), "{test} {mode}");
             assert_ne!(
                 results["placement"]["server_node"], results["placement"]["client_node"],
                 "{test} {mode}: the ends must be on different nodes"
             );
             assert!(
-                results["command_line"]
-                    .as_str()
-                    .unwrap()
-                    .contains(" -c SRD")
-                    || tool == "fi_pingpong",
+                tool != "perftest"
+                    || results["command_line"]
+                        .as_str()
+                        .unwrap()
+                        .contains(" -c SRD"),
                 "perftest on EFA uses SRD: {}",
                 results["command_line"]
             );

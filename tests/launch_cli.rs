@@ -1,7 +1,8 @@
 //! `rdmabench launch`, Open MPI's remote launcher: where the launch map sends a host (the
 //! local target's namespaces are exercised by the reference suite in run_cli.rs, under a real
 //! mpirun), and the pod path through the Kubernetes exec API against the fake API
-//! (tests/support/kube_fake.py: a real WebSocket exec session, the command run on this machine).
+//! (tests/support/kube_fake.py: a real WebSocket exec session, the command run on this machine),
+//! also under a real mpirun as `rdmabench tool` runs MPI tools between a cluster's pods.
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -117,4 +118,92 @@ fn a_pod_host_runs_the_command_through_the_exec_api_with_its_output_and_exit_cod
         "{}",
         stderr(&out)
     );
+}
+
+/// Whether `program` is on PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// The pod-mode MPI path as the cluster runs it, on this machine: the client end runs mpirun with
+/// one rank here (127.0.0.1) and one on "the server's host" (127.0.0.2), whose daemon `rdmabench
+/// launch` starts through the fake API's exec into the server pod (the fake runs it here). All
+/// traffic stays on loopback: Open MPI's on lo, libfabric's tcp provider pinned to lo.
+#[test]
+fn an_mpi_client_starts_its_peer_in_the_server_pod_through_the_exec_api() {
+    if !on_path("NPopenmpi") || !on_path("mpirun") || !cli::libfabric_available() {
+        assert!(
+            std::env::var_os("RDMABENCH_REQUIRE_REFERENCE_TOOLS").is_none(),
+            "CI installs netpipe-openmpi and openmpi-bin"
+        );
+        return;
+    }
+    let api = kube_fake::FakeApi::start(&[
+        "--token",
+        "t0k",
+        "--pod",
+        "rdmabench/rdmabench-pod-server/server",
+    ]);
+    let kubeconfig = api.write_kubeconfig("t0k");
+    let port = cli::free_port().to_string();
+    let common = ["--tool", "NPopenmpi", "--port", &port];
+    let mut server = bin()
+        .args(["tool", "--server"])
+        .args(common)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = bin()
+        .args(["tool", "127.0.0.2"])
+        .args(common)
+        .args(["--provider", "tcp", "--sizes", "4,1K", "--iters", "200"])
+        .args(["--mpi-network", "lo"])
+        .env(
+            "RDMABENCH_SERVER_POD",
+            "rdmabench/rdmabench-pod-server/server",
+        )
+        .env("KUBECONFIG", &kubeconfig)
+        .env("FI_TCP_IFACE", "lo")
+        // Both "hosts" are this machine: unbound ranks, or they would share a core.
+        .env("OMPI_MCA_hwloc_base_binding_policy", "none")
+        .output()
+        .unwrap();
+    assert!(client.status.success(), "{}", stderr(&client));
+    // The client's "done" releases the server end, which then exits by itself.
+    assert!(server.wait().unwrap().success());
+    let doc = cli::json(&client);
+    assert_eq!(doc["tool"]["name"], "netpipe");
+    assert_eq!(doc["parameters"]["api"], "tagged");
+    let sizes: Vec<u64> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["size_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [4, 1024]);
+    let command = doc["command_line"].as_str().unwrap();
+    let first: u16 = port.parse().unwrap();
+    for part in [
+        "--host 127.0.0.1:1,127.0.0.2:1 -np 2",
+        &format!(
+            "--mca oob_tcp_static_ipv4_ports {}-{}",
+            first + 62,
+            first + 63
+        ),
+        "\"kind\":\"pod\",\"namespace\":\"rdmabench\",\"name\":\"rdmabench-pod-server\"",
+    ] {
+        assert!(command.contains(part), "{part}: {command}");
+    }
+    // One exec per size: Open MPI's daemon, in the server pod's container, with the provider's
+    // interface passed on.
+    let execs: Vec<_> = api
+        .journal()
+        .into_iter()
+        .filter(|e| e.get("exec").is_some())
+        .collect();
+    assert_eq!(execs.len(), 2, "{execs:?}");
+    assert_eq!(execs[0]["container"], "server");
+    assert_eq!(execs[0]["exec"][1], "FI_TCP_IFACE=lo");
+    assert!(execs[0]["exec"][4].as_str().unwrap().contains("orted"));
 }

@@ -352,7 +352,7 @@ fn the_eks_target_refuses_bad_tests_before_the_stack_is_touched() {
         // A tool test's options are checked as `rdmabench tool` will get them.
         (
             &["run", "--target", "eks", "--suite", "tool.toml"][..],
-            "test 'perf': invalid tool options: --sizes: 65 sizes, at most 64 per run",
+            "test 'perf': invalid tool options: --sizes: 65 sizes, at most 62 per run",
         ),
         (
             &["run", "--suite", "no-such-suite"][..],

@@ -188,8 +188,8 @@ fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
     assert!(stdout.starts_with("rdmabench report\n"), "{stdout}");
 
     // A second run reuses the stack and the image, then --down-after removes everything. It
-    // runs the built-in reference suite: fi_pingpong and ib_send_lat through `rdmabench tool` on
-    // both ends in both modes; the MPI tools are skipped on eks, and the report says so.
+    // runs the built-in reference suite: the tools through `rdmabench tool` on both ends in both
+    // modes; the MPI tool's clients may exec into their server pod, nobody else.
     let second = m.rdmabench(&[RUN, &["--down-after", "--suite", "reference"]].concat());
     let err = text(&second.stderr);
     assert!(second.status.success(), "{err}");
@@ -197,36 +197,46 @@ fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
     for name in [
         "fi-pingpong-node-1",
         "fi-pingpong-pod-1",
+        "osu-latency-node-1",
+        "osu-latency-pod-1",
         "ib-send-lat-pod-1",
     ] {
         assert!(dir.join(format!("{name}.json")).is_file(), "{name}: {err}");
     }
-    let tool_pods: Vec<Value> = m
-        .kube
-        .applied()
-        .into_iter()
-        .filter(|a| a["body"]["kind"] == "Pod")
-        .filter(|a| {
-            a["body"]["spec"]["containers"][0]["args"]
-                .to_string()
-                .contains("--tool")
-        })
-        .collect();
-    let args: Vec<String> = tool_pods
+    let applied = m.kube.applied();
+    let container_args = |a: &Value| a["body"]["spec"]["containers"][0]["args"].to_string();
+    let tool_pods: Vec<&Value> = applied
         .iter()
-        .map(|a| a["body"]["spec"]["containers"][0]["args"].to_string())
+        .filter(|a| a["body"]["kind"] == "Pod" && container_args(a).contains("--tool"))
         .collect();
-    // Server and client, node and pod mode, for each of the two tools.
-    assert_eq!(tool_pods.len(), 8, "{args:?}");
-    assert!(
-        args.iter().any(|a| a.contains("\"tool\",\"--server\"")
-            && a.contains("\"--tool\",\"ib_send_lat\"")
-            && a.contains("\"--provider\",\"efa\"")),
-        "{args:?}"
-    );
+    // Server and client, node and pod mode, for fi_pingpong, osu_latency and ib_send_lat;
+    // NetPIPE (the local stand-in for OSU) is skipped, and the report says why.
+    assert_eq!(tool_pods.len(), 12);
+    assert!(tool_pods.iter().any(|a| {
+        let args = container_args(a);
+        args.contains("\"tool\",\"--server\"")
+            && args.contains("\"--tool\",\"ib_send_lat\"")
+            && args.contains("\"--provider\",\"efa\"")
+    }));
+    for pod in &tool_pods {
+        let mpi = container_args(pod).contains("NPopenmpi") || container_args(pod).contains("osu_");
+        let client = pod["body"]["metadata"]["labels"]["rdmabench.io/role"] == "client";
+        let account = &pod["body"]["spec"]["serviceAccountName"];
+        assert_eq!(
+            account.is_string(),
+            mpi && client,
+            "{}",
+            pod["body"]["metadata"]
+        );
+    }
+    let roles = applied
+        .iter()
+        .filter(|a| a["body"]["kind"] == "Role")
+        .count();
+    assert_eq!(roles, 2, "one per mode for osu_latency");
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
-        report.contains("netpipe skipped: MPI tools run on the local target so far"),
+        report.contains("netpipe skipped: NetPIPE stands in for OSU where OSU is absent"),
         "{report}"
     );
     assert!(

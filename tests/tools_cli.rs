@@ -185,8 +185,34 @@ fn tool_ends_run_fi_pingpong_between_two_processes_and_the_client_waits_for_the_
 fn tool_ends_refuse_what_the_tool_cannot_do() {
     for (args, expected) in [
         (
-            &["tool", "--server", "--tool", "NPopenmpi"][..],
-            "--tool NPopenmpi: use one of fi_pingpong, ib_send_lat",
+            &["tool", "--server", "--tool", "iperf3"][..],
+            "--tool iperf3: use one of fi_pingpong, ib_send_lat",
+        ),
+        (
+            &["tool", "--server", "--tool", "NPopenmpi", "--warmup", "10"][..],
+            "--warmup: NPopenmpi has no warm-up option",
+        ),
+        (
+            &[
+                "tool",
+                "--server",
+                "--tool",
+                "fi_pingpong",
+                "--mpi-network",
+                "lo",
+            ][..],
+            "--server-pod and --mpi-network belong to the MPI tools",
+        ),
+        (
+            &[
+                "tool",
+                "127.0.0.1",
+                "--tool",
+                "osu_latency",
+                "--server-pod",
+                "a/b",
+            ][..],
+            "--server-pod a/b: expected NAMESPACE/POD/CONTAINER",
         ),
         (
             &["tool", "--server", "--tool", "ib_send_lat", "--verify"][..],

@@ -51,6 +51,9 @@ KINDS = {
     "services": "Service",
     "daemonsets": "DaemonSet",
     "networkpolicies": "NetworkPolicy",
+    "serviceaccounts": "ServiceAccount",
+    "roles": "Role",
+    "rolebindings": "RoleBinding",
     "nodes": "Node",
 }
 
@@ -79,7 +82,8 @@ def parse_path(path):
     parts = [p for p in path.split("/") if p]
     if parts[:2] == ["api", "v1"]:
         rest = parts[2:]
-    elif parts[:3] in (["apis", "apps", "v1"], ["apis", "networking.k8s.io", "v1"]):
+    elif parts[:3] in (["apis", "apps", "v1"], ["apis", "networking.k8s.io", "v1"],
+                       ["apis", "rbac.authorization.k8s.io", "v1"]):
         rest = parts[3:]
     else:
         return None

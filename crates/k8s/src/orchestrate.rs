@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
 use kube::{Client, Resource, ResourceExt};
 use rdmabench_report::ResultsFile;
@@ -20,8 +21,8 @@ use tokio::sync::watch;
 use crate::diagnose::{failure_hint, pod_state, PodState};
 use crate::error::K8sError;
 use crate::manifests::{
-    Bundle, Mode, ModeObjects, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE, EFA_NODE_LABEL,
-    EFA_RESOURCE, MANAGED_BY,
+    Bundle, LauncherAccess, Mode, ModeObjects, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE,
+    EFA_NODE_LABEL, EFA_RESOURCE, MANAGED_BY,
 };
 
 /// The field manager of rdmabench's server-side applies.
@@ -126,6 +127,14 @@ impl Cluster {
 
     fn policies(&self, namespace: &str) -> Api<NetworkPolicy> {
         Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// An API of this namespace's objects of kind K.
+    fn here<K>(&self) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), &self.namespace)
     }
 
     fn daemon_sets(&self) -> Api<DaemonSet> {
@@ -359,6 +368,14 @@ impl Cluster {
         }
         self.delete(&self.services(), &name_of(&objects.service), limit)
             .await?;
+        if objects.launcher.is_some() {
+            let name = LauncherAccess::name(objects.mode);
+            self.delete(&self.here::<RoleBinding>(), &name, limit)
+                .await?;
+            self.delete(&self.here::<Role>(), &name, limit).await?;
+            self.delete(&self.here::<ServiceAccount>(), &name, limit)
+                .await?;
+        }
         Ok(())
     }
 
@@ -372,6 +389,11 @@ impl Cluster {
         // Pods are immutable: leftovers of an interrupted run go first.
         self.remove_mode(objects, timeouts.delete).await?;
         self.apply(&self.services(), &objects.service).await?;
+        if let Some(access) = &objects.launcher {
+            self.apply(&self.here(), &access.service_account).await?;
+            self.apply(&self.here(), &access.role).await?;
+            self.apply(&self.here(), &access.role_binding).await?;
+        }
         self.apply(&self.pods(), &objects.server).await?;
         self.say(&format!(
             "{mode} mode: server pod created, waiting for it to start"
@@ -719,6 +741,25 @@ impl Cluster {
             deleted.push(format!(
                 "networkpolicy {DEVICE_PLUGIN_NAMESPACE}/{DEVICE_PLUGIN_NAME}"
             ));
+        }
+        // MPI runs' launcher rights, if a killed run left them.
+        for mode in [Mode::Node, Mode::Pod] {
+            let name = LauncherAccess::name(mode);
+            if self
+                .delete(&self.here::<RoleBinding>(), &name, limit)
+                .await?
+            {
+                deleted.push(format!("rolebinding {}", self.qualified(&name)));
+            }
+            if self.delete(&self.here::<Role>(), &name, limit).await? {
+                deleted.push(format!("role {}", self.qualified(&name)));
+            }
+            if self
+                .delete(&self.here::<ServiceAccount>(), &name, limit)
+                .await?
+            {
+                deleted.push(format!("serviceaccount {}", self.qualified(&name)));
+            }
         }
         let bench_policies = self.policies(&self.namespace);
         let listed = bench_policies

@@ -4,7 +4,8 @@
 use k8s_openapi::api::core::v1::Pod;
 use rdmabench_infra::instances::lookup;
 use rdmabench_k8s::manifests::{
-    agent_pod, bench_pod, coordinator_pod, BenchSpec, Bundle, Mode, Role, EFA_RESOURCE,
+    agent_pod, bench_pod, coordinator_pod, BenchSpec, Bundle, LauncherAccess, Mode, Role,
+    EFA_RESOURCE,
 };
 
 fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
@@ -23,6 +24,7 @@ fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
             "seed".into(),
         ],
         deadline_seconds: 1800,
+        launcher: false,
     }
 }
 
@@ -231,5 +233,60 @@ fn matrix_agents_sit_on_their_node_and_the_coordinator_holds_no_efa() {
         let security = container.security_context.as_ref().unwrap();
         assert_eq!(security.run_as_non_root, Some(true));
         assert_eq!(security.privileged, Some(false));
+    }
+}
+
+#[test]
+fn only_an_mpi_runs_client_may_exec_and_only_into_its_modes_server() {
+    let plain = spec("c7gn.16xlarge", 512);
+    assert!(Bundle::new(&plain, &[Mode::Pod]).modes[0]
+        .launcher
+        .is_none());
+    let mpi = BenchSpec {
+        launcher: true,
+        ..plain.clone()
+    };
+    for mode in [Mode::Node, Mode::Pod] {
+        let client = bench_pod(&mpi, mode, Role::Client).spec.unwrap();
+        assert_eq!(
+            client.service_account_name,
+            Some(LauncherAccess::name(mode))
+        );
+        assert_eq!(client.automount_service_account_token, Some(true));
+        let env = client.containers[0].env.clone().unwrap();
+        let server_pod = env
+            .iter()
+            .find(|e| e.name == "RDMABENCH_SERVER_POD")
+            .unwrap();
+        assert_eq!(
+            server_pod.value.as_deref(),
+            Some(format!("rdmabench/rdmabench-{}-server/server", mode.as_str()).as_str())
+        );
+        // The server (the exec target) and every pod of a plain run hold no token.
+        for pod in [
+            bench_pod(&mpi, mode, Role::Server),
+            bench_pod(&plain, mode, Role::Client),
+        ] {
+            let spec = pod.spec.unwrap();
+            assert_eq!(spec.automount_service_account_token, Some(false));
+            assert_eq!(spec.service_account_name, None);
+        }
+        let access = LauncherAccess::new(&mpi, mode);
+        let rules = access.role.rules.unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(
+            rules[0].resources.as_deref(),
+            Some(&["pods/exec".to_string()][..])
+        );
+        assert_eq!(
+            rules[0].resource_names.as_deref(),
+            Some(&[format!("rdmabench-{}-server", mode.as_str())][..])
+        );
+        assert_eq!(
+            access.service_account.automount_service_account_token,
+            Some(false)
+        );
+        let subject = &access.role_binding.subjects.unwrap()[0];
+        assert_eq!(subject.name, LauncherAccess::name(mode));
     }
 }

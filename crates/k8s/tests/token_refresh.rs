@@ -62,6 +62,7 @@ async fn measure(fake: &FakeApi, refresh_after: Duration) -> Result<(), K8sError
         test: "pingpong".into(),
         pingpong_args: vec!["--transport".into(), "socket".into()],
         deadline_seconds: 120,
+        launcher: false,
     };
     let bundle = Bundle::new(&spec, &[Mode::Pod]);
     let cluster = Cluster::new(client, &spec.namespace, std::sync::Arc::new(|_: &str| {}));

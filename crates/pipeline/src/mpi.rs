@@ -93,11 +93,31 @@ pub struct MpiMeasurement {
     pub limit: Duration,
 }
 
-impl MpiMeasurement {
-    /// mpirun's environment: the provider pinned to the server's interface, the launch map
-    /// (the client in its namespace, with its own interface), and root allowed when root.
-    fn environment(&self, hosts: &LocalHosts) -> Vec<(String, String)> {
-        let variable = interface_variable(&self.provider);
+/// Where an MPI run's two ranks go and how Open MPI reaches the other host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MpiPlacement {
+    /// mpirun's `--host` list: one slot per host (both on the one host on loopback).
+    pub host_list: String,
+    /// Open MPI's own traffic kept on this network (`oob_tcp_if_include`: a CIDR or an
+    /// interface), when given.
+    pub network: Option<String>,
+    /// Leave the ranks unbound: both "hosts" share this machine's cores, and Open MPI would bind
+    /// each host's rank to its first core, the same one, where the busy-polling ranks would
+    /// take turns (4 ms a message here).
+    pub unbound: bool,
+    /// The ports Open MPI's daemons listen on (`oob_tcp_static_ipv4_ports`, e.g. "18577-18578":
+    /// each takes the first free one), where a network policy opens only known ports; else they
+    /// pick any.
+    pub static_ports: Option<String>,
+    /// mpirun's environment: the provider's interface, the launch map.
+    pub env: Vec<(String, String)>,
+}
+
+impl MpiPlacement {
+    /// The local target's two hosts: the provider pinned to each end's interface (mpirun's
+    /// own, and the client's through the launch map that enters its namespace).
+    pub fn local(hosts: &LocalHosts, provider: &str) -> MpiPlacement {
+        let variable = interface_variable(provider);
         let pinned = |server: bool| -> BTreeMap<String, String> {
             variable
                 .iter()
@@ -105,89 +125,104 @@ impl MpiMeasurement {
                 .collect()
         };
         let mut env: Vec<(String, String)> = pinned(true).into_iter().collect();
-        if let LocalHosts::Netns { server, client, .. } = hosts {
-            let map = LaunchMap {
-                hosts: BTreeMap::from([
-                    (
-                        hosts.server_addr().to_string(),
-                        Destination::Netns {
-                            name: server.clone(),
-                            env: pinned(true),
-                        },
-                    ),
-                    (
-                        hosts.client_addr().to_string(),
-                        Destination::Netns {
-                            name: client.clone(),
-                            env: pinned(false),
-                        },
-                    ),
-                ]),
-            };
-            env.push((LAUNCH_MAP_ENV.to_string(), map.to_env_value()));
-        }
-        if nix::unistd::geteuid().is_root() {
-            // Open MPI refuses root without both; the local target's namespaces need root.
-            env.push(("OMPI_ALLOW_RUN_AS_ROOT".into(), "1".into()));
-            env.push(("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM".into(), "1".into()));
-        }
-        env
-    }
-
-    /// mpirun's arguments for one size: one rank on each host (both slots on the one host on
-    /// loopback), Open MPI's own traffic and libfabric's kept on the hosts' network.
-    fn arguments(&self, hosts: &LocalHosts, tool_options: Vec<String>) -> Vec<String> {
         let host_list = match hosts {
-            LocalHosts::Netns { .. } => {
+            LocalHosts::Netns { server, client, .. } => {
+                let map = LaunchMap {
+                    hosts: BTreeMap::from([
+                        (
+                            hosts.server_addr().to_string(),
+                            Destination::Netns {
+                                name: server.clone(),
+                                env: pinned(true),
+                            },
+                        ),
+                        (
+                            hosts.client_addr().to_string(),
+                            Destination::Netns {
+                                name: client.clone(),
+                                env: pinned(false),
+                            },
+                        ),
+                    ]),
+                };
+                env.push((LAUNCH_MAP_ENV.to_string(), map.to_env_value()));
                 format!("{}:1,{}:1", hosts.server_addr(), hosts.client_addr())
             }
             LocalHosts::Loopback => format!("{}:2", hosts.server_addr()),
         };
-        let network = hosts.network();
+        MpiPlacement {
+            host_list,
+            network: Some(hosts.network()),
+            unbound: true,
+            static_ports: None,
+            env,
+        }
+    }
+
+    /// Two real hosts: this one (`own`, where mpirun and rank 0 run) and `other`, reached
+    /// through `destination` (a pod, by the exec API).
+    pub fn remote(own: &str, other: &str, destination: Destination) -> MpiPlacement {
+        let map = LaunchMap {
+            hosts: BTreeMap::from([(other.to_string(), destination)]),
+        };
+        MpiPlacement {
+            host_list: format!("{own}:1,{other}:1"),
+            network: None,
+            unbound: false,
+            static_ports: None,
+            env: vec![(LAUNCH_MAP_ENV.to_string(), map.to_env_value())],
+        }
+    }
+}
+
+impl MpiMeasurement {
+    /// mpirun's arguments for one size: one rank on each host, Open MPI's launcher, its
+    /// traffic placed, and the tool over the ofi MTL.
+    fn arguments(&self, placement: &MpiPlacement, tool_options: Vec<String>) -> Vec<String> {
         let launcher = format!("{} launch", self.launcher.display());
-        let mut args: Vec<String> = [
-            "--host",
-            &host_list,
-            "-np",
-            "2",
-            // Both "hosts" share this machine's cores: Open MPI would bind each host's rank to
-            // its first core, the same one, and the busy-polling ranks would take turns.
-            "--bind-to",
-            "none",
-            "--mca",
-            "plm_rsh_agent",
-            &launcher,
-            "--mca",
-            "oob_tcp_if_include",
-            &network,
-            "--mca",
-            "pml",
-            "cm",
-            "--mca",
-            "mtl",
-            "ofi",
-            "--mca",
-            "mtl_ofi_provider_include",
-            &self.mtl_provider,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let mut args: Vec<String> = ["--host", &placement.host_list, "-np", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut mca = |name: &str, value: &str| {
+            args.extend(["--mca".to_string(), name.to_string(), value.to_string()]);
+        };
+        mca("plm_rsh_agent", &launcher);
+        if let Some(network) = &placement.network {
+            mca("oob_tcp_if_include", network);
+        }
+        if let Some(ports) = &placement.static_ports {
+            mca("oob_tcp_static_ipv4_ports", ports);
+        }
+        mca("pml", "cm");
+        mca("mtl", "ofi");
+        mca("mtl_ofi_provider_include", &self.mtl_provider);
+        if placement.unbound {
+            args.extend(["--bind-to".to_string(), "none".to_string()]);
+        }
         args.push(self.program.display().to_string());
         args.extend(tool_options);
         args
     }
 }
 
-/// Runs the MPI tool for every size; each size's output (NetPIPE's output file, OSU's stdout)
-/// is returned as the tool wrote it.
+/// Runs the MPI tool for every size, mpirun on the server's host of `hosts` (this machine for a
+/// remote placement: `LocalHosts::Loopback`); each size's output (NetPIPE's output file, OSU's
+/// stdout) is returned as the tool wrote it.
 pub fn measure_mpi(
     hosts: &LocalHosts,
+    placement: &MpiPlacement,
     m: &MpiMeasurement,
     interrupted: &AtomicBool,
 ) -> Result<ToolRun, LocalError> {
     let mut run = ToolRun::default();
-    let env = m.environment(hosts);
+    let mut env = placement.env.clone();
+    if nix::unistd::geteuid().is_root() {
+        // Open MPI refuses root without both (the local target's namespaces need root; images
+        // may run as root).
+        env.push(("OMPI_ALLOW_RUN_AS_ROOT".into(), "1".into()));
+        env.push(("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM".into(), "1".into()));
+    }
     for (index, size) in m.sizes.iter().enumerate() {
         // NetPIPE's rank 0 (mpirun's host, this machine's file system) writes its results.
         let results_file = std::env::temp_dir().join(format!(
@@ -197,7 +232,10 @@ pub fn measure_mpi(
         let file = results_file.to_string_lossy().to_string();
         let end = End {
             program: m.mpirun.clone(),
-            args: m.arguments(hosts, m.tool.options(*size, m.iterations, m.warmup, &file)),
+            args: m.arguments(
+                placement,
+                m.tool.options(*size, m.iterations, m.warmup, &file),
+            ),
             env: env.clone(),
             capture_stdout: true,
             capture_stderr: true,
@@ -272,20 +310,50 @@ mod tests {
     #[test]
     fn mpirun_puts_one_rank_per_host_over_the_ofi_mtl_with_rdmabench_as_launcher() {
         let m = measurement(MpiTool::NetPipe);
-        let args = m.arguments(&LocalHosts::Loopback, vec!["-n".into(), "5".into()]);
-        let line = args.join(" ");
-        assert!(
-            line.starts_with("--host 127.0.0.1:2 -np 2 --bind-to none"),
-            "{line}"
-        );
+        let placement = MpiPlacement::local(&LocalHosts::Loopback, "tcp");
+        let line = m
+            .arguments(&placement, vec!["-n".into(), "5".into()])
+            .join(" ");
+        assert!(line.starts_with("--host 127.0.0.1:2 -np 2"), "{line}");
         assert!(line.contains("--mca plm_rsh_agent /usr/local/bin/rdmabench launch"));
         assert!(line.contains("--mca oob_tcp_if_include lo"));
-        assert!(
-            line.contains("--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include tcp;ofi_rxm")
-        );
+        assert!(line.contains(
+            "--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include tcp;ofi_rxm --bind-to none"
+        ));
         assert!(line.ends_with("/usr/bin/NPopenmpi -n 5"), "{line}");
-        let env = m.environment(&LocalHosts::Loopback);
-        assert_eq!(env[0], ("FI_TCP_IFACE".to_string(), "lo".to_string()));
-        assert!(!env.iter().any(|(k, _)| k == LAUNCH_MAP_ENV));
+        assert_eq!(
+            placement.env[0],
+            ("FI_TCP_IFACE".to_string(), "lo".to_string())
+        );
+        assert!(!placement.env.iter().any(|(k, _)| k == LAUNCH_MAP_ENV));
+    }
+
+    #[test]
+    fn a_remote_host_is_reached_through_its_pod_on_a_known_port() {
+        let m = measurement(MpiTool::OsuLatency);
+        let pod = Destination::Pod {
+            namespace: "rdmabench".into(),
+            name: "rdmabench-pod-server".into(),
+            container: "server".into(),
+            env: BTreeMap::new(),
+        };
+        let mut placement = MpiPlacement::remote("192.0.2.10", "192.0.2.20", pod.clone());
+        placement.static_ports = Some("18577-18578".into());
+        let line = m.arguments(&placement, Vec::new()).join(" ");
+        assert!(
+            line.starts_with("--host 192.0.2.10:1,192.0.2.20:1 -np 2"),
+            "{line}"
+        );
+        assert!(
+            line.contains("--mca oob_tcp_static_ipv4_ports 18577-18578"),
+            "{line}"
+        );
+        assert!(
+            !line.contains("--bind-to") && !line.contains("oob_tcp_if_include"),
+            "{line}"
+        );
+        let (_, map) = &placement.env[0];
+        let map = LaunchMap::from_env_value(Some(map)).unwrap();
+        assert_eq!(map.destination("192.0.2.20").unwrap(), &pod);
     }
 }

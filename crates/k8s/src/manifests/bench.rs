@@ -14,8 +14,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::{
-    metadata, BenchSpec, Mode, Role, EFA_NODE_LABEL, EFA_RESOURCE, MANAGED_BY, MODE_LABEL,
-    ROLE_LABEL,
+    metadata, BenchSpec, LauncherAccess, Mode, Role, EFA_NODE_LABEL, EFA_RESOURCE, MANAGED_BY,
+    MODE_LABEL, ROLE_LABEL,
 };
 
 /// CPU for each benchmark pod: one busy-polling thread plus libfabric's progress, with room.
@@ -252,6 +252,19 @@ fn container(spec: &BenchSpec, mode: Mode, role: Role, mounts: Vec<VolumeMount>)
         }
     };
     let mut env = Vec::new();
+    if spec.launcher && role == Role::Client {
+        // Where `rdmabench tool` starts Open MPI's daemon (the Service name is the pod's).
+        env.push(EnvVar {
+            name: "RDMABENCH_SERVER_POD".to_string(),
+            value: Some(format!(
+                "{}/{}/{}",
+                spec.namespace,
+                BenchSpec::pod_name(mode, Role::Server),
+                Role::Server.as_str()
+            )),
+            ..EnvVar::default()
+        });
+    }
     if spec.hugepages_per_pod() == 0 {
         env.push(EnvVar {
             name: "FI_EFA_USE_HUGE_PAGE".to_string(),
@@ -401,9 +414,23 @@ fn measuring_pod(spec: &BenchSpec, mode: Mode, role: Role, name: &str, node: Opt
             }),
             containers: vec![container(spec, mode, role, mounts)],
             volumes: Some(volumes),
-            ..run_once(spec, node_mode)
+            ..launching(spec, mode, role)
         }),
         ..Pod::default()
+    }
+}
+
+/// The pod spec base of `role`: an MPI run's client gets the launcher's service account and its
+/// token (to exec into the server pod); everyone else runs as `run_once` has it.
+fn launching(spec: &BenchSpec, mode: Mode, role: Role) -> PodSpec {
+    let base = run_once(spec, mode == Mode::Node);
+    if !(spec.launcher && role == Role::Client) {
+        return base;
+    }
+    PodSpec {
+        service_account_name: Some(LauncherAccess::name(mode)),
+        automount_service_account_token: Some(true),
+        ..base
     }
 }
 

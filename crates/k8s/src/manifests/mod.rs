@@ -4,6 +4,7 @@
 
 mod bench;
 mod device_plugin;
+mod launcher;
 mod network_policy;
 mod registry;
 
@@ -18,6 +19,7 @@ use serde::Serialize;
 
 pub use bench::{agent_pod, bench_pod, coordinator_pod, server_service};
 pub use device_plugin::{device_plugin, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE};
+pub use launcher::LauncherAccess;
 pub use network_policy::{bench_network_policy, device_plugin_network_policy, TOOL_PORTS};
 pub use registry::eks_addon_registry;
 
@@ -105,6 +107,9 @@ pub struct BenchSpec {
     pub pingpong_args: Vec<String>,
     /// Upper bound on a benchmark pod's life, enforced by the kubelet (activeDeadlineSeconds).
     pub deadline_seconds: i64,
+    /// The client starts its peer's side in the server pod through the exec API (the MPI
+    /// tools): it gets the launcher's service account and the server pod's name.
+    pub launcher: bool,
 }
 
 impl BenchSpec {
@@ -171,6 +176,8 @@ pub struct ModeObjects {
     pub server: Pod,
     /// The client pod.
     pub client: Pod,
+    /// The client's right to exec into the server pod, for MPI runs.
+    pub launcher: Option<LauncherAccess>,
 }
 
 impl ModeObjects {
@@ -181,6 +188,7 @@ impl ModeObjects {
             service: server_service(spec, mode),
             server: bench_pod(spec, mode, Role::Server),
             client: bench_pod(spec, mode, Role::Client),
+            launcher: spec.launcher.then(|| LauncherAccess::new(spec, mode)),
         }
     }
 }
@@ -221,6 +229,11 @@ impl Bundle {
             to_yaml(&self.bench_policy)?,
         ];
         for mode in &self.modes {
+            if let Some(access) = &mode.launcher {
+                documents.push(to_yaml(&access.service_account)?);
+                documents.push(to_yaml(&access.role)?);
+                documents.push(to_yaml(&access.role_binding)?);
+            }
             documents.push(to_yaml(&mode.service)?);
             documents.push(to_yaml(&mode.server)?);
             documents.push(to_yaml(&mode.client)?);

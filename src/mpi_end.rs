@@ -1,0 +1,202 @@
+//! `rdmabench tool` with an MPI benchmark (NPopenmpi, osu_latency, osu_bw) between two real
+//! hosts, as the cluster runs it: the client end runs mpirun with one rank here and one on the
+//! server's host, whose daemon `rdmabench launch` starts in the server's pod through the
+//! Kubernetes exec API (no SSH); the server end only keeps its pod up until the client says it
+//! is done.
+
+use std::collections::BTreeMap;
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context, Result};
+use rdmabench_pipeline::launch::Destination;
+use rdmabench_pipeline::tools::discover;
+use rdmabench_pipeline::{measure_mpi, LocalHosts, MpiMeasurement, MpiPlacement, MpiTool, Outcome};
+use rdmabench_report::import::{self, Tool};
+
+use crate::bench::interrupt_flag;
+use crate::cli::ToolEndArgs;
+use crate::output::emit;
+use crate::reference::{mtl_provider, tool_results};
+use crate::tool_end::{exit_code, hostname, mpi_daemon_ports, Planned};
+
+/// The environment variable through which the cluster runner names the server's pod.
+const SERVER_POD_ENV: &str = "RDMABENCH_SERVER_POD";
+/// The default first port of an MPI run's ends (the cluster's control port).
+const DEFAULT_PORT: u16 = 18515;
+/// How long the client tries to tell the server it is done.
+const RELEASE_LIMIT: Duration = Duration::from_secs(5);
+/// How often the waiting server checks for the client and for Ctrl-C.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Runs an MPI tool's end; returns the exit code.
+pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> {
+    let port = args.port.unwrap_or(DEFAULT_PORT);
+    let interrupted = interrupt_flag()?;
+    // The server waits for as long as the client may take for every size.
+    let Some(server) = &args.host else {
+        let limit = planned.limit * planned.sizes.len() as u32 + planned.reach;
+        return Ok(exit_code(
+            &args.tool,
+            "server",
+            serve(port, limit, &interrupted)?,
+        ));
+    };
+    let server_ip = resolve(server, port)?;
+    let own = own_address(server_ip)?;
+    let destination = server_pod(args)?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let tools = discover(&path);
+    let installed = |name: &str| {
+        let status = tools
+            .iter()
+            .find(|t| t.name == name)
+            .context("the tool catalogue lists every MPI tool and mpirun")?;
+        match &status.path {
+            Some(program) => Ok((program.clone(), status.version.clone())),
+            None => bail!(
+                "{name} is not installed (it comes with {})",
+                status.provided_by
+            ),
+        }
+    };
+    let (program, version) = installed(&args.tool)?;
+    let (mpirun, _) = installed("mpirun")?;
+    let measurement = MpiMeasurement {
+        mpirun,
+        program,
+        tool,
+        launcher: std::env::current_exe()
+            .context("locating the rdmabench executable (Open MPI's launcher)")?,
+        provider: args.provider.clone(),
+        mtl_provider: mtl_provider(&args.provider)?,
+        sizes: planned.sizes.clone(),
+        iterations: planned.iterations,
+        warmup: planned.warmup,
+        limit: planned.limit,
+    };
+    let mut placement = MpiPlacement::remote(&own.to_string(), &server_ip.to_string(), destination);
+    placement.network = args.mpi_network.clone();
+    placement.static_ports = Some(mpi_daemon_ports(port));
+    eprintln!(
+        "rdmabench: {} over mpirun, ranks on {own} and {server_ip}",
+        args.tool
+    );
+    let started = SystemTime::now();
+    let run = measure_mpi(
+        &LocalHosts::Loopback,
+        &placement,
+        &measurement,
+        &interrupted,
+    )?;
+    release(SocketAddr::new(server_ip, port));
+    let format = if tool == MpiTool::NetPipe {
+        Tool::NetPipe
+    } else {
+        Tool::Osu
+    };
+    let context = import::Context {
+        provider: Some(args.provider.clone()),
+        api: Some("tagged".into()),
+        mode: None,
+        instance_type: None,
+        host: hostname(),
+        command_line: None,
+        timestamp: humantime::format_rfc3339_seconds(started).to_string(),
+        source: format!("{}, run by rdmabench tool against {server}", args.tool),
+    };
+    if let Some(results) = tool_results(&run, format, version, context, planned.sizes.len())? {
+        emit(&results.to_json_pretty(), args.output.as_deref())?;
+    }
+    Ok(exit_code(&args.tool, "client", run.outcome))
+}
+
+/// The server's pod from --server-pod, else RDMABENCH_SERVER_POD, with the provider's
+/// interface variable passed on when it is set here.
+fn server_pod(args: &ToolEndArgs) -> Result<Destination> {
+    let text = args
+        .server_pod
+        .clone()
+        .or_else(|| std::env::var(SERVER_POD_ENV).ok())
+        .with_context(|| {
+            format!("{} needs the server's pod to start its daemon in: --server-pod NAMESPACE/POD/CONTAINER (the cluster runner sets {SERVER_POD_ENV})", args.tool)
+        })?;
+    let parts: Vec<&str> = text.split('/').collect();
+    let [namespace, name, container] = parts[..] else {
+        bail!("--server-pod {text}: expected NAMESPACE/POD/CONTAINER");
+    };
+    let variable = format!("FI_{}_IFACE", args.provider.to_ascii_uppercase());
+    let env: BTreeMap<String, String> = std::env::var(&variable)
+        .map(|value| BTreeMap::from([(variable, value)]))
+        .unwrap_or_default();
+    Ok(Destination::Pod {
+        namespace: namespace.into(),
+        name: name.into(),
+        container: container.into(),
+        env,
+    })
+}
+
+/// The server's address (mpirun names hosts by address: both ranks' hosts must be told apart).
+fn resolve(host: &str, port: u16) -> Result<IpAddr> {
+    (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {host}"))?
+        .map(|a| a.ip())
+        .find(IpAddr::is_ipv4)
+        .with_context(|| format!("{host} has no IPv4 address"))
+}
+
+/// This host's address towards `peer`: the source the kernel picks for it (a UDP "connect"
+/// sends nothing).
+fn own_address(peer: IpAddr) -> Result<IpAddr> {
+    let socket = UdpSocket::bind("0.0.0.0:0").context("opening a UDP socket")?;
+    socket
+        .connect((peer, 9))
+        .with_context(|| format!("finding the route to {peer}"))?;
+    Ok(socket
+        .local_addr()
+        .context("reading the local address")?
+        .ip())
+}
+
+/// Tells the server end the run is over (a connection, nothing sent); a server already gone is
+/// fine.
+fn release(server: SocketAddr) {
+    let deadline = Instant::now() + RELEASE_LIMIT;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&server, RELEASE_LIMIT).is_ok() {
+            return;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// The server end: waits on `port` for the client's "done" connection, within `limit`.
+fn serve(port: u16, limit: Duration, interrupted: &AtomicBool) -> Result<Outcome> {
+    let listener = TcpListener::bind(("0.0.0.0", port))
+        .with_context(|| format!("listening on port {port} for the MPI client"))?;
+    listener
+        .set_nonblocking(true)
+        .context("making the listener non-blocking")?;
+    eprintln!("rdmabench: keeping this host up for the MPI client (port {port})");
+    let deadline = Instant::now() + limit;
+    loop {
+        match listener.accept() {
+            Ok(_) => return Ok(Outcome::Complete),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e).context("waiting for the MPI client"),
+        }
+        if interrupted.load(Ordering::SeqCst) {
+            return Ok(Outcome::Interrupted);
+        }
+        if Instant::now() >= deadline {
+            return Ok(Outcome::Failed(format!(
+                "the MPI client did not finish within {limit:?}"
+            )));
+        }
+        std::thread::sleep(POLL);
+    }
+}
