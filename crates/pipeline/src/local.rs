@@ -91,6 +91,14 @@ impl Running {
         }
     }
 
+    /// Kills the process and reaps it, so nothing it does afterwards can race what follows.
+    fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
     fn interrupt(&self) {
         if let Ok(pid) = i32::try_from(self.child.id()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
@@ -127,10 +135,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.stop();
     }
 }
 
@@ -250,16 +255,20 @@ fn run_ends(
     }
     let mut client = spawn(hosts, false, client)?;
     let client_status = wait_passing_interrupt(&mut client, Some(&server), limit, interrupted);
-    let server_status = server.wait_until(Instant::now() + SERVER_GRACE);
+    let server_status = if client_status.is_some() {
+        server.wait_until(Instant::now() + SERVER_GRACE)
+    } else {
+        // Over its limit: the client goes first, so it cannot take the server's end for a
+        // peer failure and write results of a measurement that was stopped.
+        client.stop();
+        None
+    };
     let server_errors = if server_status.is_some_and(|s| s.success()) {
         String::new()
     } else {
-        let _ = server.child.kill();
+        server.stop();
         server.error_lines()
     };
-    if client_status.is_none() {
-        let _ = client.child.kill();
-    }
     Ok(Ended {
         not_started: None,
         client: client_status,
@@ -310,8 +319,7 @@ pub(crate) fn run_alone(
     let mut running = spawn(hosts, true, end)?;
     let status = wait_passing_interrupt(&mut running, None, limit, interrupted);
     if status.is_none() {
-        let _ = running.child.kill();
-        let _ = running.child.wait();
+        running.stop();
     }
     Ok(Ended {
         not_started: None,
