@@ -414,8 +414,8 @@ pub struct TestsRun {
 
 /// Measures every test in every mode, `repeat` times (node, pod, node, pod ...; never two at
 /// once), after making sure the device plugin reports EFA; writes one results file per
-/// measurement. A reference tool that fails (not installed, not supported on EFA) is noted and
-/// the rest goes on; any other failure ends the run.
+/// measurement. A reference tool that exits with an error (not installed, not supported on
+/// EFA) is noted and the rest goes on; any other failure, the cluster's included, ends the run.
 pub fn run_tests(
     config: &StackConfig,
     cluster_args: &ClusterArgs,
@@ -485,7 +485,7 @@ async fn run_tests_async(
                             tool_failures,
                         })
                     }
-                    Err(error) if test.kind == "tool" => {
+                    Err(error) if test.kind == "tool" && error.is_benchmark_exit() => {
                         let why = format!(
                             "{} in {} mode did not run: {error}",
                             test.name,

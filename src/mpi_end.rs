@@ -13,13 +13,13 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context, Result};
 use rdmabench_pipeline::launch::Destination;
 use rdmabench_pipeline::tools::discover;
-use rdmabench_pipeline::{measure_mpi, LocalHosts, MpiMeasurement, MpiPlacement, MpiTool, Outcome};
-use rdmabench_report::import::{self, Tool};
+use rdmabench_pipeline::{measure_mpi, LocalHosts, MpiPlacement, MpiTool, Outcome};
+use rdmabench_report::import;
 
 use crate::bench::interrupt_flag;
 use crate::cli::ToolEndArgs;
 use crate::output::emit;
-use crate::reference::{mtl_provider, tool_results};
+use crate::reference::{installed, mpi_format, mpi_measurement, tool_results, MpiCounts};
 use crate::tool_end::{exit_code, hostname, mpi_daemon_ports, Planned};
 
 /// The environment variable through which the cluster runner names the server's pod.
@@ -49,34 +49,15 @@ pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> 
     let destination = server_pod(args)?;
     let path = std::env::var_os("PATH").unwrap_or_default();
     let tools = discover(&path);
-    let installed = |name: &str| {
-        let status = tools
-            .iter()
-            .find(|t| t.name == name)
-            .context("the tool catalogue lists every MPI tool and mpirun")?;
-        match &status.path {
-            Some(program) => Ok((program.clone(), status.version.clone())),
-            None => bail!(
-                "{name} is not installed (it comes with {})",
-                status.provided_by
-            ),
-        }
-    };
-    let (program, version) = installed(&args.tool)?;
-    let (mpirun, _) = installed("mpirun")?;
-    let measurement = MpiMeasurement {
-        mpirun,
-        program,
-        tool,
-        launcher: std::env::current_exe()
-            .context("locating the rdmabench executable (Open MPI's launcher)")?,
-        provider: args.provider.clone(),
-        mtl_provider: mtl_provider(&args.provider)?,
+    let (program, version) = installed(&tools, &args.tool).map_err(anyhow::Error::msg)?;
+    let (mpirun, _) = installed(&tools, "mpirun").map_err(anyhow::Error::msg)?;
+    let counts = MpiCounts {
         sizes: planned.sizes.clone(),
         iterations: planned.iterations,
         warmup: planned.warmup,
         limit: planned.limit,
     };
+    let measurement = mpi_measurement(tool, program, mpirun, &args.provider, counts)?;
     let mut placement = MpiPlacement::remote(&own.to_string(), &server_ip.to_string(), destination);
     placement.network = args.mpi_network.clone();
     placement.static_ports = Some(mpi_daemon_ports(port));
@@ -92,11 +73,7 @@ pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> 
         &interrupted,
     )?;
     release(SocketAddr::new(server_ip, port));
-    let format = if tool == MpiTool::NetPipe {
-        Tool::NetPipe
-    } else {
-        Tool::Osu
-    };
+    let format = mpi_format(tool);
     let context = import::Context {
         provider: Some(args.provider.clone()),
         api: Some("tagged".into()),

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use rdmabench_fabric::{Library, MessageApi, Query};
-use rdmabench_pipeline::tools::discover;
+use rdmabench_pipeline::tools::{discover, ToolStatus};
 use rdmabench_pipeline::{
     measure_fi_pingpong, measure_mpi, LocalHosts, MpiMeasurement, MpiPlacement, MpiTool, Outcome,
     Target, TestSpec, ToolMeasurement, ToolPlan, ToolRun, TwoEndedTool,
@@ -75,6 +75,70 @@ pub fn mtl_provider(provider: &str) -> Result<String> {
     })
 }
 
+/// The tool's executable and version, or why it cannot run: not installed, with what
+/// provides it.
+pub fn installed(
+    tools: &[ToolStatus],
+    name: &str,
+) -> std::result::Result<(PathBuf, Option<String>), String> {
+    let status = tools
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| format!("{name} is not a known tool"))?;
+    match &status.path {
+        Some(program) => Ok((program.clone(), status.version.clone())),
+        None => Err(format!(
+            "{name} is not installed (it comes with {})",
+            status.provided_by
+        )),
+    }
+}
+
+/// How much an MPI tool measures: one mpirun per size, each within the limit.
+pub struct MpiCounts {
+    /// Message sizes.
+    pub sizes: Vec<u64>,
+    /// Timed repeats per size.
+    pub iterations: u64,
+    /// Untimed repeats first, where the tool has them.
+    pub warmup: Option<u64>,
+    /// Limit for one size's mpirun.
+    pub limit: Duration,
+}
+
+/// An MPI tool's measurement as both the local suite and `rdmabench tool` run it: this
+/// executable as Open MPI's launcher, the provider under the name libfabric gives its tagged
+/// endpoint (what the ofi MTL matches).
+pub fn mpi_measurement(
+    tool: MpiTool,
+    program: PathBuf,
+    mpirun: PathBuf,
+    provider: &str,
+    counts: MpiCounts,
+) -> Result<MpiMeasurement> {
+    Ok(MpiMeasurement {
+        mpirun,
+        program,
+        tool,
+        launcher: std::env::current_exe()
+            .context("locating the rdmabench executable (Open MPI's launcher)")?,
+        provider: provider.to_string(),
+        mtl_provider: mtl_provider(provider)?,
+        sizes: counts.sizes,
+        iterations: counts.iterations,
+        warmup: counts.warmup,
+        limit: counts.limit,
+    })
+}
+
+/// The `rdmabench import` parser of an MPI tool's output.
+pub fn mpi_format(tool: MpiTool) -> Tool {
+    match tool {
+        MpiTool::NetPipe => Tool::NetPipe,
+        MpiTool::OsuLatency | MpiTool::OsuBw => Tool::Osu,
+    }
+}
+
 /// Why perftest cannot run here, when this host has no RDMA (verbs) device.
 fn perftest_unsupported_here(tool: &str) -> Option<String> {
     let devices = std::fs::read_dir(RDMA_DEVICES).map_or(0, |entries| entries.count());
@@ -99,19 +163,7 @@ pub fn run_tool(
 ) -> Result<ToolOutcome> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let tools = discover(&path);
-    let installed = |name: &str| -> std::result::Result<(PathBuf, Option<String>), String> {
-        let status = tools
-            .iter()
-            .find(|t| t.name == name)
-            .ok_or_else(|| format!("{name} is not a known tool"))?;
-        match &status.path {
-            Some(program) => Ok((program.clone(), status.version.clone())),
-            None => Err(format!(
-                "{name} is not installed (it comes with {})",
-                status.provided_by
-            )),
-        }
-    };
+    let installed = |name: &str| installed(&tools, name);
     let (program, version) = match installed(&plan.tool) {
         Ok(found) => found,
         Err(why) => return Ok(ToolOutcome::Skipped(why)),
@@ -140,29 +192,14 @@ pub fn run_tool(
                 Ok((mpirun, _)) => mpirun,
                 Err(why) => return Ok(ToolOutcome::Skipped(format!("{} needs {why}", plan.tool))),
             };
-            let measurement = MpiMeasurement {
-                mpirun,
-                program,
-                tool,
-                launcher: std::env::current_exe()
-                    .context("locating the rdmabench executable (Open MPI's launcher)")?,
-                provider: plan.provider.clone(),
-                mtl_provider: mtl_provider(&plan.provider)?,
+            let warmup = plan.warmup.as_deref().map(parse_count).transpose();
+            let counts = MpiCounts {
                 sizes: sizes.clone(),
                 iterations,
-                warmup: plan
-                    .warmup
-                    .as_deref()
-                    .map(parse_count)
-                    .transpose()
-                    .context("warmup")?,
+                warmup: warmup.context("warmup")?,
                 limit,
             };
-            let format = if tool == MpiTool::NetPipe {
-                Tool::NetPipe
-            } else {
-                Tool::Osu
-            };
+            let measurement = mpi_measurement(tool, program, mpirun, &plan.provider, counts)?;
             (
                 measure_mpi(
                     hosts,
@@ -170,7 +207,7 @@ pub fn run_tool(
                     &measurement,
                     interrupted,
                 )?,
-                format,
+                mpi_format(tool),
                 "tagged",
             )
         }

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use anyhow::{bail, Context, Result};
 use rdmabench_fabric::{core_provider_name, FabricError, Library, MessageApi};
 use rdmabench_pipeline::results_dir::{create_run_dir, results_file_name};
+use rdmabench_pipeline::tools;
 use rdmabench_pipeline::{
     measure, HostsChoice, LocalHosts, Measurement, MpiTool, Outcome, Suite, Target, ToolPlan,
 };
@@ -221,11 +222,12 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
     let mut skipped = Vec::new();
     for test in &suite.tests {
         let plan = test.tool_plan(Target::Eks, "efa", args.iters.as_deref());
-        if plan.as_ref().is_some_and(|p| p.tool == "NPopenmpi") {
-            let why = format!(
-                "{} skipped: NetPIPE stands in for OSU where OSU is absent; the rdmabench image has OSU (osu_latency, osu_bw)",
-                test.name
-            );
+        let not_on_eks = plan
+            .as_ref()
+            .and_then(|p| tools::spec(&p.tool))
+            .and_then(|spec| spec.not_on_eks);
+        if let Some(reason) = not_on_eks {
+            let why = format!("{} skipped: {reason}", test.name);
             eprintln!("rdmabench: {why}");
             skipped.push(why);
             continue;

@@ -17,7 +17,7 @@ use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes}
 use crate::bench::interrupt_flag;
 use crate::cli::{ApiArg, FormatArg, ToolEndArgs};
 use crate::output::emit;
-use crate::reference::tool_results;
+use crate::reference::{installed, tool_results};
 
 /// Tools with a server and a client end.
 const TWO_ENDED: &[&str] = &[
@@ -141,16 +141,7 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
     } = planned;
     let perftest = tool.starts_with("ib_");
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let status = discover(&path)
-        .into_iter()
-        .find(|t| t.name == tool)
-        .context("the tool catalogue lists every two-ended tool")?;
-    let Some(program) = status.path.clone() else {
-        bail!(
-            "{tool} is not installed (it comes with {})",
-            status.provided_by
-        );
-    };
+    let (program, version) = installed(&discover(&path), tool).map_err(anyhow::Error::msg)?;
     let (kind, format, default_port) = if perftest {
         let help = help_text(&program, &path).unwrap_or_default();
         let connection = perftest_connection(tool, &args.provider, &help)?;
@@ -199,8 +190,7 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
         timestamp: humantime::format_rfc3339_seconds(started).to_string(),
         source: format!("{tool}, run by rdmabench tool against {server}"),
     };
-    if let Some(results) = tool_results(&run, format, status.version.clone(), context, sizes.len())?
-    {
+    if let Some(results) = tool_results(&run, format, version, context, sizes.len())? {
         emit(&results.to_json_pretty(), args.output.as_deref())?;
     }
     Ok(exit_code(tool, "client", run.outcome))

@@ -9,17 +9,23 @@ use std::process::Command;
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
-#[test]
-#[ignore = "needs a real EKS stack: see README, Real-cluster check"]
-fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
+/// The stack's rdmabench.toml, once the runner has confirmed that the test may use (and pay
+/// for) it.
+fn confirmed_config() -> PathBuf {
     assert_eq!(
         std::env::var("RDMABENCH_EKS_TEST").as_deref(),
         Ok("1"),
         "set RDMABENCH_EKS_TEST=1 to confirm that this test may use the stack in rdmabench.toml"
     );
-    let config = std::env::var_os("RDMABENCH_EKS_CONFIG")
+    std::env::var_os("RDMABENCH_EKS_CONFIG")
         .map(PathBuf::from)
-        .unwrap_or_else(|| "rdmabench.toml".into());
+        .unwrap_or_else(|| "rdmabench.toml".into())
+}
+
+#[test]
+#[ignore = "needs a real EKS stack: see README, Real-cluster check"]
+fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
+    let config = confirmed_config();
     let results = tempfile::tempdir().unwrap();
     let rdmabench = |args: &[&str]| {
         let out = Command::cargo_bin("rdmabench")
@@ -78,14 +84,7 @@ fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
 #[test]
 #[ignore = "needs a real EKS stack and its pushed image: see README, Real-cluster check"]
 fn the_reference_tools_run_beside_rdmabench_over_efa_in_both_modes() {
-    assert_eq!(
-        std::env::var("RDMABENCH_EKS_TEST").as_deref(),
-        Ok("1"),
-        "set RDMABENCH_EKS_TEST=1 to confirm that this test may use the stack in rdmabench.toml"
-    );
-    let config = std::env::var_os("RDMABENCH_EKS_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "rdmabench.toml".into());
+    let config = confirmed_config();
     let results = tempfile::tempdir().unwrap();
     let out = Command::cargo_bin("rdmabench")
         .unwrap()

@@ -263,3 +263,67 @@ fn a_failing_step_still_tears_the_stack_down_with_down_after() {
     assert!(out.stdout.is_empty(), "no report without measurements");
     assert_eq!(m.moto.leftovers("rdmabench"), Vec::<String>::new());
 }
+
+#[test]
+fn a_tool_that_fails_is_noted_but_a_cluster_refusal_stops_the_run() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(m) = Machine::new("tools-fail") else {
+        return;
+    };
+    // perftest's clients exit 1 in this cluster (the tool's own failure); the Role an MPI
+    // client needs is forbidden (the cluster's refusal, which every later test would meet too).
+    let suite = m.path().join("tools.toml");
+    std::fs::write(
+        &suite,
+        "name = \"tools\"\n\
+         [[test]]\nname = \"first\"\nkind = \"pingpong\"\nsizes = \"4\"\n\
+         [[test]]\nname = \"perftest\"\nkind = \"tool\"\ntool = \"ib_send_lat\"\nsizes = \"4\"\n\
+         [[test]]\nname = \"osu\"\nkind = \"tool\"\ntool = \"osu_latency\"\nsizes = \"4\"\n\
+         [[test]]\nname = \"last\"\nkind = \"pingpong\"\nsizes = \"4\"\n",
+    )
+    .unwrap();
+    let out = m.rdmabench(&[RUN, &["--down-after", "--suite", suite.to_str().unwrap()]].concat());
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for mode in ["node", "pod"] {
+        assert!(
+            err.contains(&format!("perftest in {mode} mode did not run")),
+            "{err}"
+        );
+        assert!(err.contains("Unsupported connection type SRD"), "{err}");
+    }
+    assert!(err.contains("test 'osu' in node mode"), "{err}");
+    assert!(err.contains("is forbidden"), "{err}");
+    assert!(!err.contains("osu in node mode did not run"), "{err}");
+    let dir = &m.run_dirs()[0];
+    let written: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    let mut written = written;
+    written.sort();
+    assert_eq!(written, ["first-node-1.json", "first-pod-1.json"], "{err}");
+    // Pods of rdmabench's own tests: "first" in both modes, server and client; none of "last".
+    let pingpong_pods = m
+        .kube
+        .applied()
+        .iter()
+        .filter(|a| a["body"]["kind"] == "Pod")
+        .filter(|a| {
+            !a["body"]["spec"]["containers"][0]["args"]
+                .to_string()
+                .contains("--tool")
+        })
+        .count();
+    assert_eq!(pingpong_pods, 4, "the run must stop at the refusal: {err}");
+    assert!(err.contains("stack 'rdmabench' destroyed"), "{err}");
+    let pods_left: Vec<String> = m
+        .kube
+        .inventory()
+        .into_iter()
+        .filter(|o| o.starts_with("Pod/"))
+        .collect();
+    assert_eq!(pods_left, Vec::<String>::new());
+    assert_eq!(m.moto.leftovers("rdmabench"), Vec::<String>::new());
+}

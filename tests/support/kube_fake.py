@@ -11,6 +11,8 @@ delete, pod logs, exec) on 127.0.0.1 and plays a scenario for the benchmark pods
   stuck       pods stay ContainerCreating forever (timeouts)
   no-plugin   the nodes never advertise vpc.amazonaws.com/efa (deploy times out)
   pair-fails  (matrix) the coordinator's matrix has one failed pair and it exits 1
+  tools-fail  perftest's clients exit 1 (as on a fabric without SRD), and applying a Role is
+              forbidden (an account without RBAC rights)
 
 Matrix pods: agents run on the node their nodeSelector names until deleted, with a pod IP and
 the node's IP in their status; the coordinator runs --run-seconds, then prints a matrix document
@@ -147,6 +149,12 @@ def fake_matrix(args):
                        "pairs": pairs}]}
 
 
+def unsupported_tool(pod):
+    """In the tools-fail scenario: a perftest client, which fails as perftest does without SRD."""
+    args = pod["spec"]["containers"][0].get("args", [])
+    return ARGS.scenario == "tools-fail" and any(a.startswith("ib_") for a in args)
+
+
 def pod_status(pod):
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     role = pod["metadata"]["labels"].get("rdmabench.io/role", "server")
@@ -196,7 +204,7 @@ def pod_status(pod):
     if role == "client":
         if age < 1.0 + ARGS.run_seconds:
             return node, running
-        code = 1 if scenario == "pod-fails" else 0
+        code = 1 if scenario == "pod-fails" or unsupported_tool(pod) else 0
         FINISHED.setdefault(ns, time.monotonic())
         return node, {"phase": "Succeeded" if code == 0 else "Failed", "conditions": scheduled,
                       "containerStatuses": container_status(role, {"terminated": {
@@ -382,6 +390,10 @@ class Handler(BaseHTTPRequestHandler):
                     + json.dumps(fake_matrix(args), indent=2) + "\n")
         if role != "client":
             return "rdmabench: serving one client\n"
+        if unsupported_tool(pod):
+            return ("rdmabench: ib_send_lat client of 192.0.2.10 for 8 sizes\n"
+                    "error: ib_send_lat client: the server did not answer: ib_send_lat exited "
+                    "with 1: Unsupported connection type SRD\n")
         if ARGS.scenario == "pod-fails":
             return ("rdmabench: opening the efa provider\n"
                     "error: the ping-pong could not run: fi_mr_reg: -12 (Cannot allocate memory)\n")
@@ -426,6 +438,11 @@ class Handler(BaseHTTPRequestHandler):
                 f.write(json.dumps({"path": self.path, "body": obj}) + "\n")
         if obj.get("kind") != kind or obj.get("metadata", {}).get("name") != name:
             return self.status(400, "BadRequest", "body does not match the path")
+        if ARGS.scenario == "tools-fail" and kind == "Role":
+            return self.status(403, "Forbidden", 'roles.rbac.authorization.k8s.io "%s" is '
+                               'forbidden: User "tester" cannot patch resource "roles" in API '
+                               'group "rbac.authorization.k8s.io" in the namespace "%s"'
+                               % (name, ns))
         with LOCK:
             self.expire_deletions()
             key = (kind, ns, name)
@@ -469,7 +486,7 @@ def main():
     parser.add_argument("--port-file", required=True)
     parser.add_argument("--scenario", default="happy",
                         choices=["happy", "no-efa", "image-pull", "config-error", "pod-fails", "stuck",
-                                 "no-plugin", "pair-fails"])
+                                 "no-plugin", "pair-fails", "tools-fail"])
     parser.add_argument("--nodes", type=int, default=2, help="EFA nodes the cluster has")
     parser.add_argument("--client-log", help="what the client prints (the results JSON)")
     parser.add_argument("--run-seconds", type=float, default=2.0)

@@ -33,6 +33,17 @@ pub enum K8sError {
         /// The likely fix.
         hint: String,
     },
+    /// A benchmark's container ran and exited with an error: the benchmark's own failure
+    /// (not installed, not supported on this fabric, crashed), not the cluster's.
+    #[error("pod {pod}: {cause}\n  hint: {hint}")]
+    Exited {
+        /// Namespace/name.
+        pod: String,
+        /// The exit and the log's last lines.
+        cause: String,
+        /// The likely fix.
+        hint: String,
+    },
     /// The client finished but its log holds no results document.
     #[error("pod {pod} succeeded but its log has no results JSON: {reason}")]
     NoResults {
@@ -55,6 +66,13 @@ pub enum K8sError {
 }
 
 impl K8sError {
+    /// The benchmark itself failed (its container exited with an error, or printed no
+    /// results) while the cluster did what was asked: a suite can note it and go on, where an
+    /// API, scheduling or timeout failure would only repeat for every later test.
+    pub fn is_benchmark_exit(&self) -> bool {
+        matches!(self, K8sError::Exited { .. } | K8sError::NoResults { .. })
+    }
+
     /// A closure that wraps a kube error with what was being done.
     pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(kube::Error) -> K8sError {
         let action = action.into();

@@ -449,15 +449,20 @@ impl Cluster {
             },
             other => {
                 let log = self.log(name).await.unwrap_or_default();
+                let pod = self.qualified(name);
+                let hint = failure_hint(&log);
                 let tail = tail(&log, LOG_TAIL_LINES);
-                let cause = match other {
-                    PodState::Failed(reason) => reason,
-                    unexpected => format!("ended early ({unexpected:?})"),
-                };
-                K8sError::Pod {
-                    pod: self.qualified(name),
-                    cause: format!("{cause}; last log lines:\n{tail}"),
-                    hint: failure_hint(&log),
+                match other {
+                    PodState::Failed(reason) => K8sError::Exited {
+                        pod,
+                        cause: format!("{reason}; last log lines:\n{tail}"),
+                        hint,
+                    },
+                    unexpected => K8sError::Pod {
+                        pod,
+                        cause: format!("ended early ({unexpected:?}); last log lines:\n{tail}"),
+                        hint,
+                    },
                 }
             }
         }

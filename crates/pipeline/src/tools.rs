@@ -42,6 +42,9 @@ pub struct ToolSpec {
     pub measures: &'static str,
     /// What provides it, for the "not installed" message.
     pub provided_by: &'static str,
+    /// Why the cluster (eks) target does not run it, when it is not meant for the rdmabench
+    /// image.
+    pub not_on_eks: Option<&'static str>,
     version: VersionProbe,
 }
 
@@ -61,6 +64,7 @@ pub const CATALOG: &[ToolSpec] = &[
         name: "fi_pingpong",
         measures: "ping-pong latency over libfabric (the seed's numbers)",
         provided_by: "libfabric-bin (Debian/Ubuntu), fabtests (RPM), the EFA installer",
+        not_on_eks: None,
         // fabtests carry libfabric's version; fi_info (same package) prints it.
         version: VersionProbe::Line {
             program: Some("fi_info"),
@@ -72,48 +76,58 @@ pub const CATALOG: &[ToolSpec] = &[
         name: "ib_send_lat",
         measures: "send latency (perftest)",
         provided_by: PERFTEST,
+        not_on_eks: None,
         version: PERFTEST_VERSION,
     },
     ToolSpec {
         name: "ib_send_bw",
         measures: "send bandwidth (perftest)",
         provided_by: PERFTEST,
+        not_on_eks: None,
         version: PERFTEST_VERSION,
     },
     ToolSpec {
         name: "ib_write_lat",
         measures: "RDMA write latency (perftest)",
         provided_by: PERFTEST,
+        not_on_eks: None,
         version: PERFTEST_VERSION,
     },
     ToolSpec {
         name: "ib_write_bw",
         measures: "RDMA write bandwidth (perftest)",
         provided_by: PERFTEST,
+        not_on_eks: None,
         version: PERFTEST_VERSION,
     },
     ToolSpec {
         name: "osu_latency",
         measures: "MPI ping-pong latency (OSU)",
         provided_by: OSU,
+        not_on_eks: None,
         version: VersionProbe::PrefixFile,
     },
     ToolSpec {
         name: "osu_bw",
         measures: "MPI bandwidth (OSU)",
         provided_by: OSU,
+        not_on_eks: None,
         version: VersionProbe::PrefixFile,
     },
     ToolSpec {
         name: "NPopenmpi",
         measures: "MPI ping-pong latency and bandwidth (NetPIPE; where OSU is absent)",
         provided_by: "netpipe-openmpi (Debian/Ubuntu)",
+        not_on_eks: Some(
+            "NetPIPE stands in for OSU where OSU is absent; the rdmabench image has OSU (osu_latency, osu_bw)",
+        ),
         version: VersionProbe::Package,
     },
     ToolSpec {
         name: "mpirun",
         measures: "Open MPI's launcher, for the MPI tools",
         provided_by: "openmpi-bin (Debian/Ubuntu; in the rdmabench image)",
+        not_on_eks: None,
         version: VersionProbe::Line {
             program: None,
             args: &["--version"],
@@ -121,6 +135,11 @@ pub const CATALOG: &[ToolSpec] = &[
         },
     },
 ];
+
+/// The catalogue's entry for a tool.
+pub fn spec(name: &str) -> Option<&'static ToolSpec> {
+    CATALOG.iter().find(|spec| spec.name == name)
+}
 
 /// Whether and where a tool exists here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
