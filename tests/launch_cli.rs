@@ -185,7 +185,8 @@ fn an_mpi_client_starts_its_peer_in_the_server_pod_through_the_exec_api() {
     let command = doc["command_line"].as_str().unwrap();
     let first: u16 = port.parse().unwrap();
     for part in [
-        "--host 127.0.0.1:1,127.0.0.2:1 -np 2",
+        "printf '%s\\n' '127.0.0.1 slots=1' '127.0.0.2 slots=1' > ",
+        " --hostfile ",
         &format!(
             "--mca oob_tcp_static_ipv4_ports {}-{}",
             first + 62,

@@ -685,7 +685,11 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
         .iter()
         .all(|r| r["latency"]["mean_ns"].as_u64().unwrap() > 0));
     let command = doc["command_line"].as_str().unwrap();
-    assert_eq!(command.matches("/mpirun --host ").count(), 2, "{command}");
+    assert_eq!(
+        command.matches("/mpirun --hostfile ").count(),
+        2,
+        "{command}"
+    );
     for part in [
         "--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include 'tcp;ofi_rxm'",
         " launch' --mca oob_tcp_if_include ",
@@ -694,10 +698,10 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
     ] {
         assert!(command.contains(part), "{part}: {command}");
     }
-    if command.starts_with("ip netns exec ") {
+    if command.contains("; ip netns exec ") {
         // One rank in each namespace; the launch map names the client's.
         assert!(
-            command.contains(":1,") && command.contains("RDMABENCH_LAUNCH_MAP="),
+            command.contains(".1 slots=1' '") && command.contains("RDMABENCH_LAUNCH_MAP="),
             "{command}"
         );
     }

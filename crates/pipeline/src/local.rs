@@ -67,6 +67,9 @@ pub enum LocalError {
         #[source]
         source: std::io::Error,
     },
+    /// mpirun's hostfile could not be written.
+    #[error("writing mpirun's hostfile in the temp directory: {0}")]
+    Hostfile(#[source] std::io::Error),
     /// No free port on loopback.
     #[error("finding a free port on 127.0.0.1: {0}")]
     Port(#[source] std::io::Error),
@@ -164,7 +167,7 @@ impl End {
 }
 
 /// `word` as sh reads it back: as is when it holds nothing special, else in single quotes.
-fn sh_quote(word: &str) -> String {
+pub(crate) fn sh_quote(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=,@%+-".contains(c);
     if !word.is_empty() && word.chars().all(plain) {
         word.to_string()

@@ -4,13 +4,16 @@
 //! MPI's remote launcher entering the client's namespace. No SSH.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::hosts::LocalHosts;
 use crate::launch::{Destination, LaunchMap, LAUNCH_MAP_ENV};
-use crate::local::{interface_variable, outcome, run_alone, End, LocalError, Outcome, ToolRun};
+use crate::local::{
+    interface_variable, outcome, run_alone, sh_quote, End, LocalError, Outcome, ToolRun,
+};
 
 /// Which MPI benchmark runs, and so how sizes and counts map onto its options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +99,9 @@ pub struct MpiMeasurement {
 /// Where an MPI run's two ranks go and how Open MPI reaches the other host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MpiPlacement {
-    /// mpirun's `--host` list: one slot per host (both on the one host on loopback).
-    pub host_list: String,
+    /// mpirun's hostfile: each host with its slots, one rank per host (both ranks on the one
+    /// host on loopback).
+    pub hosts: Vec<(String, u32)>,
     /// Open MPI's own traffic kept on this network (`oob_tcp_if_include`: a CIDR or an
     /// interface), when given.
     pub network: Option<String>,
@@ -125,7 +129,7 @@ impl MpiPlacement {
                 .collect()
         };
         let mut env: Vec<(String, String)> = pinned(true).into_iter().collect();
-        let host_list = match hosts {
+        let hostfile = match hosts {
             LocalHosts::Netns { server, client, .. } => {
                 let map = LaunchMap {
                     hosts: BTreeMap::from([
@@ -146,12 +150,15 @@ impl MpiPlacement {
                     ]),
                 };
                 env.push((LAUNCH_MAP_ENV.to_string(), map.to_env_value()));
-                format!("{}:1,{}:1", hosts.server_addr(), hosts.client_addr())
+                vec![
+                    (hosts.server_addr().to_string(), 1),
+                    (hosts.client_addr().to_string(), 1),
+                ]
             }
-            LocalHosts::Loopback => format!("{}:2", hosts.server_addr()),
+            LocalHosts::Loopback => vec![(hosts.server_addr().to_string(), 2)],
         };
         MpiPlacement {
-            host_list,
+            hosts: hostfile,
             network: Some(hosts.network()),
             unbound: true,
             static_ports: None,
@@ -166,7 +173,7 @@ impl MpiPlacement {
             hosts: BTreeMap::from([(other.to_string(), destination)]),
         };
         MpiPlacement {
-            host_list: format!("{own}:1,{other}:1"),
+            hosts: vec![(own.to_string(), 1), (other.to_string(), 1)],
             network: None,
             unbound: false,
             static_ports: None,
@@ -175,12 +182,57 @@ impl MpiPlacement {
     }
 }
 
+impl MpiPlacement {
+    /// The hostfile's lines, `HOST slots=N` each.
+    fn hostfile_lines(&self) -> Vec<String> {
+        self.hosts
+            .iter()
+            .map(|(host, slots)| format!("{host} slots={slots}"))
+            .collect()
+    }
+}
+
+/// mpirun's hostfile in the temp directory, removed when the measurement ends.
+struct Hostfile {
+    file: tempfile::NamedTempFile,
+    /// How a user writes the same file: the first part of every recorded command line.
+    written_by: String,
+}
+
+impl Hostfile {
+    fn write(placement: &MpiPlacement) -> Result<Hostfile, LocalError> {
+        let lines = placement.hostfile_lines();
+        let mut file = tempfile::Builder::new()
+            .prefix("rdmabench-hostfile-")
+            .tempfile()
+            .map_err(LocalError::Hostfile)?;
+        file.write_all(format!("{}\n", lines.join("\n")).as_bytes())
+            .map_err(LocalError::Hostfile)?;
+        let quoted: Vec<String> = lines.iter().map(|l| sh_quote(l)).collect();
+        let written_by = format!(
+            "printf '%s\\n' {} > {}",
+            quoted.join(" "),
+            sh_quote(&file.path().to_string_lossy())
+        );
+        Ok(Hostfile { file, written_by })
+    }
+
+    fn path(&self) -> String {
+        self.file.path().to_string_lossy().into_owned()
+    }
+}
+
 impl MpiMeasurement {
-    /// mpirun's arguments for one size: one rank on each host, Open MPI's launcher, its
-    /// traffic placed, and the tool over the ofi MTL.
-    fn arguments(&self, placement: &MpiPlacement, tool_options: Vec<String>) -> Vec<String> {
+    /// mpirun's arguments for one size: one rank on each host of the hostfile, Open MPI's
+    /// launcher, its traffic placed, and the tool over the ofi MTL.
+    fn arguments(
+        &self,
+        placement: &MpiPlacement,
+        hostfile: &str,
+        tool_options: Vec<String>,
+    ) -> Vec<String> {
         let launcher = format!("{} launch", self.launcher.display());
-        let mut args: Vec<String> = ["--host", &placement.host_list, "-np", "2"]
+        let mut args: Vec<String> = ["--hostfile", hostfile, "-np", "2"]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -216,6 +268,7 @@ pub fn measure_mpi(
     interrupted: &AtomicBool,
 ) -> Result<ToolRun, LocalError> {
     let mut run = ToolRun::default();
+    let hostfile = Hostfile::write(placement)?;
     let mut env = placement.env.clone();
     if nix::unistd::geteuid().is_root() {
         // Open MPI refuses root without both (the local target's namespaces need root; images
@@ -234,6 +287,7 @@ pub fn measure_mpi(
             program: m.mpirun.clone(),
             args: m.arguments(
                 placement,
+                &hostfile.path(),
                 m.tool.options(*size, m.iterations, m.warmup, &file),
             ),
             env: env.clone(),
@@ -241,7 +295,8 @@ pub fn measure_mpi(
             capture_stderr: true,
         };
         run.command_lines.push(format!(
-            "{}{}",
+            "{}; {}{}",
+            hostfile.written_by,
             hosts.shell_prefix(true),
             end.command_line()
         ));
@@ -312,9 +367,11 @@ mod tests {
         let m = measurement(MpiTool::NetPipe);
         let placement = MpiPlacement::local(&LocalHosts::Loopback, "tcp");
         let line = m
-            .arguments(&placement, vec!["-n".into(), "5".into()])
+            .arguments(&placement, "/tmp/hosts", vec!["-n".into(), "5".into()])
             .join(" ");
-        assert!(line.starts_with("--host 127.0.0.1:2 -np 2"), "{line}");
+        assert!(line.starts_with("--hostfile /tmp/hosts -np 2"), "{line}");
+        // On loopback both ranks run here: two slots on the one host.
+        assert_eq!(placement.hostfile_lines(), ["127.0.0.1 slots=2"]);
         assert!(line.contains("--mca plm_rsh_agent /usr/local/bin/rdmabench launch"));
         assert!(line.contains("--mca oob_tcp_if_include lo"));
         assert!(line.contains(
@@ -339,10 +396,11 @@ mod tests {
         };
         let mut placement = MpiPlacement::remote("192.0.2.10", "192.0.2.20", pod.clone());
         placement.static_ports = Some("18577-18578".into());
-        let line = m.arguments(&placement, Vec::new()).join(" ");
-        assert!(
-            line.starts_with("--host 192.0.2.10:1,192.0.2.20:1 -np 2"),
-            "{line}"
+        let line = m.arguments(&placement, "/tmp/hosts", Vec::new()).join(" ");
+        assert!(line.starts_with("--hostfile /tmp/hosts -np 2"), "{line}");
+        assert_eq!(
+            placement.hostfile_lines(),
+            ["192.0.2.10 slots=1", "192.0.2.20 slots=1"]
         );
         assert!(
             line.contains("--mca oob_tcp_static_ipv4_ports 18577-18578"),
