@@ -410,12 +410,15 @@ pub struct TestsRun {
     pub stopped: bool,
     /// Reference tools that could not run in a mode, and why (the rest ran on).
     pub tool_failures: Vec<String>,
+    /// What ended the run before every test had run; `written` holds what was measured first.
+    pub failure: Option<anyhow::Error>,
 }
 
 /// Measures every test in every mode, `repeat` times (node, pod, node, pod ...; never two at
 /// once), after making sure the device plugin reports EFA; writes one results file per
 /// measurement. A reference tool that exits with an error (not installed, not supported on
-/// EFA) is noted and the rest goes on; any other failure, the cluster's included, ends the run.
+/// EFA) is noted and the rest goes on; any other failure, the cluster's included, ends the run
+/// (`TestsRun::failure`, beside what was measured before it).
 pub fn run_tests(
     config: &StackConfig,
     cluster_args: &ClusterArgs,
@@ -460,7 +463,12 @@ async fn run_tests_async(
         }
         () = interrupted(shutdown.clone()) => {
             eprintln!("rdmabench: stopped before any measurement; nothing to remove");
-            return Ok(TestsRun { written: Vec::new(), stopped: true, tool_failures: Vec::new() });
+            return Ok(TestsRun {
+                written: Vec::new(),
+                stopped: true,
+                tool_failures: Vec::new(),
+                failure: None,
+            });
         }
     }
     let mut written = Vec::new();
@@ -483,6 +491,7 @@ async fn run_tests_async(
                             written,
                             stopped: true,
                             tool_failures,
+                            failure: None,
                         })
                     }
                     Err(error) if test.kind == "tool" && error.is_benchmark_exit() => {
@@ -495,9 +504,17 @@ async fn run_tests_async(
                         tool_failures.push(why);
                         continue;
                     }
-                    other => other.with_context(|| {
-                        format!("test '{}' in {} mode", test.name, objects.mode.as_str())
-                    })?,
+                    Err(error) => {
+                        let context =
+                            format!("test '{}' in {} mode", test.name, objects.mode.as_str());
+                        return Ok(TestsRun {
+                            written,
+                            stopped: false,
+                            tool_failures,
+                            failure: Some(anyhow::Error::new(error).context(context)),
+                        });
+                    }
+                    Ok(measurement) => measurement,
                 };
                 let mut results = measurement.results;
                 results.placement = Some(Placement {
@@ -522,7 +539,13 @@ async fn run_tests_async(
         written,
         stopped: false,
         tool_failures,
+        failure: None,
     })
+}
+
+/// The report's note for a run that a failure ended early: what it has is what ran before.
+pub fn stopped_early(failure: &anyhow::Error) -> String {
+    format!("the run stopped early, so later tests are missing: {failure:#}")
 }
 
 fn run_dir_file(dir: &Path, test: &str, objects: &ModeObjects, repetition: u32) -> PathBuf {
@@ -566,10 +589,14 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         ..run
     };
     let TestsRun {
-        written, stopped, ..
+        written,
+        stopped,
+        failure,
+        ..
     } = run_tests(config, cluster_args, &run)?;
     if !written.is_empty() {
-        let report = crate::report::report_for_run_dir(&run.run_dir)?;
+        let mut report = crate::report::report_for_run_dir(&run.run_dir)?;
+        report.notes.extend(failure.iter().map(stopped_early));
         crate::report::write_run_reports(&run.run_dir, &report)?;
     }
     eprintln!(
@@ -577,6 +604,9 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         written.len(),
         run.run_dir.display()
     );
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
     Ok(if stopped { EXIT_INTERRUPTED } else { 0 })
 }
 

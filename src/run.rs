@@ -289,7 +289,9 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
     let outcome = steps();
     let reported = match &outcome {
         Ok(done) if !done.written.is_empty() => {
-            let notes: Vec<String> = skipped.iter().chain(&done.tool_failures).cloned().collect();
+            let mut notes: Vec<String> =
+                skipped.iter().chain(&done.tool_failures).cloned().collect();
+            notes.extend(done.failure.iter().map(crate::k8s::stopped_early));
             Some(report(&dir, &notes))
         }
         _ => None,
@@ -307,7 +309,11 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
             &args.config,
         );
         if let Err(error) = down {
-            if let Err(step) = &outcome {
+            let failed = match &outcome {
+                Err(step) => Some(step),
+                Ok(done) => done.failure.as_ref(),
+            };
+            if let Some(step) = failed {
                 eprintln!("error: {step:#}");
             }
             return Err(error.context(
@@ -315,7 +321,7 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
             ));
         }
     }
-    let stopped = outcome?.stopped;
+    let done = outcome?;
     if let Some(reported) = reported {
         reported?;
     } else {
@@ -324,7 +330,10 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
             dir.display()
         );
     }
-    Ok(if stopped { EXIT_INTERRUPTED } else { 0 })
+    if let Some(failure) = done.failure {
+        return Err(failure);
+    }
+    Ok(if done.stopped { EXIT_INTERRUPTED } else { 0 })
 }
 
 /// `run` on the local target: two hosts on this machine.

@@ -304,6 +304,15 @@ fn a_tool_that_fails_is_noted_but_a_cluster_refusal_stops_the_run() {
     let mut written = written;
     written.sort();
     assert_eq!(written, ["first-node-1.json", "first-pod-1.json"], "{err}");
+    // What ran before the refusal is still reported, with why the rest is missing.
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for note in [
+        "perftest in pod mode did not run",
+        "the run stopped early, so later tests are missing: test 'osu' in node mode",
+    ] {
+        assert!(report.contains(note), "{note}: {report}");
+    }
+    assert!(text(&out.stdout).starts_with("rdmabench report\n"));
     // Pods of rdmabench's own tests: "first" in both modes, server and client; none of "last".
     let pingpong_pods = m
         .kube
