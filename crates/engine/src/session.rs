@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdmabench_fabric::Library;
+use rdmabench_fabric::{Info, Library};
 use rdmabench_report::model::{FabricInfo, HostFacts};
 
 use crate::config::{RunConfig, TransportChoice};
@@ -68,6 +68,25 @@ fn buffers(config: &RunConfig) -> Buffers {
         depth,
         separate: config.verify && depth > 1,
     }
+}
+
+/// The fabric transport both ends open for the run: sized for its largest message, with the
+/// test's window of buffers and the memory registration it needs.
+fn open_fabric(
+    lib: &Library,
+    info: &Info,
+    config: &RunConfig,
+) -> Result<FabricTransport, EngineError> {
+    FabricTransport::open(
+        lib,
+        info,
+        max_size(config),
+        buffers(config),
+        config.api,
+        config.completion,
+        config.force_mr_local,
+        config.test.is_rma(),
+    )
 }
 
 /// Binds the listening socket, translating "address in use" into advice.
@@ -267,16 +286,7 @@ fn open_server_side(
                 same_host(local, peer),
                 rma,
             )?;
-            let mut transport = FabricTransport::open(
-                &lib,
-                &info,
-                max_size(config),
-                buffers(config),
-                config.api,
-                config.completion,
-                config.force_mr_local,
-                rma,
-            )?;
+            let mut transport = open_fabric(&lib, &info, config)?;
             control.send(&Message::Welcome {
                 host: Box::new(local.clone()),
                 provider: Some(transport.facts().provider.clone()),
@@ -391,16 +401,7 @@ fn open_client_fabric(
         .to_string();
     let rma = config.test.is_rma();
     let info = select_named_provider(lib, provider, config.api, &local_ip, rma)?;
-    let mut transport = FabricTransport::open(
-        lib,
-        &info,
-        max_size(config),
-        buffers(config),
-        config.api,
-        config.completion,
-        config.force_mr_local,
-        rma,
-    )?;
+    let mut transport = open_fabric(lib, &info, config)?;
     transport.insert_peer(server_address)?;
     control.send(&Message::ClientAddress {
         address: transport.address()?,
