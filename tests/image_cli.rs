@@ -546,3 +546,25 @@ fn the_dockerfile_is_hadolint_clean() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_osu_tarball_is_checked_against_its_pinned_sum_before_it_is_built() {
+    let dockerfile =
+        std::fs::read_to_string(Path::new(REPO_ROOT).join("docker/Dockerfile")).unwrap();
+    let sum = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("ARG OSU_SHA256="))
+        .expect("a pinned OSU_SHA256");
+    assert!(
+        sum.len() == 64 && sum.chars().all(|c| c.is_ascii_hexdigit()),
+        "{sum}"
+    );
+    let check = dockerfile
+        .find(r#"echo "${OSU_SHA256}  /tmp/osu.tar.gz" | sha256sum -c -"#)
+        .expect("the download is checked");
+    let unpack = dockerfile.find("tar -xzf /tmp/osu.tar.gz").unwrap();
+    assert!(
+        check < unpack,
+        "the sum is checked before the tarball is unpacked"
+    );
+}
