@@ -38,10 +38,11 @@ pub const MAX_SIZES: usize = POLICY_PORTS as usize - 2;
 pub fn mpi_daemon_ports(first: u16) -> String {
     format!("{}-{}", first + POLICY_PORTS - 2, first + POLICY_PORTS - 1)
 }
-/// perftest's connection type for `provider`: SRD on EFA (which has no RC), perftest's own
-/// default (RC) on verbs; an error for providers perftest cannot use, or when this perftest has
-/// no SRD.
-fn perftest_connection(tool: &str, provider: &str, help: &str) -> Result<Option<String>> {
+/// perftest on `provider`'s devices: on EFA (which has no RC) SRD, where this perftest offers it
+/// for the tool, and GID index 0, without which the EFA server receives nothing
+/// (linux-rdma/perftest#113, the EFA maintainers' answer); perftest's own defaults (RC, its GID
+/// choice) on verbs devices; an error for providers perftest cannot use.
+fn perftest_on(tool: &str, provider: &str, help: &str) -> Result<TwoEndedTool> {
     match provider {
         "efa" => {
             let offers_srd = help
@@ -50,9 +51,15 @@ fn perftest_connection(tool: &str, provider: &str, help: &str) -> Result<Option<
             if !offers_srd {
                 bail!("{tool} is not supported here: this perftest offers no SRD connection type for it (its --connection list has none), and EFA only has SRD; ib_send_lat and ib_send_bw have it in perftest 4.5 and later");
             }
-            Ok(Some("SRD".into()))
+            Ok(TwoEndedTool::Perftest {
+                connection: Some("SRD".into()),
+                gid_index: Some(0),
+            })
         }
-        "verbs" => Ok(None),
+        "verbs" => Ok(TwoEndedTool::Perftest {
+            connection: None,
+            gid_index: None,
+        }),
         other => bail!("{tool} runs on RDMA devices: provider efa (SRD) or verbs, not {other}; for {other} use fi_pingpong"),
     }
 }
@@ -144,9 +151,8 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
     let (program, version) = installed(&discover(&path), tool).map_err(anyhow::Error::msg)?;
     let (kind, format, default_port) = if perftest {
         let help = help_text(&program, &path).unwrap_or_default();
-        let connection = perftest_connection(tool, &args.provider, &help)?;
         (
-            TwoEndedTool::Perftest { connection },
+            perftest_on(tool, &args.provider, &help)?,
             Tool::Perftest,
             PERFTEST_PORT,
         )
@@ -220,25 +226,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn perftest_uses_srd_on_efa_only_where_it_offers_it() {
+    fn perftest_uses_srd_and_gid_index_zero_on_efa_only_where_it_offers_srd() {
         let with_srd = "  -c, --connection=<RC/XRC/UC/UD/DC/SRD>  Connection type RC/XRC/UC/UD/DC/SRD (default RC)";
         let without =
             "  -c, --connection=<RC/XRC/UC/DC>  Connection type RC/XRC/UC/DC (default RC)";
         assert_eq!(
-            perftest_connection("ib_send_lat", "efa", with_srd)
-                .unwrap()
-                .as_deref(),
-            Some("SRD")
+            perftest_on("ib_send_lat", "efa", with_srd).unwrap(),
+            TwoEndedTool::Perftest {
+                connection: Some("SRD".into()),
+                gid_index: Some(0)
+            }
         );
-        let err = perftest_connection("ib_write_lat", "efa", without)
+        let err = perftest_on("ib_write_lat", "efa", without)
             .unwrap_err()
             .to_string();
         assert!(err.contains("ib_write_lat is not supported here"), "{err}");
         assert_eq!(
-            perftest_connection("ib_send_lat", "verbs", without).unwrap(),
-            None
+            perftest_on("ib_send_lat", "verbs", without).unwrap(),
+            TwoEndedTool::Perftest {
+                connection: None,
+                gid_index: None
+            }
         );
-        let err = perftest_connection("ib_send_lat", "tcp", with_srd)
+        let err = perftest_on("ib_send_lat", "tcp", with_srd)
             .unwrap_err()
             .to_string();
         assert!(err.contains("not tcp; for tcp use fi_pingpong"), "{err}");

@@ -134,8 +134,8 @@ fn the_reference_tools_run_beside_rdmabench_over_efa_in_both_modes() {
                     || results["command_line"]
                         .as_str()
                         .unwrap()
-                        .contains(" -c SRD"),
-                "perftest on EFA uses SRD: {}",
+                        .contains(" -c SRD -x 0"),
+                "perftest on EFA uses SRD and GID index 0: {}",
                 results["command_line"]
             );
         }

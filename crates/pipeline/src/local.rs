@@ -465,10 +465,13 @@ pub enum TwoEndedTool {
     /// fabtests' fi_pingpong (`-e rdm`, the provider named).
     FiPingpong,
     /// perftest's ib_send_lat, ib_send_bw, ib_write_lat, ib_write_bw, on the host's first RDMA
-    /// device; `connection` is `-c` (SRD on EFA).
+    /// device; `connection` is `-c` (SRD on EFA), `gid_index` is `-x` (0 on EFA).
     Perftest {
         /// perftest's connection type, when not its default (RC).
         connection: Option<String>,
+        /// The port's GID index, when perftest's own choice does not work (EFA: without `-x 0`
+        /// the server receives nothing, linux-rdma/perftest#113).
+        gid_index: Option<u32>,
     },
 }
 
@@ -518,7 +521,10 @@ impl ToolMeasurement {
                 options
             }
             // -F: run even when the CPU frequency governor is not "performance" (it warns).
-            TwoEndedTool::Perftest { connection } => {
+            TwoEndedTool::Perftest {
+                connection,
+                gid_index,
+            } => {
                 let mut options = vec![
                     "-s".to_string(),
                     size.to_string(),
@@ -528,6 +534,9 @@ impl ToolMeasurement {
                 ];
                 if let Some(connection) = connection {
                     options.extend(["-c".to_string(), connection.clone()]);
+                }
+                if let Some(index) = gid_index {
+                    options.extend(["-x".to_string(), index.to_string()]);
                 }
                 options
             }
@@ -652,4 +661,30 @@ pub fn measure_fi_pingpong(
         }
     }
     Ok(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perftest_on_efa_gets_srd_and_gid_index_zero_at_each_size() {
+        let measurement = ToolMeasurement {
+            program: "/usr/bin/ib_send_lat".into(),
+            tool: TwoEndedTool::Perftest {
+                connection: Some("SRD".into()),
+                gid_index: Some(0),
+            },
+            provider: "efa".into(),
+            tagged: false,
+            sizes: vec![64],
+            iterations: 1000,
+            verify: false,
+            limit: Duration::from_secs(60),
+        };
+        assert_eq!(
+            measurement.size_options(64).join(" "),
+            "-s 64 -n 1000 -F -c SRD -x 0"
+        );
+    }
 }
