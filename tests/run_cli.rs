@@ -649,6 +649,11 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
         report.contains("### fi_pingpong tcp against tcp;ofi_rxm (baseline)"),
         "rdmabench's series is the baseline of the tools:\n{report}"
     );
+    // Per size, the tool's figure as a multiple of rdmabench's.
+    assert!(
+        report.contains("| fi_pingpong tcp / tcp;ofi_rxm |"),
+        "{report}"
+    );
     assert!(
         report.contains("What each tool's numbers mean") && report.contains("show_perf()"),
         "{report}"

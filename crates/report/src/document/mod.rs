@@ -288,6 +288,15 @@ fn percent(value: f64) -> String {
     format!("{value:+.2}%")
 }
 
+/// `other` as a multiple of `baseline` ("1.05x"); "-" without a baseline figure.
+fn ratio(other: u64, baseline: u64) -> String {
+    if baseline == 0 {
+        NOT_REPORTED.into()
+    } else {
+        format!("{:.2}x", other as f64 / baseline as f64)
+    }
+}
+
 fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut Vec<Block>) {
     out.push(Block::Heading(3, series.label.clone()));
     let first = &series.runs[0].results;
@@ -432,11 +441,13 @@ fn comparison_blocks(c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) 
     let baseline_header = format!("{} {figure}", c.baseline);
     let other_header = format!("{} {figure}", c.other);
     let difference_header = format!("difference {figure}");
+    let ratio_header = format!("{} / {}", c.other, c.baseline);
     let headers = [
         "Message size",
         baseline_header.as_str(),
         other_header.as_str(),
         difference_header.as_str(),
+        ratio_header.as_str(),
         "overhead",
         spread_header.as_str(),
     ];
@@ -467,6 +478,7 @@ fn comparison_blocks(c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) 
                         format!("{sign}{}", unit.show(r.difference.unsigned_abs()))
                     }
                 },
+                ratio(r.other, r.baseline),
                 percent(r.overhead_percent),
                 spread,
             ]
