@@ -594,16 +594,21 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         failure,
         ..
     } = run_tests(config, cluster_args, &run)?;
-    if !written.is_empty() {
+    if written.is_empty() {
+        eprintln!(
+            "rdmabench: no measurement finished; nothing to report ({})",
+            run.run_dir.display()
+        );
+    } else {
         let mut report = crate::report::report_for_run_dir(&run.run_dir)?;
         report.notes.extend(failure.iter().map(stopped_early));
         crate::report::write_run_reports(&run.run_dir, &report)?;
+        eprintln!(
+            "rdmabench: {} result file(s) and the report in {}",
+            written.len(),
+            run.run_dir.display()
+        );
     }
-    eprintln!(
-        "rdmabench: {} result file(s) and the report in {}",
-        written.len(),
-        run.run_dir.display()
-    );
     if let Some(failure) = failure {
         return Err(failure);
     }
