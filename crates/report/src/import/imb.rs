@@ -55,6 +55,8 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
     })
 }
 
+// The samples are written from IMB's documented output format, not captured from a run
+// (see `fixture`).
 #[cfg(test)]
 mod tests {
     use super::super::tests::fixture;

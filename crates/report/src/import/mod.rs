@@ -295,6 +295,10 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
 mod tests {
     use super::*;
 
+    /// A sample in tests/fixtures/import. fi_pingpong's and NetPIPE's were captured from runs
+    /// on this machine (libfabric-bin 1.17, netpipe-openmpi 3.7.2); perftest's, OSU's and IMB's
+    /// were written by hand from those tools' documented output formats, not captured from
+    /// runs: there is no RDMA device, OSU or IMB here.
     pub(super) fn fixture(name: &str) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/import")
