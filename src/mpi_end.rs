@@ -12,14 +12,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use rdmabench_pipeline::launch::Destination;
+use rdmabench_pipeline::local::interface_variable;
 use rdmabench_pipeline::tools::discover;
 use rdmabench_pipeline::{measure_mpi, LocalHosts, MpiPlacement, MpiTool, Outcome};
-use rdmabench_report::import;
 
 use crate::bench::interrupt_flag;
 use crate::cli::ToolEndArgs;
 use crate::output::emit;
-use crate::reference::{installed, mpi_format, mpi_measurement, tool_results, MpiCounts};
+use crate::reference::{
+    installed, mpi_format, mpi_measurement, tool_context, tool_results, MpiCounts,
+};
 use crate::tool_end::{exit_code, hostname, mpi_daemon_ports, Planned};
 
 /// The environment variable through which the cluster runner names the server's pod.
@@ -74,16 +76,13 @@ pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> 
     )?;
     release(SocketAddr::new(server_ip, port));
     let format = mpi_format(tool);
-    let context = import::Context {
-        provider: Some(args.provider.clone()),
-        api: Some("tagged".into()),
-        mode: None,
-        instance_type: None,
-        host: hostname(),
-        command_line: None,
-        timestamp: humantime::format_rfc3339_seconds(started).to_string(),
-        source: format!("{}, run by rdmabench tool against {server}", args.tool),
-    };
+    let context = tool_context(
+        &args.provider,
+        "tagged",
+        hostname(),
+        started,
+        format!("{}, run by rdmabench tool against {server}", args.tool),
+    );
     if let Some(results) = tool_results(&run, format, version, context, planned.sizes.len())? {
         emit(&results.to_json_pretty(), args.output.as_deref())?;
     }
@@ -104,10 +103,10 @@ fn server_pod(args: &ToolEndArgs) -> Result<Destination> {
     let [namespace, name, container] = parts[..] else {
         bail!("--server-pod {text}: expected NAMESPACE/POD/CONTAINER");
     };
-    let variable = format!("FI_{}_IFACE", args.provider.to_ascii_uppercase());
-    let env: BTreeMap<String, String> = std::env::var(&variable)
-        .map(|value| BTreeMap::from([(variable, value)]))
-        .unwrap_or_default();
+    let env: BTreeMap<String, String> = interface_variable(&args.provider)
+        .and_then(|variable| Some((variable.clone(), std::env::var(variable).ok()?)))
+        .into_iter()
+        .collect();
     Ok(Destination::Pod {
         namespace: namespace.into(),
         name: name.into(),

@@ -18,7 +18,7 @@ use rdmabench_pipeline::{
 };
 use rdmabench_report::import::{self, Tool};
 use rdmabench_report::ResultsFile;
-use rdmabench_stats::{parse_count, parse_size_list, sweep_sizes};
+use rdmabench_stats::{parse_count, parse_size_list};
 
 use crate::cli::RunArgs;
 use crate::output::emit;
@@ -47,11 +47,7 @@ pub fn tool_plan(
 
 /// The plan's sizes and round trips, parsed as rdmabench's own options are.
 pub fn tool_sizes(plan: &ToolPlan) -> Result<(Vec<u64>, u64)> {
-    let sizes = if plan.sizes == "sweep" {
-        sweep_sizes()
-    } else {
-        parse_size_list(&plan.sizes).context("sizes")?
-    };
+    let sizes = parse_size_list(&plan.sizes).context("sizes")?;
     let iterations = parse_count(&plan.iterations).context("iterations")?;
     Ok((sizes, iterations))
 }
@@ -230,21 +226,39 @@ pub fn run_tool(
             )
         }
     };
-    let context = import::Context {
-        provider: Some(plan.provider.clone()),
-        api: Some(api.into()),
-        mode: None,
-        instance_type: None,
-        host: Some(hosts.end_names().1),
-        command_line: None,
-        timestamp: humantime::format_rfc3339_seconds(started).to_string(),
-        source: format!("{}, run by rdmabench between the local hosts", plan.tool),
-    };
+    let context = tool_context(
+        &plan.provider,
+        api,
+        Some(hosts.end_names().1),
+        started,
+        format!("{}, run by rdmabench between the local hosts", plan.tool),
+    );
     let Some(results) = tool_results(&run, format, version, context, sizes.len())? else {
         return Ok(ToolOutcome::Ran(run.outcome));
     };
     emit(&results.to_json_pretty(), Some(output))?;
     Ok(ToolOutcome::Ran(run.outcome))
+}
+
+/// What `rdmabench import` records of a tool run rdmabench made itself: the provider and API
+/// it ran over, the host whose results these are, when it started, and how it was run.
+pub fn tool_context(
+    provider: &str,
+    api: &str,
+    host: Option<String>,
+    started: SystemTime,
+    source: String,
+) -> import::Context {
+    import::Context {
+        provider: Some(provider.to_string()),
+        api: Some(api.to_string()),
+        mode: None,
+        instance_type: None,
+        host,
+        command_line: None,
+        timestamp: humantime::format_rfc3339_seconds(started).to_string(),
+        source,
+    }
 }
 
 /// The results file of a tool's runs: every size's output read by `rdmabench import`'s parser

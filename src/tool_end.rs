@@ -7,17 +7,17 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use rdmabench_pipeline::tool_end::{serve_tool, tool_client};
-use rdmabench_pipeline::tools::{discover, help_text};
+use rdmabench_pipeline::tools::{self, discover, help_text};
 use rdmabench_pipeline::{
     MpiTool, Outcome, ToolMeasurement, TwoEndedTool, FI_PINGPONG_PORT, PERFTEST_PORT,
 };
-use rdmabench_report::import::{self, Tool};
-use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
+use rdmabench_report::import::Tool;
+use rdmabench_stats::{parse_count, parse_duration, parse_size_list};
 
 use crate::bench::interrupt_flag;
 use crate::cli::{ApiArg, FormatArg, ToolEndArgs};
 use crate::output::emit;
-use crate::reference::{installed, tool_results};
+use crate::reference::{installed, tool_context, tool_results};
 
 /// Tools with a server and a client end.
 const TWO_ENDED: &[&str] = &[
@@ -38,6 +38,7 @@ pub const MAX_SIZES: usize = POLICY_PORTS as usize - 2;
 pub fn mpi_daemon_ports(first: u16) -> String {
     format!("{}-{}", first + POLICY_PORTS - 2, first + POLICY_PORTS - 1)
 }
+
 /// perftest on `provider`'s devices: on EFA (which has no RC) SRD, where this perftest offers it
 /// for the tool, and GID index 0, without which the EFA server receives nothing
 /// (linux-rdma/perftest#113, the EFA maintainers' answer); perftest's own defaults (RC, its GID
@@ -92,10 +93,10 @@ fn planned(args: &ToolEndArgs) -> Result<Planned> {
             TWO_ENDED.join(", ")
         );
     }
-    if args.warmup.is_some() && !tool.starts_with("osu_") {
+    if args.warmup.is_some() && !tools::has_warmup(tool) {
         bail!("--warmup: {tool} has no warm-up option (OSU's -x is the only one); remove it");
     }
-    if args.verify && tool != "fi_pingpong" {
+    if args.verify && !tools::has_verify(tool) {
         bail!("--verify: {tool} has no data check that runs while it measures; remove the flag");
     }
     if !mpi && (args.server_pod.is_some() || args.mpi_network.is_some()) {
@@ -107,11 +108,7 @@ fn planned(args: &ToolEndArgs) -> Result<Planned> {
     if args.format != FormatArg::Json {
         bail!("--format: the tool's client end prints its results file as json only; `rdmabench report` renders it");
     }
-    let sizes = if args.sizes == "sweep" {
-        sweep_sizes()
-    } else {
-        parse_size_list(&args.sizes).context("--sizes")?
-    };
+    let sizes = parse_size_list(&args.sizes).context("--sizes")?;
     if sizes.len() > MAX_SIZES {
         bail!(
             "--sizes: {} sizes, at most {MAX_SIZES} per run (each uses its own port)",
@@ -186,16 +183,13 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
     );
     let started = SystemTime::now();
     let run = tool_client(&measurement, server, port, reach, &interrupted)?;
-    let context = import::Context {
-        provider: Some(args.provider.clone()),
-        api: Some(if tagged { "tagged" } else { "msg" }.into()),
-        mode: None,
-        instance_type: None,
-        host: hostname(),
-        command_line: None,
-        timestamp: humantime::format_rfc3339_seconds(started).to_string(),
-        source: format!("{tool}, run by rdmabench tool against {server}"),
-    };
+    let context = tool_context(
+        &args.provider,
+        if tagged { "tagged" } else { "msg" },
+        hostname(),
+        started,
+        format!("{tool}, run by rdmabench tool against {server}"),
+    );
     if let Some(results) = tool_results(&run, format, version, context, sizes.len())? {
         emit(&results.to_json_pretty(), args.output.as_deref())?;
     }

@@ -603,7 +603,7 @@ pub const FI_PINGPONG_PORT: u16 = 47592;
 pub const PERFTEST_PORT: u16 = 18515;
 
 /// The environment variable that pins `provider` to one interface, if it has one.
-pub(crate) fn interface_variable(provider: &str) -> Option<String> {
+pub fn interface_variable(provider: &str) -> Option<String> {
     matches!(provider, "tcp" | "net" | "udp" | "sockets")
         .then(|| format!("FI_{}_IFACE", provider.to_ascii_uppercase()))
 }

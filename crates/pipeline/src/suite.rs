@@ -7,6 +7,8 @@ use serde::Deserialize;
 
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list};
 
+use crate::tools;
+
 /// The default suite's text, also the commented example users copy.
 pub const SEED_SUITE: &str = include_str!("../suites/seed.toml");
 /// rdmabench's ping-pong beside the reference tools (`--suite reference`).
@@ -462,8 +464,7 @@ impl TestSpec {
                 format!("{tool} counts its repeats: set iterations instead"),
             ));
         }
-        let osu = tool.starts_with("osu_");
-        if let Some(w) = self.warmup.as_ref().filter(|_| !osu) {
+        if let Some(w) = self.warmup.as_ref().filter(|_| !tools::has_warmup(tool)) {
             return Err(invalid(
                 "warmup",
                 w,
@@ -472,7 +473,7 @@ impl TestSpec {
                 ),
             ));
         }
-        if self.verify && tool != "fi_pingpong" {
+        if self.verify && !tools::has_verify(tool) {
             return Err(invalid(
                 "verify",
                 "true",

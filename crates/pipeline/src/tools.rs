@@ -136,6 +136,17 @@ pub const CATALOG: &[ToolSpec] = &[
     },
 ];
 
+/// Whether the tool has a warm-up option (OSU's -x is the only one), for the suite and
+/// `rdmabench tool` to refuse a warm-up it would ignore.
+pub fn has_warmup(tool: &str) -> bool {
+    tool.starts_with("osu_")
+}
+
+/// Whether the tool checks the data while it measures (fi_pingpong's -c is the only one).
+pub fn has_verify(tool: &str) -> bool {
+    tool == "fi_pingpong"
+}
+
 /// The catalogue's entry for a tool.
 pub fn spec(name: &str) -> Option<&'static ToolSpec> {
     CATALOG.iter().find(|spec| spec.name == name)
