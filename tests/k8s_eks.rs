@@ -22,6 +22,16 @@ fn confirmed_config() -> PathBuf {
         .unwrap_or_else(|| "rdmabench.toml".into())
 }
 
+/// The one run directory a test's results directory holds.
+fn only_run_dir(results: &std::path::Path) -> PathBuf {
+    std::fs::read_dir(results)
+        .unwrap()
+        .next()
+        .expect("a run directory")
+        .unwrap()
+        .path()
+}
+
 #[test]
 #[ignore = "needs a real EKS stack: see README, Real-cluster check"]
 fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
@@ -56,12 +66,7 @@ fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
         "--iters",
         "10k",
     ]);
-    let run_dir = std::fs::read_dir(results.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = only_run_dir(results.path());
     for mode in ["node", "pod"] {
         let text =
             std::fs::read_to_string(run_dir.join(format!("pingpong-{mode}-1.json"))).unwrap();
@@ -106,12 +111,7 @@ fn the_reference_tools_run_beside_rdmabench_over_efa_in_both_modes() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    let run_dir = std::fs::read_dir(results.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = only_run_dir(results.path());
     for (test, tool) in [
         ("fi-pingpong", "fi_pingpong"),
         ("ib-send-lat", "perftest"),
