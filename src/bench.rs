@@ -10,8 +10,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdmabench_engine::{
-    run_client, run_server, Amount, ProviderChoice, RmaOp, RunConfig, RunOutput, Test,
-    TransportChoice,
+    run_client, run_server, Amount, FabricChoice, ProviderChoice, RmaOp, RunConfig, RunOutput,
+    Test, TransportChoice,
 };
 use rdmabench_fabric::{Completion, FabricError, Library, MessageApi};
 use rdmabench_report::format::BandwidthUnit;
@@ -22,8 +22,8 @@ use rdmabench_report::{
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
 
 use crate::cli::{
-    ApiArg, BwArgs, CommonArgs, FormatArg, MeasureArgs, PingpongArgs, ProviderArg, RmaArgs,
-    RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
+    ApiArg, BwArgs, CommonArgs, FabricArg, FormatArg, MeasureArgs, PingpongArgs, ProviderArg,
+    RmaArgs, RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
 };
 use crate::output::emit;
 
@@ -34,6 +34,14 @@ const REQUIRE_LIBFABRIC_ENV: &str = "RDMABENCH_REQUIRE_LIBFABRIC";
 pub const RUN_FAILED: &str = "the measurement could not run";
 /// Exit status after Ctrl-C, as shells use for SIGINT.
 const EXIT_INTERRUPTED: i32 = 130;
+
+fn fabric_choice(arg: FabricArg) -> FabricChoice {
+    match arg {
+        FabricArg::Auto => FabricChoice::Auto,
+        FabricArg::Efa => FabricChoice::Efa,
+        FabricArg::EfaDirect => FabricChoice::EfaDirect,
+    }
+}
 
 fn provider_choice(arg: ProviderArg) -> ProviderChoice {
     match arg {
@@ -236,6 +244,8 @@ pub fn measure_config(m: &MeasureArgs, test: Test, cpu: Option<usize>) -> Result
             Completion::BusyPoll
         },
         force_mr_local: m.force_mr_local,
+        fabric: fabric_choice(m.fabric),
+        require_device_rdma: m.require_device_rdma,
         cpu,
         timeout: parse_duration(&m.timeout).context("--timeout")?,
         interrupted: Arc::new(AtomicBool::new(false)),
@@ -366,6 +376,11 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
             output.stopped,
             Some(rdmabench_engine::EngineError::Interrupted)
         );
+        if let Some(selected) = output.fabric.as_ref().and_then(|f| f.selected.as_ref()) {
+            if repetition == 1 {
+                eprintln!("rdmabench: {selected}");
+            }
+        }
         if output.same_host && !args.local && repetition == 1 {
             eprintln!(
                 "rdmabench: both ends are on the same host (same boot id): the results measure this host's stack, not a link between two machines"
@@ -534,6 +549,8 @@ fn results_file(
                 Completion::Wait => "wait".into(),
             },
             force_mr_local: args.measure.force_mr_local,
+            fabric: config.fabric.label().into(),
+            require_device_rdma: config.require_device_rdma,
             cpu: cpus,
             timeout_ns: u64::try_from(config.timeout.as_nanos()).unwrap_or(u64::MAX),
             port,

@@ -216,6 +216,10 @@ pub struct ImportArgs {
     /// The fabric it ran over (efa, verbs, tcp ...), which the output does not say.
     #[arg(long)]
     pub provider: Option<String>,
+    /// Which of efa's fabrics it ran on (fi_pingpong -f efa-direct), which the output does not
+    /// say [default: not known, filed as efa].
+    #[arg(long, value_parser = ["efa", "efa-direct"], requires = "provider")]
+    pub fabric: Option<String>,
     /// Message API: msg, or tagged (MPI) [default: tagged for OSU and IMB, msg otherwise].
     #[arg(long, value_parser = ["msg", "tagged"])]
     pub api: Option<String>,
@@ -492,6 +496,17 @@ pub enum ProviderArg {
     Udp,
 }
 
+/// Which of the efa provider's fabrics to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FabricArg {
+    /// The first, in libfabric's order, that carries every size and the API.
+    Auto,
+    /// efa: libfabric's protocol over the device (tagged messages, any size).
+    Efa,
+    /// efa-direct (libfabric 2.1+): the device's own path; msg API, sizes up to the MTU.
+    EfaDirect,
+}
+
 /// Which data path to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TransportArg {
@@ -609,6 +624,13 @@ pub struct MeasureArgs {
     /// libfabric provider; auto prefers efa, verbs, then shm (--local) or net/tcp.
     #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
     pub provider: ProviderArg,
+    /// Which of the efa provider's fabrics (libfabric 2.1+ offers efa-direct before efa).
+    #[arg(long, value_enum, default_value_t = FabricArg::Auto)]
+    pub fabric: FabricArg,
+    /// efa: fail unless the provider uses device RDMA (FI_OPT_EFA_USE_DEVICE_RDMA) rather than
+    /// emulating RMA and large transfers over send/recv.
+    #[arg(long)]
+    pub require_device_rdma: bool,
     /// Send/receive API.
     #[arg(long, value_enum, default_value_t = ApiArg::Msg)]
     pub api: ApiArg,
@@ -724,6 +746,10 @@ pub struct ToolEndArgs {
     /// fi_pingpong's message API.
     #[arg(long, value_enum, default_value_t = ApiArg::Msg)]
     pub api: ApiArg,
+    /// fi_pingpong's fabric (-f) with provider efa: efa or efa-direct [default: libfabric's
+    /// first, efa-direct where it exists].
+    #[arg(long, value_parser = ["efa", "efa-direct"])]
+    pub fabric: Option<String>,
     /// fi_pingpong's data check (-c); perftest has none.
     #[arg(long)]
     pub verify: bool,

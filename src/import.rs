@@ -28,6 +28,7 @@ pub fn run(args: &ImportArgs) -> Result<i32> {
         .with_context(|| format!("importing {}", path.display()))?;
     let context = import::Context {
         provider: args.provider.clone(),
+        fabric: args.fabric.clone(),
         api: args.api.clone(),
         mode: args.mode.clone(),
         instance_type: args.instance_type.clone(),

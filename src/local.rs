@@ -13,7 +13,7 @@ use clap::ValueEnum;
 use rdmabench_engine::{run_client, EngineError, RunConfig, RunOutput, TransportChoice};
 use rdmabench_fabric::Library;
 
-use crate::cli::CommonArgs;
+use crate::cli::{CommonArgs, FabricArg};
 
 /// How long the server process may take to exit after the client is done.
 const SERVER_EXIT_GRACE: Duration = Duration::from_secs(10);
@@ -69,10 +69,14 @@ fn server_args(
             out.extend([flag.to_string(), value.clone()]);
         }
     }
+    if args.measure.fabric != FabricArg::Auto {
+        out.extend(["--fabric".into(), value_name(&args.measure.fabric)]);
+    }
     for (flag, on) in [
         ("--verify", args.measure.verify),
         ("--wait", args.measure.wait),
         ("--force-mr-local", args.measure.force_mr_local),
+        ("--require-device-rdma", args.measure.require_device_rdma),
     ] {
         if on {
             out.push(flag.into());

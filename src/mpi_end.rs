@@ -77,13 +77,13 @@ pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> 
     release(SocketAddr::new(server_ip, port));
     let format = mpi_format(tool);
     let context = tool_context(
-        &args.provider,
+        (&args.provider, None),
         "tagged",
         hostname(),
         started,
         format!("{}, run by rdmabench tool against {server}", args.tool),
     );
-    if let Some(results) = tool_results(&run, format, version, context, planned.sizes.len())? {
+    if let Some(results) = tool_results(&run, format, version, context, &planned.sizes)? {
         emit(&results.to_json_pretty(), args.output.as_deref())?;
     }
     Ok(exit_code(&args.tool, "client", run.outcome))

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rdmabench_fabric::{Library, MessageApi, Query};
 use rdmabench_pipeline::tools::{discover, ToolStatus};
 use rdmabench_pipeline::{
@@ -216,6 +216,7 @@ pub fn run_tool(
                 sizes: sizes.clone(),
                 iterations,
                 verify: plan.verify,
+                fabric: plan.fabric.clone(),
                 limit,
             };
             let api = if plan.tagged { "tagged" } else { "msg" };
@@ -227,23 +228,42 @@ pub fn run_tool(
         }
     };
     let context = tool_context(
-        &plan.provider,
+        (&plan.provider, plan.fabric.as_deref()),
         api,
         Some(hosts.end_names().1),
         started,
         format!("{}, run by rdmabench between the local hosts", plan.tool),
     );
-    let Some(results) = tool_results(&run, format, version, context, sizes.len())? else {
+    let Some(results) = tool_results(&run, format, version, context, &sizes)? else {
         return Ok(ToolOutcome::Ran(run.outcome));
     };
     emit(&results.to_json_pretty(), Some(output))?;
     Ok(ToolOutcome::Ran(run.outcome))
 }
 
+/// The largest message `provider` (on `fabric`, for efa) carries, as this host's libfabric
+/// reports it; None when libfabric or the provider is not here.
+fn provider_limit(provider: &str, fabric: Option<&str>) -> Option<u64> {
+    let lib = Arc::new(Library::load().ok()?);
+    let list = lib
+        .getinfo(&Query {
+            provider: Some(provider.to_string()),
+            api: MessageApi::Msg,
+            node: None,
+            rma: false,
+        })
+        .ok()?;
+    let limit = list
+        .iter()
+        .find(|e| fabric.is_none_or(|f| e.fabric_name() == f))
+        .map(|e| e.max_msg_size() as u64);
+    limit
+}
+
 /// What `rdmabench import` records of a tool run rdmabench made itself: the provider and API
 /// it ran over, the host whose results these are, when it started, and how it was run.
 pub fn tool_context(
-    provider: &str,
+    (provider, fabric): (&str, Option<&str>),
     api: &str,
     host: Option<String>,
     started: SystemTime,
@@ -251,6 +271,7 @@ pub fn tool_context(
 ) -> import::Context {
     import::Context {
         provider: Some(provider.to_string()),
+        fabric: fabric.map(str::to_string),
         api: Some(api.to_string()),
         mode: None,
         instance_type: None,
@@ -263,19 +284,33 @@ pub fn tool_context(
 
 /// The results file of a tool's runs: every size's output read by `rdmabench import`'s parser
 /// for `format`, tagged with the version the tool printed (else `installed_version`) and every
-/// command line; marked incomplete when fewer than `planned_sizes` ran. None when no size ran.
+/// command line; marked incomplete when fewer than the `planned` sizes ran. None when no size
+/// ran. fi_pingpong prints no row (and exits 0) for a size above the provider's max_msg_size:
+/// that is an error naming the size and the limit, not a silently shorter table.
 pub fn tool_results(
     run: &ToolRun,
     format: Tool,
     installed_version: Option<String>,
     mut context: import::Context,
-    planned_sizes: usize,
+    planned: &[u64],
 ) -> Result<Option<ResultsFile>> {
+    let planned_sizes = planned.len();
     let mut rows = Vec::new();
     let (mut test, mut note, mut printed_version) = ("pingpong".to_string(), None, None);
-    for text in &run.outputs {
-        let (_, parsed) = import::parse(text, Some(format))
-            .with_context(|| format!("reading {}'s output:\n{text}", format.name()))?;
+    for (text, size) in run.outputs.iter().zip(planned) {
+        let parsed = import::parse(text, Some(format));
+        if format == Tool::FiPingpong && parsed.as_ref().map_or(true, |(_, p)| p.rows.is_empty()) {
+            let provider = context.provider.as_deref().unwrap_or("unknown");
+            bail!(
+                "fi_pingpong printed no result for {size} B over {provider}{}: it prints none for a size above the provider's max_msg_size ({}); use smaller sizes{}",
+                context.fabric.as_deref().map(|f| format!(" (fabric {f})")).unwrap_or_default(),
+                provider_limit(provider, context.fabric.as_deref())
+                    .map_or("unknown here".to_string(), |limit| format!("{limit} B")),
+                if context.fabric.as_deref() == Some("efa-direct") { ", or fabric efa" } else { "" }
+            );
+        }
+        let (_, parsed) =
+            parsed.with_context(|| format!("reading {}'s output:\n{text}", format.name()))?;
         (test, note, printed_version) = (parsed.test, parsed.note, parsed.version);
         rows.extend(parsed.rows);
     }

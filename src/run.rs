@@ -206,6 +206,9 @@ fn tool_end_options(plan: &ToolPlan) -> Vec<String> {
     if plan.verify {
         options.push("--verify".into());
     }
+    if let Some(fabric) = &plan.fabric {
+        options.extend(["--fabric".to_string(), fabric.clone()]);
+    }
     if let Some(warmup) = &plan.warmup {
         options.extend(["--warmup".to_string(), warmup.clone()]);
     }

@@ -99,6 +99,9 @@ fn planned(args: &ToolEndArgs) -> Result<Planned> {
     if args.verify && !tools::has_verify(tool) {
         bail!("--verify: {tool} has no data check that runs while it measures; remove the flag");
     }
+    if args.fabric.is_some() && tool != "fi_pingpong" {
+        bail!("--fabric: only fi_pingpong chooses a libfabric fabric (-f); remove it for {tool}");
+    }
     if !mpi && (args.server_pod.is_some() || args.mpi_network.is_some()) {
         bail!("--server-pod and --mpi-network belong to the MPI tools (NPopenmpi, osu_latency, osu_bw)");
     }
@@ -166,6 +169,7 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
         sizes: sizes.clone(),
         iterations,
         verify: args.verify,
+        fabric: args.fabric.clone(),
         limit,
     };
     let interrupted = interrupt_flag()?;
@@ -184,13 +188,13 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
     let started = SystemTime::now();
     let run = tool_client(&measurement, server, port, reach, &interrupted)?;
     let context = tool_context(
-        &args.provider,
+        (&args.provider, args.fabric.as_deref()),
         if tagged { "tagged" } else { "msg" },
         hostname(),
         started,
         format!("{tool}, run by rdmabench tool against {server}"),
     );
-    if let Some(results) = tool_results(&run, format, version, context, sizes.len())? {
+    if let Some(results) = tool_results(&run, format, version, context, &sizes)? {
         emit(&results.to_json_pretty(), args.output.as_deref())?;
     }
     Ok(exit_code(tool, "client", run.outcome))

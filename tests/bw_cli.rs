@@ -9,7 +9,9 @@ mod cli;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cli::{assert_refused, bin, free_port, json, libfabric_available, run, stderr};
+use cli::{
+    assert_refused, bin, free_port, json, libfabric_available, run, software_providers, stderr,
+};
 use serde_json::Value;
 
 const SIZES: [u64; 3] = [4, 4096, 65536];
@@ -26,7 +28,7 @@ fn bw(transport: &[&str], extra: &[&str]) -> Value {
 /// Checks a complete bandwidth results file: a row per size with `messages` timed messages
 /// per direction, figures that agree with each other, and no latency.
 fn assert_bandwidth(doc: &Value, messages: u64, directions: u64) {
-    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["schema_version"], 3);
     assert_eq!(doc["test"], "bw");
     assert_eq!(doc["complete"], true, "{doc}");
     let rows = doc["results"].as_array().unwrap();
@@ -59,10 +61,8 @@ fn assert_bandwidth(doc: &Value, messages: u64, directions: u64) {
 #[test]
 fn verified_bandwidth_over_each_software_provider_and_kernel_tcp() {
     let mut transports: Vec<Vec<&str>> = vec![vec!["--transport", "socket"]];
-    if libfabric_available() {
-        for provider in ["tcp", "net", "shm"] {
-            transports.push(vec!["--provider", provider]);
-        }
+    for provider in software_providers() {
+        transports.push(vec!["--provider", provider]);
     }
     for transport in transports {
         let doc = bw(

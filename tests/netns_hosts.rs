@@ -3,9 +3,12 @@
 //! providers bind to the veth address the control connection uses (not lo, not the machine's
 //! main interface). Needs root and iproute2; skipped otherwise.
 
-use std::process::{Command, Output, Stdio};
+#[path = "support/cli.rs"]
+mod cli;
 
-use serde_json::Value;
+use std::process::{Command, Stdio};
+
+use cli::json;
 
 /// Addresses live only inside the namespaces this test creates (netns-only test hosts).
 const SERVER_NETNS_ADDR: &str = "10.231.0.1"; // netns veth address
@@ -79,36 +82,14 @@ impl Drop for NetnsPair {
     }
 }
 
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}); stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn libfabric_required() -> bool {
-    std::env::var_os("RDMABENCH_REQUIRE_LIBFABRIC").is_some()
-}
-
 #[test]
 fn client_and_server_in_separate_network_namespaces() {
     let Some(hosts) = NetnsPair::create() else {
         return;
     };
-    let libfabric = Command::new(env!("CARGO_BIN_EXE_rdmabench"))
-        .arg("providers")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        libfabric || !libfabric_required(),
-        "libfabric is required but missing"
-    );
     let mut transports: Vec<Vec<&str>> = vec![vec!["--transport", "socket"]];
-    if libfabric {
-        transports.push(vec!["--provider", "tcp"]);
-        transports.push(vec!["--provider", "net"]);
+    for provider in cli::network_providers() {
+        transports.push(vec!["--provider", provider]);
     }
     for transport in transports {
         let mut common = transport.clone();

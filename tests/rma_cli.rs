@@ -6,7 +6,7 @@
 #[path = "support/cli.rs"]
 mod cli;
 
-use cli::{assert_refused, json, libfabric_available, run, stderr};
+use cli::{assert_refused, json, libfabric_available, run, software_providers, stderr};
 use serde_json::Value;
 
 fn rma(provider: &str, extra: &[&str]) -> Value {
@@ -28,10 +28,7 @@ fn rma(provider: &str, extra: &[&str]) -> Value {
 
 #[test]
 fn verified_write_and_read_latency_over_each_software_provider() {
-    if !libfabric_available() {
-        return;
-    }
-    for provider in ["tcp", "net", "shm"] {
+    for provider in software_providers() {
         for (op, test) in [("write", "write-lat"), ("read", "read-lat")] {
             let doc = rma(provider, &["--op", op, "--iters", "300", "--verify"]);
             assert_eq!(doc["test"], test, "{provider}");

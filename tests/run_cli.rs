@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rdmabench"))
-}
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{bin, stderr};
 
 fn run_in(dir: &Path, args: &[&str]) -> Output {
     run_with_pid(dir, args).0
@@ -28,10 +29,6 @@ fn run_with_pid(dir: &Path, args: &[&str]) -> (Output, u32) {
         .expect("rdmabench runs");
     let pid = child.id();
     (child.wait_with_output().unwrap(), pid)
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn stdout(out: &Output) -> String {
@@ -75,16 +72,13 @@ fn assert_no_namespaces_left(pid: u32) {
     assert!(left.is_empty(), "namespaces left behind: {left:?}");
 }
 
+/// The provider the local target picks: net on libfabric 1.x, tcp on 2.x (whose tcp is 1.x's
+/// net), kernel TCP ("socket") without libfabric.
 fn expected_provider() -> &'static str {
-    if std::env::var_os("RDMABENCH_REQUIRE_LIBFABRIC").is_some()
-        || bin()
-            .arg("providers")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    {
-        "net"
-    } else {
-        "socket"
+    match cli::libfabric_version() {
+        Some(version) if version.starts_with("1.") => "net",
+        Some(_) => "tcp",
+        None => "socket",
     }
 }
 
@@ -109,11 +103,11 @@ fn the_default_run_measures_the_seed_sizes_between_two_hosts_and_reports_them() 
         );
     }
     let results = read_json(&dir.join("pingpong-1.json"));
-    assert_eq!(results["schema_version"], 2);
+    assert_eq!(results["schema_version"], 3);
     assert_eq!(results["complete"], true);
     let provider = expected_provider();
-    if provider == "net" {
-        assert_eq!(results["fabric"]["provider"], "net");
+    if provider != "socket" {
+        assert_eq!(results["fabric"]["provider"], provider);
         if is_root() {
             // The provider is bound to the veth pair's network from the first measurement on
             // (the run waits for carrier): the fabric is that network, not a generic entry.
@@ -240,7 +234,7 @@ fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
     }
     assert_eq!(test["baseline"], "kernel TCP");
     let comparison = &test["comparisons"][0];
-    assert_eq!(comparison["other"], "net");
+    assert_eq!(comparison["other"], expected_provider());
     assert_eq!(comparison["pairs"], 2);
     assert_eq!(comparison["metric"], "latency");
     // Each compared number is the median of the two repetitions' total / (2 x iterations).
@@ -269,7 +263,10 @@ fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
     }
     let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
-        markdown.contains("### net against kernel TCP (baseline)"),
+        markdown.contains(&format!(
+            "### {} against kernel TCP (baseline)",
+            expected_provider()
+        )),
         "{markdown}"
     );
     assert!(markdown.contains("spread across 2 paired runs"));
@@ -619,8 +616,13 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
     let dir = run_dir(root.path());
     let doc = read_json(&dir.join("fi-pingpong-1.json"));
     assert_eq!(doc["tool"]["name"], "fi_pingpong");
+    // The fi_pingpong of the libfabric under test (1.17, or 2.2 in CI's second pass).
+    let libfabric = cli::libfabric_version().unwrap();
     assert!(
-        doc["tool"]["version"].as_str().unwrap().starts_with("1."),
+        doc["tool"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with(&libfabric),
         "{doc}"
     );
     assert_eq!(doc["test"], "pingpong");
@@ -644,14 +646,33 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
     // Placed like rdmabench's results, so the report sets them side by side.
     let ours = read_json(&dir.join("rdmabench-1.json"));
     assert_eq!(doc["placement"]["mode"], ours["placement"]["mode"]);
+    // rdmabench's series is the baseline the tools are set against, each size's figure also as
+    // a multiple of rdmabench's. Series labels name only what differs between them (on 1.17
+    // rdmabench's tcp is "tcp;ofi_rxm", on 2.x the native "tcp"), so they are read from the report.
+    let summary = run_in(&dir, &["report", ".", "--format", "json"]);
+    assert!(summary.status.success(), "{}", stderr(&summary));
+    let summary: Value = serde_json::from_slice(&summary.stdout).unwrap();
+    let test = &summary["tests"][0];
+    let label_of = |tool: &str| {
+        test["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"]["tool"] == tool)
+            .unwrap_or_else(|| panic!("no {tool} series: {test}"))["label"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (ours_label, tool_label) = (label_of("rdmabench"), label_of("fi_pingpong"));
+    assert_eq!(test["baseline"], ours_label.as_str(), "{test}");
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
-        report.contains("### fi_pingpong tcp against tcp;ofi_rxm (baseline)"),
+        report.contains(&format!("### {tool_label} against {ours_label} (baseline)")),
         "rdmabench's series is the baseline of the tools:\n{report}"
     );
-    // Per size, the tool's figure as a multiple of rdmabench's.
     assert!(
-        report.contains("| fi_pingpong tcp / tcp;ofi_rxm |"),
+        report.contains(&format!("| {tool_label} / {ours_label} |")),
         "{report}"
     );
     assert!(
@@ -695,8 +716,18 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
         2,
         "{command}"
     );
+    // Open MPI's ofi MTL is told libfabric's name for tcp's tagged endpoint, as rdmabench's.
+    let ours_provider = ours["fabric"]["provider"].as_str().unwrap();
+    let mtl = format!(
+        "--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include {}",
+        if ours_provider.contains(';') {
+            format!("'{ours_provider}'")
+        } else {
+            ours_provider.to_string()
+        }
+    );
     for part in [
-        "--mca pml cm --mca mtl ofi --mca mtl_ofi_provider_include 'tcp;ofi_rxm'",
+        mtl.as_str(),
         " launch' --mca oob_tcp_if_include ",
         "NPopenmpi -l 1024 -u 1024 -p 0 -n 2000 ",
         "FI_TCP_IFACE=",

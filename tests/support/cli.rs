@@ -34,17 +34,57 @@ pub fn json(out: &Output) -> Value {
     })
 }
 
-/// Whether libfabric is usable here; panics when it must be (CI) and is not.
+/// Whether libfabric is usable here; panics when it must be (CI) and is not, or when it is
+/// not the version the run expects (see `libfabric_version`).
 pub fn libfabric_available() -> bool {
-    let ok = run(&["providers"]).status.success();
-    if !ok {
+    libfabric_version().is_some()
+}
+
+/// The version ("1.17", "2.2") of the libfabric rdmabench loads here, None when there is none.
+/// CI runs the engine's tests twice, on Debian's 1.17 and on libfabric 2.2 (scripts/test sets
+/// RDMABENCH_LIBFABRIC and RDMABENCH_EXPECT_LIBFABRIC for the second pass): a library other than
+/// the expected one fails the test, so the 2.2 pass can never quietly run on 1.17.
+pub fn libfabric_version() -> Option<String> {
+    let out = run(&["providers", "--format", "json"]);
+    if !out.status.success() {
         assert!(
             std::env::var_os("RDMABENCH_REQUIRE_LIBFABRIC").is_none(),
-            "libfabric is required (RDMABENCH_REQUIRE_LIBFABRIC) but `rdmabench providers` failed"
+            "libfabric is required (RDMABENCH_REQUIRE_LIBFABRIC) but `rdmabench providers` failed: {}",
+            stderr(&out)
         );
         eprintln!("skipping: libfabric not installed");
+        return None;
     }
-    ok
+    let version = json(&out)["libfabric"]["version"]
+        .as_str()
+        .expect("providers names the libfabric version")
+        .to_string();
+    if let Ok(expected) = std::env::var("RDMABENCH_EXPECT_LIBFABRIC") {
+        assert_eq!(
+            version, expected,
+            "RDMABENCH_EXPECT_LIBFABRIC={expected} but rdmabench loaded libfabric {version}"
+        );
+    }
+    Some(version)
+}
+
+/// The software providers with reliable-datagram endpoints that every libfabric of that major
+/// version has: tcp, net and shm in 1.x; tcp and shm in 2.x, whose tcp is 1.x's net (2.0 retired
+/// the old tcp and gave net its name). Empty without libfabric.
+pub fn software_providers() -> Vec<&'static str> {
+    match libfabric_version() {
+        Some(v) if v.starts_with("1.") => vec!["tcp", "net", "shm"],
+        Some(_) => vec!["tcp", "shm"],
+        None => Vec::new(),
+    }
+}
+
+/// The software providers that cross a network stack (software_providers without shm).
+pub fn network_providers() -> Vec<&'static str> {
+    software_providers()
+        .into_iter()
+        .filter(|p| *p != "shm")
+        .collect()
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.

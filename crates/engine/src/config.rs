@@ -60,6 +60,40 @@ impl ProviderChoice {
     }
 }
 
+/// Which of a provider's fabrics to measure. Since libfabric 2.1 the efa provider offers two for
+/// reliable-datagram endpoints and lists `efa-direct` (the device's own send/recv and RMA, no
+/// tagged API, send/recv limited to the MTU) before `efa` (libfabric's protocol on top: tagged
+/// messages, any size, emulated RMA where the device has none). One measurement uses one fabric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum FabricChoice {
+    /// The first fabric, in libfabric's order, that serves every requested size and the API.
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    /// efa's `efa` fabric (what the seed measured; efa-direct did not exist then).
+    #[serde(rename = "efa")]
+    Efa,
+    /// efa's `efa-direct` fabric.
+    #[serde(rename = "efa-direct")]
+    EfaDirect,
+}
+
+impl FabricChoice {
+    /// The fabric's name in libfabric (fabric_attr->name), None for auto.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            FabricChoice::Auto => None,
+            FabricChoice::Efa => Some("efa"),
+            FabricChoice::EfaDirect => Some("efa-direct"),
+        }
+    }
+
+    /// The name users type and results record ("auto" included).
+    pub fn label(self) -> &'static str {
+        self.name().unwrap_or("auto")
+    }
+}
+
 /// How much to measure at each size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -207,6 +241,10 @@ pub struct RunConfig {
     pub completion: Completion,
     /// Register buffers even when the provider does not require it.
     pub force_mr_local: bool,
+    /// Which fabric of the efa provider (auto elsewhere).
+    pub fabric: FabricChoice,
+    /// Fail unless the efa provider uses device RDMA (FI_OPT_EFA_USE_DEVICE_RDMA).
+    pub require_device_rdma: bool,
     /// CPU to pin this end to.
     pub cpu: Option<usize>,
     /// Limit for connecting, for any single wait, and for a run making no progress.
@@ -274,6 +312,8 @@ impl RunConfig {
                 self.warmup.map_or("default".into(), |w| w.to_string()),
             ),
             ("verify", self.verify.to_string()),
+            ("fabric", self.fabric.label().into()),
+            ("require-device-rdma", self.require_device_rdma.to_string()),
         ]
     }
 }
@@ -300,6 +340,12 @@ pub struct RunSpec {
     pub wait: bool,
     /// Register buffers even when the provider does not ask.
     pub force_mr_local: bool,
+    /// Which fabric of the efa provider.
+    #[serde(default)]
+    pub fabric: FabricChoice,
+    /// Fail unless efa uses device RDMA.
+    #[serde(default)]
+    pub require_device_rdma: bool,
     /// Limit for reaching the peer and any stretch without progress, in ns.
     pub timeout_ns: u64,
 }
@@ -317,6 +363,8 @@ impl RunConfig {
             verify: self.verify,
             wait: self.completion == Completion::Wait,
             force_mr_local: self.force_mr_local,
+            fabric: self.fabric,
+            require_device_rdma: self.require_device_rdma,
             timeout_ns: u64::try_from(self.timeout.as_nanos()).unwrap_or(u64::MAX),
         }
     }
@@ -341,6 +389,8 @@ impl RunConfig {
                 Completion::BusyPoll
             },
             force_mr_local: spec.force_mr_local,
+            fabric: spec.fabric,
+            require_device_rdma: spec.require_device_rdma,
             cpu: None,
             timeout: Duration::from_nanos(spec.timeout_ns),
             interrupted,

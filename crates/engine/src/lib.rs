@@ -17,8 +17,8 @@ pub mod transport;
 mod verify;
 
 pub use config::{
-    Amount, ProviderChoice, RmaOp, RunConfig, RunSpec, Test, TransportChoice, DEFAULT_PORT,
-    MAX_WINDOW,
+    Amount, FabricChoice, ProviderChoice, RmaOp, RunConfig, RunSpec, Test, TransportChoice,
+    DEFAULT_PORT, MAX_WINDOW,
 };
 pub use error::EngineError;
 pub use measure::{run_client, run_server, validate, RunOutput};

@@ -9,12 +9,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rdmabench_fabric::Library;
+use rdmabench_fabric::{Library, MessageApi};
 use rdmabench_report::model::{FabricInfo, HostFacts};
 use rdmabench_stats::{LatencySummary, SizeMeasurement};
 
 use crate::bandwidth::{self, Shape};
-use crate::config::{Amount, RmaOp, RunConfig, Test, TransportChoice, MAX_SAMPLES, MAX_WINDOW};
+use crate::config::{
+    Amount, FabricChoice, ProviderChoice, RmaOp, RunConfig, Test, TransportChoice, MAX_SAMPLES,
+    MAX_WINDOW,
+};
 use crate::error::EngineError;
 use crate::oob::{ControlChannel, Message};
 use crate::pingpong;
@@ -444,6 +447,29 @@ pub fn validate(config: &RunConfig) -> Result<(), EngineError> {
                 "--verify gives every message of the window its own buffer: --window {window} x {largest} B = {buffers} B per direction, above the {MAX_VERIFY_BUFFERS} B limit; lower --window or the largest size"
             )));
         }
+    }
+    let provider = match &config.transport {
+        TransportChoice::Fabric(choice) => Some(*choice),
+        TransportChoice::Socket => None,
+    };
+    let efa_or_auto = matches!(provider, Some(ProviderChoice::Efa | ProviderChoice::Auto));
+    if config.fabric != FabricChoice::Auto && !efa_or_auto {
+        return Err(EngineError::InvalidParameters(format!(
+            "--fabric {} chooses between the efa provider's fabrics; {} has one fabric: drop --fabric or use --provider efa",
+            config.fabric.label(),
+            provider.map_or("the socket transport", |p| p.label())
+        )));
+    }
+    if config.require_device_rdma && !efa_or_auto {
+        return Err(EngineError::InvalidParameters(format!(
+            "--require-device-rdma applies to the efa provider (FI_OPT_EFA_USE_DEVICE_RDMA); {} has no such option: drop it or use --provider efa",
+            provider.map_or("the socket transport", |p| p.label())
+        )));
+    }
+    if config.fabric == FabricChoice::EfaDirect && config.api == MessageApi::Tagged {
+        return Err(EngineError::InvalidParameters(
+            "--fabric efa-direct has no tagged API (FI_TAGGED): use --api msg, or --fabric efa for tagged messages".into(),
+        ));
     }
     if let Amount::Iterations(n) = config.amount {
         if n > MAX_SAMPLES {

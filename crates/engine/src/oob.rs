@@ -15,8 +15,9 @@ use crate::error::EngineError;
 
 /// First field of every hello, so a stray connection (a port scanner, perftest) is told apart.
 pub const MAGIC: &str = "rdmabench-pingpong";
-/// Bumped whenever the messages below change incompatibly.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// Bumped whenever the messages below change incompatibly (4: the welcome names the fabric, so
+/// both ends open the same one of efa's two).
+pub const PROTOCOL_VERSION: u32 = 4;
 /// Control messages are small; anything larger is a protocol error, not an allocation.
 const MAX_FRAME: u32 = 1 << 20;
 
@@ -42,6 +43,11 @@ pub enum Message {
         host: Box<HostFacts>,
         /// Full provider name (e.g. "tcp;ofi_rxm"); None for the socket transport.
         provider: Option<String>,
+        /// Which of the provider's fabrics (`FabricInfo::fabric_kind`: efa or efa-direct for
+        /// efa); None for the socket transport.
+        fabric_kind: Option<String>,
+        /// Why the server chose them (`FabricInfo::selected`).
+        selected: Option<String>,
         /// fi_getname of the server endpoint; for the socket transport, a session token.
         address: Vec<u8>,
     },

@@ -76,16 +76,15 @@ fn open_fabric(
     lib: &Library,
     info: &Info,
     config: &RunConfig,
+    selected: Option<String>,
 ) -> Result<FabricTransport, EngineError> {
     FabricTransport::open(
         lib,
         info,
+        config,
         max_size(config),
         buffers(config),
-        config.api,
-        config.completion,
-        config.force_mr_local,
-        config.test.is_rma(),
+        selected,
     )
 }
 
@@ -278,18 +277,14 @@ fn open_server_side(
                 .ip()
                 .to_string();
             let rma = config.test.is_rma();
-            let info = select_provider(
-                &lib,
-                *choice,
-                config.api,
-                &local_ip,
-                same_host(local, peer),
-                rma,
-            )?;
-            let mut transport = open_fabric(&lib, &info, config)?;
+            let (info, selected) =
+                select_provider(&lib, config, *choice, &local_ip, same_host(local, peer))?;
+            let mut transport = open_fabric(&lib, &info, config, Some(selected))?;
             control.send(&Message::Welcome {
                 host: Box::new(local.clone()),
                 provider: Some(transport.facts().provider.clone()),
+                fabric_kind: Some(transport.facts().fabric_kind.clone()),
+                selected: transport.facts().selected.clone(),
                 address: transport.address()?,
             })?;
             let Message::ClientAddress { address } =
@@ -312,6 +307,8 @@ fn open_server_side(
             control.send(&Message::Welcome {
                 host: Box::new(local.clone()),
                 provider: None,
+                fabric_kind: None,
+                selected: None,
                 address: token.clone(),
             })?;
             let mut data = accept_within(listener, config)?;
@@ -359,6 +356,8 @@ pub fn connect(
     let Message::Welcome {
         host,
         provider,
+        fabric_kind,
+        selected,
         address,
     } = control.receive("waiting for the server's answer to our hello")?
     else {
@@ -369,7 +368,15 @@ pub fn connect(
     let peer = *host;
     let opened = match (provider, lib) {
         (Some(provider), Some(lib)) => {
-            open_client_fabric(&mut control, config, &lib, &provider, &address)
+            let kind = fabric_kind.unwrap_or_else(|| FabricInfo::kind_of(&provider, ""));
+            let selected = selected.map(|why| format!("{why} (the server's choice)"));
+            open_client_fabric(
+                &mut control,
+                config,
+                &lib,
+                (&provider, &kind, selected),
+                &address,
+            )
         }
         (None, None) => open_client_socket(peer_addr, config, &address),
         _ => Err(EngineError::Protocol(
@@ -390,7 +397,7 @@ fn open_client_fabric(
     control: &mut ControlChannel,
     config: &RunConfig,
     lib: &Arc<Library>,
-    provider: &str,
+    (provider, fabric_kind, selected): (&str, &str, Option<String>),
     server_address: &[u8],
 ) -> Result<(Box<dyn Transport>, Option<FabricInfo>), EngineError> {
     let local_ip = control
@@ -400,8 +407,8 @@ fn open_client_fabric(
         .ip()
         .to_string();
     let rma = config.test.is_rma();
-    let info = select_named_provider(lib, provider, config.api, &local_ip, rma)?;
-    let mut transport = open_fabric(lib, &info, config)?;
+    let info = select_named_provider(lib, provider, fabric_kind, config.api, &local_ip, rma)?;
+    let mut transport = open_fabric(lib, &info, config, selected)?;
     transport.insert_peer(server_address)?;
     control.send(&Message::ClientAddress {
         address: transport.address()?,
@@ -476,6 +483,8 @@ mod tests {
             verify: false,
             completion: Completion::BusyPoll,
             force_mr_local: false,
+            fabric: crate::config::FabricChoice::Auto,
+            require_device_rdma: false,
             cpu: None,
             timeout: Duration::from_secs(1),
             interrupted: Arc::new(AtomicBool::new(false)),

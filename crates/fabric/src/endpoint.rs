@@ -54,6 +54,20 @@ pub struct EndpointOptions {
     /// Expose the receive buffer for the peer's RMA reads and writes, register both buffers for
     /// RMA, and report the peer's writes (completion queues in FI_CQ_FORMAT_DATA).
     pub rma: bool,
+    /// Ask the efa provider for device RDMA (FI_OPT_EFA_USE_DEVICE_RDMA) and fail if it refuses,
+    /// instead of measuring its emulation over send/recv without saying so.
+    pub require_device_rdma: bool,
+}
+
+/// Whether the efa provider emulates RMA over send/recv on this endpoint (fi_getopt
+/// FI_OPT_EFA_EMULATED_READ/WRITE): an emulated read is a different protocol from a device read,
+/// so results must say which one they measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RmaEmulation {
+    /// Reads go over send/recv.
+    pub read: bool,
+    /// Writes go over send/recv.
+    pub write: bool,
 }
 
 /// Where the peer's memory for RMA is: the address to use in its key's terms, and the key.
@@ -211,8 +225,10 @@ impl Endpoint {
         } else {
             ffi::FI_CQ_FORMAT_CONTEXT
         };
-        let tx_cq = open_cq(&lib, &domain, options.completion, format)?;
-        let rx_cq = open_cq(&lib, &domain, options.completion, format)?;
+        let tx_cq = open_cq(&lib, &domain, options.completion, format)
+            .map_err(|e| wait_refused(e, &lib, &view, options.completion))?;
+        let rx_cq = open_cq(&lib, &domain, options.completion, format)
+            .map_err(|e| wait_refused(e, &lib, &view, options.completion))?;
 
         let mut av_attr = ffi::FiAvAttr {
             type_: ffi::FI_AV_UNSPEC,
@@ -248,6 +264,17 @@ impl Endpoint {
         };
         lib.check("fi_endpoint", ret as isize)?;
         let ep = Owned::new(ep_ptr, "endpoint")?;
+        if options.require_device_rdma {
+            // Must precede fi_enable: efa decides its RMA protocol when the endpoint is enabled.
+            setopt_bool(&ep, ffi::FI_OPT_EFA_USE_DEVICE_RDMA, true).map_err(|code| {
+                FabricError::DeviceRdmaRefused {
+                    provider: view.provider(),
+                    api_version: lib.api_version(),
+                    code,
+                    message: lib.strerror(code),
+                }
+            })?;
+        }
 
         // SAFETY: ep, both queues and av are live; fi_ep_bind is ep->fid.ops->bind and fi_enable is
         // ep->fid.ops->control(FI_ENABLE).
@@ -262,6 +289,24 @@ impl Endpoint {
             let ret = ((*ops).control)(ep.fid(), ffi::FI_ENABLE, std::ptr::null_mut());
             lib.check("fi_enable", ret as isize)?;
         }
+        // Send/recv can be limited below ep_attr.max_msg_size (efa-direct: the device MTU, while
+        // max_msg_size is its RMA limit when FI_RMA was asked for); libfabric 1.22+ says so
+        // through FI_OPT_MAX_MSG_SIZE, and older libraries or providers without it answer
+        // -FI_ENOPROTOOPT.
+        let send_limit = getopt::<usize>(&lib, &ep, ffi::FI_OPT_MAX_MSG_SIZE)?
+            .map_or(max_msg_size, |limit| limit.min(max_msg_size));
+        if !options.rma && options.buffer_size > send_limit {
+            return Err(FabricError::MessageTooLarge {
+                len: options.buffer_size,
+                limit: send_limit,
+                what: "the provider's send/recv limit, fi_getopt FI_OPT_MAX_MSG_SIZE",
+            });
+        }
+        let max_msg_size = if options.rma {
+            max_msg_size
+        } else {
+            send_limit
+        };
 
         let slots = if options.separate_buffers {
             options.depth
@@ -388,6 +433,12 @@ impl Endpoint {
         self.inject_size
     }
 
+    /// The provider's limit for one message on this endpoint: max_msg_size, lowered for
+    /// send/recv to what fi_getopt FI_OPT_MAX_MSG_SIZE says where the library has it.
+    pub fn max_msg_size(&self) -> usize {
+        self.max_msg_size
+    }
+
     /// Largest message this endpoint can exchange: the smaller of its buffers and the
     /// provider's max_msg_size.
     pub fn max_message(&self) -> usize {
@@ -397,6 +448,17 @@ impl Endpoint {
     /// Whether buffers are registered and descriptors passed on every operation.
     pub fn memory_registered(&self) -> bool {
         self.mrs.is_some()
+    }
+
+    /// The efa provider's RMA emulation on this endpoint; None where the provider has no such
+    /// options (every provider but efa).
+    pub fn rma_emulation(&self) -> Result<Option<RmaEmulation>, FabricError> {
+        let read = getopt::<u8>(&self.lib, &self.ep, ffi::FI_OPT_EFA_EMULATED_READ)?;
+        let write = getopt::<u8>(&self.lib, &self.ep, ffi::FI_OPT_EFA_EMULATED_WRITE)?;
+        Ok(read.zip(write).map(|(read, write)| RmaEmulation {
+            read: read != 0,
+            write: write != 0,
+        }))
     }
 
     /// How many operations each direction may have in flight.
@@ -912,6 +974,30 @@ fn slot(buffer: &mut AlignedBuffer, offset: usize) -> *mut c_void {
     unsafe { buffer.as_mut_ptr().add(offset) }.cast()
 }
 
+/// fi_cq_open's refusal of a wait object (--wait), said as what it is: this provider in this
+/// libfabric cannot block for completions. efa has none up to libfabric 2.4 (FI_WAIT_UNSPEC/FD on
+/// RDM endpoints from 2.5, man fi_efa).
+fn wait_refused(
+    error: FabricError,
+    lib: &Library,
+    view: &crate::info::InfoRef<'_>,
+    completion: Completion,
+) -> FabricError {
+    match error {
+        FabricError::Call { code, message, .. }
+            if completion == Completion::Wait
+                && (code == ffi::FI_ENOSYS || code == libc::EINVAL || code == libc::EOPNOTSUPP) =>
+        {
+            FabricError::WaitUnsupported {
+                provider: view.provider(),
+                library_version: lib.runtime_version(),
+                reason: format!("{message} (-{code})"),
+            }
+        }
+        other => other,
+    }
+}
+
 fn open_cq(
     lib: &Library,
     domain: &Owned<ffi::FidDomain>,
@@ -942,6 +1028,58 @@ fn open_cq(
     };
     lib.check("fi_cq_open", ret as isize)?;
     Owned::new(cq_ptr, "completion queue")
+}
+
+/// An endpoint option (fi_getopt at FI_OPT_ENDPOINT) of a plain type (size_t, C bool as u8); None
+/// when the provider or library does not know it (-FI_ENOPROTOOPT, -FI_ENOSYS).
+fn getopt<T: Copy + Default>(
+    lib: &Library,
+    ep: &Owned<ffi::FidEp>,
+    name: std::os::raw::c_int,
+) -> Result<Option<T>, FabricError> {
+    let mut value = T::default();
+    let mut len = std::mem::size_of::<T>();
+    // SAFETY: ep is live; fi_getopt is ep->ops->getopt; value has len writable bytes and the
+    // provider writes at most len (it refuses a smaller len with -FI_ETOOSMALL).
+    let ret = unsafe {
+        ((*(*ep.as_ptr()).ops).getopt)(
+            ep.fid(),
+            ffi::FI_OPT_ENDPOINT,
+            name,
+            (&mut value as *mut T).cast(),
+            &mut len,
+        )
+    };
+    if ret == -ffi::FI_ENOPROTOOPT || ret == -ffi::FI_ENOSYS {
+        return Ok(None);
+    }
+    lib.check("fi_getopt", ret as isize)?;
+    Ok(Some(value))
+}
+
+/// Sets a C bool endpoint option; the positive error code when the provider refuses.
+fn setopt_bool(
+    ep: &Owned<ffi::FidEp>,
+    name: std::os::raw::c_int,
+    on: bool,
+) -> Result<(), std::os::raw::c_int> {
+    let value = u8::from(on);
+    // SAFETY: ep is live; fi_setopt is ep->ops->setopt; value is one readable byte, the size of
+    // the C bool the option takes.
+    let ret = unsafe {
+        ((*(*ep.as_ptr()).ops).setopt)(
+            ep.fid(),
+            ffi::FI_OPT_ENDPOINT,
+            name,
+            (&value as *const u8).cast(),
+            std::mem::size_of::<u8>(),
+        )
+    };
+    if ret < 0 {
+        Err(-ret)
+    } else {
+        Ok(())
+    }
 }
 
 fn zeroed_contexts(depth: usize) -> Box<[FiContext2]> {

@@ -59,6 +59,33 @@ pub enum FabricError {
         /// Which limit it was.
         what: &'static str,
     },
+    /// The provider cannot block for completions (fi_cq_open refused a wait object).
+    #[error(
+        "provider {provider} in libfabric {library_version} cannot block for completions: fi_cq_open with a wait object failed: {reason}; run without --wait (busy polling, as fi_pingpong does){}",
+        if provider.starts_with("efa") { "; efa offers wait objects on RDM endpoints from libfabric 2.5" } else { "" }
+    )]
+    WaitUnsupported {
+        /// Full provider name.
+        provider: String,
+        /// The loaded libfabric's version.
+        library_version: String,
+        /// libfabric's text and code.
+        reason: String,
+    },
+    /// The efa provider refused to use device RDMA (--require-device-rdma).
+    #[error(
+        "provider {provider} refused device RDMA (fi_setopt FI_OPT_EFA_USE_DEVICE_RDMA: {message}, -{code}) at libfabric API {api_version}; it needs API 1.18 or newer, an EFA device with RDMA read (and write, for writes), and FI_EFA_USE_DEVICE_RDMA unset or 1; without --require-device-rdma the run measures efa's emulation over send/recv and says so"
+    )]
+    DeviceRdmaRefused {
+        /// Full provider name.
+        provider: String,
+        /// The API version rdmabench requested.
+        api_version: String,
+        /// The positive error code.
+        code: i32,
+        /// libfabric's text for it.
+        message: String,
+    },
     /// The caller's watchdog asked a wait to stop (peer gone, deadline passed, Ctrl-C).
     #[error("wait for a completion was abandoned")]
     Abandoned,

@@ -3,8 +3,12 @@
 //! Only the leading fields that rdmabench reads or writes are mirrored: libfabric appends new
 //! fields at the end of its structs and never moves existing ones, and every struct here is
 //! allocated by libfabric itself (fi_dupinfo, fi_getinfo, the open calls), so a shorter mirror is
-//! always safe to read through a pointer libfabric gave us. `tests::offsets_match_the_c_headers`
-//! compiles a C program against the installed headers and checks every offset below.
+//! always safe to read through a pointer libfabric gave us. The structs rdmabench allocates itself
+//! (cq and av attributes, the cq error entry, contexts) are mirrored whole, in the layout of the
+//! newest API rdmabench requests (2.2). `tests::offsets_match_the_c_headers` compiles a C program
+//! against the installed headers (Debian's 1.17) and checks every offset below;
+//! `tests::allocated_structs_match_the_v2_2_headers` checks the allocated ones against a table
+//! written from libfabric v2.2.0's headers.
 
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -49,6 +53,22 @@ pub const FI_ADDR_UNSPEC: FiAddr = u64::MAX;
 
 pub const FI_EAGAIN: isize = libc::EAGAIN as isize;
 pub const FI_EAVAIL: isize = 259;
+pub const FI_ENOSYS: c_int = libc::ENOSYS;
+pub const FI_ENOPROTOOPT: c_int = libc::ENOPROTOOPT;
+
+/// `FI_OPT_ENDPOINT`: the option level of fi_getopt/fi_setopt on endpoints.
+pub const FI_OPT_ENDPOINT: c_int = 0;
+/// `FI_OPT_MAX_MSG_SIZE` (size_t, libfabric 1.22+; fi_endpoint.h:73 in v2.2.0): the largest
+/// send/recv message, which can be below ep_attr.max_msg_size (efa-direct with FI_RMA).
+pub const FI_OPT_MAX_MSG_SIZE: c_int = 12;
+/// `FI_PROV_SPECIFIC_EFA` (fi_ext.h:66 in v2.2.0): the EFA options count up from its negation.
+const FI_OPT_EFA_BASE: c_int = -(0xefa << 16);
+/// `FI_OPT_EFA_EMULATED_READ` (bool, get only; fi_ext.h:73): reads go over send/recv.
+pub const FI_OPT_EFA_EMULATED_READ: c_int = FI_OPT_EFA_BASE + 1;
+/// `FI_OPT_EFA_EMULATED_WRITE` (bool, get only; fi_ext.h:74).
+pub const FI_OPT_EFA_EMULATED_WRITE: c_int = FI_OPT_EFA_BASE + 2;
+/// `FI_OPT_EFA_USE_DEVICE_RDMA` (bool, set only, API 1.18+; fi_ext.h:76).
+pub const FI_OPT_EFA_USE_DEVICE_RDMA: c_int = FI_OPT_EFA_BASE + 4;
 
 #[repr(C)]
 pub struct FiTxAttr {
@@ -251,6 +271,9 @@ pub struct FiCqErrEntry {
     pub prov_errno: c_int,
     pub err_data: *mut c_void,
     pub err_data_size: usize,
+    /// API 1.20+: libfabric copies this field too when the requested API is 1.20 or newer
+    /// (`ofi_cq_err_memcpy`, include/ofi_util.h in v2.2.0), so it must exist in our buffer.
+    pub src_addr: FiAddr,
 }
 
 /// `struct fi_cq_entry` (FI_CQ_FORMAT_CONTEXT): one pointer.
@@ -416,10 +439,31 @@ pub struct FiOpsRma {
     ) -> isize,
 }
 
+/// `struct fi_ops_ep` up to setopt (fi_endpoint.h:95-101 in v2.2.0, the same in 1.17).
+#[repr(C)]
+pub struct FiOpsEp {
+    pub size: usize,
+    pub cancel: *const c_void,
+    pub getopt: unsafe extern "C" fn(
+        fid: *mut Fid,
+        level: c_int,
+        optname: c_int,
+        optval: *mut c_void,
+        optlen: *mut usize,
+    ) -> c_int,
+    pub setopt: unsafe extern "C" fn(
+        fid: *mut Fid,
+        level: c_int,
+        optname: c_int,
+        optval: *const c_void,
+        optlen: usize,
+    ) -> c_int,
+}
+
 #[repr(C)]
 pub struct FidEp {
     pub fid: Fid,
-    pub ops: *mut c_void,
+    pub ops: *mut FiOpsEp,
     pub cm: *mut FiOpsCm,
     pub msg: *mut FiOpsMsg,
     pub rma: *mut FiOpsRma,
@@ -497,11 +541,30 @@ mod tests {
             ("fi_ops_fabric", "domain", offset_of!(FiOpsFabric, domain)),
             ("fid_fabric", "ops", offset_of!(FidFabric, ops)),
             ("fi_av_attr", "type", offset_of!(FiAvAttr, type_)),
+            (
+                "fi_av_attr",
+                "rx_ctx_bits",
+                offset_of!(FiAvAttr, rx_ctx_bits),
+            ),
             ("fi_av_attr", "count", offset_of!(FiAvAttr, count)),
+            (
+                "fi_av_attr",
+                "ep_per_node",
+                offset_of!(FiAvAttr, ep_per_node),
+            ),
+            ("fi_av_attr", "name", offset_of!(FiAvAttr, name)),
+            ("fi_av_attr", "map_addr", offset_of!(FiAvAttr, map_addr)),
             ("fi_av_attr", "flags", offset_of!(FiAvAttr, flags)),
             ("fi_cq_attr", "size", offset_of!(FiCqAttr, size)),
+            ("fi_cq_attr", "flags", offset_of!(FiCqAttr, flags)),
             ("fi_cq_attr", "format", offset_of!(FiCqAttr, format)),
             ("fi_cq_attr", "wait_obj", offset_of!(FiCqAttr, wait_obj)),
+            (
+                "fi_cq_attr",
+                "signaling_vector",
+                offset_of!(FiCqAttr, signaling_vector),
+            ),
+            ("fi_cq_attr", "wait_cond", offset_of!(FiCqAttr, wait_cond)),
             ("fi_cq_attr", "wait_set", offset_of!(FiCqAttr, wait_set)),
             ("fi_ops_domain", "av_open", offset_of!(FiOpsDomain, av_open)),
             ("fi_ops_domain", "cq_open", offset_of!(FiOpsDomain, cq_open)),
@@ -522,6 +585,12 @@ mod tests {
                 "op_context",
                 offset_of!(FiCqErrEntry, op_context),
             ),
+            ("fi_cq_err_entry", "flags", offset_of!(FiCqErrEntry, flags)),
+            ("fi_cq_err_entry", "len", offset_of!(FiCqErrEntry, len)),
+            ("fi_cq_err_entry", "buf", offset_of!(FiCqErrEntry, buf)),
+            ("fi_cq_err_entry", "data", offset_of!(FiCqErrEntry, data)),
+            ("fi_cq_err_entry", "tag", offset_of!(FiCqErrEntry, tag)),
+            ("fi_cq_err_entry", "olen", offset_of!(FiCqErrEntry, olen)),
             ("fi_cq_err_entry", "err", offset_of!(FiCqErrEntry, err)),
             (
                 "fi_cq_err_entry",
@@ -555,6 +624,9 @@ mod tests {
             ("fi_ops_tagged", "recv", offset_of!(FiOpsTagged, recv)),
             ("fi_ops_tagged", "send", offset_of!(FiOpsTagged, send)),
             ("fi_ops_tagged", "inject", offset_of!(FiOpsTagged, inject)),
+            ("fid_ep", "ops", offset_of!(FidEp, ops)),
+            ("fi_ops_ep", "getopt", offset_of!(FiOpsEp, getopt)),
+            ("fi_ops_ep", "setopt", offset_of!(FiOpsEp, setopt)),
             ("fid_ep", "cm", offset_of!(FidEp, cm)),
             ("fid_ep", "msg", offset_of!(FidEp, msg)),
             ("fid_ep", "tagged", offset_of!(FidEp, tagged)),
@@ -569,6 +641,223 @@ mod tests {
             ),
             ("fi_cq_data_entry", "data", offset_of!(FiCqDataEntry, data)),
         ]
+    }
+
+    /// The structs rdmabench allocates itself, as libfabric v2.2.0 declares them (tag v2.2.0,
+    /// commit 2182f99e): (struct, field, offset on x86_64, where the field is declared). Written
+    /// by reading those headers and checked there with a C probe compiled against them; libfabric
+    /// itself is not in this repository.
+    const V2_2_ALLOCATED_FIELDS: &[(&str, &str, usize, &str)] = &[
+        ("fi_cq_attr", "size", 0, "include/rdma/fi_eq.h:255"),
+        ("fi_cq_attr", "flags", 8, "include/rdma/fi_eq.h:256"),
+        ("fi_cq_attr", "format", 16, "include/rdma/fi_eq.h:257"),
+        ("fi_cq_attr", "wait_obj", 20, "include/rdma/fi_eq.h:258"),
+        (
+            "fi_cq_attr",
+            "signaling_vector",
+            24,
+            "include/rdma/fi_eq.h:259",
+        ),
+        ("fi_cq_attr", "wait_cond", 28, "include/rdma/fi_eq.h:260"),
+        ("fi_cq_attr", "wait_set", 32, "include/rdma/fi_eq.h:261"),
+        ("fi_av_attr", "type", 0, "include/rdma/fi_domain.h:66"),
+        (
+            "fi_av_attr",
+            "rx_ctx_bits",
+            4,
+            "include/rdma/fi_domain.h:67",
+        ),
+        ("fi_av_attr", "count", 8, "include/rdma/fi_domain.h:68"),
+        (
+            "fi_av_attr",
+            "ep_per_node",
+            16,
+            "include/rdma/fi_domain.h:69",
+        ),
+        ("fi_av_attr", "name", 24, "include/rdma/fi_domain.h:70"),
+        ("fi_av_attr", "map_addr", 32, "include/rdma/fi_domain.h:71"),
+        ("fi_av_attr", "flags", 40, "include/rdma/fi_domain.h:72"),
+        (
+            "fi_cq_err_entry",
+            "op_context",
+            0,
+            "include/rdma/fi_eq.h:234",
+        ),
+        ("fi_cq_err_entry", "flags", 8, "include/rdma/fi_eq.h:235"),
+        ("fi_cq_err_entry", "len", 16, "include/rdma/fi_eq.h:236"),
+        ("fi_cq_err_entry", "buf", 24, "include/rdma/fi_eq.h:237"),
+        ("fi_cq_err_entry", "data", 32, "include/rdma/fi_eq.h:238"),
+        ("fi_cq_err_entry", "tag", 40, "include/rdma/fi_eq.h:239"),
+        ("fi_cq_err_entry", "olen", 48, "include/rdma/fi_eq.h:240"),
+        ("fi_cq_err_entry", "err", 56, "include/rdma/fi_eq.h:241"),
+        (
+            "fi_cq_err_entry",
+            "prov_errno",
+            60,
+            "include/rdma/fi_eq.h:242",
+        ),
+        (
+            "fi_cq_err_entry",
+            "err_data",
+            64,
+            "include/rdma/fi_eq.h:244",
+        ),
+        (
+            "fi_cq_err_entry",
+            "err_data_size",
+            72,
+            "include/rdma/fi_eq.h:245",
+        ),
+        (
+            "fi_cq_err_entry",
+            "src_addr",
+            80,
+            "include/rdma/fi_eq.h:246",
+        ),
+        ("fi_context2", "internal", 0, "include/rdma/fabric.h:817"),
+    ];
+
+    /// sizeof of the same structs in v2.2.0 (struct spans: fi_eq.h:254-262, fi_domain.h:65-73,
+    /// fi_eq.h:233-247, fabric.h:816-818), and the option values from fi_endpoint.h and fi_ext.h.
+    const V2_2_SIZES_AND_VALUES: &[(&str, i64, &str)] = &[
+        ("sizeof(struct fi_cq_attr)", 40, "include/rdma/fi_eq.h:254"),
+        (
+            "sizeof(struct fi_av_attr)",
+            48,
+            "include/rdma/fi_domain.h:65",
+        ),
+        (
+            "sizeof(struct fi_cq_err_entry)",
+            88,
+            "include/rdma/fi_eq.h:233",
+        ),
+        (
+            "sizeof(struct fi_context2)",
+            64,
+            "include/rdma/fabric.h:816",
+        ),
+        ("FI_OPT_MAX_MSG_SIZE", 12, "include/rdma/fi_endpoint.h:73"),
+        (
+            "FI_OPT_EFA_EMULATED_READ",
+            -251_265_023,
+            "include/rdma/fi_ext.h:73",
+        ),
+        (
+            "FI_OPT_EFA_EMULATED_WRITE",
+            -251_265_022,
+            "include/rdma/fi_ext.h:74",
+        ),
+        (
+            "FI_OPT_EFA_USE_DEVICE_RDMA",
+            -251_265_020,
+            "include/rdma/fi_ext.h:76",
+        ),
+    ];
+
+    #[test]
+    fn allocated_structs_match_the_v2_2_headers() {
+        let ours: Vec<(&str, &str, usize)> = vec![
+            ("fi_cq_attr", "size", offset_of!(FiCqAttr, size)),
+            ("fi_cq_attr", "flags", offset_of!(FiCqAttr, flags)),
+            ("fi_cq_attr", "format", offset_of!(FiCqAttr, format)),
+            ("fi_cq_attr", "wait_obj", offset_of!(FiCqAttr, wait_obj)),
+            (
+                "fi_cq_attr",
+                "signaling_vector",
+                offset_of!(FiCqAttr, signaling_vector),
+            ),
+            ("fi_cq_attr", "wait_cond", offset_of!(FiCqAttr, wait_cond)),
+            ("fi_cq_attr", "wait_set", offset_of!(FiCqAttr, wait_set)),
+            ("fi_av_attr", "type", offset_of!(FiAvAttr, type_)),
+            (
+                "fi_av_attr",
+                "rx_ctx_bits",
+                offset_of!(FiAvAttr, rx_ctx_bits),
+            ),
+            ("fi_av_attr", "count", offset_of!(FiAvAttr, count)),
+            (
+                "fi_av_attr",
+                "ep_per_node",
+                offset_of!(FiAvAttr, ep_per_node),
+            ),
+            ("fi_av_attr", "name", offset_of!(FiAvAttr, name)),
+            ("fi_av_attr", "map_addr", offset_of!(FiAvAttr, map_addr)),
+            ("fi_av_attr", "flags", offset_of!(FiAvAttr, flags)),
+            (
+                "fi_cq_err_entry",
+                "op_context",
+                offset_of!(FiCqErrEntry, op_context),
+            ),
+            ("fi_cq_err_entry", "flags", offset_of!(FiCqErrEntry, flags)),
+            ("fi_cq_err_entry", "len", offset_of!(FiCqErrEntry, len)),
+            ("fi_cq_err_entry", "buf", offset_of!(FiCqErrEntry, buf)),
+            ("fi_cq_err_entry", "data", offset_of!(FiCqErrEntry, data)),
+            ("fi_cq_err_entry", "tag", offset_of!(FiCqErrEntry, tag)),
+            ("fi_cq_err_entry", "olen", offset_of!(FiCqErrEntry, olen)),
+            ("fi_cq_err_entry", "err", offset_of!(FiCqErrEntry, err)),
+            (
+                "fi_cq_err_entry",
+                "prov_errno",
+                offset_of!(FiCqErrEntry, prov_errno),
+            ),
+            (
+                "fi_cq_err_entry",
+                "err_data",
+                offset_of!(FiCqErrEntry, err_data),
+            ),
+            (
+                "fi_cq_err_entry",
+                "err_data_size",
+                offset_of!(FiCqErrEntry, err_data_size),
+            ),
+            (
+                "fi_cq_err_entry",
+                "src_addr",
+                offset_of!(FiCqErrEntry, src_addr),
+            ),
+            ("fi_context2", "internal", offset_of!(FiContext2, internal)),
+        ];
+        let expected: Vec<(&str, &str, usize)> = V2_2_ALLOCATED_FIELDS
+            .iter()
+            .map(|(s, f, off, _)| (*s, *f, *off))
+            .collect();
+        assert_eq!(ours, expected);
+        let values: Vec<(&str, i64)> = vec![
+            (
+                "sizeof(struct fi_cq_attr)",
+                std::mem::size_of::<FiCqAttr>() as i64,
+            ),
+            (
+                "sizeof(struct fi_av_attr)",
+                std::mem::size_of::<FiAvAttr>() as i64,
+            ),
+            (
+                "sizeof(struct fi_cq_err_entry)",
+                std::mem::size_of::<FiCqErrEntry>() as i64,
+            ),
+            (
+                "sizeof(struct fi_context2)",
+                std::mem::size_of::<FiContext2>() as i64,
+            ),
+            ("FI_OPT_MAX_MSG_SIZE", i64::from(FI_OPT_MAX_MSG_SIZE)),
+            (
+                "FI_OPT_EFA_EMULATED_READ",
+                i64::from(FI_OPT_EFA_EMULATED_READ),
+            ),
+            (
+                "FI_OPT_EFA_EMULATED_WRITE",
+                i64::from(FI_OPT_EFA_EMULATED_WRITE),
+            ),
+            (
+                "FI_OPT_EFA_USE_DEVICE_RDMA",
+                i64::from(FI_OPT_EFA_USE_DEVICE_RDMA),
+            ),
+        ];
+        let expected: Vec<(&str, i64)> = V2_2_SIZES_AND_VALUES
+            .iter()
+            .map(|(name, value, _)| (*name, *value))
+            .collect();
+        assert_eq!(values, expected);
     }
 
     /// Compiles a C program against libfabric-dev's headers that prints the offset of every
@@ -639,6 +928,22 @@ mod tests {
                 "sizeof(struct fi_context2)",
                 std::mem::size_of::<FiContext2>() as u64,
             ),
+            (
+                "sizeof(struct fi_cq_attr)",
+                std::mem::size_of::<FiCqAttr>() as u64,
+            ),
+            (
+                "sizeof(struct fi_av_attr)",
+                std::mem::size_of::<FiAvAttr>() as u64,
+            ),
+            // 1.17's error entry is ours up to the 1.20 field src_addr.
+            (
+                "sizeof(struct fi_cq_err_entry)",
+                offset_of!(FiCqErrEntry, src_addr) as u64,
+            ),
+            ("FI_OPT_ENDPOINT", FI_OPT_ENDPOINT as u64),
+            ("FI_ENOSYS", FI_ENOSYS as u64),
+            ("FI_ENOPROTOOPT", FI_ENOPROTOOPT as u64),
         ];
         for (name, _) in &constants {
             src.push_str(&format!(

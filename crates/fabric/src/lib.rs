@@ -12,7 +12,7 @@ mod ffi;
 mod info;
 mod library;
 
-pub use endpoint::{Completion, Endpoint, EndpointOptions, RemoteMemory};
+pub use endpoint::{Completion, Endpoint, EndpointOptions, RemoteMemory, RmaEmulation};
 pub use error::FabricError;
 pub use info::{core_provider_name, Info, InfoList, InfoRef, MessageApi, Query};
 pub use library::{Library, LIBRARY_ENV};

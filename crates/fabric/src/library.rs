@@ -23,10 +23,12 @@ const EFA_PREFIX_CANDIDATES: [&str; 2] = [
 ];
 const SYSTEM_SONAME: &str = "libfabric.so.1";
 
-/// The newest API minor version rdmabench was written against.
-const MAX_API_MINOR: u32 = 17;
+/// The newest API version whose structs rdmabench mirrors: every struct it allocates itself was
+/// checked against libfabric v2.2.0's headers (`ffi::tests`), including the 1.20 `src_addr` of
+/// fi_cq_err_entry that libfabric copies into the caller's buffer from API 1.20 on.
+const MAX_API: (u32, u32) = (2, 2);
 /// FI_MR_* bit semantics and FI_CONTEXT2 need at least API 1.5.
-const MIN_API_MINOR: u32 = 5;
+const MIN_API: (u32, u32) = (1, 5);
 
 /// Encodes a libfabric API version the way `FI_VERSION(major, minor)` does.
 pub const fn fi_version(major: u32, minor: u32) -> u32 {
@@ -139,17 +141,7 @@ impl Library {
             let version: VersionFn = symbol(handle, "fi_version", "FABRIC_1.0")?;
             version()
         };
-        let (major, minor) = split_version(runtime_version);
-        let api_minor = match major {
-            1 => minor.min(MAX_API_MINOR),
-            m if m > 1 => MAX_API_MINOR,
-            _ => 0,
-        };
-        if api_minor < MIN_API_MINOR {
-            return Err(format!(
-                "libfabric {major}.{minor} is too old: rdmabench needs API 1.{MIN_API_MINOR} or newer"
-            ));
-        }
+        let api_version = requested_api_version(runtime_version)?;
         // SAFETY: each symbol is looked up with the exact C signature libfabric declares for that
         // symbol version (fabric.h; fi_getinfo@FABRIC_1.3 etc.).
         unsafe {
@@ -157,7 +149,7 @@ impl Library {
                 handle,
                 path: path.to_path_buf(),
                 runtime_version,
-                api_version: fi_version(1, api_minor),
+                api_version,
                 getinfo: symbol(handle, "fi_getinfo", "FABRIC_1.3")?,
                 freeinfo: symbol(handle, "fi_freeinfo", "FABRIC_1.3")?,
                 dupinfo: symbol(handle, "fi_dupinfo", "FABRIC_1.3")?,
@@ -178,8 +170,8 @@ impl Library {
         format!("{major}.{minor}")
     }
 
-    /// The API version rdmabench requests: 1.min(17, runtime) — the newest whose structs we
-    /// mirror.
+    /// The API version rdmabench requests (see `requested_api_version`), for the results file:
+    /// providers change behaviour by it (efa's device RDMA default changes at 1.18).
     pub fn api_version(&self) -> String {
         let (major, minor) = split_version(self.api_version);
         format!("{major}.{minor}")
@@ -228,6 +220,24 @@ fn split_version(v: u32) -> (u32, u32) {
     (v >> 16, v & 0xffff)
 }
 
+/// The API version to request from a library of version `runtime`: the highest both support.
+/// libfabric's providers switch behaviour on the requested version, not the library's (efa turns
+/// device RDMA off by default below 1.18 on its first two device generations; fi_cq_readerr
+/// copies the 1.20 layout from 1.20 on), so rdmabench asks for what fi_pingpong of the same
+/// library asks for, up to the newest layout it mirrors.
+fn requested_api_version(runtime: u32) -> Result<u32, String> {
+    let newest = fi_version(MAX_API.0, MAX_API.1);
+    let oldest = fi_version(MIN_API.0, MIN_API.1);
+    if runtime < oldest {
+        let (major, minor) = split_version(runtime);
+        return Err(format!(
+            "libfabric {major}.{minor} is too old: rdmabench needs API {}.{} or newer",
+            MIN_API.0, MIN_API.1
+        ));
+    }
+    Ok(runtime.min(newest))
+}
+
 /// Binds `name@version`.
 ///
 /// # Safety
@@ -255,5 +265,26 @@ fn last_dl_error() -> String {
         unsafe { CStr::from_ptr(msg) }
             .to_string_lossy()
             .into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requested(major: u32, minor: u32) -> Result<(u32, u32), String> {
+        requested_api_version(fi_version(major, minor)).map(split_version)
+    }
+
+    #[test]
+    fn the_requested_api_is_the_highest_both_sides_support() {
+        // Debian 12's library: its own version, below the 1.18 that changes efa's defaults.
+        assert_eq!(requested(1, 17), Ok((1, 17)));
+        // CI's libfabric 2.2 (impi-rt): 2.2, as its fi_pingpong asks for.
+        assert_eq!(requested(2, 2), Ok((2, 2)));
+        // Newer EFA installers (2.6, 2.7): the newest layout rdmabench mirrors, above 1.18.
+        assert_eq!(requested(2, 7), Ok((2, 2)));
+        assert_eq!(requested(1, 20), Ok((1, 20)));
+        assert!(requested(1, 4).unwrap_err().contains("needs API 1.5"));
     }
 }

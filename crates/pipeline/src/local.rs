@@ -493,6 +493,8 @@ pub struct ToolMeasurement {
     pub iterations: u64,
     /// The tool's own data check (fi_pingpong's -c; perftest has none).
     pub verify: bool,
+    /// fi_pingpong's fabric (-f: efa or efa-direct), so it runs on the one rdmabench measured.
+    pub fabric: Option<String>,
     /// Limit for one size's run.
     pub limit: Duration,
 }
@@ -515,6 +517,9 @@ impl ToolMeasurement {
                 .map(|s| s.to_string())
                 .collect();
                 options.extend([self.iterations.to_string(), "-S".into(), size.to_string()]);
+                if let Some(fabric) = &self.fabric {
+                    options.extend(["-f".into(), fabric.clone()]);
+                }
                 if self.verify {
                     options.push("-c".into());
                 }
@@ -680,11 +685,31 @@ mod tests {
             sizes: vec![64],
             iterations: 1000,
             verify: false,
+            fabric: None,
             limit: Duration::from_secs(60),
         };
         assert_eq!(
             measurement.size_options(64).join(" "),
             "-s 64 -n 1000 -F -c SRD -x 0"
+        );
+    }
+
+    #[test]
+    fn fi_pingpong_runs_on_the_fabric_the_test_names() {
+        let measurement = ToolMeasurement {
+            program: "/opt/amazon/efa/bin/fi_pingpong".into(),
+            tool: TwoEndedTool::FiPingpong,
+            provider: "efa".into(),
+            tagged: false,
+            sizes: vec![4],
+            iterations: 1000,
+            verify: true,
+            fabric: Some("efa-direct".into()),
+            limit: Duration::from_secs(60),
+        };
+        assert_eq!(
+            measurement.size_options(4).join(" "),
+            "-p efa -e rdm -m msg -I 1000 -S 4 -f efa-direct -c"
         );
     }
 }

@@ -118,6 +118,12 @@ pub struct TestSpec {
     /// "msg" or "tagged".
     #[serde(default = "default_api")]
     pub api: String,
+    /// Which of the efa provider's fabrics: "auto", "efa" or "efa-direct" (fi_pingpong: -f).
+    #[serde(default)]
+    pub fabric: Option<String>,
+    /// efa: fail unless the provider uses device RDMA (rdmabench's tests only).
+    #[serde(default)]
+    pub require_device_rdma: bool,
     /// Check every payload.
     #[serde(default)]
     pub verify: bool,
@@ -172,6 +178,8 @@ pub struct ToolPlan {
     pub iterations: String,
     /// The tool's own data check.
     pub verify: bool,
+    /// Which of efa's fabrics (fi_pingpong -f), when the test names one.
+    pub fabric: Option<String>,
     /// Untimed repeats first, for the tools that have them (OSU's -x).
     pub warmup: Option<String>,
 }
@@ -204,6 +212,7 @@ const TRANSPORTS: &[&str] = &["fabric", "socket"];
 const PROVIDERS: &[&str] = &["default", "efa", "verbs", "tcp", "net", "shm", "udp"];
 const APIS: &[&str] = &["msg", "tagged"];
 const MODES: &[&str] = &["node", "pod"];
+const FABRICS: &[&str] = &["auto", "efa", "efa-direct"];
 
 impl Suite {
     /// Parses and checks a suite; `path` names it in messages.
@@ -275,6 +284,33 @@ impl TestSpec {
             .map_err(|p| invalid("transport", &self.transport, p))?;
         one_of(&self.provider, PROVIDERS).map_err(|p| invalid("provider", &self.provider, p))?;
         one_of(&self.api, APIS).map_err(|p| invalid("api", &self.api, p))?;
+        if let Some(fabric) = &self.fabric {
+            one_of(fabric, FABRICS).map_err(|p| invalid("fabric", fabric, p))?;
+            if !matches!(self.provider.as_str(), "default" | "efa") || self.transport == "socket" {
+                return Err(invalid(
+                    "fabric",
+                    fabric,
+                    "a fabric chooses between the efa provider's two (efa, efa-direct): set provider = \"efa\" or remove the field".into(),
+                ));
+            }
+            if fabric == "efa-direct" && self.api == "tagged" {
+                return Err(invalid(
+                    "fabric",
+                    fabric,
+                    "efa-direct has no tagged API: use api = \"msg\" or fabric = \"efa\"".into(),
+                ));
+            }
+        }
+        if self.require_device_rdma
+            && (!matches!(self.provider.as_str(), "default" | "efa") || self.transport == "socket")
+        {
+            return Err(invalid(
+                "require_device_rdma",
+                "true",
+                "device RDMA is an efa provider option: set provider = \"efa\" or remove the field"
+                    .into(),
+            ));
+        }
         if self.transport == "socket" && self.provider != "default" {
             return Err(invalid(
                 "provider",
@@ -408,6 +444,12 @@ impl TestSpec {
             push("--provider", Some(provider));
         }
         push("--api", Some(&self.api));
+        if let Some(fabric) = &self.fabric {
+            push("--fabric", Some(fabric));
+        }
+        if self.require_device_rdma {
+            push("--require-device-rdma", None);
+        }
         if self.sizes == "sweep" {
             push("--sweep", None);
         } else {
@@ -473,6 +515,20 @@ impl TestSpec {
                 ),
             ));
         }
+        if let Some(fabric) = self.fabric.as_ref().filter(|_| tool != "fi_pingpong") {
+            return Err(invalid(
+                "fabric",
+                fabric,
+                format!("{tool} does not choose a libfabric fabric (only fi_pingpong has -f); remove the field"),
+            ));
+        }
+        if self.require_device_rdma {
+            return Err(invalid(
+                "require_device_rdma",
+                "true",
+                format!("{tool} has no such option: it is rdmabench's (FI_OPT_EFA_USE_DEVICE_RDMA); remove the field"),
+            ));
+        }
         if self.verify && !tools::has_verify(tool) {
             return Err(invalid(
                 "verify",
@@ -507,6 +563,7 @@ impl TestSpec {
                 .or_else(|| self.iterations.clone())
                 .unwrap_or_else(|| target.default_iterations().to_string()),
             verify: self.verify,
+            fabric: self.fabric.clone().filter(|f| f != "auto"),
             warmup: self.warmup.clone(),
         })
     }
@@ -617,6 +674,78 @@ mod tests {
                 "16"
             ]
         );
+    }
+
+    /// One suite can set efa's two fabrics side by side, rdmabench and fi_pingpong each on it.
+    const EFA_FABRICS: &str = r#"name = "fabrics"
+[[test]]
+name = "efa"
+kind = "pingpong"
+provider = "efa"
+fabric = "efa"
+sizes = "4,8K"
+[[test]]
+name = "efa-direct"
+kind = "pingpong"
+provider = "efa"
+fabric = "efa-direct"
+sizes = "4,8K"
+require_device_rdma = true
+[[test]]
+name = "fi-pingpong-direct"
+kind = "tool"
+tool = "fi_pingpong"
+fabric = "efa-direct"
+sizes = "4,8K"
+"#;
+
+    #[test]
+    fn fabrics_reach_rdmabench_and_fi_pingpong() {
+        let suite = parse(EFA_FABRICS).unwrap();
+        let options = suite.tests[1].options(Target::Eks, "net", Some("1k"));
+        assert_eq!(
+            options.join(" "),
+            "--provider efa --api msg --fabric efa-direct --require-device-rdma --sizes 4,8K --iters 1k"
+        );
+        assert_eq!(
+            suite.tests[0].options(Target::Eks, "net", Some("1k"))[4..6],
+            ["--fabric", "efa"]
+        );
+        let plan = suite.tests[2]
+            .tool_plan(Target::Eks, "net", Some("1k"))
+            .unwrap();
+        assert_eq!(plan.fabric.as_deref(), Some("efa-direct"));
+        assert_eq!(plan.provider, "efa");
+    }
+
+    #[test]
+    fn fabrics_are_refused_where_they_cannot_apply() {
+        let cases = [
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nprovider = \"tcp\"\nfabric = \"efa\"\n",
+                "test 'a': fabric = \"efa\": a fabric chooses between the efa provider's two",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nfabric = \"efa-direct\"\napi = \"tagged\"\n",
+                "efa-direct has no tagged API",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\nfabric = \"efa-fast\"\n",
+                "use one of auto, efa, efa-direct",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"ib_send_lat\"\nfabric = \"efa\"\n",
+                "ib_send_lat does not choose a libfabric fabric",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"rma\"\nop = \"read\"\nprovider = \"shm\"\nrequire_device_rdma = true\n",
+                "device RDMA is an efa provider option",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::model::{Placement, ResultsFile};
+use crate::model::{FabricInfo, Placement, ResultsFile};
 
 /// One results file as read, with the name it is shown under (its path).
 #[derive(Debug, Clone)]
@@ -29,6 +29,9 @@ pub struct SeriesKey {
     pub transport: String,
     /// Provider as opened ("efa", "tcp;ofi_rxm"; "socket" for kernel TCP).
     pub provider: String,
+    /// Which of the provider's fabrics: "efa" or "efa-direct" for efa (two protocols on one
+    /// device), the core provider's name otherwise; "socket" for kernel TCP.
+    pub fabric_kind: String,
     /// "msg" or "tagged".
     pub api: String,
     /// "node" or "pod" on Kubernetes, "netns" or "loopback" locally, None for a plain run.
@@ -43,16 +46,26 @@ impl SeriesKey {
     /// The key of one results file.
     pub fn of(results: &ResultsFile) -> SeriesKey {
         let placement: Option<&Placement> = results.placement.as_ref();
+        // As opened; for imported runs, as the user named it; kernel TCP is "socket".
+        let provider = match (&results.fabric, results.parameters.transport.as_str()) {
+            (Some(fabric), _) => fabric.provider.clone(),
+            (None, "socket") => "socket".to_string(),
+            (None, _) => results.parameters.provider.clone(),
+        };
+        // As opened; for imported runs the fabric the user named (fi_pingpong -f).
+        let fabric_kind = match &results.fabric {
+            Some(fabric) => fabric.fabric_kind.clone(),
+            None => match results.parameters.fabric.as_str() {
+                "auto" => FabricInfo::kind_of(&provider, ""),
+                named => FabricInfo::kind_of(&provider, named),
+            },
+        };
         SeriesKey {
             test: results.test.clone(),
             tool: results.tool.name.clone(),
             transport: results.parameters.transport.clone(),
-            // As opened; for imported runs, as the user named it; kernel TCP is "socket".
-            provider: match (&results.fabric, results.parameters.transport.as_str()) {
-                (Some(fabric), _) => fabric.provider.clone(),
-                (None, "socket") => "socket".to_string(),
-                (None, _) => results.parameters.provider.clone(),
-            },
+            provider,
+            fabric_kind,
             api: results.parameters.api.clone(),
             mode: placement.map(|p| p.mode.clone()),
             instance_type: placement
@@ -313,6 +326,9 @@ fn label_parts(key: &SeriesKey) -> Vec<String> {
     } else {
         key.provider.clone()
     });
+    if key.fabric_kind == "efa-direct" {
+        parts.push(key.fabric_kind.clone());
+    }
     if key.api != "msg" {
         parts.push(key.api.clone());
     }

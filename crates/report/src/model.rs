@@ -13,7 +13,11 @@ use crate::error::ReportError;
 /// Version 2 made every per-size figure optional (results imported from other tools hold only
 /// what those tools print) and added bandwidth rows and the command line; a version-1 file is
 /// a valid version-2 file with everything present, so both are read.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version 3 added which of a provider's fabrics was measured (`fabric.fabric_kind`: efa or
+/// efa-direct for efa, else the provider's name), efa's RMA emulation (`fabric.rma_emulated`), and
+/// the `fabric` and `require_device_rdma` parameters. Older files read with `fabric_kind` = the
+/// core provider name, no emulation recorded, `fabric` = "auto" and no device RDMA required.
+pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest layout this build still reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
@@ -115,12 +119,22 @@ pub struct Parameters {
     pub timeout_ns: u64,
     /// Out-of-band port.
     pub port: u16,
+    /// Which of the efa provider's fabrics was asked for: "auto", "efa" or "efa-direct".
+    #[serde(default = "auto_fabric")]
+    pub fabric: String,
+    /// Whether efa had to use device RDMA (the run fails otherwise).
+    #[serde(default)]
+    pub require_device_rdma: bool,
     /// Bandwidth tests: messages in flight per window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<u64>,
     /// Bandwidth tests: whether both ends sent at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bidirectional: Option<bool>,
+}
+
+fn auto_fabric() -> String {
+    "auto".into()
 }
 
 /// Facts about one host that decide whether results are comparable.
@@ -162,8 +176,13 @@ pub struct Endpoints {
 pub struct FabricInfo {
     /// Full provider name, e.g. "tcp;ofi_rxm".
     pub provider: String,
-    /// Fabric name.
+    /// Fabric name (for IP providers the network, e.g. "10.0.0.0/16").
     pub fabric: String,
+    /// Which of the provider's fabrics this is, in terms that compare across hosts: "efa" or
+    /// "efa-direct" for the efa provider, the core provider's name otherwise (not the fabric
+    /// name: an IP provider's is its subnet, which differs between node and pod).
+    #[serde(default)]
+    pub fabric_kind: String,
     /// Domain name.
     pub domain: String,
     /// API version requested.
@@ -174,8 +193,38 @@ pub struct FabricInfo {
     pub memory_registered: bool,
     /// Largest message sent with fi_inject.
     pub inject_size: u64,
-    /// Largest message the provider accepts.
+    /// Largest message the provider accepts (for send/recv, what fi_getopt
+    /// FI_OPT_MAX_MSG_SIZE says where the library has it).
     pub max_msg_size: u64,
+    /// RMA tests on efa: whether its reads and writes were emulated over send/recv
+    /// (fi_getopt FI_OPT_EFA_EMULATED_READ/WRITE); None for other providers and tests.
+    #[serde(default)]
+    pub rma_emulated: Option<RmaEmulated>,
+    /// Why this provider and fabric were chosen (what `--provider auto` and `--fabric auto`
+    /// passed over, and why); None in files written before version 3.
+    #[serde(default)]
+    pub selected: Option<String>,
+}
+
+/// What the efa provider said about its RMA path on the measuring endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RmaEmulated {
+    /// fi_read went over send/recv (no device RDMA read).
+    pub read: bool,
+    /// fi_write went over send/recv.
+    pub write: bool,
+}
+
+impl FabricInfo {
+    /// `fabric_kind` for a provider and fabric name as libfabric reports them.
+    pub fn kind_of(provider: &str, fabric_name: &str) -> String {
+        let core = provider.split(';').next().unwrap_or(provider);
+        if core == "efa" && fabric_name == "efa-direct" {
+            "efa-direct".into()
+        } else {
+            core.into()
+        }
+    }
 }
 
 impl ResultsFile {
@@ -194,7 +243,13 @@ impl ResultsFile {
                 newest: SCHEMA_VERSION,
             });
         }
-        serde_json::from_value(value).map_err(|e| ReportError::Malformed(e.to_string()))
+        let mut file: ResultsFile =
+            serde_json::from_value(value).map_err(|e| ReportError::Malformed(e.to_string()))?;
+        if let Some(fabric) = file.fabric.as_mut().filter(|f| f.fabric_kind.is_empty()) {
+            // Before version 3: only efa's `efa` fabric existed for RDM endpoints.
+            fabric.fabric_kind = FabricInfo::kind_of(&fabric.provider, "");
+        }
+        Ok(file)
     }
 
     /// The file's on-disk form: pretty JSON with a final newline, so files are readable and

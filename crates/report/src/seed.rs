@@ -94,6 +94,12 @@ pub fn seed_verdict(series: &Series) -> SeedVerdict {
             key.provider.as_str()
         };
         reasons.push(format!("provider {provider} (seed: efa)"));
+    } else if key.fabric_kind != "efa" {
+        // The seed predates efa-direct (libfabric 2.1): it can only have run efa's `efa` fabric.
+        reasons.push(format!(
+            "fabric {} (seed: efa, which predates efa-direct)",
+            key.fabric_kind
+        ));
     }
     if key.api != "msg" {
         reasons.push(format!("api {} (seed: msg, as fi_pingpong)", key.api));
@@ -199,6 +205,34 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!((rows[0].measured_ns, rows[0].seed_ns), (10_260, 10_430));
         assert!((rows[0].difference_percent - (10_260.0 / 10_430.0 - 1.0) * 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn efa_direct_is_not_set_beside_the_seed_which_predates_it() {
+        let mut results = sample::results();
+        results.placement = Some(Placement {
+            target: "eks".into(),
+            cluster: "c".into(),
+            mode: "node".into(),
+            namespace: "n".into(),
+            server_node: "a".into(),
+            client_node: "b".into(),
+            instance_type: "m7g.16xlarge".into(),
+            image: "i".into(),
+            repetition: 1,
+        });
+        let fabric = results.fabric.as_mut().unwrap();
+        fabric.fabric = "efa-direct".into();
+        fabric.fabric_kind = "efa-direct".into();
+        let SeedVerdict::NotComparable { series, reasons } = seed_verdict(&series_of(results))
+        else {
+            panic!("efa-direct compared with the seed");
+        };
+        assert_eq!(series, "efa efa-direct node m7g.16xlarge");
+        assert_eq!(
+            reasons,
+            ["fabric efa-direct (seed: efa, which predates efa-direct)"]
+        );
     }
 
     #[test]

@@ -47,19 +47,19 @@ mod tests {
     #[test]
     fn other_schema_versions_are_refused_by_name() {
         let text = super::render(&sample::results())
-            .replace("\"schema_version\": 2", "\"schema_version\": 3");
+            .replace("\"schema_version\": 3", "\"schema_version\": 4");
         let err = ResultsFile::from_json(&text).unwrap_err();
         assert_eq!(
             err,
             ReportError::SchemaVersion {
-                found: 3,
+                found: 4,
                 oldest: 1,
-                newest: 2
+                newest: 3
             }
         );
         assert_eq!(
             err.to_string(),
-            "results file has schema_version 3, but this rdmabench reads versions 1 to 2; read it \
+            "results file has schema_version 4, but this rdmabench reads versions 1 to 3; read it \
              with the rdmabench version that wrote it (see tool.version in the file)"
         );
     }
@@ -76,6 +76,28 @@ mod tests {
         value.as_object_mut().unwrap().remove("command_line");
         let read = ResultsFile::from_json(&value.to_string()).unwrap();
         assert_eq!(read.schema_version, 1);
+        assert_eq!(read.results, sample::results().results);
+    }
+
+    #[test]
+    fn version_2_files_read_with_the_documented_defaults() {
+        // A version-2 file: no fabric kind, RMA emulation, selection or fabric parameters.
+        let mut value: serde_json::Value =
+            serde_json::from_str(&super::render(&sample::results())).unwrap();
+        value["schema_version"] = 2.into();
+        for field in ["fabric_kind", "rma_emulated", "selected"] {
+            value["fabric"].as_object_mut().unwrap().remove(field);
+        }
+        for field in ["fabric", "require_device_rdma"] {
+            value["parameters"].as_object_mut().unwrap().remove(field);
+        }
+        let read = ResultsFile::from_json(&value.to_string()).unwrap();
+        let fabric = read.fabric.as_ref().unwrap();
+        // efa-direct did not exist for version-2 files: the kind is the core provider.
+        assert_eq!(fabric.fabric_kind, "efa");
+        assert_eq!(fabric.rma_emulated, None);
+        assert_eq!(read.parameters.fabric, "auto");
+        assert!(!read.parameters.require_device_rdma);
         assert_eq!(read.results, sample::results().results);
     }
 

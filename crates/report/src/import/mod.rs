@@ -122,6 +122,9 @@ pub struct Parsed {
 pub struct Context {
     /// libfabric provider or fabric ("efa", "verbs", "tcp" ...); "unknown" when not given.
     pub provider: Option<String>,
+    /// Which of efa's fabrics the tool ran on ("efa", "efa-direct", as fi_pingpong -f names
+    /// them), when known.
+    pub fabric: Option<String>,
     /// "msg" or "tagged" (MPI tools match tags: tagged).
     pub api: Option<String>,
     /// "node" or "pod", when the run was on a cluster.
@@ -263,6 +266,8 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
             verify: false,
             completion: "unknown".into(),
             force_mr_local: false,
+            fabric: context.fabric.clone().unwrap_or_else(|| "auto".into()),
+            require_device_rdma: false,
             cpu: None,
             timeout_ns: 0,
             port: 0,
