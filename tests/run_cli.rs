@@ -430,7 +430,7 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
         .unwrap()
     };
     let mut future = good.clone();
-    future["schema_version"] = 3.into();
+    future["schema_version"] = 4.into();
     write("future.json", &future);
     std::fs::write(
         root.path().join("corrupt.json"),
@@ -442,7 +442,7 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
     let cases: [(&[&str], &str); 6] = [
         (
             &["report", "future.json"],
-            "future.json: results file has schema_version 3, but this rdmabench reads versions 1 to 2",
+            "future.json: results file has schema_version 4, but this rdmabench reads versions 1 to 3",
         ),
         (
             &["report", "corrupt.json"],

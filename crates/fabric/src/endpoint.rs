@@ -983,14 +983,27 @@ fn wait_refused(
     view: &crate::info::InfoRef<'_>,
     completion: Completion,
 ) -> FabricError {
+    refusal_of_wait(error, completion, || {
+        (view.provider(), lib.runtime_version())
+    })
+}
+
+/// The rule of `wait_refused`, apart from the live objects it names: fi_cq_open failing with
+/// "not supported" while a wait object was asked for means the provider has none.
+fn refusal_of_wait(
+    error: FabricError,
+    completion: Completion,
+    provider_and_version: impl FnOnce() -> (String, String),
+) -> FabricError {
     match error {
         FabricError::Call { code, message, .. }
             if completion == Completion::Wait
                 && (code == ffi::FI_ENOSYS || code == libc::EINVAL || code == libc::EOPNOTSUPP) =>
         {
+            let (provider, library_version) = provider_and_version();
             FabricError::WaitUnsupported {
-                provider: view.provider(),
-                library_version: lib.runtime_version(),
+                provider,
+                library_version,
                 reason: format!("{message} (-{code})"),
             }
         }
@@ -1123,4 +1136,45 @@ fn register(
     };
     lib.check("fi_mr_reg", ret as isize)?;
     Owned::new(mr_ptr, "memory region")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cq_open_failed(code: i32, message: &str) -> FabricError {
+        FabricError::Call {
+            call: "fi_cq_open",
+            code,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_refused_wait_object_names_the_provider_the_library_and_the_fix() {
+        // efa up to libfabric 2.4: `if (attr->wait_obj != FI_WAIT_NONE) return -FI_ENOSYS;`.
+        let err = refusal_of_wait(
+            cq_open_failed(ffi::FI_ENOSYS, "Function not implemented"),
+            Completion::Wait,
+            || ("efa".into(), "2.2".into()),
+        )
+        .to_string();
+        assert_eq!(
+            err,
+            "provider efa in libfabric 2.2 cannot block for completions: fi_cq_open with a wait object failed: Function not implemented (-38); run without --wait (busy polling, as fi_pingpong does); efa offers wait objects on RDM endpoints from libfabric 2.5"
+        );
+        // Busy polling asked for no wait object: the failure is something else, kept as is.
+        let kept = refusal_of_wait(
+            cq_open_failed(ffi::FI_ENOSYS, "Function not implemented"),
+            Completion::BusyPoll,
+            || unreachable!("not consulted"),
+        );
+        assert!(matches!(kept, FabricError::Call { .. }));
+        let other = refusal_of_wait(
+            cq_open_failed(libc::ENOMEM, "Cannot allocate memory"),
+            Completion::Wait,
+            || unreachable!("not consulted"),
+        );
+        assert!(matches!(other, FabricError::Call { .. }));
+    }
 }

@@ -754,73 +754,28 @@ mod tests {
         ),
     ];
 
+    /// The structs rdmabench allocates itself, and so mirrors whole.
+    const ALLOCATED: [&str; 4] = ["fi_cq_attr", "fi_av_attr", "fi_cq_err_entry", "fi_context2"];
+
     #[test]
     fn allocated_structs_match_the_v2_2_headers() {
-        let ours: Vec<(&str, &str, usize)> = vec![
-            ("fi_cq_attr", "size", offset_of!(FiCqAttr, size)),
-            ("fi_cq_attr", "flags", offset_of!(FiCqAttr, flags)),
-            ("fi_cq_attr", "format", offset_of!(FiCqAttr, format)),
-            ("fi_cq_attr", "wait_obj", offset_of!(FiCqAttr, wait_obj)),
-            (
-                "fi_cq_attr",
-                "signaling_vector",
-                offset_of!(FiCqAttr, signaling_vector),
-            ),
-            ("fi_cq_attr", "wait_cond", offset_of!(FiCqAttr, wait_cond)),
-            ("fi_cq_attr", "wait_set", offset_of!(FiCqAttr, wait_set)),
-            ("fi_av_attr", "type", offset_of!(FiAvAttr, type_)),
-            (
-                "fi_av_attr",
-                "rx_ctx_bits",
-                offset_of!(FiAvAttr, rx_ctx_bits),
-            ),
-            ("fi_av_attr", "count", offset_of!(FiAvAttr, count)),
-            (
-                "fi_av_attr",
-                "ep_per_node",
-                offset_of!(FiAvAttr, ep_per_node),
-            ),
-            ("fi_av_attr", "name", offset_of!(FiAvAttr, name)),
-            ("fi_av_attr", "map_addr", offset_of!(FiAvAttr, map_addr)),
-            ("fi_av_attr", "flags", offset_of!(FiAvAttr, flags)),
-            (
-                "fi_cq_err_entry",
-                "op_context",
-                offset_of!(FiCqErrEntry, op_context),
-            ),
-            ("fi_cq_err_entry", "flags", offset_of!(FiCqErrEntry, flags)),
-            ("fi_cq_err_entry", "len", offset_of!(FiCqErrEntry, len)),
-            ("fi_cq_err_entry", "buf", offset_of!(FiCqErrEntry, buf)),
-            ("fi_cq_err_entry", "data", offset_of!(FiCqErrEntry, data)),
-            ("fi_cq_err_entry", "tag", offset_of!(FiCqErrEntry, tag)),
-            ("fi_cq_err_entry", "olen", offset_of!(FiCqErrEntry, olen)),
-            ("fi_cq_err_entry", "err", offset_of!(FiCqErrEntry, err)),
-            (
-                "fi_cq_err_entry",
-                "prov_errno",
-                offset_of!(FiCqErrEntry, prov_errno),
-            ),
-            (
-                "fi_cq_err_entry",
-                "err_data",
-                offset_of!(FiCqErrEntry, err_data),
-            ),
-            (
-                "fi_cq_err_entry",
-                "err_data_size",
-                offset_of!(FiCqErrEntry, err_data_size),
-            ),
-            (
-                "fi_cq_err_entry",
-                "src_addr",
-                offset_of!(FiCqErrEntry, src_addr),
-            ),
-            ("fi_context2", "internal", offset_of!(FiContext2, internal)),
-        ];
-        let expected: Vec<(&str, &str, usize)> = V2_2_ALLOCATED_FIELDS
+        let mut ours: Vec<(&str, &str, usize)> = mirrored_fields()
+            .into_iter()
+            .filter(|(s, _, _)| ALLOCATED.contains(s))
+            .collect();
+        // Not in Debian's 1.17 headers, so the C probe cannot check them.
+        ours.push((
+            "fi_cq_err_entry",
+            "src_addr",
+            offset_of!(FiCqErrEntry, src_addr),
+        ));
+        ours.push(("fi_context2", "internal", offset_of!(FiContext2, internal)));
+        ours.sort();
+        let mut expected: Vec<(&str, &str, usize)> = V2_2_ALLOCATED_FIELDS
             .iter()
             .map(|(s, f, off, _)| (*s, *f, *off))
             .collect();
+        expected.sort();
         assert_eq!(ours, expected);
         let values: Vec<(&str, i64)> = vec![
             (

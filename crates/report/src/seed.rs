@@ -164,6 +164,21 @@ mod tests {
         .remove(0)
     }
 
+    /// An EKS placement on the seed's instance type.
+    fn on_m7g(mode: &str) -> Placement {
+        Placement {
+            target: "eks".into(),
+            cluster: "c".into(),
+            mode: mode.into(),
+            namespace: "n".into(),
+            server_node: "a".into(),
+            client_node: "b".into(),
+            instance_type: "m7g.16xlarge".into(),
+            image: "i".into(),
+            repetition: 1,
+        }
+    }
+
     #[test]
     fn the_embedded_reference_has_the_seed_tables() {
         let node = seed_rows("node");
@@ -184,17 +199,7 @@ mod tests {
     #[test]
     fn an_efa_pod_run_on_m7g_is_set_beside_the_seed_pods() {
         let mut results = sample::results();
-        results.placement = Some(Placement {
-            target: "eks".into(),
-            cluster: "c".into(),
-            mode: "pod".into(),
-            namespace: "n".into(),
-            server_node: "a".into(),
-            client_node: "b".into(),
-            instance_type: "m7g.16xlarge".into(),
-            image: "i".into(),
-            repetition: 1,
-        });
+        results.placement = Some(on_m7g("pod"));
         let SeedVerdict::Compared {
             seed_mode, rows, ..
         } = seed_verdict(&series_of(results))
@@ -210,17 +215,7 @@ mod tests {
     #[test]
     fn efa_direct_is_not_set_beside_the_seed_which_predates_it() {
         let mut results = sample::results();
-        results.placement = Some(Placement {
-            target: "eks".into(),
-            cluster: "c".into(),
-            mode: "node".into(),
-            namespace: "n".into(),
-            server_node: "a".into(),
-            client_node: "b".into(),
-            instance_type: "m7g.16xlarge".into(),
-            image: "i".into(),
-            repetition: 1,
-        });
+        results.placement = Some(on_m7g("node"));
         let fabric = results.fabric.as_mut().unwrap();
         fabric.fabric = "efa-direct".into();
         fabric.fabric_kind = "efa-direct".into();

@@ -222,6 +222,16 @@ pub(crate) fn describe(results: &ResultsFile) -> String {
     );
     if let Some(f) = &results.fabric {
         line.push_str(&format!(" (fabric {}, domain {})", f.fabric, f.domain));
+        if let Some(emulated) = f.rma_emulated {
+            line.push_str(&match (emulated.read, emulated.write) {
+                (false, false) => ", RMA on the device".to_string(),
+                (true, true) => ", RMA emulated over send/recv".to_string(),
+                (read, _) => format!(
+                    ", RMA {} emulated over send/recv",
+                    if read { "reads" } else { "writes" }
+                ),
+            });
+        }
     }
     line.push_str(&format!(", api {}", results.parameters.api));
     if results.endpoints.same_host {
@@ -356,6 +366,27 @@ pub(crate) mod sample {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::RmaEmulated;
+
+    #[test]
+    fn efa_rma_says_whether_it_was_emulated() {
+        let mut results = sample::results();
+        results.test = "read-lat".into();
+        results.fabric.as_mut().unwrap().rma_emulated = Some(RmaEmulated {
+            read: true,
+            write: false,
+        });
+        let line = describe(&results);
+        assert!(
+            line.contains("domain rdmap0s6-rdm), RMA reads emulated over send/recv, api msg"),
+            "{line}"
+        );
+        results.fabric.as_mut().unwrap().rma_emulated = Some(RmaEmulated {
+            read: false,
+            write: false,
+        });
+        assert!(describe(&results).contains(", RMA on the device,"));
+    }
 
     #[test]
     fn format_names_round_trip_and_unknown_names_list_the_valid_ones() {
