@@ -535,8 +535,9 @@ fn without_libfabric_auto_falls_back_and_explicit_providers_explain_the_install(
             .args(["-m", "sh", "-c"])
             .arg(format!("mount --bind /dev/null {lib} && {exe} {args}"))
             .env_remove("RDMABENCH_REQUIRE_LIBFABRIC")
-            // The default search is under test, not CI's second libfabric.
+            // The default search is under test, not CI's second libfabric (nor its library path).
             .env_remove("RDMABENCH_LIBFABRIC")
+            .env_remove("LD_LIBRARY_PATH")
             .output()
             .unwrap()
     };
