@@ -139,7 +139,7 @@ pub struct TestSpec {
     /// rma: bandwidth with a window in flight instead of latency.
     #[serde(default)]
     pub bw: bool,
-    /// tool: which reference tool ("fi_pingpong").
+    /// tool: which reference tool ("fi_pingpong", "IMB-PingPong" ...).
     #[serde(default)]
     pub tool: Option<String>,
     /// eks: "node" and/or "pod".
@@ -206,6 +206,8 @@ const SUITE_TOOLS: &[&str] = &[
     "osu_latency",
     "osu_bw",
     "NPopenmpi",
+    "IMB-PingPong",
+    "IMB-Uniband",
 ];
 const RMA_OPS: &[&str] = &["write", "read"];
 const TRANSPORTS: &[&str] = &["fabric", "socket"];
