@@ -770,7 +770,8 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
 fn a_missing_tool_is_skipped_and_reported_while_the_rest_runs() {
     let root = tempfile::tempdir().unwrap();
     // rdmabench over kernel TCP, so it runs whatever this machine has; fi_pingpong nowhere on PATH.
-    let suite = REFERENCE_SUITE.replacen("provider = \"tcp\"", "transport = \"socket\"", 1);
+    let suite = REFERENCE_SUITE.replacen("provider = \"tcp\"", "transport = \"socket\"", 1)
+        + "[[test]]\nname = \"imb\"\nkind = \"tool\"\ntool = \"IMB-PingPong\"\nprovider = \"tcp\"\n";
     std::fs::write(root.path().join("suite.toml"), &suite).unwrap();
     let empty = tempfile::tempdir().unwrap();
     let out = bin()
@@ -791,6 +792,12 @@ fn a_missing_tool_is_skipped_and_reported_while_the_rest_runs() {
     let dir = run_dir(root.path());
     assert!(
         report.contains("netpipe skipped: NPopenmpi is not installed"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "imb skipped: IMB-MPI1 is not installed (it comes with impi-rt (PyPI), Intel MPI)"
+        ),
         "{report}"
     );
     assert!(dir.join("rdmabench-1.json").is_file());

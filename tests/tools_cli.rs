@@ -213,6 +213,10 @@ fn tool_ends_refuse_what_the_tool_cannot_do() {
             "--warmup: NPopenmpi has no warm-up option",
         ),
         (
+            &["tool", "--server", "--tool", "IMB-Uniband"][..],
+            "--tool IMB-Uniband: IMB runs under Intel MPI on the local target only",
+        ),
+        (
             &[
                 "tool",
                 "--server",

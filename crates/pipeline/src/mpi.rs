@@ -505,6 +505,15 @@ pub fn measure_mpi(
                     m.provider
                 ))
             }
+            (Outcome::Failed(reason), MpiRuntime::IntelMpi { ofi_library, .. })
+                if reason.contains("fi_getinfo() failed") =>
+            {
+                Outcome::Failed(format!(
+                    "{reason}; Intel MPI could not use provider {} of {} here (libfabric 1.17's net, for one): try another provider for this test, e.g. provider = \"tcp\"",
+                    m.provider,
+                    ofi_library.display()
+                ))
+            }
             // IMB exits 0 after a "time-out." row or as two singletons: rows or it failed.
             (Outcome::Complete, MpiRuntime::IntelMpi { .. }) => {
                 match imb_without_rows(&ended.client_output) {

@@ -844,6 +844,10 @@ sizes = "4,8K"
                 "NPopenmpi has no data check that runs while it measures",
             ),
             (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"IMB-PingPong\"\nwarmup = \"100\"\n",
+                "IMB-PingPong has no warm-up option",
+            ),
+            (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\ntool = \"fi_pingpong\"\n",
                 "only kind = \"tool\" has a tool",
             ),
