@@ -178,14 +178,13 @@ const INTEL_MPI_NOT_ON_EKS: &str =
 /// the oneAPI layout: bin/ beside lib/).
 pub const INTEL_MPI_LIBRARIES: &str = "../lib";
 
-/// The suite tools that run IMB-MPI1, with IMB's benchmark name.
-pub const IMB_BENCHMARKS: &[(&str, &str)] =
-    &[("IMB-PingPong", "PingPong"), ("IMB-Uniband", "Uniband")];
+/// The suite tools that run IMB-MPI1 (one of its benchmarks each).
+pub const IMB_TOOLS: &[&str] = &["IMB-PingPong", "IMB-Uniband"];
 
 /// The executable a suite's tool runs: IMB-MPI1 for the IMB benchmarks, else the tool itself,
 /// so its presence and version come from the catalogue entry of what is really run.
 pub fn executable(tool: &str) -> &str {
-    if IMB_BENCHMARKS.iter().any(|(name, _)| *name == tool) {
+    if IMB_TOOLS.contains(&tool) {
         "IMB-MPI1"
     } else {
         tool
