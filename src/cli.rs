@@ -22,8 +22,8 @@ pub enum Command {
     /// Report on results files: the seed's tables, percentiles, comparisons against a
     /// baseline (e.g. pod against node) and the seed's published numbers.
     Report(ReportArgs),
-    /// Read another tool's output (fi_pingpong, perftest, OSU, IMB PingPong, NetPIPE) into a results
-    /// file, so `report` can set its numbers beside rdmabench's.
+    /// Read another tool's output (fi_pingpong, perftest, OSU, IMB PingPong/Uniband, NetPIPE)
+    /// into a results file, so `report` can set its numbers beside rdmabench's.
     Import(ImportArgs),
     /// Ping-pong latency between two endpoints (like fi_pingpong / ib_send_lat).
     Pingpong(Box<PingpongArgs>),
@@ -199,7 +199,7 @@ pub enum ToolArg {
     Perftest,
     /// OSU micro-benchmarks: osu_latency, osu_bw.
     Osu,
-    /// Intel MPI Benchmarks: PingPong.
+    /// Intel MPI Benchmarks: PingPong, Uniband.
     Imb,
     /// NetPIPE (NPopenmpi ...): its np.out or its log.
     Netpipe,

@@ -1,5 +1,6 @@
 //! Reference tools in `rdmabench run` on the local target: a suite test of kind "tool" runs
-//! fi_pingpong, or an MPI benchmark (NetPIPE, OSU) under mpirun over Open MPI's ofi MTL,
+//! fi_pingpong, or an MPI benchmark (NetPIPE, OSU) under mpirun over Open MPI's ofi MTL, or
+//! IMB (PingPong, Uniband) under Intel MPI's mpiexec.hydra over the libfabric rdmabench loaded,
 //! between the same two hosts as rdmabench's own tests, and its output lands in the same results
 //! model (through `rdmabench import`'s parsers), tagged with the tool, its version and the exact
 //! command lines. perftest needs RDMA devices, which the local hosts lack: said, not run.
@@ -11,10 +12,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use rdmabench_fabric::{Library, MessageApi, Query};
-use rdmabench_pipeline::tools::{discover, ToolStatus};
+use rdmabench_pipeline::tools::{discover, executable, ToolStatus, INTEL_MPI_LIBRARIES};
 use rdmabench_pipeline::{
-    measure_fi_pingpong, measure_mpi, LocalHosts, MpiMeasurement, MpiPlacement, MpiTool, Outcome,
-    Target, TestSpec, ToolMeasurement, ToolPlan, ToolRun, TwoEndedTool,
+    measure_fi_pingpong, measure_mpi, LocalHosts, MpiMeasurement, MpiPlacement, MpiRuntime,
+    MpiTool, Outcome, Target, TestSpec, ToolMeasurement, ToolPlan, ToolRun, TwoEndedTool,
 };
 use rdmabench_report::import::{self, Tool};
 use rdmabench_report::ResultsFile;
@@ -102,9 +103,35 @@ pub struct MpiCounts {
     pub limit: Duration,
 }
 
+/// What Intel MPI must be told to run over the libfabric rdmabench loads: that library's file
+/// (I_MPI_OFI_LIBRARY), and Intel MPI's lib directory beside the real mpiexec.hydra's bin.
+pub fn intel_mpi_runtime(hydra: &std::path::Path) -> Result<MpiRuntime> {
+    let lib = Library::load().context("Intel MPI is pointed at rdmabench's libfabric")?;
+    let ofi_library = lib.file().with_context(|| {
+        format!(
+            "finding the file of the libfabric rdmabench loaded ({})",
+            lib.path().display()
+        )
+    })?;
+    let bin = hydra
+        .parent()
+        .context("mpiexec.hydra's path has no directory")?;
+    let libraries = std::fs::canonicalize(bin.join(INTEL_MPI_LIBRARIES)).with_context(|| {
+        format!(
+            "Intel MPI's libraries are not at {}",
+            bin.join(INTEL_MPI_LIBRARIES).display()
+        )
+    })?;
+    Ok(MpiRuntime::IntelMpi {
+        ofi_library,
+        libraries,
+    })
+}
+
 /// An MPI tool's measurement as both the local suite and `rdmabench tool` run it: this
-/// executable as Open MPI's launcher, the provider under the name libfabric gives its tagged
-/// endpoint (what the ofi MTL matches).
+/// executable as the launcher's remote agent; for Open MPI the provider under the name
+/// libfabric gives its tagged endpoint (what the ofi MTL matches), for Intel MPI
+/// (`mpirun` is then mpiexec.hydra) the libfabric rdmabench loads.
 pub fn mpi_measurement(
     tool: MpiTool,
     program: PathBuf,
@@ -112,14 +139,24 @@ pub fn mpi_measurement(
     provider: &str,
     counts: MpiCounts,
 ) -> Result<MpiMeasurement> {
+    let (mpirun, runtime) = if tool.intel() {
+        // hydra starts the proxies beside the path it was called by: its real one.
+        let hydra = std::fs::canonicalize(&mpirun)
+            .with_context(|| format!("resolving {}", mpirun.display()))?;
+        let runtime = intel_mpi_runtime(&hydra)?;
+        (hydra, runtime)
+    } else {
+        let mtl_provider = mtl_provider(provider)?;
+        (mpirun, MpiRuntime::OpenMpi { mtl_provider })
+    };
     Ok(MpiMeasurement {
         mpirun,
         program,
         tool,
         launcher: std::env::current_exe()
-            .context("locating the rdmabench executable (Open MPI's launcher)")?,
+            .context("locating the rdmabench executable (the MPI launcher's remote agent)")?,
         provider: provider.to_string(),
-        mtl_provider: mtl_provider(provider)?,
+        runtime,
         sizes: counts.sizes,
         iterations: counts.iterations,
         warmup: counts.warmup,
@@ -132,6 +169,16 @@ pub fn mpi_format(tool: MpiTool) -> Tool {
     match tool {
         MpiTool::NetPipe => Tool::NetPipe,
         MpiTool::OsuLatency | MpiTool::OsuBw => Tool::Osu,
+        MpiTool::ImbPingPong | MpiTool::ImbUniband => Tool::Imb,
+    }
+}
+
+/// The launcher that runs an MPI tool: Intel MPI's for IMB, Open MPI's for the others.
+pub fn mpi_launcher(tool: MpiTool) -> &'static str {
+    if tool.intel() {
+        "mpiexec.hydra"
+    } else {
+        "mpirun"
     }
 }
 
@@ -160,7 +207,7 @@ pub fn run_tool(
     let path = std::env::var_os("PATH").unwrap_or_default();
     let tools = discover(&path);
     let installed = |name: &str| installed(&tools, name);
-    let (program, version) = match installed(&plan.tool) {
+    let (program, version) = match installed(executable(&plan.tool)) {
         Ok(found) => found,
         Err(why) => return Ok(ToolOutcome::Skipped(why)),
     };
@@ -182,10 +229,20 @@ pub fn run_tool(
     let (sizes, iterations) = tool_sizes(plan)?;
     let started = SystemTime::now();
     let mpi = MpiTool::from_name(&plan.tool);
+    let mut source = format!("{}, run by rdmabench between the local hosts", plan.tool);
     let (run, format, api) = match mpi {
         Some(tool) => {
-            let mpirun = match installed("mpirun") {
-                Ok((mpirun, _)) => mpirun,
+            let mpirun = match installed(mpi_launcher(tool)) {
+                Ok((mpirun, launcher_version)) => {
+                    if tool.intel() {
+                        source = format!(
+                            "{} under Intel MPI {} (mpiexec.hydra), run by rdmabench between the local hosts",
+                            plan.tool,
+                            launcher_version.as_deref().unwrap_or("of unknown version")
+                        );
+                    }
+                    mpirun
+                }
                 Err(why) => return Ok(ToolOutcome::Skipped(format!("{} needs {why}", plan.tool))),
             };
             let warmup = plan.warmup.as_deref().map(parse_count).transpose();
@@ -232,7 +289,7 @@ pub fn run_tool(
         api,
         Some(hosts.end_names().1),
         started,
-        format!("{}, run by rdmabench between the local hosts", plan.tool),
+        source,
     );
     let Some(results) = tool_results(&run, format, version, context, &sizes)? else {
         return Ok(ToolOutcome::Ran(run.outcome));

@@ -227,7 +227,7 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
         let plan = test.tool_plan(Target::Eks, "efa", args.iters.as_deref());
         let not_on_eks = plan
             .as_ref()
-            .and_then(|p| tools::spec(&p.tool))
+            .and_then(|p| tools::spec(tools::executable(&p.tool)))
             .and_then(|spec| spec.not_on_eks);
         if let Some(reason) = not_on_eks {
             let why = format!("{} skipped: {reason}", test.name);

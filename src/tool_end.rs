@@ -86,6 +86,9 @@ pub fn check(args: &ToolEndArgs) -> Result<()> {
 
 fn planned(args: &ToolEndArgs) -> Result<Planned> {
     let tool = args.tool.as_str();
+    if MpiTool::from_name(tool).is_some_and(MpiTool::intel) {
+        bail!("--tool {tool}: IMB runs under Intel MPI on the local target only (`rdmabench run`); the rdmabench image has no Intel MPI");
+    }
     let mpi = MpiTool::from_name(tool).is_some();
     if !TWO_ENDED.contains(&tool) && !mpi {
         bail!(

@@ -603,6 +603,31 @@ fn installed(program: &str) -> bool {
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
+/// Whether all of `programs` are on PATH; when not, says what was not run, or fails where
+/// RDMABENCH_REQUIRE_REFERENCE_TOOLS says they were installed (`how`).
+fn reference_tools_here(programs: &[&str], how: &str) -> bool {
+    if programs.iter().all(|p| installed(p)) {
+        return true;
+    }
+    let names = programs.join(" or ");
+    assert!(
+        std::env::var_os("RDMABENCH_REQUIRE_REFERENCE_TOOLS").is_none(),
+        "{names} not on PATH: {how}"
+    );
+    eprintln!("{names} not on PATH: that part was not run");
+    false
+}
+
+/// The message sizes of a results file's rows, in order.
+fn row_sizes(doc: &Value) -> Vec<u64> {
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["size_bytes"].as_u64().unwrap())
+        .collect()
+}
+
 #[test]
 fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_report() {
     if expected_provider() == "socket" {
@@ -679,12 +704,10 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
         report.contains("What each tool's numbers mean") && report.contains("show_perf()"),
         "{report}"
     );
-    if !installed("NPopenmpi") || !installed("mpirun") {
-        assert!(
-            std::env::var_os("RDMABENCH_REQUIRE_REFERENCE_TOOLS").is_none(),
-            "CI installs netpipe-openmpi and openmpi-bin"
-        );
-        eprintln!("NPopenmpi or mpirun not installed: the MPI part was not run");
+    if !reference_tools_here(
+        &["NPopenmpi", "mpirun"],
+        "CI installs netpipe-openmpi and openmpi-bin",
+    ) {
         return;
     }
     // NetPIPE under mpirun, one rank per host over Open MPI's ofi MTL on the same provider,
@@ -702,11 +725,7 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
     assert_eq!(doc["complete"], true);
     assert_eq!(doc["parameters"]["api"], "tagged");
     let rows = doc["results"].as_array().unwrap();
-    let sizes: Vec<u64> = rows
-        .iter()
-        .map(|r| r["size_bytes"].as_u64().unwrap())
-        .collect();
-    assert_eq!(sizes, [4, 1024]);
+    assert_eq!(row_sizes(&doc), [4, 1024]);
     assert!(rows
         .iter()
         .all(|r| r["latency"]["mean_ns"].as_u64().unwrap() > 0));
@@ -751,7 +770,8 @@ fn fi_pingpong_runs_beside_rdmabench_between_the_same_hosts_and_lands_in_the_rep
 fn a_missing_tool_is_skipped_and_reported_while_the_rest_runs() {
     let root = tempfile::tempdir().unwrap();
     // rdmabench over kernel TCP, so it runs whatever this machine has; fi_pingpong nowhere on PATH.
-    let suite = REFERENCE_SUITE.replacen("provider = \"tcp\"", "transport = \"socket\"", 1);
+    let suite = REFERENCE_SUITE.replacen("provider = \"tcp\"", "transport = \"socket\"", 1)
+        + "[[test]]\nname = \"imb\"\nkind = \"tool\"\ntool = \"IMB-PingPong\"\nprovider = \"tcp\"\n";
     std::fs::write(root.path().join("suite.toml"), &suite).unwrap();
     let empty = tempfile::tempdir().unwrap();
     let out = bin()
@@ -774,6 +794,133 @@ fn a_missing_tool_is_skipped_and_reported_while_the_rest_runs() {
         report.contains("netpipe skipped: NPopenmpi is not installed"),
         "{report}"
     );
+    assert!(
+        report.contains(
+            "imb skipped: IMB-MPI1 is not installed (it comes with impi-rt (PyPI), Intel MPI)"
+        ),
+        "{report}"
+    );
     assert!(dir.join("rdmabench-1.json").is_file());
     assert!(!dir.join("fi-pingpong-1.json").exists());
+}
+
+/// IMB's PingPong and Uniband beside rdmabench, small enough to stay fast (Uniband's windows
+/// are slow in wall time here).
+const IMB_SUITE: &str = r#"name = "imb"
+[[test]]
+name = "rdmabench"
+kind = "pingpong"
+provider = "tcp"
+sizes = "4,1K"
+iterations = "200"
+[[test]]
+name = "imb-pingpong"
+kind = "tool"
+tool = "IMB-PingPong"
+provider = "tcp"
+sizes = "4,1K"
+iterations = "200"
+[[test]]
+name = "imb-uniband"
+kind = "tool"
+tool = "IMB-Uniband"
+provider = "tcp"
+sizes = "4,1K"
+iterations = "200"
+"#;
+
+/// The file rdmabench loads libfabric from: RDMABENCH_LIBFABRIC, else the system's.
+fn libfabric_file() -> PathBuf {
+    let named = std::env::var_os("RDMABENCH_LIBFABRIC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/x86_64-linux-gnu/libfabric.so.1"));
+    std::fs::canonicalize(&named).unwrap_or(named)
+}
+
+#[test]
+fn imb_pingpong_and_uniband_run_under_intel_mpi_between_the_same_hosts() {
+    if expected_provider() == "socket" {
+        eprintln!("skipping: IMB runs over libfabric");
+        return;
+    }
+    if !reference_tools_here(
+        &["IMB-MPI1", "mpiexec.hydra"],
+        "CI puts pip package impi-rt's bin at the end of PATH",
+    ) {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("suite.toml"), IMB_SUITE).unwrap();
+    let (out, pid) = run_with_pid(root.path(), &["run", "--suite", "suite.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_no_namespaces_left(pid);
+    let dir = run_dir(root.path());
+    for (file, test, benchmark) in [
+        ("imb-pingpong-1.json", "pingpong", "PingPong"),
+        ("imb-uniband-1.json", "bw", "Uniband"),
+    ] {
+        let doc = read_json(&dir.join(file));
+        assert_eq!(doc["tool"]["name"], "imb", "{doc}");
+        // IMB's own banner ("Intel(R) MPI Benchmarks 2021.10"); Intel MPI's version in the note.
+        assert!(
+            doc["tool"]["version"].as_str().unwrap().starts_with("20"),
+            "{doc}"
+        );
+        assert!(
+            doc["note"].as_str().unwrap().contains("under Intel MPI 20"),
+            "{doc}"
+        );
+        assert_eq!(doc["test"], test);
+        assert_eq!(doc["complete"], true, "{doc}");
+        assert_eq!(doc["parameters"]["provider"], "tcp");
+        assert_eq!(doc["parameters"]["api"], "tagged");
+        let rows = doc["results"].as_array().unwrap();
+        assert_eq!(row_sizes(&doc), [4, 1024], "{doc}");
+        assert!(rows.iter().all(|r| r["iterations"] == 200), "{doc}");
+        if test == "pingpong" {
+            assert!(rows
+                .iter()
+                .all(|r| r["latency"]["mean_ns"].as_u64().unwrap() > 0));
+        } else {
+            assert!(rows.iter().all(|r| {
+                r["bandwidth"]["average_bytes_per_sec"].as_u64().unwrap() > 0
+                    && r["bandwidth"]["messages_per_sec"].as_u64().unwrap() > 0
+            }));
+        }
+        // hydra in the server's host, rdmabench as its rsh bootstrap, each rank pinned to its
+        // host's interface, over the test's provider and rdmabench's own libfabric.
+        let command = doc["command_line"].as_str().unwrap();
+        assert_eq!(
+            command
+                .matches("/mpiexec.hydra -genvnone -bootstrap rsh -bootstrap-exec ")
+                .count(),
+            2,
+            "{command}"
+        );
+        let library = format!("I_MPI_OFI_LIBRARY={}", libfabric_file().display());
+        let options = format!("IMB-MPI1 {benchmark} -msgsize 1024 -iter 200 -iter_policy off ");
+        for part in [
+            " -bootstrap-exec-args launch ",
+            "FI_PROVIDER=tcp ",
+            "I_MPI_FABRICS=ofi ",
+            library.as_str(),
+            " -env FI_TCP_IFACE ",
+            options.as_str(),
+        ] {
+            assert!(command.contains(part), "{part}: {command}");
+        }
+        if command.contains("ip netns exec ") {
+            // One rank in each namespace, each host with its own interface.
+            assert!(
+                command.contains("-n 1 -host 10.") && command.contains(" : -n 1 -host 10."),
+                "{command}"
+            );
+            assert!(command.contains("RDMABENCH_LAUNCH_MAP="), "{command}");
+        }
+    }
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        report.contains("IMB src_c/IMB_pingpong.c"),
+        "IMB PingPong's definition is in the report:\n{report}"
+    );
 }

@@ -90,6 +90,9 @@ fn versions_come_from_each_tool_and_missing_tools_name_their_package() {
         osu["provided_by"].as_str().unwrap().contains("OSU"),
         "{osu}"
     );
+    let imb = tool(&doc, "IMB-MPI1");
+    assert!(imb["path"].is_null());
+    assert_eq!(imb["provided_by"], "impi-rt (PyPI), Intel MPI", "{imb}");
 
     let out = bin().arg("tools").env("PATH", dir.path()).output().unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
@@ -103,7 +106,15 @@ fn versions_come_from_each_tool_and_missing_tools_name_their_package() {
 fn the_installed_reference_tools_are_found_with_their_versions() {
     let doc = tools(&std::env::var_os("PATH").unwrap_or_default());
     let required = std::env::var_os("RDMABENCH_REQUIRE_REFERENCE_TOOLS").is_some();
-    for name in ["fi_pingpong", "ib_send_lat", "NPopenmpi", "mpirun"] {
+    // CI puts impi-rt's bin (IMB-MPI1, mpiexec.hydra) at the end of PATH.
+    for name in [
+        "fi_pingpong",
+        "ib_send_lat",
+        "NPopenmpi",
+        "mpirun",
+        "IMB-MPI1",
+        "mpiexec.hydra",
+    ] {
         let entry = tool(&doc, name);
         if entry["path"].is_null() {
             assert!(
@@ -117,6 +128,15 @@ fn the_installed_reference_tools_are_found_with_their_versions() {
             entry["version"].as_str().is_some_and(|v| !v.is_empty()),
             "{name} has no version: {entry}"
         );
+    }
+    // IMB's version is its own banner's ("Intel(R) MPI Benchmarks 2021.10", printed only with
+    // Intel MPI's libraries found), Intel MPI's its launcher's ("Version 2021.17 Build ...").
+    for (name, shape) in [("IMB-MPI1", "20"), ("mpiexec.hydra", " Build ")] {
+        let entry = tool(&doc, name);
+        if let Some(version) = entry["version"].as_str() {
+            assert!(version.contains(shape), "{name}: {entry}");
+            assert_eq!(entry["version_source"], "tool", "{entry}");
+        }
     }
 }
 
@@ -191,6 +211,10 @@ fn tool_ends_refuse_what_the_tool_cannot_do() {
         (
             &["tool", "--server", "--tool", "NPopenmpi", "--warmup", "10"][..],
             "--warmup: NPopenmpi has no warm-up option",
+        ),
+        (
+            &["tool", "--server", "--tool", "IMB-Uniband"][..],
+            "--tool IMB-Uniband: IMB runs under Intel MPI on the local target only",
         ),
         (
             &[

@@ -159,6 +159,29 @@ impl Library {
         }
     }
 
+    /// The file this library was loaded from, symlinks resolved, for another program that must
+    /// load the very same one (Intel MPI's I_MPI_OFI_LIBRARY): `path()` may be a bare soname
+    /// the dynamic linker searched for, which that program's own search could resolve to
+    /// another copy (Intel MPI's, first on its LD_LIBRARY_PATH). A soname is looked up in this
+    /// process's mappings; None when it is not found there.
+    pub fn file(&self) -> Option<PathBuf> {
+        if self.path.components().count() > 1 {
+            return std::fs::canonicalize(&self.path).ok();
+        }
+        let soname = self.path.to_str()?;
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        let file = maps
+            .lines()
+            .filter_map(|line| line.split_whitespace().nth(5))
+            .map(Path::new)
+            .find(|file| {
+                file.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with(soname))
+            })?;
+        Some(file.to_path_buf())
+    }
+
     /// Path or soname this library was loaded from, for the results' environment section.
     pub fn path(&self) -> &Path {
         &self.path
@@ -286,5 +309,26 @@ mod tests {
         assert_eq!(requested(2, 7), Ok((2, 2)));
         assert_eq!(requested(1, 20), Ok((1, 20)));
         assert!(requested(1, 4).unwrap_err().contains("needs API 1.5"));
+    }
+
+    #[test]
+    fn the_loaded_file_is_a_real_path_even_when_loaded_by_soname() {
+        let lib = match Library::load() {
+            Ok(lib) => lib,
+            Err(e) => {
+                assert!(
+                    std::env::var_os("RDMABENCH_REQUIRE_LIBFABRIC").is_none(),
+                    "{e}"
+                );
+                eprintln!("skipping: {e}");
+                return;
+            }
+        };
+        let file = lib
+            .file()
+            .expect("the loaded libfabric is among the mappings");
+        assert!(file.is_absolute() && file.is_file(), "{}", file.display());
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("libfabric.so"), "{name}");
     }
 }

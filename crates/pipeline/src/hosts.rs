@@ -314,6 +314,39 @@ impl LocalHosts {
     }
 }
 
+impl LocalHosts {
+    /// Kills every process still in the two namespaces after a launcher failed or was stopped:
+    /// a killed MPI launcher leaves its remote proxy behind (Intel MPI's hydra_bstrap_proxy
+    /// keeps retrying its connection for minutes). The namespaces are this run's own and nothing
+    /// else of the run is in them between measurements, so all that is left is the launcher's.
+    /// Returns how many were killed; on loopback nothing can be told apart: none.
+    pub fn kill_leftovers(&self) -> usize {
+        let LocalHosts::Netns { server, client, .. } = self else {
+            return 0;
+        };
+        let mut killed = 0;
+        for name in [server, client] {
+            let Ok(output) = Command::new("ip")
+                .args(["netns", "pids", name])
+                .stdin(Stdio::null())
+                .output()
+            else {
+                continue;
+            };
+            for pid in String::from_utf8_lossy(&output.stdout)
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+            {
+                let pid = nix::unistd::Pid::from_raw(pid);
+                if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).is_ok() {
+                    killed += 1;
+                }
+            }
+        }
+        killed
+    }
+}
+
 impl Drop for LocalHosts {
     fn drop(&mut self) {
         if let LocalHosts::Netns { server, client, .. } = self {

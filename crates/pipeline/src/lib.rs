@@ -17,5 +17,5 @@ pub use local::{
     measure, measure_fi_pingpong, Measurement, Outcome, ToolMeasurement, ToolRun, TwoEndedTool,
     FI_PINGPONG_PORT, PERFTEST_PORT,
 };
-pub use mpi::{measure_mpi, MpiMeasurement, MpiPlacement, MpiTool};
+pub use mpi::{measure_mpi, MpiMeasurement, MpiPlacement, MpiRuntime, MpiTool};
 pub use suite::{Suite, SuiteError, Target, TestSpec, ToolPlan};

@@ -139,7 +139,7 @@ pub struct TestSpec {
     /// rma: bandwidth with a window in flight instead of latency.
     #[serde(default)]
     pub bw: bool,
-    /// tool: which reference tool ("fi_pingpong").
+    /// tool: which reference tool ("fi_pingpong", "IMB-PingPong" ...).
     #[serde(default)]
     pub tool: Option<String>,
     /// eks: "node" and/or "pod".
@@ -206,6 +206,8 @@ const SUITE_TOOLS: &[&str] = &[
     "osu_latency",
     "osu_bw",
     "NPopenmpi",
+    "IMB-PingPong",
+    "IMB-Uniband",
 ];
 const RMA_OPS: &[&str] = &["write", "read"];
 const TRANSPORTS: &[&str] = &["fabric", "socket"];
@@ -840,6 +842,10 @@ sizes = "4,8K"
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"NPopenmpi\"\nverify = true\n",
                 "NPopenmpi has no data check that runs while it measures",
+            ),
+            (
+                "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"tool\"\ntool = \"IMB-PingPong\"\nwarmup = \"100\"\n",
+                "IMB-PingPong has no warm-up option",
             ),
             (
                 "name = \"x\"\n[[test]]\nname = \"a\"\nkind = \"pingpong\"\ntool = \"fi_pingpong\"\n",

@@ -1,5 +1,5 @@
 //! The reference tools rdmabench sets beside its own engine (fi_pingpong, perftest, OSU,
-//! NetPIPE under Open MPI): which of them this host has, their versions, and for a missing one
+//! NetPIPE under Open MPI, IMB under Intel MPI): which of them this host has, their versions, and for a missing one
 //! the package that provides it, so a suite can say what it skipped and why.
 
 use std::ffi::OsString;
@@ -21,10 +21,13 @@ const PROBE_POLL: Duration = Duration::from_millis(10);
 enum VersionProbe {
     /// Run `program` (default: the tool) with `args` and take what follows `marker` on the
     /// first line that holds it.
+    /// `libraries`: a directory relative to the tool's own (IMB-MPI1's "../lib", where Intel
+    /// MPI's libmpi is) set as LD_LIBRARY_PATH, for a tool that cannot start without it.
     Line {
         program: Option<&'static str>,
         args: &'static [&'static str],
         marker: &'static str,
+        libraries: Option<&'static str>,
     },
     /// The tool has no version option: the version of the package that installed it.
     Package,
@@ -52,6 +55,7 @@ const PERFTEST_VERSION: VersionProbe = VersionProbe::Line {
     program: None,
     args: &["--version"],
     marker: "Version: ",
+    libraries: None,
 };
 
 const PERFTEST: &str = "perftest (Debian/Ubuntu package perftest; in the rdmabench image)";
@@ -70,6 +74,7 @@ pub const CATALOG: &[ToolSpec] = &[
             program: Some("fi_info"),
             args: &["--version"],
             marker: "fi_info: ",
+            libraries: None,
         },
     },
     ToolSpec {
@@ -132,9 +137,59 @@ pub const CATALOG: &[ToolSpec] = &[
             program: None,
             args: &["--version"],
             marker: "mpirun (Open MPI) ",
+            libraries: None,
+        },
+    },
+    ToolSpec {
+        name: "IMB-MPI1",
+        measures: "MPI ping-pong latency (IMB-PingPong) and bandwidth (IMB-Uniband), Intel MPI Benchmarks",
+        provided_by: INTEL_MPI,
+        not_on_eks: Some(INTEL_MPI_NOT_ON_EKS),
+        // `-help` prints "Intel(R) MPI Benchmarks 2021.10" first (and exits 1).
+        version: VersionProbe::Line {
+            program: None,
+            args: &["-help"],
+            marker: "Intel(R) MPI Benchmarks ",
+            libraries: Some(INTEL_MPI_LIBRARIES),
+        },
+    },
+    ToolSpec {
+        name: "mpiexec.hydra",
+        measures: "Intel MPI's launcher, for IMB",
+        provided_by: INTEL_MPI,
+        not_on_eks: Some(INTEL_MPI_NOT_ON_EKS),
+        // "Intel(R) MPI Library for Linux* OS, Version 2021.17 Build 20251215 (id: 2ac2f63)"
+        version: VersionProbe::Line {
+            program: None,
+            args: &["--version"],
+            marker: "Version ",
+            libraries: None,
         },
     },
 ];
+
+/// What provides IMB-MPI1 and mpiexec.hydra. Only Intel's own names: its `mpirun` and `mpiexec`
+/// must come after Open MPI's on PATH.
+const INTEL_MPI: &str = "impi-rt (PyPI), Intel MPI";
+/// Why the cluster target skips the Intel MPI tools.
+const INTEL_MPI_NOT_ON_EKS: &str =
+    "Intel MPI (IMB-MPI1, mpiexec.hydra) is not in the rdmabench image; IMB runs on the local target";
+/// Where Intel MPI's libraries are, from the directory of its executables (the pip wheel's and
+/// the oneAPI layout: bin/ beside lib/).
+pub const INTEL_MPI_LIBRARIES: &str = "../lib";
+
+/// The suite tools that run IMB-MPI1 (one of its benchmarks each).
+pub const IMB_TOOLS: &[&str] = &["IMB-PingPong", "IMB-Uniband"];
+
+/// The executable a suite's tool runs: IMB-MPI1 for the IMB benchmarks, else the tool itself,
+/// so its presence and version come from the catalogue entry of what is really run.
+pub fn executable(tool: &str) -> &str {
+    if IMB_TOOLS.contains(&tool) {
+        "IMB-MPI1"
+    } else {
+        tool
+    }
+}
 
 /// Whether the tool has a warm-up option (OSU's -x is the only one), for the suite and
 /// `rdmabench tool` to refuse a warm-up it would ignore.
@@ -183,7 +238,21 @@ fn find_in(path: &OsString, name: &str) -> Option<PathBuf> {
 /// Runs `program args` with PATH set to `path` for at most PROBE_LIMIT: whether it exited 0,
 /// and its stdout then stderr; None when it could not run or did not finish.
 fn probe(program: &Path, args: &[&str], path: &OsString) -> Option<(bool, String)> {
-    let mut child = Command::new(program)
+    probe_with(program, args, path, None)
+}
+
+/// `probe` with LD_LIBRARY_PATH set to `libraries` when given.
+fn probe_with(
+    program: &Path,
+    args: &[&str],
+    path: &OsString,
+    libraries: Option<&Path>,
+) -> Option<(bool, String)> {
+    let mut command = Command::new(program);
+    if let Some(libraries) = libraries {
+        command.env("LD_LIBRARY_PATH", libraries);
+    }
+    let mut child = command
         .args(args)
         .env("PATH", path)
         .stdin(Stdio::null())
@@ -246,10 +315,12 @@ fn status(spec: &ToolSpec, path: &OsString) -> ToolStatus {
                     program,
                     args,
                     marker,
+                    libraries,
                 } => {
+                    let libraries = libraries.and_then(|dir| Some(file.parent()?.join(dir)));
                     let program = program.map_or_else(|| Some(file.clone()), |p| find_in(path, p));
                     program
-                        .and_then(|p| probe(&p, args, path))
+                        .and_then(|p| probe_with(&p, args, path, libraries.as_deref()))
                         .and_then(|(_, text)| after_marker(&text, marker))
                 }
                 VersionProbe::Package => None,
@@ -308,6 +379,24 @@ mod tests {
             .as_deref(),
             Some("4.1.4")
         );
+        assert_eq!(
+            after_marker(
+                "Intel(R) MPI Library for Linux* OS, Version 2021.17 Build 20251215 (id: 2ac2f63)\n",
+                "Version "
+            )
+            .as_deref(),
+            Some("2021.17 Build 20251215 (id: 2ac2f63)")
+        );
+        assert_eq!(
+            after_marker(
+                "Intel(R) MPI Benchmarks 2021.10\nUsage: IMB-MPI1 [-help]",
+                "Intel(R) MPI Benchmarks "
+            )
+            .as_deref(),
+            Some("2021.10")
+        );
+        assert_eq!(executable("IMB-Uniband"), "IMB-MPI1");
+        assert_eq!(executable("osu_bw"), "osu_bw");
         assert_eq!(after_marker("Version: \n", "Version: "), None);
         assert_eq!(after_marker("usage: ...", "Version: "), None);
     }

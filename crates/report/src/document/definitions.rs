@@ -78,9 +78,23 @@ const DEFINITIONS: &[Definition] = &[
         tool: "imb",
         metric: Metric::Latency,
         shown: "usec",
-        meaning: "t[usec] = time of the repetitions / (2 x #repetitions): the mean half round \
-                  trip",
-        source: "Intel MPI Benchmarks user guide, PingPong",
+        meaning: "PingPong: t[usec] = time of the repetitions / (2 x #repetitions), the mean \
+                  half round trip of MPI_Send/MPI_Recv; an untimed warm-up precedes the first \
+                  size of a run (-warm_up on, the default; rdmabench runs one size per run)",
+        source: "IMB src_c/IMB_pingpong.c (time / n_sample) with scale_time = 0.5 \
+                 (src_c/IMB_parse_name_mpi1.c); Intel MPI Benchmarks user guide, MPI-1 \
+                 Benchmarks, PingPong",
+    },
+    Definition {
+        tool: "imb",
+        metric: Metric::Bandwidth,
+        shown: "BW average, MsgRate",
+        meaning: "Uniband: rank 0 sends windows of -window_size (64) MPI_Isend, rank 1 acks each \
+                  window; Msg/sec = 64 x #repetitions / time, Mbytes/sec = Msg/sec x size / \
+                  10^6 (MB = 10^6 B)",
+        source: "IMB src_c/IMB_bandwidth.c, IMB_uni_bandwidth(); src_c/IMB_output.c, \
+                 IMB_display_times() (MEGA = 1.0 / 1e6, msgrate = MAX_WIN_SIZE x peers / time); \
+                 user guide, MPI-1 Benchmarks, Uniband",
     },
     Definition {
         tool: "netpipe",
@@ -168,7 +182,14 @@ mod tests {
 
     #[test]
     fn sections_with_several_tools_say_what_each_number_is_and_where_that_is_defined() {
-        let text = report(&["rdmabench", "fi_pingpong", "perftest", "netpipe", "iperf"]);
+        let text = report(&[
+            "rdmabench",
+            "fi_pingpong",
+            "perftest",
+            "netpipe",
+            "imb",
+            "iperf",
+        ]);
         assert!(text.contains("### What each tool's numbers mean"), "{text}");
         assert!(
             text.contains("fabtests common/shared.c, show_perf()"),
@@ -176,6 +197,7 @@ mod tests {
         );
         assert!(text.contains("t_typical is their median"), "{text}");
         assert!(text.contains("the lowest of its trials"), "{text}");
+        assert!(text.contains("IMB src_c/IMB_pingpong.c"), "{text}");
         // A tool without a recorded definition is flagged, not left blank.
         assert!(
             text.contains("| iperf | - | no definition recorded"),

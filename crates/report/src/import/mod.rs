@@ -25,7 +25,7 @@ pub enum Tool {
     Perftest,
     /// OSU micro-benchmarks' osu_latency and osu_bw.
     Osu,
-    /// Intel MPI Benchmarks' PingPong.
+    /// Intel MPI Benchmarks' PingPong and Uniband.
     Imb,
     /// NetPIPE's np.out or its log (NPopenmpi where OSU is absent).
     NetPipe,
@@ -60,7 +60,10 @@ impl Tool {
             Some(Tool::Perftest)
         } else if text.contains("# OSU MPI") {
             Some(Tool::Osu)
-        } else if text.contains("# Benchmarking PingPong") {
+        } else if imb::BENCHMARKS
+            .iter()
+            .any(|b| text.contains(&format!("# Benchmarking {b}")))
+        {
             Some(Tool::Imb)
         } else if text.contains(" bytes ") && text.contains(" times --> ") {
             // NetPIPE's log; its np.out (bare numbers) needs --tool netpipe.
@@ -75,7 +78,7 @@ impl Tool {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
     /// No tool's header was found.
-    #[error("cannot tell which tool wrote this: no fi_pingpong, perftest, OSU, IMB PingPong or NetPIPE header found; pass --tool (NetPIPE's np.out has none: --tool netpipe)")]
+    #[error("cannot tell which tool wrote this: no fi_pingpong, perftest, OSU, IMB PingPong/Uniband or NetPIPE header found; pass --tool (NetPIPE's np.out has none: --tool netpipe)")]
     Unrecognised,
     /// The header was found but no row under it.
     #[error("{tool} output without any result row under its header")]
@@ -300,10 +303,11 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
 mod tests {
     use super::*;
 
-    /// A sample in tests/fixtures/import. fi_pingpong's and NetPIPE's were captured from runs
-    /// on this machine (libfabric-bin 1.17, netpipe-openmpi 3.7.2); perftest's, OSU's and IMB's
-    /// were written by hand from those tools' documented output formats, not captured from
-    /// runs: there is no RDMA device, OSU or IMB here.
+    /// A sample in tests/fixtures/import. fi_pingpong's, NetPIPE's and IMB 2021.10's were
+    /// captured from runs on this machine (libfabric-bin 1.17, netpipe-openmpi 3.7.2, impi-rt
+    /// 2021.17.2: imb-2021.10-PROVENANCE.md); perftest's, OSU's and IMB 2021.7's were written
+    /// by hand from those tools' documented output formats, not captured from runs: there is no
+    /// RDMA device or OSU here.
     pub(super) fn fixture(name: &str) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/import")
@@ -322,6 +326,8 @@ mod tests {
             ("osu_latency-5.6-full.txt", Tool::Osu),
             ("osu_bw-7.3.txt", Tool::Osu),
             ("imb-pingpong-2021.txt", Tool::Imb),
+            ("imb-2021.10-pingpong.txt", Tool::Imb),
+            ("imb-2021.10-uniband.txt", Tool::Imb),
             ("netpipe-3.7.2-stdout.txt", Tool::NetPipe),
         ] {
             assert_eq!(Tool::detect(&fixture(file)), Some(tool), "{file}");
