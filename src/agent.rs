@@ -9,8 +9,8 @@ use rdmabench_engine::session::listen;
 use rdmabench_fabric::{FabricError, Library};
 use rdmabench_stats::parse_duration;
 
-use crate::bench::interrupt_flag;
 use crate::cli::AgentArgs;
+use crate::interrupt::{self, EXIT_INTERRUPTED};
 
 /// Runs the agent until Ctrl-C or its idle limit; returns the exit code.
 pub fn run(args: &AgentArgs) -> Result<i32> {
@@ -30,7 +30,7 @@ pub fn run(args: &AgentArgs) -> Result<i32> {
         }
         Err(e) => return Err(e).context("loading libfabric"),
     };
-    let interrupted = interrupt_flag()?;
+    let interrupted = interrupt::flag()?;
     let listener = listen(SocketAddr::new(ip, args.port))?;
     eprintln!(
         "rdmabench: agent listening on {ip}:{} (exits after {} without a request)",
@@ -42,7 +42,7 @@ pub fn run(args: &AgentArgs) -> Result<i32> {
     match exit {
         AgentExit::Interrupted => {
             eprintln!("rdmabench: agent stopped");
-            Ok(130)
+            Ok(EXIT_INTERRUPTED)
         }
         AgentExit::Idle => {
             eprintln!(

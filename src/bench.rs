@@ -2,7 +2,7 @@
 //! the chosen role (as often as `--repeat` says), and write the results.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -25,15 +25,11 @@ use crate::cli::{
     ApiArg, BwArgs, CommonArgs, FabricArg, FormatArg, MeasureArgs, PingpongArgs, ProviderArg,
     RmaArgs, RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
 };
+use crate::interrupt::EXIT_INTERRUPTED;
 use crate::output::emit;
 
-/// Environment variable that turns "libfabric missing" into an error instead of a fallback to
-/// the socket transport (set in CI so a missing install cannot hide behind the fallback).
-const REQUIRE_LIBFABRIC_ENV: &str = "RDMABENCH_REQUIRE_LIBFABRIC";
 /// Context put on every failure to start or finish a run.
 pub const RUN_FAILED: &str = "the measurement could not run";
-/// Exit status after Ctrl-C, as shells use for SIGINT.
-const EXIT_INTERRUPTED: i32 = 130;
 
 fn fabric_choice(arg: FabricArg) -> FabricChoice {
     match arg {
@@ -78,7 +74,7 @@ fn parse_cpus(text: &str) -> Result<Vec<usize>> {
 }
 
 /// Loads libfabric if the run needs it. With `--provider auto` and no libfabric, falls back to
-/// the socket transport (returning a note that says so) unless RDMABENCH_REQUIRE_LIBFABRIC is set.
+/// the socket transport, returning a note that says so (a named provider insists instead).
 pub fn load_library(
     transport: &mut TransportChoice,
 ) -> Result<(Option<Arc<Library>>, Option<String>)> {
@@ -89,36 +85,14 @@ pub fn load_library(
         Ok(lib) => Ok((Some(Arc::new(lib)), None)),
         // Only a libfabric that is not installed falls back: one named by RDMABENCH_LIBFABRIC
         // that does not load is an error, whatever the provider choice.
-        Err(e @ FabricError::LibraryNotFound { .. })
-            if choice == ProviderChoice::Auto
-                && std::env::var_os(REQUIRE_LIBFABRIC_ENV).is_none() =>
-        {
+        Err(e @ FabricError::LibraryNotFound { .. }) if choice == ProviderChoice::Auto => {
             let note = format!("fell back to the socket transport (kernel TCP): {e}");
             eprintln!("rdmabench: {note}");
             *transport = TransportChoice::Socket;
             Ok((None, Some(note)))
         }
-        Err(e) => Err(e).context(if choice == ProviderChoice::Auto {
-            format!("{REQUIRE_LIBFABRIC_ENV} is set, so a missing libfabric is an error")
-        } else {
-            format!("--provider {} needs libfabric", choice.label())
-        }),
+        Err(e) => Err(e).context(format!("--provider {} needs libfabric", choice.label())),
     }
-}
-
-/// Sets the returned flag on Ctrl-C or SIGTERM; a second Ctrl-C exits at once.
-pub fn interrupt_flag() -> Result<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let handler_flag = Arc::clone(&flag);
-    ctrlc::set_handler(move || {
-        if handler_flag.swap(true, Ordering::SeqCst) {
-            eprintln!("rdmabench: second Ctrl-C, exiting immediately");
-            std::process::exit(EXIT_INTERRUPTED);
-        }
-        eprintln!("rdmabench: Ctrl-C, stopping (press again to exit immediately)");
-    })
-    .context("installing the Ctrl-C handler")?;
-    Ok(flag)
 }
 
 struct Plan {
@@ -361,7 +335,7 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
         port,
     } = plan(args, test)?;
     let (lib, fallback_note) = load_library(&mut config.transport)?;
-    config.interrupted = interrupt_flag()?;
+    config.interrupted = crate::interrupt::flag()?;
     let mut runs = Vec::new();
     let mut exit = 0;
     for repetition in 1..=args.repeat {

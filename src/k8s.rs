@@ -14,7 +14,6 @@ use rdmabench_k8s::orchestrate::{interrupted, Cluster, Timeouts};
 use rdmabench_k8s::K8sError;
 use rdmabench_report::{render, Format, Placement};
 use rdmabench_stats::parse_duration;
-use tokio::sync::watch;
 
 use crate::bench::remote_options;
 use crate::cli::{
@@ -22,11 +21,10 @@ use crate::cli::{
     K8sMatrixArgs, K8sRunArgs, ModeArg,
 };
 use crate::infra::{load_config, stack_outputs};
+use crate::interrupt::EXIT_INTERRUPTED;
 use crate::output::emit;
 use rdmabench_pipeline::results_dir::results_file_name;
 
-/// Exit status after Ctrl-C, as shells use for SIGINT.
-const EXIT_INTERRUPTED: i32 = 130;
 /// Deletions of benchmark pods during a run.
 const DELETE_LIMIT: Duration = Duration::from_secs(120);
 /// How long `run` waits for the device plugin when it was not deployed beforehand.
@@ -260,7 +258,7 @@ async fn matrix(
     let base = bench_spec(config, cluster_args, image, "pingpong", &[], timeouts.run)?;
     let modes = modes(args.mode);
     let (cluster, _) = open(config, cluster_args).await?;
-    let shutdown = ctrl_c_flag();
+    let shutdown = crate::interrupt::watch()?;
     let efa_per_node = config.instance()?.network_cards;
     let bundle = Bundle::new(&base, &modes);
     tokio::select! {
@@ -348,18 +346,6 @@ async fn matrix(
         emit(&crate::matrix::render(&matrix, FormatArg::Table)?, None)?;
     }
     Ok(i32::from(failed))
-}
-
-/// Sets the returned flag on Ctrl-C, so a run can stop waiting and clean up.
-fn ctrl_c_flag() -> watch::Receiver<bool> {
-    let (sender, receiver) = watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("rdmabench: interrupted, removing the benchmark pods");
-            let _ = sender.send(true);
-        }
-    });
-    receiver
 }
 
 /// One test to measure on the cluster: its name (for the files), the measurement ("pingpong"
@@ -455,7 +441,7 @@ async fn run_tests_async(
         bail!("no tests to run");
     };
     let (cluster, placement) = open(config, cluster_args).await?;
-    let shutdown = ctrl_c_flag();
+    let shutdown = crate::interrupt::watch()?;
     // The Ctrl-C handler replaces the default exit, so the wait for the plugin must watch it.
     tokio::select! {
         deployed = cluster.deploy(first, config.instance()?.network_cards, PLUGIN_LIMIT) => {

@@ -8,6 +8,7 @@ mod cli;
 mod image;
 mod import;
 mod infra;
+mod interrupt;
 mod k8s;
 mod launch;
 mod local;

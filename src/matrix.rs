@@ -14,8 +14,9 @@ use rdmabench_stats::units::usec;
 use rdmabench_stats::{parse_duration, SizeMeasurement};
 use serde::{Deserialize, Serialize};
 
-use crate::bench::{interrupt_flag, measure_config};
+use crate::bench::measure_config;
 use crate::cli::{FormatArg, MatrixArgs};
+use crate::interrupt::{self, EXIT_INTERRUPTED};
 use crate::output::emit;
 
 /// Version of the matrix document's layout.
@@ -145,7 +146,7 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
     let limit = parse_duration(&args.limit).context("--limit")?;
     // The agents load libfabric and resolve the provider; the coordinator only drives them.
     let config = measure_config(&args.measure, Test::PingPong, None)?;
-    let interrupted = interrupt_flag()?;
+    let interrupted = interrupt::flag()?;
     let spec = config.spec();
     let pairs: Vec<(usize, usize)> = (0..hosts.len())
         .flat_map(|i| (i + 1..hosts.len()).map(move |j| (i, j)))
@@ -220,7 +221,7 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
     let incomplete = interrupted.load(Ordering::Relaxed) || outcomes.len() < pairs.len();
     let failed = outcomes.iter().any(|(_, o)| o.error.is_some());
     Ok(if incomplete {
-        130
+        EXIT_INTERRUPTED
     } else if failed {
         1
     } else {

@@ -16,8 +16,8 @@ use rdmabench_pipeline::local::interface_variable;
 use rdmabench_pipeline::tools::discover;
 use rdmabench_pipeline::{measure_mpi, LocalHosts, MpiPlacement, MpiTool, Outcome};
 
-use crate::bench::interrupt_flag;
 use crate::cli::ToolEndArgs;
+use crate::interrupt;
 use crate::output::emit;
 use crate::reference::{
     installed, mpi_format, mpi_measurement, tool_context, tool_results, MpiCounts,
@@ -36,7 +36,7 @@ const POLL: Duration = Duration::from_millis(100);
 /// Runs an MPI tool's end; returns the exit code.
 pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> {
     let port = args.port.unwrap_or(DEFAULT_PORT);
-    let interrupted = interrupt_flag()?;
+    let interrupted = interrupt::flag()?;
     // The server waits for as long as the client may take for every size.
     let Some(server) = &args.host else {
         let limit = planned.limit * planned.sizes.len() as u32 + planned.reach;

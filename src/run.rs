@@ -2,7 +2,7 @@
 //! records where each measurement ran, writes the report beside the results and prints it.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -17,15 +17,12 @@ use rdmabench_report::{Placement, ReportFormat, ResultsFile};
 use rdmabench_stats::{parse_count, parse_duration};
 
 use crate::cli::{DownArgs, HostsArg, InfraCommand, RunArgs, TargetArg, UpArgs};
+use crate::interrupt::EXIT_INTERRUPTED;
 use crate::k8s::{ClusterRun, ClusterTest};
 use crate::output::emit;
 use crate::reference::{run_tool, tool_plan, tool_sizes, ToolOutcome};
 use rdmabench_k8s::manifests::Mode;
 
-/// Exit status after Ctrl-C, as shells use for SIGINT.
-const EXIT_INTERRUPTED: i32 = 130;
-/// Environment variable that makes a missing libfabric an error instead of a fallback.
-const REQUIRE_LIBFABRIC_ENV: &str = "RDMABENCH_REQUIRE_LIBFABRIC";
 /// The local providers in order of preference: both cross the kernel's network stack, as the
 /// seed's two nodes did; shm would not.
 const LOCAL_PROVIDERS: [&str; 2] = ["net", "tcp"];
@@ -62,23 +59,17 @@ fn load_suite(path: Option<&Path>) -> Result<Suite> {
 }
 
 /// The provider that stands for "default" locally: net, else tcp. Without libfabric the
-/// fabric tests fall back to kernel TCP (None, with the reason) unless that is forbidden.
+/// fabric tests fall back to kernel TCP (None, with the reason).
 fn local_provider() -> Result<std::result::Result<&'static str, String>> {
     let lib = match Library::load() {
         Ok(lib) => Arc::new(lib),
         // As for pingpong: only a missing libfabric falls back, never a broken override.
-        Err(e @ FabricError::LibraryNotFound { .. })
-            if std::env::var_os(REQUIRE_LIBFABRIC_ENV).is_none() =>
-        {
+        Err(e @ FabricError::LibraryNotFound { .. }) => {
             return Ok(Err(format!(
                 "libfabric is not available ({e}); the fabric tests ran over kernel TCP instead"
             )));
         }
-        Err(e) => {
-            return Err(e).context(format!(
-                "{REQUIRE_LIBFABRIC_ENV} is set, so a missing libfabric is an error"
-            ))
-        }
+        Err(e) => return Err(e).context("the local tests' provider needs libfabric"),
     };
     let names = rdmabench_engine::available_providers(&lib, MessageApi::Msg)
         .context("asking libfabric for its providers")?;
@@ -100,17 +91,6 @@ fn hosts_choice(arg: HostsArg) -> HostsChoice {
         HostsArg::Netns => HostsChoice::Netns,
         HostsArg::Loopback => HostsChoice::Loopback,
     }
-}
-
-fn interrupt_flag() -> Result<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let handler = Arc::clone(&flag);
-    ctrlc::set_handler(move || {
-        handler.store(true, Ordering::SeqCst);
-        eprintln!("rdmabench: Ctrl-C, stopping the measurement and cleaning up");
-    })
-    .context("installing the Ctrl-C handler")?;
-    Ok(flag)
 }
 
 /// Records where a measurement ran (and any caveat) in the file the client wrote.
@@ -375,7 +355,7 @@ fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Resul
     eprintln!("rdmabench: local target: {}", hosts.describe());
     let dir = new_run_dir(&args.results_dir, Target::Local.name())?;
     emit(&suite_text(args)?, Some(&dir.join("suite.toml")))?;
-    let interrupted = interrupt_flag()?;
+    let interrupted = crate::interrupt::flag()?;
     let program = std::env::current_exe().context("locating the rdmabench executable")?;
     let total = suite.tests.len() * args.repeat as usize;
     let mut failures = Vec::new();

@@ -14,8 +14,8 @@ use rdmabench_pipeline::{
 use rdmabench_report::import::Tool;
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list};
 
-use crate::bench::interrupt_flag;
 use crate::cli::{ApiArg, FormatArg, ToolEndArgs};
+use crate::interrupt::{self, EXIT_INTERRUPTED};
 use crate::output::emit;
 use crate::reference::{installed, tool_context, tool_results};
 
@@ -175,7 +175,7 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
         fabric: args.fabric.clone(),
         limit,
     };
-    let interrupted = interrupt_flag()?;
+    let interrupted = interrupt::flag()?;
     let Some(server) = &args.host else {
         eprintln!(
             "rdmabench: {tool} server for {} sizes from port {port}",
@@ -207,7 +207,7 @@ pub fn run(args: &ToolEndArgs) -> Result<i32> {
 pub fn exit_code(tool: &str, end: &str, outcome: Outcome) -> i32 {
     match outcome {
         Outcome::Complete => 0,
-        Outcome::Interrupted => 130,
+        Outcome::Interrupted => EXIT_INTERRUPTED,
         Outcome::Failed(reason) => {
             eprintln!("error: {tool} {end}: {reason}");
             1

@@ -1,5 +1,5 @@
 //! The Kubernetes layer on a real EKS cluster made by `rdmabench infra up`: ignored by default
-//! (it costs money and needs AWS credentials); README "Real-cluster check" has the procedure.
+//! (it costs money and needs AWS credentials); docs/real-cluster.md has the procedure.
 //! Enabled with RDMABENCH_EKS_TEST=1 and `cargo test --test k8s_eks -- --ignored`, run from the
 //! directory holding the stack's rdmabench.toml (or with RDMABENCH_EKS_CONFIG pointing at it).
 
@@ -33,7 +33,7 @@ fn only_run_dir(results: &std::path::Path) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs a real EKS stack: see README, Real-cluster check"]
+#[ignore = "needs a real EKS stack: see docs/real-cluster.md"]
 fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
     let config = confirmed_config();
     let results = tempfile::tempdir().unwrap();
@@ -87,7 +87,7 @@ fn node_and_pod_mode_measure_over_efa_on_two_nodes() {
 }
 
 #[test]
-#[ignore = "needs a real EKS stack and its pushed image: see README, Real-cluster check"]
+#[ignore = "needs a real EKS stack and its pushed image: see docs/real-cluster.md"]
 fn the_reference_tools_run_beside_rdmabench_over_efa_in_both_modes() {
     let config = confirmed_config();
     let results = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use rdmabench_report::model::HostFacts;
+use rdmabench_results::HostFacts;
 
 /// Gathers this host's facts. `pinned_cpu` is the CPU this end runs on, if pinned.
 pub fn host_facts(pinned_cpu: Option<usize>, libfabric_version: Option<String>) -> HostFacts {

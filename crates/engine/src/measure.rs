@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rdmabench_fabric::{Library, MessageApi};
-use rdmabench_report::model::{FabricInfo, HostFacts};
+use rdmabench_results::{FabricInfo, HostFacts};
 use rdmabench_stats::{LatencySummary, SizeMeasurement};
 
 use crate::bandwidth::{self, Shape};

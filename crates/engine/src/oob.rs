@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use rdmabench_report::model::HostFacts;
+use rdmabench_results::HostFacts;
 use rdmabench_stats::SizeMeasurement;
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdmabench_fabric::{Info, Library};
-use rdmabench_report::model::{FabricInfo, HostFacts};
+use rdmabench_results::{FabricInfo, HostFacts};
 
 use crate::config::{RunConfig, TransportChoice};
 use crate::error::EngineError;

@@ -13,7 +13,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
 use kube::{Client, Resource, ResourceExt};
-use rdmabench_report::ResultsFile;
+use rdmabench_results::ResultsFile;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::watch;

@@ -3,22 +3,9 @@
 /// A results file or format name could not be used; each message says what to do instead.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReportError {
-    /// The text is not JSON or not the results layout, e.g. a log file passed by mistake.
-    #[error(
-        "not an rdmabench results file: {0}; give a file written by rdmabench with the json format"
-    )]
-    Malformed(String),
-    /// The file was written by an rdmabench with a different layout, which this build would
-    /// misread.
-    #[error("results file has schema_version {found}, but this rdmabench reads versions {oldest} to {newest}; read it with the rdmabench version that wrote it (see tool.version in the file)")]
-    SchemaVersion {
-        /// Version in the file.
-        found: u64,
-        /// Oldest version this build reads.
-        oldest: u32,
-        /// Newest version this build reads (the one it writes).
-        newest: u32,
-    },
+    /// A results file could not be read.
+    #[error(transparent)]
+    Results(#[from] rdmabench_results::ResultsError),
     /// The user named a format this build does not have.
     #[error("unknown format '{0}': use one of table, json, csv, markdown")]
     UnknownFormat(String),

@@ -7,7 +7,6 @@ pub mod document;
 pub mod error;
 pub mod format;
 pub mod import;
-pub mod model;
 pub mod plot;
 pub mod seed;
 
@@ -15,7 +14,10 @@ pub use collection::LoadedRun;
 pub use document::{Report, ReportFormat};
 pub use error::ReportError;
 pub use format::{render, Format};
-pub use model::{
+/// The results schema, which lives in its own crate (`rdmabench-results`); re-exported here for
+/// the report's readers.
+pub use rdmabench_results as model;
+pub use rdmabench_results::{
     Endpoints, FabricInfo, HostFacts, LatencySummary, Parameters, Placement, ResultsFile,
     SizeMeasurement, ToolInfo, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION,
 };

@@ -6,7 +6,7 @@ use rdmabench_fabric::{
     core_provider_name, Endpoint, EndpointOptions, FabricError, Info, Library, MessageApi, Query,
     RemoteMemory,
 };
-use rdmabench_report::model::{FabricInfo, RmaEmulated};
+use rdmabench_results::{FabricInfo, RmaEmulated};
 
 use super::{Buffers, Transport, Watchdog};
 use crate::config::{FabricChoice, ProviderChoice, RunConfig};

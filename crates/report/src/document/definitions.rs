@@ -22,7 +22,7 @@ const DEFINITIONS: &[Definition] = &[
         meaning: "usec = total time of the timed round trips / (2 x round trips), the mean half \
                   round trip (an RMA read: one whole read); percentiles from one monotonic \
                   timestamp per iteration, halved",
-        source: "rdmabench README, How the numbers are defined",
+        source: "rdmabench docs/numbers.md, How the numbers are defined",
     },
     Definition {
         tool: "rdmabench",
@@ -30,7 +30,7 @@ const DEFINITIONS: &[Definition] = &[
         shown: "BW average, BW peak, MsgRate",
         meaning: "bytes of the timed windows / their time (MB = 10^6 B); peak = the fastest \
                   window; both directions summed when bidirectional",
-        source: "rdmabench README, How the numbers are defined",
+        source: "rdmabench docs/numbers.md, How the numbers are defined",
     },
     Definition {
         tool: "fi_pingpong",

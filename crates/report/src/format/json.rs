@@ -8,8 +8,8 @@ pub(super) fn render(results: &ResultsFile) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::error::ReportError;
     use crate::format::sample;
+    use crate::model::ResultsError;
     use crate::model::ResultsFile;
 
     #[test]
@@ -51,7 +51,7 @@ mod tests {
         let err = ResultsFile::from_json(&text).unwrap_err();
         assert_eq!(
             err,
-            ReportError::SchemaVersion {
+            ResultsError::SchemaVersion {
                 found: 4,
                 oldest: 1,
                 newest: 3
@@ -111,7 +111,10 @@ mod tests {
             "{\"schema_version\": 1}",
         ] {
             assert!(
-                matches!(ResultsFile::from_json(text), Err(ReportError::Malformed(_))),
+                matches!(
+                    ResultsFile::from_json(text),
+                    Err(ResultsError::Malformed(_))
+                ),
                 "{text}"
             );
         }

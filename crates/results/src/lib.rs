@@ -1,13 +1,37 @@
+#![forbid(unsafe_code)]
 //! The results file: one JSON document per run with every parameter, both hosts' facts, the
 //! provider, and per-size statistics in integer nanoseconds. Maps are sorted and optional
 //! fields are always present (as null) so files diff cleanly and the schema is stable.
+//!
+//! Its own crate, at the bottom of the workspace, because every stage meets here: the engine
+//! writes these files, `import` makes them from other tools' output, the pipeline and the
+//! Kubernetes runner collect them, the report reads them. Nothing else defines these types.
 
 use std::collections::BTreeMap;
 
 pub use rdmabench_stats::{LatencySummary, SizeMeasurement};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ReportError;
+/// Why a text could not be read as a results file; each message says what to do instead.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ResultsError {
+    /// The text is not JSON or not the results layout, e.g. a log file passed by mistake.
+    #[error(
+        "not an rdmabench results file: {0}; give a file written by rdmabench with the json format"
+    )]
+    Malformed(String),
+    /// The file was written by an rdmabench with a different layout, which this build would
+    /// misread.
+    #[error("results file has schema_version {found}, but this rdmabench reads versions {oldest} to {newest}; read it with the rdmabench version that wrote it (see tool.version in the file)")]
+    SchemaVersion {
+        /// Version in the file.
+        found: u64,
+        /// Oldest version this build reads.
+        oldest: u32,
+        /// Newest version this build reads (the one it writes).
+        newest: u32,
+    },
+}
 
 /// Version of this layout; readers refuse other versions instead of misreading them.
 /// Version 2 made every per-size figure optional (results imported from other tools hold only
@@ -229,22 +253,22 @@ impl FabricInfo {
 
 impl ResultsFile {
     /// Reads a results file, refusing other schema versions with a clear message.
-    pub fn from_json(text: &str) -> Result<Self, ReportError> {
+    pub fn from_json(text: &str) -> Result<Self, ResultsError> {
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| ReportError::Malformed(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| ResultsError::Malformed(e.to_string()))?;
         let found = value
             .get("schema_version")
             .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| ReportError::Malformed("it has no numeric schema_version".into()))?;
+            .ok_or_else(|| ResultsError::Malformed("it has no numeric schema_version".into()))?;
         if !(u64::from(OLDEST_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&found) {
-            return Err(ReportError::SchemaVersion {
+            return Err(ResultsError::SchemaVersion {
                 found,
                 oldest: OLDEST_SCHEMA_VERSION,
                 newest: SCHEMA_VERSION,
             });
         }
         let mut file: ResultsFile =
-            serde_json::from_value(value).map_err(|e| ReportError::Malformed(e.to_string()))?;
+            serde_json::from_value(value).map_err(|e| ResultsError::Malformed(e.to_string()))?;
         if let Some(fabric) = file.fabric.as_mut().filter(|f| f.fabric_kind.is_empty()) {
             // Before version 3: only efa's `efa` fabric existed for RDM endpoints.
             fabric.fabric_kind = FabricInfo::kind_of(&fabric.provider, "");
