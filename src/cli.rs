@@ -294,7 +294,7 @@ pub struct BenchArgs {
     pub image: Option<String>,
     /// `rdmabench pingpong` options for both ends, after `--` (default: --provider efa).
     #[arg(last = true, value_name = "PINGPONG_OPTIONS")]
-    pub pingpong: Vec<String>,
+    pub bench_options: Vec<String>,
 }
 
 /// `rdmabench k8s render`.

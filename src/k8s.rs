@@ -40,7 +40,7 @@ pub fn run(command: &K8sCommand, config_path: &Path, cluster: &ClusterArgs) -> R
                 cluster,
                 image(&config, &args.bench)?,
                 "pingpong",
-                &args.bench.pingpong,
+                &args.bench.bench_options,
                 Duration::from_secs(1800),
             )?;
             let yaml = Bundle::new(&spec, &modes(args.bench.mode)).to_yaml()?;
@@ -136,7 +136,7 @@ fn bench_spec(
         hugepages_2mi: config.nodes.hugepages_2mi,
         port: rdmabench_engine::DEFAULT_PORT,
         test: kind.to_string(),
-        pingpong_args: remote_options(kind, options)?,
+        bench_args: remote_options(kind, options)?,
         deadline_seconds: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
         launcher: false,
     })
@@ -235,7 +235,7 @@ fn placeholder_spec(config: &StackConfig, cluster: &ClusterArgs) -> Result<Bench
         hugepages_2mi: config.nodes.hugepages_2mi,
         port: rdmabench_engine::DEFAULT_PORT,
         test: "pingpong".into(),
-        pingpong_args: Vec::new(),
+        bench_args: Vec::new(),
         deadline_seconds: 0,
         launcher: false,
     })
@@ -289,7 +289,7 @@ async fn matrix(
         test: "agent".into(),
         // The agents outlive the matrix only until the coordinator is done; the pods' deadline
         // and this idle limit stop a forgotten one.
-        pingpong_args: vec![
+        bench_args: vec![
             "--idle-timeout".into(),
             format!("{}s", timeouts.run.as_secs() + 300),
         ],
@@ -309,7 +309,7 @@ async fn matrix(
             coordinator_pod(
                 &BenchSpec {
                     test: "matrix".into(),
-                    pingpong_args: args,
+                    bench_args: args,
                     ..base.clone()
                 },
                 mode,
@@ -356,7 +356,7 @@ pub struct ClusterTest {
     /// The measurement subcommand.
     pub kind: String,
     /// Its options, checked by `remote_options`.
-    pub pingpong: Vec<String>,
+    pub bench_options: Vec<String>,
     /// Node and/or pod mode.
     pub modes: Vec<Mode>,
     /// The client starts its peer in the server pod through the exec API (MPI tools).
@@ -429,7 +429,7 @@ async fn run_tests_async(
                     cluster_args,
                     run.image.clone(),
                     &test.kind,
-                    &test.pingpong,
+                    &test.bench_options,
                     run.timeouts.run,
                 )
                 .with_context(|| format!("test '{}'", test.name))?
@@ -552,7 +552,7 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         tests: vec![ClusterTest {
             name: "pingpong".into(),
             kind: "pingpong".into(),
-            pingpong: args.bench.pingpong.clone(),
+            bench_options: args.bench.bench_options.clone(),
             modes: modes(args.bench.mode),
             launcher: false,
         }],
@@ -567,7 +567,7 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
         cluster_args,
         run.image.clone(),
         &run.tests[0].kind,
-        &run.tests[0].pingpong,
+        &run.tests[0].bench_options,
         run.timeouts.run,
     )?;
     let run = ClusterRun {

@@ -219,12 +219,12 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
         let launcher = plan
             .as_ref()
             .is_some_and(|p| MpiTool::from_name(&p.tool).is_some());
-        let mut pingpong = match &plan {
+        let mut bench_options = match &plan {
             Some(plan) => tool_end_options(plan),
             None => test.options(Target::Eks, "efa", args.iters.as_deref()),
         };
-        pingpong.extend(["--timeout".to_string(), args.timeout.clone()]);
-        crate::bench::remote_options(&test.kind, &pingpong)
+        bench_options.extend(["--timeout".to_string(), args.timeout.clone()]);
+        crate::bench::remote_options(&test.kind, &bench_options)
             .with_context(|| format!("test '{}'", test.name))?;
         let modes = test
             .modes
@@ -234,7 +234,7 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
         tests.push(ClusterTest {
             name: test.name.clone(),
             kind: test.kind.clone(),
-            pingpong,
+            bench_options,
             modes,
             launcher,
         });

@@ -35,7 +35,7 @@ fn variants() -> Vec<(&'static str, String)> {
             hugepages_2mi,
             port: 18515,
             test: "pingpong".into(),
-            pingpong_args: vec!["--provider".into(), "efa".into()],
+            bench_args: vec!["--provider".into(), "efa".into()],
             deadline_seconds: 1800,
             launcher: false,
         };
@@ -60,7 +60,7 @@ fn mpi_yaml() -> String {
         hugepages_2mi: 2048,
         port: 18515,
         test: "tool".into(),
-        pingpong_args: ["--tool", "NPopenmpi", "--provider", "efa"]
+        bench_args: ["--tool", "NPopenmpi", "--provider", "efa"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -77,12 +77,12 @@ fn mpi_yaml() -> String {
 fn matrix_yaml(spec: &BenchSpec) -> String {
     let agent = BenchSpec {
         test: "agent".into(),
-        pingpong_args: vec!["--idle-timeout".into(), "2100s".into()],
+        bench_args: vec!["--idle-timeout".into(), "2100s".into()],
         ..spec.clone()
     };
     let coordinator = BenchSpec {
         test: "matrix".into(),
-        pingpong_args: vec![
+        bench_args: vec![
             "192.0.2.1:18515".into(),
             "192.0.2.2:18515".into(),
             "--provider".into(),

@@ -17,7 +17,7 @@ fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
         hugepages_2mi,
         port: 18515,
         test: "pingpong".into(),
-        pingpong_args: vec![
+        bench_args: vec![
             "--provider".into(),
             "efa".into(),
             "--sizes".into(),
@@ -184,7 +184,7 @@ fn matrix_agents_sit_on_their_node_and_the_coordinator_holds_no_efa() {
     let base = spec("c6in.32xlarge", 2048);
     let agent_spec = BenchSpec {
         test: "agent".into(),
-        pingpong_args: vec!["--idle-timeout".into(), "2100s".into()],
+        bench_args: vec!["--idle-timeout".into(), "2100s".into()],
         ..base.clone()
     };
     for mode in [Mode::Node, Mode::Pod] {
@@ -213,7 +213,7 @@ fn matrix_agents_sit_on_their_node_and_the_coordinator_holds_no_efa() {
 
         let coordinator_spec = BenchSpec {
             test: "matrix".into(),
-            pingpong_args: vec!["192.0.2.1:18515".into(), "192.0.2.2:18515".into()],
+            bench_args: vec!["192.0.2.1:18515".into(), "192.0.2.2:18515".into()],
             ..base.clone()
         };
         let coordinator = coordinator_pod(&coordinator_spec, mode);

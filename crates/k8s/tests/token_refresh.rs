@@ -60,7 +60,7 @@ async fn measure(fake: &FakeApi, refresh_after: Duration) -> Result<(), K8sError
         hugepages_2mi: 0,
         port: 18515,
         test: "pingpong".into(),
-        pingpong_args: vec!["--transport".into(), "socket".into()],
+        bench_args: vec!["--transport".into(), "socket".into()],
         deadline_seconds: 120,
         launcher: false,
     };

@@ -119,7 +119,7 @@ pub fn server_service(spec: &BenchSpec, mode: Mode) -> Service {
 
 /// Arguments of a pod after its subcommand (`rdmabench pingpong`, `bw`, `rma`, `agent`,
 /// `matrix`).
-fn pingpong_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
+fn bench_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
     let port = spec.port.to_string();
     let mut args: Vec<String> = match role {
         Role::Server => vec!["--server".into(), "--bind".into(), "0.0.0.0".into()],
@@ -130,7 +130,7 @@ fn pingpong_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
     if role != Role::Coordinator {
         args.extend(["--port".to_string(), port]);
     }
-    args.extend(spec.pingpong_args.iter().cloned());
+    args.extend(spec.bench_args.iter().cloned());
     if matches!(role, Role::Client | Role::Coordinator) {
         args.extend(["--format".to_string(), "json".to_string()]);
     }
@@ -208,7 +208,7 @@ fn volumes(mode: Mode) -> (Vec<Volume>, Vec<VolumeMount>) {
 }
 
 fn container(spec: &BenchSpec, mode: Mode, role: Role, mounts: Vec<VolumeMount>) -> Container {
-    let args = pingpong_args(spec, mode, role);
+    let args = bench_args(spec, mode, role);
     let (command, args, security_context) = match mode {
         Mode::Pod => (
             vec!["rdmabench".to_string(), spec.test.clone()],
@@ -328,7 +328,7 @@ pub fn coordinator_pod(spec: &BenchSpec, mode: Mode) -> Pod {
                 image: Some(spec.image.clone()),
                 image_pull_policy: Some("Always".to_string()),
                 command: Some(vec!["rdmabench".to_string(), "matrix".to_string()]),
-                args: Some(pingpong_args(spec, mode, Role::Coordinator)),
+                args: Some(bench_args(spec, mode, Role::Coordinator)),
                 resources: Some(ResourceRequirements {
                     requests: Some(amounts.clone()),
                     limits: Some(amounts),

@@ -104,7 +104,7 @@ pub struct BenchSpec {
     /// The measurement subcommand both ends run: "pingpong" or "bw".
     pub test: String,
     /// Its options both ends must agree on (provider, sizes, iterations ...).
-    pub pingpong_args: Vec<String>,
+    pub bench_args: Vec<String>,
     /// Upper bound on a benchmark pod's life, enforced by the kubelet (activeDeadlineSeconds).
     pub deadline_seconds: i64,
     /// The client starts its peer's side in the server pod through the exec API (the MPI
