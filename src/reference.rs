@@ -57,19 +57,34 @@ pub fn tool_sizes(plan: &ToolPlan) -> Result<(Vec<u64>, u64)> {
 /// libfabric reports for a tagged reliable-datagram endpoint of the core `provider`, e.g.
 /// "tcp;ofi_rxm" for tcp in libfabric 1.17, "efa" on AWS.
 pub fn mtl_provider(provider: &str) -> Result<String> {
-    let lib = Arc::new(Library::load().context("the MPI tools' provider needs libfabric")?);
+    let answer = first_answer(provider, MessageApi::Tagged, None)
+        .context("the MPI tools' provider needs libfabric")?;
+    answer.map(|(name, _)| name).with_context(|| {
+        format!("libfabric offers no tagged reliable-datagram endpoint over {provider}, which Open MPI's ofi MTL needs")
+    })
+}
+
+/// The first answer this host's libfabric gives for `provider`'s reliable-datagram endpoints
+/// with `api` (on `fabric`, for efa, when given): its full provider name and max_msg_size.
+fn first_answer(
+    provider: &str,
+    api: MessageApi,
+    fabric: Option<&str>,
+) -> Result<Option<(String, u64)>> {
+    let lib = Arc::new(Library::load()?);
     let list = lib
         .getinfo(&Query {
             provider: Some(provider.to_string()),
-            api: MessageApi::Tagged,
+            api,
             node: None,
             rma: false,
         })
         .with_context(|| format!("asking libfabric for provider {provider}"))?;
-    let name = list.iter().next().map(|entry| entry.provider());
-    name.with_context(|| {
-        format!("libfabric offers no tagged reliable-datagram endpoint over {provider}, which Open MPI's ofi MTL needs")
-    })
+    let answer = list
+        .iter()
+        .find(|e| fabric.is_none_or(|f| e.fabric_name() == f))
+        .map(|e| (e.provider(), e.max_msg_size() as u64));
+    Ok(answer)
 }
 
 /// The tool's executable and version, or why it cannot run: not installed, with what
@@ -301,20 +316,8 @@ pub fn run_tool(
 /// The largest message `provider` (on `fabric`, for efa) carries, as this host's libfabric
 /// reports it; None when libfabric or the provider is not here.
 fn provider_limit(provider: &str, fabric: Option<&str>) -> Option<u64> {
-    let lib = Arc::new(Library::load().ok()?);
-    let list = lib
-        .getinfo(&Query {
-            provider: Some(provider.to_string()),
-            api: MessageApi::Msg,
-            node: None,
-            rma: false,
-        })
-        .ok()?;
-    let limit = list
-        .iter()
-        .find(|e| fabric.is_none_or(|f| e.fabric_name() == f))
-        .map(|e| e.max_msg_size() as u64);
-    limit
+    let answer = first_answer(provider, MessageApi::Msg, fabric).ok()?;
+    answer.map(|(_, limit)| limit)
 }
 
 /// What `rdmabench import` records of a tool run rdmabench made itself: the provider and API

@@ -143,6 +143,7 @@ fn unavailable_reason(
         .filter(|e| e.core_provider() == name)
         .map(|e| e.domain_name())
         .collect();
+    domains.sort();
     domains.dedup();
     Ok(excluded_reason(name, Some(node), &domains))
 }
