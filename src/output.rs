@@ -16,27 +16,8 @@ pub fn emit(text: &str, path: Option<&Path>) -> Result<()> {
                 .and_then(|()| stdout.flush())
                 .context("writing results to stdout")
         }
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let file_name = path
-                .file_name()
-                .with_context(|| format!("--output {} does not name a file", path.display()))?;
-            let tmp = dir.join(format!(
-                ".{}.tmp-{}",
-                file_name.to_string_lossy(),
-                std::process::id()
-            ));
-            std::fs::write(&tmp, text).with_context(|| {
-                format!("writing {} (does the directory exist?)", tmp.display())
-            })?;
-            std::fs::rename(&tmp, path).with_context(|| {
-                let _ = std::fs::remove_file(&tmp);
-                format!("moving results into {}", path.display())
-            })
-        }
+        Some(path) => rdmabench_results::write_atomically(path, text.as_bytes())
+            .with_context(|| format!("writing {} (does the directory exist?)", path.display())),
     }
 }
 

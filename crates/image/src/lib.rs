@@ -124,11 +124,9 @@ pub fn recorded_image(stack_dir: &Path) -> Result<Option<ImageRecord>, ImageErro
 /// Writes the record whole (temporary file + rename), creating the directory if needed.
 pub fn record_image(stack_dir: &Path, record: &ImageRecord) -> Result<(), ImageError> {
     let path = stack_dir.join(RECORD_FILE);
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(record).expect("records serialize") + "\n";
     std::fs::create_dir_all(stack_dir)
-        .and_then(|()| std::fs::write(&tmp, text))
-        .and_then(|()| std::fs::rename(&tmp, &path))
+        .and_then(|()| rdmabench_results::write_atomically(&path, text.as_bytes()))
         .map_err(|source| ImageError::Io {
             what: format!("writing {}", path.display()),
             source,

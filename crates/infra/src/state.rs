@@ -70,10 +70,8 @@ pub fn read_record(name: &str) -> std::io::Result<Option<StackRecord>> {
 pub fn write_record(name: &str, record: &StackRecord) -> std::io::Result<()> {
     let path = record_path(name);
     std::fs::create_dir_all(stack_dir(name))?;
-    let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(record).expect("records serialize");
-    std::fs::write(&tmp, text + "\n")?;
-    std::fs::rename(tmp, path)
+    rdmabench_results::write_atomically(&path, (text + "\n").as_bytes())
 }
 
 /// Forgets the record after a successful `down`, so the next `up` records a new creation time.

@@ -7,7 +7,11 @@
 //! writes these files, `import` makes them from other tools' output, the pipeline and the
 //! Kubernetes runner collect them, the report reads them. Nothing else defines these types.
 
+mod file;
+
 use std::collections::BTreeMap;
+
+pub use file::write_atomically;
 
 pub use rdmabench_stats::{LatencySummary, SizeMeasurement};
 use serde::{Deserialize, Serialize};
