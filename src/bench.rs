@@ -267,6 +267,12 @@ pub fn remote_options(kind: &str, options: &[String]) -> Result<Vec<String>> {
         }
     }
     check_options(kind, options)?;
+    Ok(with_default_provider(options))
+}
+
+/// `options` for the cluster's ends, with `--provider efa` first when they choose neither a
+/// provider nor a transport: EFA is what the cluster's nodes are for.
+pub fn with_default_provider(options: &[String]) -> Vec<String> {
     let chosen = |flag: &str| {
         options
             .iter()
@@ -277,7 +283,7 @@ pub fn remote_options(kind: &str, options: &[String]) -> Result<Vec<String>> {
         remote.extend(["--provider".to_string(), "efa".to_string()]);
     }
     remote.extend(options.iter().cloned());
-    Ok(remote)
+    remote
 }
 
 fn progress_bar(total: usize) -> ProgressBar {

@@ -13,6 +13,7 @@ const ORDER: &[&str] = &[
     "rdmabench-fabric",
     "rdmabench-engine",
     "rdmabench-report",
+    "rdmabench-matrix",
     "rdmabench-infra",
     "rdmabench-image",
     "rdmabench-k8s",

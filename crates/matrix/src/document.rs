@@ -1,0 +1,167 @@
+//! The matrix document: what `--format json` writes and `k8s matrix` reads back, with the rule
+//! that marks outliers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::MatrixError;
+
+/// Version of the matrix document's layout.
+pub const MATRIX_SCHEMA_VERSION: u32 = 1;
+/// The `kind` of a matrix document, which tells it apart in a log full of other JSON.
+pub(crate) const MATRIX_KIND: &str = "rdmabench-matrix";
+
+/// One measured pair at one size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Pair {
+    pub(crate) client: String,
+    pub(crate) server: String,
+    pub(crate) mean_ns: Option<u64>,
+    pub(crate) p50_ns: Option<u64>,
+    pub(crate) p99_ns: Option<u64>,
+    /// Mean above outlier_factor x the median pair.
+    pub(crate) outlier: bool,
+    pub(crate) error: Option<String>,
+}
+
+/// One size's matrix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SizeMatrix {
+    pub(crate) size_bytes: u64,
+    /// Median of the measured pairs' means.
+    pub(crate) median_ns: Option<u64>,
+    pub(crate) pairs: Vec<Pair>,
+}
+
+/// The whole document, as JSON writes it (and `k8s matrix` reads back from the coordinator).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Matrix {
+    pub(crate) schema_version: u32,
+    pub(crate) kind: String,
+    pub(crate) test: String,
+    pub(crate) transport: String,
+    pub(crate) api: String,
+    pub(crate) hosts: Vec<String>,
+    pub(crate) outlier_factor: f64,
+    pub(crate) sizes: Vec<SizeMatrix>,
+}
+
+impl Matrix {
+    /// Finds the matrix document in a coordinator pod's log, where the kubelet interleaves
+    /// progress lines: the JSON starts on a line of its own.
+    pub fn from_log(log: &str) -> Result<Matrix, MatrixError> {
+        let mut offset = 0;
+        let mut last_error = "no line starts a JSON object".to_string();
+        for line in log.split_inclusive('\n') {
+            if line.trim_end() == "{" {
+                let mut stream =
+                    serde_json::Deserializer::from_str(&log[offset..]).into_iter::<Matrix>();
+                match stream.next() {
+                    Some(Ok(matrix)) if matrix.kind == MATRIX_KIND => return Ok(matrix),
+                    Some(Ok(other)) => last_error = format!("a document of kind {}", other.kind),
+                    Some(Err(e)) => last_error = e.to_string(),
+                    None => {}
+                }
+            }
+            offset += line.len();
+        }
+        Err(MatrixError::NotInLog(last_error))
+    }
+
+    /// Shows hosts by the names in `names` (node names for the agents' addresses).
+    pub fn rename_hosts(&mut self, names: &std::collections::BTreeMap<String, String>) {
+        let rename = |host: &mut String| {
+            if let Some(name) = names.get(host.as_str()) {
+                *host = name.clone();
+            }
+        };
+        self.hosts.iter_mut().for_each(rename);
+        for size in &mut self.sizes {
+            for pair in &mut size.pairs {
+                rename(&mut pair.client);
+                rename(&mut pair.server);
+            }
+        }
+    }
+
+    /// Whether a pair failed at some size.
+    pub fn failed(&self) -> bool {
+        self.sizes
+            .iter()
+            .any(|s| s.pairs.iter().any(|p| p.mean_ns.is_none()))
+    }
+}
+
+/// Marks the outliers of one size and returns the median pair's mean.
+pub(crate) fn mark_outliers(pairs: &mut [Pair], factor: f64) -> Option<u64> {
+    let means: Vec<u64> = pairs.iter().filter_map(|p| p.mean_ns).collect();
+    if means.is_empty() {
+        return None;
+    }
+    let median = rdmabench_report::collection::median(&means);
+    for pair in pairs.iter_mut() {
+        pair.outlier = pair
+            .mean_ns
+            .is_some_and(|mean| mean as f64 > factor * median as f64);
+    }
+    Some(median)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(client: &str, server: &str, mean_ns: Option<u64>) -> Pair {
+        Pair {
+            client: client.into(),
+            server: server.into(),
+            mean_ns,
+            p50_ns: mean_ns,
+            p99_ns: mean_ns,
+            outlier: false,
+            error: mean_ns.is_none().then(|| "agent c:1 is unreachable".into()),
+        }
+    }
+
+    #[test]
+    fn a_pair_well_above_the_median_is_an_outlier_and_failures_do_not_count() {
+        let mut pairs = vec![
+            pair("a:1", "b:1", Some(10_000)),
+            pair("a:1", "c:1", Some(11_000)),
+            pair("b:1", "c:1", Some(16_600)),
+            pair("a:1", "d:1", Some(10_500)),
+            pair("b:1", "d:1", None),
+        ];
+        assert_eq!(mark_outliers(&mut pairs, 1.5), Some(10_750));
+        let outliers: Vec<bool> = pairs.iter().map(|p| p.outlier).collect();
+        assert_eq!(outliers, [false, false, true, false, false]);
+    }
+
+    #[test]
+    fn the_document_is_found_among_log_lines_and_other_json_is_skipped() {
+        let matrix = Matrix {
+            schema_version: MATRIX_SCHEMA_VERSION,
+            kind: MATRIX_KIND.into(),
+            test: "pingpong".into(),
+            transport: "socket".into(),
+            api: "msg".into(),
+            hosts: vec!["a:1".into(), "b:1".into()],
+            outlier_factor: 1.5,
+            sizes: vec![SizeMatrix {
+                size_bytes: 4,
+                median_ns: Some(1000),
+                pairs: vec![pair("a:1", "b:1", Some(1000))],
+            }],
+        };
+        let log = format!(
+            "rdmabench: [1/1] a:1 -> b:1\n{{\n\"kind\": \"other\"}}\n{}\n",
+            serde_json::to_string_pretty(&matrix).unwrap()
+        );
+        let read = Matrix::from_log(&log).unwrap();
+        assert_eq!(read.hosts, matrix.hosts);
+        let err = Matrix::from_log("rdmabench: failed\n").unwrap_err();
+        assert!(
+            err.to_string().contains("no line starts a JSON object"),
+            "{err}"
+        );
+    }
+}

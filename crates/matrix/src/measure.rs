@@ -1,0 +1,125 @@
+//! Measuring the matrix: every pair once, one pair at a time (two pairs at once would share the
+//! hosts' links and CPUs and measure each other), stopping at an interruption.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdmabench_engine::agent::{measure_pair, PairOutcome};
+use rdmabench_engine::{RunConfig, TransportChoice};
+use rdmabench_stats::SizeMeasurement;
+
+use crate::document::{
+    mark_outliers, Matrix, Pair, SizeMatrix, MATRIX_KIND, MATRIX_SCHEMA_VERSION,
+};
+use crate::MatrixError;
+
+/// A measured matrix and how the measurement ended.
+pub struct MatrixRun {
+    /// Every pair measured, with the failed ones and their reasons.
+    pub matrix: Matrix,
+    /// Not every pair was measured (an interruption stopped it).
+    pub incomplete: bool,
+    /// Some pair failed.
+    pub failed: bool,
+}
+
+fn pair_figures(rows: &[SizeMeasurement], size: u64) -> (Option<u64>, Option<u64>, Option<u64>) {
+    let row = rows.iter().find(|r| r.size_bytes == size);
+    let latency = row.and_then(|r| r.latency);
+    (
+        row.and_then(SizeMeasurement::mean_ns),
+        latency.and_then(|l| l.p50_ns),
+        latency.and_then(|l| l.p99_ns),
+    )
+}
+
+/// Measures ping-pong between every pair of `hosts` (agents) as `config` says, each pair within
+/// `limit`; a pair whose mean is above `outlier_factor` x the median pair's is an outlier.
+/// `progress` hears each pair as it starts and fails.
+pub fn measure(
+    hosts: Vec<String>,
+    config: &RunConfig,
+    outlier_factor: f64,
+    limit: Duration,
+    interrupted: &Arc<AtomicBool>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<MatrixRun, MatrixError> {
+    if !(outlier_factor > 1.0 && outlier_factor.is_finite()) {
+        return Err(MatrixError::OutlierFactor(outlier_factor));
+    }
+    let spec = config.spec();
+    let pairs: Vec<(usize, usize)> = (0..hosts.len())
+        .flat_map(|i| (i + 1..hosts.len()).map(move |j| (i, j)))
+        .collect();
+    let mut outcomes: Vec<((usize, usize), PairOutcome)> = Vec::new();
+    for (n, &(i, j)) in pairs.iter().enumerate() {
+        if interrupted.load(Ordering::Relaxed) {
+            break;
+        }
+        progress(&format!(
+            "[{}/{}] {} -> {}",
+            n + 1,
+            pairs.len(),
+            hosts[i],
+            hosts[j]
+        ));
+        let outcome = measure_pair(&hosts[i], &hosts[j], &spec, limit, interrupted);
+        if let Some(error) = &outcome.error {
+            progress(&format!("{} -> {} failed: {error}", hosts[i], hosts[j]));
+        }
+        outcomes.push(((i, j), outcome));
+    }
+    let sizes = config
+        .sizes
+        .iter()
+        .map(|&size| {
+            let mut pairs: Vec<Pair> = outcomes
+                .iter()
+                .map(|&((i, j), ref outcome)| {
+                    let (mean_ns, p50_ns, p99_ns) = pair_figures(&outcome.results, size);
+                    Pair {
+                        client: hosts[i].clone(),
+                        server: hosts[j].clone(),
+                        mean_ns,
+                        p50_ns,
+                        p99_ns,
+                        outlier: false,
+                        error: mean_ns.is_none().then(|| {
+                            outcome
+                                .error
+                                .clone()
+                                .unwrap_or_else(|| "no result for this size".into())
+                        }),
+                    }
+                })
+                .collect();
+            let median_ns = mark_outliers(&mut pairs, outlier_factor);
+            SizeMatrix {
+                size_bytes: size,
+                median_ns,
+                pairs,
+            }
+        })
+        .collect();
+    let incomplete = interrupted.load(Ordering::Relaxed) || outcomes.len() < pairs.len();
+    let failed = outcomes.iter().any(|(_, o)| o.error.is_some());
+    let matrix = Matrix {
+        schema_version: MATRIX_SCHEMA_VERSION,
+        kind: MATRIX_KIND.into(),
+        test: "pingpong".into(),
+        transport: match &config.transport {
+            TransportChoice::Fabric(p) => format!("fabric ({})", p.label()),
+            TransportChoice::Socket => "socket".into(),
+        },
+        api: if spec.tagged { "tagged" } else { "msg" }.into(),
+        hosts,
+        outlier_factor,
+        sizes,
+    };
+    Ok(MatrixRun {
+        matrix,
+        incomplete,
+        failed,
+    })
+}
