@@ -586,9 +586,9 @@ fn measure(config: &StackConfig, cluster_args: &ClusterArgs, args: &K8sRunArgs) 
             run.run_dir.display()
         );
     } else {
-        let mut report = crate::report::report_for_run_dir(&run.run_dir)?;
+        let mut report = rdmabench_report::files::report_for_run_dir(&run.run_dir)?;
         report.notes.extend(failure.iter().map(stopped_early));
-        crate::report::write_run_reports(&run.run_dir, &report)?;
+        rdmabench_report::files::write_run_reports(&run.run_dir, &report)?;
         eprintln!(
             "rdmabench: {} result file(s) and the report in {}",
             written.len(),

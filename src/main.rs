@@ -15,7 +15,6 @@ mod local;
 mod matrix;
 mod mpi_end;
 mod output;
-mod plots;
 mod providers;
 mod reference;
 mod report;

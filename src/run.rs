@@ -154,9 +154,9 @@ fn suite_text(args: &RunArgs) -> Result<String> {
 
 /// Writes report.md, report.html and plots/ for `dir` and prints the report on stdout.
 fn report(dir: &Path, skipped: &[String]) -> Result<()> {
-    let mut report = crate::report::report_for_run_dir(dir)?;
+    let mut report = rdmabench_report::files::report_for_run_dir(dir)?;
     report.notes.extend(skipped.iter().cloned());
-    let html = crate::report::write_run_reports(dir, &report)?;
+    let html = rdmabench_report::files::write_run_reports(dir, &report)?;
     emit(&report.render(ReportFormat::Table), None)?;
     eprintln!("rdmabench: results in {}", dir.display());
     eprintln!(

@@ -5,9 +5,12 @@ pub mod collection;
 pub mod comparison;
 pub mod document;
 pub mod error;
+pub mod files;
 pub mod format;
 pub mod import;
 pub mod plot;
+#[cfg(feature = "png")]
+mod png;
 pub mod seed;
 
 pub use collection::LoadedRun;

@@ -393,9 +393,9 @@ mod tests {
         let names: Vec<String> = Format::ALL.iter().map(Format::to_string).collect();
         assert_eq!(names, ["table", "json", "csv", "markdown"]);
         for format in Format::ALL {
-            assert_eq!(format.to_string().parse::<Format>(), Ok(format));
+            assert_eq!(format.to_string().parse::<Format>().unwrap(), format);
         }
-        assert_eq!("Markdown".parse::<Format>(), Ok(Format::Markdown));
+        assert_eq!("Markdown".parse::<Format>().unwrap(), Format::Markdown);
         assert_eq!(
             "yaml".parse::<Format>().unwrap_err().to_string(),
             "unknown format 'yaml': use one of table, json, csv, markdown"
