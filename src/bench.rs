@@ -9,16 +9,15 @@ use std::time::SystemTime;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rdmabench_engine::record::{results_file, RunRecord};
 use rdmabench_engine::{
     run_client, run_server, Amount, FabricChoice, ProviderChoice, RmaOp, RunConfig, RunOutput,
     Test, TransportChoice,
 };
 use rdmabench_fabric::{Completion, FabricError, Library, MessageApi};
 use rdmabench_report::format::BandwidthUnit;
-use rdmabench_report::model::{Endpoints, Parameters, ToolInfo};
-use rdmabench_report::{
-    render, Format, LoadedRun, Report, ReportFormat, ResultsFile, SCHEMA_VERSION,
-};
+use rdmabench_report::model::ToolInfo;
+use rdmabench_report::{render, Format, LoadedRun, Report, ReportFormat};
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
 
 use crate::cli::{
@@ -366,17 +365,20 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
                 "rdmabench: both ends are on the same host (same boot id): the results measure this host's stack, not a link between two machines"
             );
         }
-        let results = results_file(
-            args,
-            &config,
-            cpus.clone(),
+        let commit = env!("RDMABENCH_GIT_COMMIT");
+        let record = RunRecord {
+            tool: ToolInfo {
+                name: "rdmabench".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                git_commit: (!commit.is_empty()).then(|| commit.to_string()),
+            },
+            timestamp: humantime::format_rfc3339_seconds(started).to_string(),
+            role: role.into(),
+            cpus: cpus.clone(),
             port,
-            role,
-            started,
-            output,
-            fallback_note.clone(),
-            stopped.as_deref(),
-        );
+            note: fallback_note.clone(),
+        };
+        let results = results_file(&config, record, output);
         let measured = results.results.len();
         runs.push(LoadedRun {
             source: format!("repetition {repetition}"),
@@ -467,92 +469,4 @@ fn render_runs(mut runs: Vec<LoadedRun>, format: FormatArg, unit: BandwidthUnit)
         FormatArg::Csv => ReportFormat::Csv,
         FormatArg::Markdown => ReportFormat::Markdown,
     }))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn results_file(
-    args: &CommonArgs,
-    config: &RunConfig,
-    cpus: Option<Vec<usize>>,
-    port: u16,
-    role: &str,
-    started: SystemTime,
-    output: RunOutput,
-    fallback_note: Option<String>,
-    stopped: Option<&str>,
-) -> ResultsFile {
-    let commit = env!("RDMABENCH_GIT_COMMIT");
-    let (transport, provider) = match &config.transport {
-        TransportChoice::Fabric(p) => ("fabric", p.label()),
-        TransportChoice::Socket => ("socket", "none"),
-    };
-    let note = match (stopped, fallback_note) {
-        (Some(reason), _) => Some(format!(
-            "stopped after {} of {} sizes: {reason}",
-            output.measurements.len(),
-            config.sizes.len()
-        )),
-        (None, note) => note,
-    };
-    ResultsFile {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "rdmabench".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            git_commit: (!commit.is_empty()).then(|| commit.to_string()),
-        },
-        timestamp: humantime::format_rfc3339_seconds(started).to_string(),
-        test: config.test.name().into(),
-        complete: stopped.is_none(),
-        note,
-        parameters: Parameters {
-            role: role.into(),
-            transport: transport.into(),
-            provider: provider.into(),
-            api: match config.api {
-                MessageApi::Msg => "msg".into(),
-                MessageApi::Tagged => "tagged".into(),
-            },
-            sizes_bytes: config.sizes.clone(),
-            iterations: match config.amount {
-                Amount::Iterations(n) => Some(n),
-                Amount::Duration(_) => None,
-            },
-            duration_ns: match config.amount {
-                Amount::Duration(d) => Some(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
-                Amount::Iterations(_) => None,
-            },
-            warmup_iterations: config.warmup,
-            verify: config.verify,
-            completion: match config.completion {
-                Completion::BusyPoll => "busy-poll".into(),
-                Completion::Wait => "wait".into(),
-            },
-            force_mr_local: args.measure.force_mr_local,
-            fabric: config.fabric.label().into(),
-            require_device_rdma: config.require_device_rdma,
-            cpu: cpus,
-            timeout_ns: u64::try_from(config.timeout.as_nanos()).unwrap_or(u64::MAX),
-            port,
-            window: match config.test {
-                Test::Bandwidth { window, .. } | Test::RmaBandwidth { window, .. } => {
-                    Some(window as u64)
-                }
-                Test::PingPong | Test::RmaLatency { .. } => None,
-            },
-            bidirectional: match config.test {
-                Test::Bandwidth { bidirectional, .. } => Some(bidirectional),
-                _ => None,
-            },
-        },
-        endpoints: Endpoints {
-            local: output.local,
-            peer: Some(output.peer),
-            same_host: output.same_host,
-        },
-        fabric: output.fabric,
-        results: output.measurements,
-        placement: None,
-        command_line: None,
-    }
 }

@@ -2,30 +2,19 @@
 //! records where each measurement ran, writes the report beside the results and prints it.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::SystemTime;
 
-use anyhow::{bail, Context, Result};
-use rdmabench_fabric::{core_provider_name, FabricError, Library, MessageApi};
-use rdmabench_pipeline::results_dir::{create_run_dir, results_file_name};
+use anyhow::{Context, Result};
+use rdmabench_pipeline::local_run::{run_local as run_local_suite, LocalRun};
 use rdmabench_pipeline::tools;
-use rdmabench_pipeline::{
-    measure, HostsChoice, LocalHosts, Measurement, MpiTool, Outcome, Suite, Target, ToolPlan,
-};
-use rdmabench_report::{Placement, ReportFormat, ResultsFile};
+use rdmabench_pipeline::{HostsChoice, MpiTool, Suite, Target, ToolPlan};
+use rdmabench_report::ReportFormat;
 use rdmabench_stats::{parse_count, parse_duration};
 
 use crate::cli::{DownArgs, HostsArg, InfraCommand, RunArgs, TargetArg, UpArgs};
 use crate::interrupt::EXIT_INTERRUPTED;
 use crate::k8s::{ClusterRun, ClusterTest};
 use crate::output::emit;
-use crate::reference::{run_tool, tool_plan, tool_sizes, ToolOutcome};
 use rdmabench_k8s::manifests::Mode;
-
-/// The local providers in order of preference: both cross the kernel's network stack, as the
-/// seed's two nodes did; shm would not.
-const LOCAL_PROVIDERS: [&str; 2] = ["net", "tcp"];
 
 /// The suite's text and its name for messages: the file `--suite` names, else the built-in
 /// suite of that name (seed, reference), else the default.
@@ -58,68 +47,6 @@ fn load_suite(path: Option<&Path>) -> Result<Suite> {
     Ok(Suite::from_toml(&text, &name)?)
 }
 
-/// The provider that stands for "default" locally: net, else tcp. Without libfabric the
-/// fabric tests fall back to kernel TCP (None, with the reason).
-fn local_provider() -> Result<std::result::Result<&'static str, String>> {
-    let lib = match Library::load() {
-        Ok(lib) => Arc::new(lib),
-        // As for pingpong: only a missing libfabric falls back, never a broken override.
-        Err(e @ FabricError::LibraryNotFound { .. }) => {
-            return Ok(Err(format!(
-                "libfabric is not available ({e}); the fabric tests ran over kernel TCP instead"
-            )));
-        }
-        Err(e) => return Err(e).context("the local tests' provider needs libfabric"),
-    };
-    let names = rdmabench_engine::available_providers(&lib, MessageApi::Msg)
-        .context("asking libfabric for its providers")?;
-    LOCAL_PROVIDERS
-        .into_iter()
-        .find(|wanted| names.iter().any(|n| core_provider_name(n) == *wanted))
-        .map(Ok)
-        .with_context(|| {
-            format!(
-                "libfabric offers neither net nor tcp (it has: {}); the local target needs one of them",
-                names.join(", ")
-            )
-        })
-}
-
-fn hosts_choice(arg: HostsArg) -> HostsChoice {
-    match arg {
-        HostsArg::Auto => HostsChoice::Auto,
-        HostsArg::Netns => HostsChoice::Netns,
-        HostsArg::Loopback => HostsChoice::Loopback,
-    }
-}
-
-/// Records where a measurement ran (and any caveat) in the file the client wrote.
-fn annotate(path: &Path, hosts: &LocalHosts, repetition: u32, note: Option<&str>) -> Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut results =
-        ResultsFile::from_json(&text).with_context(|| format!("reading {}", path.display()))?;
-    let (server, client) = hosts.end_names();
-    results.placement = Some(Placement {
-        target: Target::Local.name().into(),
-        cluster: results.endpoints.local.hostname.clone(),
-        mode: hosts.kind().into(),
-        namespace: String::new(),
-        server_node: server,
-        client_node: client,
-        instance_type: String::new(),
-        image: String::new(),
-        repetition,
-    });
-    if let Some(note) = note {
-        results.note = Some(match results.note.take() {
-            Some(existing) => format!("{existing}; {note}"),
-            None => note.to_string(),
-        });
-    }
-    emit(&results.to_json_pretty(), Some(path))
-}
-
 /// Runs `rdmabench run`; returns the exit code.
 pub fn run(args: &RunArgs) -> Result<i32> {
     if args.print_suite {
@@ -140,11 +67,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 
 /// A new directory for a run's files under `base`, named by its start time (UTC) and target.
 pub fn new_run_dir(base: &Path, target: &str) -> Result<PathBuf> {
-    let stamp = humantime::format_rfc3339_seconds(SystemTime::now())
-        .to_string()
-        .replace(['-', ':'], "");
-    create_run_dir(base, &stamp, target)
-        .with_context(|| format!("creating a run directory in {}", base.display()))
+    Ok(rdmabench_pipeline::local_run::new_run_dir(base, target)?)
 }
 
 /// The suite file's text, kept beside the results so a run can be repeated exactly.
@@ -321,148 +244,44 @@ fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
 
 /// `run` on the local target: two hosts on this machine.
 fn run_local(args: &RunArgs, suite: &Suite, limit: std::time::Duration) -> Result<i32> {
-    if let Some(test) = suite.tests.iter().find(|t| t.uses_shm()) {
-        bail!(
-            "test '{}' uses provider shm, which crosses no network stack; the local target measures between two hosts: use net or tcp",
-            test.name
-        );
-    }
-    let provider = local_provider()?;
-    // Every test's options as the two processes will get them, checked before anything is made.
-    for test in &suite.tests {
-        if test.kind == "tool" {
-            // Checked by the suite itself; its sizes and counts with rdmabench's own parsers.
-            let plan = tool_plan(test, &provider, args)?;
-            tool_sizes(&plan).with_context(|| format!("test '{}'", test.name))?;
-            continue;
-        }
-        let options = test.options(
-            Target::Local,
-            provider.as_deref().unwrap_or("tcp"),
-            args.iters.as_deref(),
-        );
-        crate::bench::check_options(&test.kind, &options)
-            .with_context(|| format!("test '{}'", test.name))?;
-    }
-    let (hosts, hosts_note) = LocalHosts::create(hosts_choice(args.hosts))?;
-    if let Some(note) = &hosts_note {
-        eprintln!("rdmabench: {note}");
-    }
-    let fallback_note = provider.as_ref().err().cloned();
-    if let Some(note) = &fallback_note {
-        eprintln!("rdmabench: {note}");
-    }
-    eprintln!("rdmabench: local target: {}", hosts.describe());
-    let dir = new_run_dir(&args.results_dir, Target::Local.name())?;
-    emit(&suite_text(args)?, Some(&dir.join("suite.toml")))?;
-    let interrupted = crate::interrupt::flag()?;
     let program = std::env::current_exe().context("locating the rdmabench executable")?;
-    let total = suite.tests.len() * args.repeat as usize;
-    let mut failures = Vec::new();
-    let mut skipped = Vec::new();
-    let mut step = 0;
-    'runs: for repetition in 1..=args.repeat {
-        for test in &suite.tests {
-            step += 1;
-            let output: PathBuf = dir.join(results_file_name(&test.name, None, repetition));
-            let (outcome, note) = if test.kind == "tool" {
-                eprintln!(
-                    "rdmabench: [{step}/{total}] {} ({}), repetition {repetition} of {}",
-                    test.name,
-                    test.tool.as_deref().unwrap_or_default(),
-                    args.repeat
-                );
-                let plan = tool_plan(test, &provider, args)?;
-                match run_tool(&hosts, &plan, &output, limit, &interrupted, &provider)? {
-                    ToolOutcome::Skipped(why) => {
-                        eprintln!("rdmabench: {} skipped: {why}", test.name);
-                        if repetition == 1 {
-                            skipped.push(format!("{} skipped: {why}", test.name));
-                        }
-                        continue;
-                    }
-                    ToolOutcome::Ran(outcome) => (outcome, None),
-                }
-            } else {
-                let mut options = test.options(
-                    Target::Local,
-                    provider.as_deref().unwrap_or("tcp"),
-                    args.iters.as_deref(),
-                );
-                let mut note = None;
-                if provider.is_err() && test.transport == "fabric" && test.provider == "default" {
-                    options = socket_options(&options);
-                    note = fallback_note.as_deref();
-                }
-                eprintln!(
-                    "rdmabench: [{step}/{total}] {} ({}), repetition {repetition} of {}",
-                    test.name,
-                    options.join(" "),
-                    args.repeat
-                );
-                let outcome = measure(
-                    &hosts,
-                    &Measurement {
-                        program: program.clone(),
-                        kind: test.kind.clone(),
-                        options,
-                        output: output.clone(),
-                        timeout: args.timeout.clone(),
-                        limit,
-                    },
-                    &interrupted,
-                )?;
-                (outcome, note)
-            };
-            if output.is_file() {
-                annotate(&output, &hosts, repetition, note)?;
-            }
-            match outcome {
-                Outcome::Complete => {}
-                Outcome::Failed(reason) => {
-                    eprintln!("rdmabench: {} failed: {reason}", test.name);
-                    failures.push(format!("{} (repetition {repetition}): {reason}", test.name));
-                }
-                Outcome::Interrupted => break 'runs,
-            }
-        }
-    }
-    drop(hosts);
-    let wrote_any = std::fs::read_dir(&dir)?
-        .flatten()
-        .any(|e| e.path().extension().is_some_and(|x| x == "json"));
-    let code = if interrupted.load(Ordering::SeqCst) {
-        EXIT_INTERRUPTED
-    } else if failures.is_empty() {
-        0
-    } else {
-        1
+    let suite_text = suite_text(args)?;
+    let run = LocalRun {
+        suite,
+        suite_text: &suite_text,
+        iters: args.iters.as_deref(),
+        repeat: args.repeat,
+        results_dir: &args.results_dir,
+        hosts: match args.hosts {
+            HostsArg::Auto => HostsChoice::Auto,
+            HostsArg::Netns => HostsChoice::Netns,
+            HostsArg::Loopback => HostsChoice::Loopback,
+        },
+        timeout: &args.timeout,
+        limit,
+        program,
     };
-    if !wrote_any {
+    let check = |kind: &str, options: &[String]| {
+        crate::bench::check_options(kind, options).map_err(Into::into)
+    };
+    let done = run_local_suite(&run, &check, &crate::interrupt::flag()?, &mut |line| {
+        eprintln!("rdmabench: {line}")
+    })?;
+    let code = if done.interrupted {
+        EXIT_INTERRUPTED
+    } else {
+        i32::from(!done.failures.is_empty())
+    };
+    if !done.measured {
         eprintln!(
             "rdmabench: no measurement finished; nothing to report ({})",
-            dir.display()
+            done.dir.display()
         );
         return Ok(if code == 0 { 1 } else { code });
     }
-    report(&dir, &skipped)?;
-    for failure in &failures {
+    report(&done.dir, &done.skipped)?;
+    for failure in &done.failures {
         eprintln!("error: {failure}");
     }
     Ok(code)
-}
-
-/// The same test over kernel TCP: `--provider X` becomes `--transport socket`.
-fn socket_options(options: &[String]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut iter = options.iter();
-    while let Some(option) = iter.next() {
-        if option == "--provider" {
-            iter.next();
-            out.extend(["--transport".to_string(), "socket".to_string()]);
-        } else {
-            out.push(option.clone());
-        }
-    }
-    out
 }

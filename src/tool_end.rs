@@ -1,257 +1,69 @@
-//! `rdmabench tool`: one end of fi_pingpong or a perftest tool between two real hosts (the
-//! cluster's pods or nodes), so `run --target eks` measures with the reference tools beside
-//! rdmabench in both modes. The client end prints the results file, as `rdmabench pingpong
-//! --format json` does, so the cluster runner reads both the same way.
+//! `rdmabench tool`: one end of a reference tool between two real hosts (rdmabench-pipeline's
+//! `ends` runs it); the client end's results file goes to stdout or --output.
 
-use std::time::{Duration, SystemTime};
-
-use anyhow::{bail, Context, Result};
-use rdmabench_pipeline::tool_end::{serve_tool, tool_client};
-use rdmabench_pipeline::tools::{self, discover, help_text};
-use rdmabench_pipeline::{
-    MpiTool, Outcome, ToolMeasurement, TwoEndedTool, FI_PINGPONG_PORT, PERFTEST_PORT,
-};
-use rdmabench_report::import::Tool;
-use rdmabench_stats::{parse_count, parse_duration, parse_size_list};
+use anyhow::{bail, Result};
+use rdmabench_pipeline::ends::{self, EndReport, ToolEndOptions};
+use rdmabench_pipeline::Outcome;
 
 use crate::cli::{ApiArg, FormatArg, ToolEndArgs};
 use crate::interrupt::{self, EXIT_INTERRUPTED};
 use crate::output::emit;
-use crate::reference::{installed, tool_context, tool_results};
 
-/// Tools with a server and a client end.
-const TWO_ENDED: &[&str] = &[
-    "fi_pingpong",
-    "ib_send_lat",
-    "ib_send_bw",
-    "ib_write_lat",
-    "ib_write_bw",
-];
-/// The cluster's network policy opens this many ports from the first: one per size, the last
-/// two for Open MPI's daemons (mpirun's and the other host's, apart even on one machine).
-const POLICY_PORTS: u16 = rdmabench_k8s::manifests::TOOL_PORTS;
-/// The most sizes one run may have: each uses its own port.
-pub const MAX_SIZES: usize = POLICY_PORTS as usize - 2;
-
-/// The ports Open MPI's daemons listen on, the last two the network policy opens after `first`,
-/// as `oob_tcp_static_ipv4_ports` takes them.
-pub fn mpi_daemon_ports(first: u16) -> String {
-    format!("{}-{}", first + POLICY_PORTS - 2, first + POLICY_PORTS - 1)
-}
-
-/// perftest on `provider`'s devices: on EFA (which has no RC) SRD, where this perftest offers it
-/// for the tool, and GID index 0, without which the EFA server receives nothing
-/// (linux-rdma/perftest#113, the EFA maintainers' answer); perftest's own defaults (RC, its GID
-/// choice) on verbs devices; an error for providers perftest cannot use.
-fn perftest_on(tool: &str, provider: &str, help: &str) -> Result<TwoEndedTool> {
-    match provider {
-        "efa" => {
-            let offers_srd = help
-                .lines()
-                .any(|l| l.contains("--connection") && l.contains("SRD"));
-            if !offers_srd {
-                bail!("{tool} is not supported here: this perftest offers no SRD connection type for it (its --connection list has none), and EFA only has SRD; ib_send_lat and ib_send_bw have it in perftest 4.5 and later");
-            }
-            Ok(TwoEndedTool::Perftest {
-                connection: Some("SRD".into()),
-                gid_index: Some(0),
-            })
-        }
-        "verbs" => Ok(TwoEndedTool::Perftest {
-            connection: None,
-            gid_index: None,
-        }),
-        other => bail!("{tool} runs on RDMA devices: provider efa (SRD) or verbs, not {other}; for {other} use fi_pingpong"),
-    }
-}
-
-/// The parsed and checked options of one end.
-pub struct Planned {
-    /// Message sizes, one run each.
-    pub sizes: Vec<u64>,
-    /// Repeats per size.
-    pub iterations: u64,
-    /// OSU's warm-up repeats.
-    pub warmup: Option<u64>,
-    /// How long the client keeps trying to reach the server.
-    pub reach: Duration,
-    /// Limit for one size's run.
-    pub limit: Duration,
-}
-
-/// Checks the options as the ends will get them, so a bad suite fails before any pod exists.
-pub fn check(args: &ToolEndArgs) -> Result<()> {
-    planned(args).map(|_| ())
-}
-
-fn planned(args: &ToolEndArgs) -> Result<Planned> {
-    let tool = args.tool.as_str();
-    if MpiTool::from_name(tool).is_some_and(MpiTool::intel) {
-        bail!("--tool {tool}: IMB runs under Intel MPI on the local target only (`rdmabench run`); the rdmabench image has no Intel MPI");
-    }
-    let mpi = MpiTool::from_name(tool).is_some();
-    if !TWO_ENDED.contains(&tool) && !mpi {
-        bail!(
-            "--tool {tool}: use one of {}, NPopenmpi, osu_latency, osu_bw",
-            TWO_ENDED.join(", ")
-        );
-    }
-    if args.warmup.is_some() && !tools::has_warmup(tool) {
-        bail!("--warmup: {tool} has no warm-up option (OSU's -x is the only one); remove it");
-    }
-    if args.verify && !tools::has_verify(tool) {
-        bail!("--verify: {tool} has no data check that runs while it measures; remove the flag");
-    }
-    if args.fabric.is_some() && tool != "fi_pingpong" {
-        bail!("--fabric: only fi_pingpong chooses a libfabric fabric (-f); remove it for {tool}");
-    }
-    if !mpi && (args.server_pod.is_some() || args.mpi_network.is_some()) {
-        bail!("--server-pod and --mpi-network belong to the MPI tools (NPopenmpi, osu_latency, osu_bw)");
-    }
+/// The end's options as the pipeline takes them, after the checks of what only the command
+/// line can get wrong.
+fn options(args: &ToolEndArgs) -> Result<ToolEndOptions> {
+    let tool = &args.tool;
     if args.bind != "0.0.0.0" {
         bail!("--bind {}: {tool} listens on every address; pin the provider's interface with its FI_<PROVIDER>_IFACE variable instead", args.bind);
     }
     if args.format != FormatArg::Json {
         bail!("--format: the tool's client end prints its results file as json only; `rdmabench report` renders it");
     }
-    let sizes = parse_size_list(&args.sizes).context("--sizes")?;
-    if sizes.len() > MAX_SIZES {
-        bail!(
-            "--sizes: {} sizes, at most {MAX_SIZES} per run (each uses its own port)",
-            sizes.len()
-        );
-    }
-    Ok(Planned {
-        sizes,
-        iterations: parse_count(&args.iters).context("--iters")?,
-        warmup: args
-            .warmup
-            .as_deref()
-            .map(parse_count)
-            .transpose()
-            .context("--warmup")?,
-        reach: parse_duration(&args.timeout).context("--timeout")?,
-        limit: parse_duration(&args.limit).context("--limit")?,
+    Ok(ToolEndOptions {
+        tool: tool.clone(),
+        server: args.host.clone(),
+        port: args.port,
+        sizes: args.sizes.clone(),
+        iters: args.iters.clone(),
+        provider: args.provider.clone(),
+        tagged: args.api == ApiArg::Tagged,
+        fabric: args.fabric.clone(),
+        verify: args.verify,
+        warmup: args.warmup.clone(),
+        server_pod: args.server_pod.clone(),
+        mpi_network: args.mpi_network.clone(),
+        timeout: args.timeout.clone(),
+        limit: args.limit.clone(),
     })
 }
 
-/// Runs `rdmabench tool`; returns the process exit code.
-pub fn run(args: &ToolEndArgs) -> Result<i32> {
-    let tool = args.tool.as_str();
-    let planned = planned(args)?;
-    if let Some(mpi) = MpiTool::from_name(tool) {
-        return crate::mpi_end::run(args, mpi, &planned);
-    }
-    let Planned {
-        sizes,
-        iterations,
-        reach,
-        limit,
-        ..
-    } = planned;
-    let perftest = tool.starts_with("ib_");
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let (program, version) = installed(&discover(&path), tool).map_err(anyhow::Error::msg)?;
-    let (kind, format, default_port) = if perftest {
-        let help = help_text(&program, &path).unwrap_or_default();
-        (
-            perftest_on(tool, &args.provider, &help)?,
-            Tool::Perftest,
-            PERFTEST_PORT,
-        )
-    } else {
-        (TwoEndedTool::FiPingpong, Tool::FiPingpong, FI_PINGPONG_PORT)
-    };
-    let port = args.port.unwrap_or(default_port);
-    let tagged = args.api == ApiArg::Tagged;
-    let measurement = ToolMeasurement {
-        program,
-        tool: kind,
-        provider: args.provider.clone(),
-        tagged,
-        sizes: sizes.clone(),
-        iterations,
-        verify: args.verify,
-        fabric: args.fabric.clone(),
-        limit,
-    };
-    let interrupted = interrupt::flag()?;
-    let Some(server) = &args.host else {
-        eprintln!(
-            "rdmabench: {tool} server for {} sizes from port {port}",
-            sizes.len()
-        );
-        let outcome = serve_tool(&measurement, port, &interrupted)?;
-        return Ok(exit_code(tool, "server", outcome));
-    };
-    eprintln!(
-        "rdmabench: {tool} client of {server} for {} sizes",
-        sizes.len()
-    );
-    let started = SystemTime::now();
-    let run = tool_client(&measurement, server, port, reach, &interrupted)?;
-    let context = tool_context(
-        (&args.provider, args.fabric.as_deref()),
-        if tagged { "tagged" } else { "msg" },
-        hostname(),
-        started,
-        format!("{tool}, run by rdmabench tool against {server}"),
-    );
-    if let Some(results) = tool_results(&run, format, version, context, &sizes)? {
-        emit(&results.to_json_pretty(), args.output.as_deref())?;
-    }
-    Ok(exit_code(tool, "client", run.outcome))
+/// Checks the options as the ends will get them, so a bad suite fails before any pod exists.
+pub fn check(args: &ToolEndArgs) -> Result<()> {
+    Ok(ends::check(&options(args)?)?)
 }
 
-/// The exit status of an end: 0, 130 after Ctrl-C, else 1 with the reason on stderr.
-pub fn exit_code(tool: &str, end: &str, outcome: Outcome) -> i32 {
-    match outcome {
+/// Runs `rdmabench tool`; returns the process exit code: 0, 130 after Ctrl-C, else 1 with the
+/// reason on stderr.
+pub fn run(args: &ToolEndArgs) -> Result<i32> {
+    let options = options(args)?;
+    let interrupted = interrupt::flag()?;
+    let EndReport { results, outcome } = ends::run_end(&options, &interrupted, &mut |line| {
+        eprintln!("rdmabench: {line}")
+    })?;
+    if let Some(results) = results {
+        emit(&results.to_json_pretty(), args.output.as_deref())?;
+    }
+    let end = if args.host.is_some() {
+        "client"
+    } else {
+        "server"
+    };
+    Ok(match outcome {
         Outcome::Complete => 0,
         Outcome::Interrupted => EXIT_INTERRUPTED,
         Outcome::Failed(reason) => {
-            eprintln!("error: {tool} {end}: {reason}");
+            eprintln!("error: {} {end}: {reason}", args.tool);
             1
         }
-    }
-}
-
-/// This host's name, for the results.
-pub fn hostname() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn perftest_uses_srd_and_gid_index_zero_on_efa_only_where_it_offers_srd() {
-        let with_srd = "  -c, --connection=<RC/XRC/UC/UD/DC/SRD>  Connection type RC/XRC/UC/UD/DC/SRD (default RC)";
-        let without =
-            "  -c, --connection=<RC/XRC/UC/DC>  Connection type RC/XRC/UC/DC (default RC)";
-        assert_eq!(
-            perftest_on("ib_send_lat", "efa", with_srd).unwrap(),
-            TwoEndedTool::Perftest {
-                connection: Some("SRD".into()),
-                gid_index: Some(0)
-            }
-        );
-        let err = perftest_on("ib_write_lat", "efa", without)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("ib_write_lat is not supported here"), "{err}");
-        assert_eq!(
-            perftest_on("ib_send_lat", "verbs", without).unwrap(),
-            TwoEndedTool::Perftest {
-                connection: None,
-                gid_index: None
-            }
-        );
-        let err = perftest_on("ib_send_lat", "tcp", with_srd)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("not tcp; for tcp use fi_pingpong"), "{err}");
-    }
+    })
 }

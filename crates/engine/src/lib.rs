@@ -11,6 +11,7 @@ pub mod measure;
 pub mod oob;
 mod pingpong;
 mod pinning;
+pub mod record;
 mod rma;
 pub mod session;
 pub mod transport;

@@ -3,15 +3,21 @@
 //! measurement between them, the results directory every run writes, and the reference tools
 //! that can run beside rdmabench.
 
+pub mod ends;
+mod error;
 pub mod hosts;
 pub mod launch;
 pub mod local;
+pub mod local_run;
 pub mod mpi;
+mod mpi_end;
+pub mod reference;
 pub mod results_dir;
 pub mod suite;
 pub mod tool_end;
 pub mod tools;
 
+pub use error::PipelineError;
 pub use hosts::{HostsChoice, LocalHosts};
 pub use local::{
     measure, measure_fi_pingpong, Measurement, Outcome, ToolMeasurement, ToolRun, TwoEndedTool,

@@ -10,19 +10,15 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSoc
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{bail, Context, Result};
-use rdmabench_pipeline::launch::Destination;
-use rdmabench_pipeline::local::interface_variable;
-use rdmabench_pipeline::tools::discover;
-use rdmabench_pipeline::{measure_mpi, LocalHosts, MpiPlacement, MpiTool, Outcome};
-
-use crate::cli::ToolEndArgs;
-use crate::interrupt;
-use crate::output::emit;
+use crate::ends::{hostname, mpi_daemon_ports, EndReport, Planned, ToolEndOptions};
+use crate::launch::Destination;
+use crate::local::{interface_variable, Outcome};
+use crate::mpi::{measure_mpi, MpiPlacement, MpiTool};
 use crate::reference::{
     installed, mpi_format, mpi_measurement, tool_context, tool_results, MpiCounts,
 };
-use crate::tool_end::{exit_code, hostname, mpi_daemon_ports, Planned};
+use crate::tools::discover;
+use crate::{LocalHosts, PipelineError};
 
 /// The environment variable through which the cluster runner names the server's pod.
 const SERVER_POD_ENV: &str = "RDMABENCH_SERVER_POD";
@@ -33,26 +29,33 @@ const RELEASE_LIMIT: Duration = Duration::from_secs(5);
 /// How often the waiting server checks for the client and for Ctrl-C.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Runs an MPI tool's end; returns the exit code.
-pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> {
+/// Runs an MPI tool's end (see `ends::run_end`).
+pub(crate) fn run_end(
+    args: &ToolEndOptions,
+    tool: MpiTool,
+    planned: &Planned,
+    interrupted: &AtomicBool,
+    progress: &mut dyn FnMut(&str),
+) -> Result<EndReport, PipelineError> {
     let port = args.port.unwrap_or(DEFAULT_PORT);
-    let interrupted = interrupt::flag()?;
     // The server waits for as long as the client may take for every size.
-    let Some(server) = &args.host else {
+    let Some(server) = &args.server else {
         let limit = planned.limit * planned.sizes.len() as u32 + planned.reach;
-        return Ok(exit_code(
-            &args.tool,
-            "server",
-            serve(port, limit, &interrupted)?,
+        progress(&format!(
+            "keeping this host up for the MPI client (port {port})"
         ));
+        return Ok(EndReport {
+            results: None,
+            outcome: serve(port, limit, interrupted)?,
+        });
     };
     let server_ip = resolve(server, port)?;
     let own = own_address(server_ip)?;
     let destination = server_pod(args)?;
     let path = std::env::var_os("PATH").unwrap_or_default();
     let tools = discover(&path);
-    let (program, version) = installed(&tools, &args.tool).map_err(anyhow::Error::msg)?;
-    let (mpirun, _) = installed(&tools, "mpirun").map_err(anyhow::Error::msg)?;
+    let (program, version) = installed(&tools, &args.tool).map_err(PipelineError::Refused)?;
+    let (mpirun, _) = installed(&tools, "mpirun").map_err(PipelineError::Refused)?;
     let counts = MpiCounts {
         sizes: planned.sizes.clone(),
         iterations: planned.iterations,
@@ -63,19 +66,13 @@ pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> 
     let mut placement = MpiPlacement::remote(&own.to_string(), &server_ip.to_string(), destination);
     placement.network = args.mpi_network.clone();
     placement.static_ports = Some(mpi_daemon_ports(port));
-    eprintln!(
-        "rdmabench: {} over mpirun, ranks on {own} and {server_ip}",
+    progress(&format!(
+        "{} over mpirun, ranks on {own} and {server_ip}",
         args.tool
-    );
+    ));
     let started = SystemTime::now();
-    let run = measure_mpi(
-        &LocalHosts::Loopback,
-        &placement,
-        &measurement,
-        &interrupted,
-    )?;
+    let run = measure_mpi(&LocalHosts::Loopback, &placement, &measurement, interrupted)?;
     release(SocketAddr::new(server_ip, port));
-    let format = mpi_format(tool);
     let context = tool_context(
         (&args.provider, None),
         "tagged",
@@ -83,25 +80,27 @@ pub fn run(args: &ToolEndArgs, tool: MpiTool, planned: &Planned) -> Result<i32> 
         started,
         format!("{}, run by rdmabench tool against {server}", args.tool),
     );
-    if let Some(results) = tool_results(&run, format, version, context, &planned.sizes)? {
-        emit(&results.to_json_pretty(), args.output.as_deref())?;
-    }
-    Ok(exit_code(&args.tool, "client", run.outcome))
+    Ok(EndReport {
+        results: tool_results(&run, mpi_format(tool), version, context, &planned.sizes)?,
+        outcome: run.outcome,
+    })
 }
 
 /// The server's pod from --server-pod, else RDMABENCH_SERVER_POD, with the provider's
 /// interface variable passed on when it is set here.
-fn server_pod(args: &ToolEndArgs) -> Result<Destination> {
+fn server_pod(args: &ToolEndOptions) -> Result<Destination, PipelineError> {
     let text = args
         .server_pod
         .clone()
         .or_else(|| std::env::var(SERVER_POD_ENV).ok())
-        .with_context(|| {
-            format!("{} needs the server's pod to start its daemon in: --server-pod NAMESPACE/POD/CONTAINER (the cluster runner sets {SERVER_POD_ENV})", args.tool)
+        .ok_or_else(|| {
+            PipelineError::Refused(format!("{} needs the server's pod to start its daemon in: --server-pod NAMESPACE/POD/CONTAINER (the cluster runner sets {SERVER_POD_ENV})", args.tool))
         })?;
     let parts: Vec<&str> = text.split('/').collect();
     let [namespace, name, container] = parts[..] else {
-        bail!("--server-pod {text}: expected NAMESPACE/POD/CONTAINER");
+        return Err(PipelineError::Refused(format!(
+            "--server-pod {text}: expected NAMESPACE/POD/CONTAINER"
+        )));
     };
     let env: BTreeMap<String, String> = interface_variable(&args.provider)
         .and_then(|variable| Some((variable.clone(), std::env::var(variable).ok()?)))
@@ -116,25 +115,25 @@ fn server_pod(args: &ToolEndArgs) -> Result<Destination> {
 }
 
 /// The server's address (mpirun names hosts by address: both ranks' hosts must be told apart).
-fn resolve(host: &str, port: u16) -> Result<IpAddr> {
+fn resolve(host: &str, port: u16) -> Result<IpAddr, PipelineError> {
     (host, port)
         .to_socket_addrs()
-        .with_context(|| format!("resolving {host}"))?
+        .map_err(PipelineError::io(format!("resolving {host}")))?
         .map(|a| a.ip())
         .find(IpAddr::is_ipv4)
-        .with_context(|| format!("{host} has no IPv4 address"))
+        .ok_or_else(|| PipelineError::Refused(format!("{host} has no IPv4 address")))
 }
 
 /// This host's address towards `peer`: the source the kernel picks for it (a UDP "connect"
 /// sends nothing).
-fn own_address(peer: IpAddr) -> Result<IpAddr> {
-    let socket = UdpSocket::bind("0.0.0.0:0").context("opening a UDP socket")?;
+fn own_address(peer: IpAddr) -> Result<IpAddr, PipelineError> {
+    let socket = UdpSocket::bind("0.0.0.0:0").map_err(PipelineError::io("opening a UDP socket"))?;
     socket
         .connect((peer, 9))
-        .with_context(|| format!("finding the route to {peer}"))?;
+        .map_err(PipelineError::io(format!("finding the route to {peer}")))?;
     Ok(socket
         .local_addr()
-        .context("reading the local address")?
+        .map_err(PipelineError::io("reading the local address"))?
         .ip())
 }
 
@@ -151,19 +150,19 @@ fn release(server: SocketAddr) {
 }
 
 /// The server end: waits on `port` for the client's "done" connection, within `limit`.
-fn serve(port: u16, limit: Duration, interrupted: &AtomicBool) -> Result<Outcome> {
-    let listener = TcpListener::bind(("0.0.0.0", port))
-        .with_context(|| format!("listening on port {port} for the MPI client"))?;
+fn serve(port: u16, limit: Duration, interrupted: &AtomicBool) -> Result<Outcome, PipelineError> {
+    let listener = TcpListener::bind(("0.0.0.0", port)).map_err(PipelineError::io(format!(
+        "listening on port {port} for the MPI client"
+    )))?;
     listener
         .set_nonblocking(true)
-        .context("making the listener non-blocking")?;
-    eprintln!("rdmabench: keeping this host up for the MPI client (port {port})");
+        .map_err(PipelineError::io("making the listener non-blocking"))?;
     let deadline = Instant::now() + limit;
     loop {
         match listener.accept() {
             Ok(_) => return Ok(Outcome::Complete),
             Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e).context("waiting for the MPI client"),
+            Err(e) => return Err(PipelineError::io("waiting for the MPI client")(e)),
         }
         if interrupted.load(Ordering::SeqCst) {
             return Ok(Outcome::Interrupted);

@@ -1,28 +1,25 @@
-//! Reference tools in `rdmabench run` on the local target: a suite test of kind "tool" runs
-//! fi_pingpong, or an MPI benchmark (NetPIPE, OSU) under mpirun over Open MPI's ofi MTL, or
-//! IMB (PingPong, Uniband) under Intel MPI's mpiexec.hydra over the libfabric rdmabench loaded,
-//! between the same two hosts as rdmabench's own tests, and its output lands in the same results
-//! model (through `rdmabench import`'s parsers), tagged with the tool, its version and the exact
-//! command lines. perftest needs RDMA devices, which the local hosts lack: said, not run.
+//! Reference tools beside rdmabench: a suite test of kind "tool" runs fi_pingpong, or an MPI
+//! benchmark (NetPIPE, OSU) under mpirun over Open MPI's ofi MTL, or IMB (PingPong, Uniband)
+//! under Intel MPI's mpiexec.hydra over the libfabric rdmabench loaded, between the same two
+//! hosts as rdmabench's own tests, and its output lands in the same results model (through
+//! `rdmabench import`'s parsers), tagged with the tool, its version and the exact command lines.
+//! perftest needs RDMA devices, which the local hosts lack: said, not run.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{bail, Context, Result};
 use rdmabench_fabric::{Library, MessageApi, Query};
-use rdmabench_pipeline::tools::{discover, executable, ToolStatus, INTEL_MPI_LIBRARIES};
-use rdmabench_pipeline::{
-    measure_fi_pingpong, measure_mpi, LocalHosts, MpiMeasurement, MpiPlacement, MpiRuntime,
-    MpiTool, Outcome, Target, TestSpec, ToolMeasurement, ToolPlan, ToolRun, TwoEndedTool,
-};
 use rdmabench_report::import::{self, Tool};
-use rdmabench_report::ResultsFile;
+use rdmabench_results::{write_atomically, ResultsFile};
 use rdmabench_stats::{parse_count, parse_size_list};
 
-use crate::cli::RunArgs;
-use crate::output::emit;
+use crate::local::{measure_fi_pingpong, Outcome, ToolMeasurement, ToolRun, TwoEndedTool};
+use crate::mpi::{measure_mpi, MpiMeasurement, MpiPlacement, MpiRuntime, MpiTool};
+use crate::suite::{Target, TestSpec, ToolPlan};
+use crate::tools::{discover, executable, ToolStatus, INTEL_MPI_LIBRARIES};
+use crate::{LocalHosts, PipelineError};
 
 /// How a tool test ended.
 pub enum ToolOutcome {
@@ -35,32 +32,33 @@ pub enum ToolOutcome {
 /// The test's tool run on the local target, its provider resolved like rdmabench's tests'.
 pub fn tool_plan(
     test: &TestSpec,
-    provider: &std::result::Result<&'static str, String>,
-    args: &RunArgs,
-) -> Result<ToolPlan> {
+    provider: &Result<&'static str, String>,
+    iters: Option<&str>,
+) -> Result<ToolPlan, PipelineError> {
     test.tool_plan(
         Target::Local,
         provider.as_ref().map_or("tcp", |p| *p),
-        args.iters.as_deref(),
+        iters,
     )
-    .with_context(|| format!("test '{}' names no tool", test.name))
+    .ok_or_else(|| PipelineError::Refused(format!("test '{}' names no tool", test.name)))
 }
 
 /// The plan's sizes and round trips, parsed as rdmabench's own options are.
-pub fn tool_sizes(plan: &ToolPlan) -> Result<(Vec<u64>, u64)> {
-    let sizes = parse_size_list(&plan.sizes).context("sizes")?;
-    let iterations = parse_count(&plan.iterations).context("iterations")?;
+pub fn tool_sizes(plan: &ToolPlan) -> Result<(Vec<u64>, u64), PipelineError> {
+    let sizes = parse_size_list(&plan.sizes).map_err(PipelineError::parse("sizes"))?;
+    let iterations = parse_count(&plan.iterations).map_err(PipelineError::parse("iterations"))?;
     Ok((sizes, iterations))
 }
 
 /// The provider name Open MPI's ofi MTL must be told (`mtl_ofi_provider_include`): what
 /// libfabric reports for a tagged reliable-datagram endpoint of the core `provider`, e.g.
 /// "tcp;ofi_rxm" for tcp in libfabric 1.17, "efa" on AWS.
-pub fn mtl_provider(provider: &str) -> Result<String> {
-    let answer = first_answer(provider, MessageApi::Tagged, None)
-        .context("the MPI tools' provider needs libfabric")?;
-    answer.map(|(name, _)| name).with_context(|| {
-        format!("libfabric offers no tagged reliable-datagram endpoint over {provider}, which Open MPI's ofi MTL needs")
+pub fn mtl_provider(provider: &str) -> Result<String, PipelineError> {
+    let answer = first_answer(provider, MessageApi::Tagged, None).map_err(
+        PipelineError::fabric("the MPI tools' provider needs libfabric"),
+    )?;
+    answer.map(|(name, _)| name).ok_or_else(|| {
+        PipelineError::Refused(format!("libfabric offers no tagged reliable-datagram endpoint over {provider}, which Open MPI's ofi MTL needs"))
     })
 }
 
@@ -70,16 +68,14 @@ fn first_answer(
     provider: &str,
     api: MessageApi,
     fabric: Option<&str>,
-) -> Result<Option<(String, u64)>> {
+) -> Result<Option<(String, u64)>, rdmabench_fabric::FabricError> {
     let lib = Arc::new(Library::load()?);
-    let list = lib
-        .getinfo(&Query {
-            provider: Some(provider.to_string()),
-            api,
-            node: None,
-            rma: false,
-        })
-        .with_context(|| format!("asking libfabric for provider {provider}"))?;
+    let list = lib.getinfo(&Query {
+        provider: Some(provider.to_string()),
+        api,
+        node: None,
+        rma: false,
+    })?;
     let answer = list
         .iter()
         .find(|e| fabric.is_none_or(|f| e.fabric_name() == f))
@@ -120,23 +116,25 @@ pub struct MpiCounts {
 
 /// What Intel MPI must be told to run over the libfabric rdmabench loads: that library's file
 /// (I_MPI_OFI_LIBRARY), and Intel MPI's lib directory beside the real mpiexec.hydra's bin.
-pub fn intel_mpi_runtime(hydra: &std::path::Path) -> Result<MpiRuntime> {
-    let lib = Library::load().context("Intel MPI is pointed at rdmabench's libfabric")?;
-    let ofi_library = lib.file().with_context(|| {
-        format!(
+pub fn intel_mpi_runtime(hydra: &Path) -> Result<MpiRuntime, PipelineError> {
+    let lib = Library::load().map_err(PipelineError::fabric(
+        "Intel MPI is pointed at rdmabench's libfabric",
+    ))?;
+    let ofi_library = lib.file().ok_or_else(|| {
+        PipelineError::Refused(format!(
             "finding the file of the libfabric rdmabench loaded ({})",
             lib.path().display()
-        )
+        ))
     })?;
     let bin = hydra
         .parent()
-        .context("mpiexec.hydra's path has no directory")?;
-    let libraries = std::fs::canonicalize(bin.join(INTEL_MPI_LIBRARIES)).with_context(|| {
-        format!(
+        .ok_or_else(|| PipelineError::Refused("mpiexec.hydra's path has no directory".into()))?;
+    let libraries = std::fs::canonicalize(bin.join(INTEL_MPI_LIBRARIES)).map_err(
+        PipelineError::io(format!(
             "Intel MPI's libraries are not at {}",
             bin.join(INTEL_MPI_LIBRARIES).display()
-        )
-    })?;
+        )),
+    )?;
     Ok(MpiRuntime::IntelMpi {
         ofi_library,
         libraries,
@@ -153,11 +151,11 @@ pub fn mpi_measurement(
     mpirun: PathBuf,
     provider: &str,
     counts: MpiCounts,
-) -> Result<MpiMeasurement> {
+) -> Result<MpiMeasurement, PipelineError> {
     let (mpirun, runtime) = if tool.intel() {
         // hydra starts the proxies beside the path it was called by: its real one.
         let hydra = std::fs::canonicalize(&mpirun)
-            .with_context(|| format!("resolving {}", mpirun.display()))?;
+            .map_err(PipelineError::io(format!("resolving {}", mpirun.display())))?;
         let runtime = intel_mpi_runtime(&hydra)?;
         (hydra, runtime)
     } else {
@@ -168,8 +166,9 @@ pub fn mpi_measurement(
         mpirun,
         program,
         tool,
-        launcher: std::env::current_exe()
-            .context("locating the rdmabench executable (the MPI launcher's remote agent)")?,
+        launcher: std::env::current_exe().map_err(PipelineError::io(
+            "locating the rdmabench executable (the MPI launcher's remote agent)",
+        ))?,
         provider: provider.to_string(),
         runtime,
         sizes: counts.sizes,
@@ -217,8 +216,8 @@ pub fn run_tool(
     output: &Path,
     limit: Duration,
     interrupted: &AtomicBool,
-    libfabric: &std::result::Result<&'static str, String>,
-) -> Result<ToolOutcome> {
+    libfabric: &Result<&'static str, String>,
+) -> Result<ToolOutcome, PipelineError> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let tools = discover(&path);
     let installed = |name: &str| installed(&tools, name);
@@ -264,7 +263,7 @@ pub fn run_tool(
             let counts = MpiCounts {
                 sizes: sizes.clone(),
                 iterations,
-                warmup: warmup.context("warmup")?,
+                warmup: warmup.map_err(PipelineError::parse("warmup"))?,
                 limit,
             };
             let measurement = mpi_measurement(tool, program, mpirun, &plan.provider, counts)?;
@@ -309,7 +308,8 @@ pub fn run_tool(
     let Some(results) = tool_results(&run, format, version, context, &sizes)? else {
         return Ok(ToolOutcome::Ran(run.outcome));
     };
-    emit(&results.to_json_pretty(), Some(output))?;
+    write_atomically(output, results.to_json_pretty().as_bytes())
+        .map_err(PipelineError::io(format!("writing {}", output.display())))?;
     Ok(ToolOutcome::Ran(run.outcome))
 }
 
@@ -353,7 +353,7 @@ pub fn tool_results(
     installed_version: Option<String>,
     mut context: import::Context,
     planned: &[u64],
-) -> Result<Option<ResultsFile>> {
+) -> Result<Option<ResultsFile>, PipelineError> {
     let planned_sizes = planned.len();
     let mut rows = Vec::new();
     let (mut test, mut note, mut printed_version) = ("pingpong".to_string(), None, None);
@@ -361,16 +361,18 @@ pub fn tool_results(
         let parsed = import::parse(text, Some(format));
         if format == Tool::FiPingpong && parsed.as_ref().map_or(true, |(_, p)| p.rows.is_empty()) {
             let provider = context.provider.as_deref().unwrap_or("unknown");
-            bail!(
+            return Err(PipelineError::Refused(format!(
                 "fi_pingpong printed no result for {size} B over {provider}{}: it prints none for a size above the provider's max_msg_size ({}); use smaller sizes{}",
                 context.fabric.as_deref().map(|f| format!(" (fabric {f})")).unwrap_or_default(),
                 provider_limit(provider, context.fabric.as_deref())
                     .map_or("unknown here".to_string(), |limit| format!("{limit} B")),
                 if context.fabric.as_deref() == Some("efa-direct") { ", or fabric efa" } else { "" }
-            );
+            )));
         }
-        let (_, parsed) =
-            parsed.with_context(|| format!("reading {}'s output:\n{text}", format.name()))?;
+        let (_, parsed) = parsed.map_err(|source| PipelineError::Import {
+            what: format!("reading {}'s output:\n{text}", format.name()),
+            source,
+        })?;
         (test, note, printed_version) = (parsed.test, parsed.note, parsed.version);
         rows.extend(parsed.rows);
     }
