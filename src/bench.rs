@@ -251,6 +251,7 @@ pub fn check_options(kind: &str, options: &[String]) -> Result<()> {
 }
 
 /// Options the Kubernetes runner sets itself on each end.
+#[cfg(feature = "cloud")]
 const SET_BY_RUNNER: &[&str] = &[
     "--server", "--local", "--bind", "--port", "--format", "--output",
 ];
@@ -258,6 +259,7 @@ const SET_BY_RUNNER: &[&str] = &[
 /// Checks `rdmabench pingpong` options meant for remote ends (the pods of a Kubernetes run) with
 /// the same parser and rules as a local run, so a typo fails here and not minutes later in a
 /// pod. Returns them with `--provider efa` added when no provider or transport was chosen.
+#[cfg(feature = "cloud")]
 pub fn remote_options(kind: &str, options: &[String]) -> Result<Vec<String>> {
     for option in options {
         let flag = option.split('=').next().unwrap_or_default();
@@ -271,6 +273,7 @@ pub fn remote_options(kind: &str, options: &[String]) -> Result<Vec<String>> {
 
 /// `options` for the cluster's ends, with `--provider efa` first when they choose neither a
 /// provider nor a transport: EFA is what the cluster's nodes are for.
+#[cfg(feature = "cloud")]
 pub fn with_default_provider(options: &[String]) -> Vec<String> {
     let chosen = |flag: &str| {
         options

@@ -5,10 +5,13 @@
 mod agent;
 mod bench;
 mod cli;
+#[cfg(feature = "cloud")]
 mod image;
 mod import;
+#[cfg(feature = "cloud")]
 mod infra;
 mod interrupt;
+#[cfg(feature = "cloud")]
 mod k8s;
 mod launch;
 mod local;
@@ -37,9 +40,13 @@ fn main() {
         cli::Command::Launch(args) => launch::run(args),
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Tools(args) => tools::run(args),
+        #[cfg(feature = "cloud")]
         cli::Command::Init(args) => infra::init(args),
+        #[cfg(feature = "cloud")]
         cli::Command::Infra { config, command } => infra::run(command, config),
+        #[cfg(feature = "cloud")]
         cli::Command::Image { config, command } => image::run(command, config),
+        #[cfg(feature = "cloud")]
         cli::Command::K8s {
             config,
             cluster,

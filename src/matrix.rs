@@ -1,16 +1,16 @@
 //! `rdmabench matrix`: the latency matrix of the agents given (rdmabench-matrix measures and
 //! renders it); and the check of a cluster coordinator's matrix options.
 
-use anyhow::{bail, Context, Result};
-use clap::Parser;
+use anyhow::{Context, Result};
 use rdmabench_engine::Test;
 use rdmabench_stats::parse_duration;
 
-use crate::bench::{measure_config, report_format, with_default_provider};
-use crate::cli::{FormatArg, MatrixArgs};
+use crate::bench::{measure_config, report_format};
+use crate::cli::MatrixArgs;
 use crate::interrupt::{self, EXIT_INTERRUPTED};
 use crate::output::emit;
 
+#[cfg(feature = "cloud")]
 pub use rdmabench_matrix::Matrix;
 
 /// Runs `rdmabench matrix`; exit code 1 when a pair failed (the matrix is still printed).
@@ -29,7 +29,7 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
         &mut |line| eprintln!("rdmabench: {line}"),
     )?;
     emit(
-        &render(&run.matrix, args.measure.format)?,
+        &rdmabench_matrix::render(&run.matrix, report_format(args.measure.format)),
         args.measure.output.as_deref(),
     )?;
     Ok(if run.incomplete {
@@ -40,14 +40,18 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
 }
 
 /// The matrix in `format`.
-pub fn render(matrix: &Matrix, format: FormatArg) -> Result<String> {
+#[cfg(feature = "cloud")]
+pub fn render(matrix: &Matrix, format: crate::cli::FormatArg) -> Result<String> {
     Ok(rdmabench_matrix::render(matrix, report_format(format)))
 }
 
 /// Checks `rdmabench matrix` options for a coordinator that another process runs (the
 /// cluster's), with the matrix's own parser and rules; returns them with `--provider efa` added
 /// when no provider or transport was chosen. The hosts are the runner's.
+#[cfg(feature = "cloud")]
 pub fn cluster_options(options: &[String]) -> Result<Vec<String>> {
+    use anyhow::bail;
+    use clap::Parser;
     for option in options {
         let flag = option.split('=').next().unwrap_or_default();
         if ["--hosts-file", "--format", "--output"].contains(&flag) {
@@ -70,5 +74,5 @@ pub fn cluster_options(options: &[String]) -> Result<Vec<String>> {
         );
     }
     measure_config(&args.measure, Test::PingPong, None).context("invalid matrix options")?;
-    Ok(with_default_provider(options))
+    Ok(crate::bench::with_default_provider(options))
 }

@@ -431,6 +431,44 @@ fn ctrl_c_stops_cleanly_and_marks_results_partial() {
     assert!(doc["note"].as_str().unwrap().contains("Ctrl-C"), "{doc}");
 }
 
+/// The one interrupt behaviour's second half: a second signal while the first is being handled
+/// exits at once. SIGINT and SIGTERM, sent back to back by one shell, are two different signals
+/// (two of one kind could merge while pending), so the second always finds the first handled.
+#[test]
+fn a_second_signal_exits_at_once() {
+    let child = bin()
+        .args([
+            "pingpong",
+            "--local",
+            "--transport",
+            "socket",
+            "--sizes",
+            "4",
+            "--iters",
+            "5m",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = child.id();
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -INT {pid}; kill -TERM {pid}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("second Ctrl-C, exiting at once"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn output_file_receives_the_results_and_stdout_stays_empty() {
     let dir = tempfile::tempdir().unwrap();
