@@ -8,12 +8,12 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use rdmabench_fabric::{core_provider_name, FabricError, Library, MessageApi};
-use rdmabench_pipeline::results_dir::{create_run_dir, results_file_name};
 use rdmabench_pipeline::tools;
 use rdmabench_pipeline::{
     measure, HostsChoice, LocalHosts, Measurement, MpiTool, Outcome, Suite, Target, ToolPlan,
 };
 use rdmabench_report::{Placement, ReportFormat, ResultsFile};
+use rdmabench_results::run_dir::{create_run_dir, results_file_name};
 use rdmabench_stats::{parse_count, parse_duration};
 
 use crate::cli::{DownArgs, HostsArg, InfraCommand, RunArgs, TargetArg, UpArgs};

@@ -1,13 +1,11 @@
 #![forbid(unsafe_code)]
 //! The main job, `rdmabench run`: suites of tests, the local target's two hosts, running one
-//! measurement between them, the results directory every run writes, and the reference tools
-//! that can run beside rdmabench.
+//! measurement between them, and the reference tools that can run beside rdmabench.
 
 pub mod hosts;
 pub mod launch;
 pub mod local;
 pub mod mpi;
-pub mod results_dir;
 pub mod suite;
 pub mod tool_end;
 pub mod tools;
