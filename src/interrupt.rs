@@ -5,16 +5,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use tokio::sync::watch;
 
 /// Exit status after an interruption, as shells report a SIGINT death (128 + 2).
 pub const EXIT_INTERRUPTED: i32 = 130;
-
-/// How often the async side looks at the flag.
-const WATCH_POLL: Duration = Duration::from_millis(50);
 
 /// The process's one flag; the handler can be installed only once per process.
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
@@ -35,21 +30,4 @@ pub fn flag() -> Result<Arc<AtomicBool>> {
     })
     .context("installing the Ctrl-C handler")?;
     Ok(Arc::clone(FLAG.get_or_init(|| flag)))
-}
-
-/// The flag as a channel for async code (the Kubernetes runs), which waits on it in `select!`.
-/// Must be called inside the tokio runtime.
-pub fn watch() -> Result<watch::Receiver<bool>> {
-    let flag = flag()?;
-    let (sender, receiver) = watch::channel(false);
-    tokio::spawn(async move {
-        while !flag.load(Ordering::SeqCst) {
-            if sender.is_closed() {
-                return;
-            }
-            tokio::time::sleep(WATCH_POLL).await;
-        }
-        let _ = sender.send(true);
-    });
-    Ok(receiver)
 }

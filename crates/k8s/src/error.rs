@@ -1,6 +1,9 @@
 //! What can go wrong in the cluster, each variant saying what happened and what to do.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::client::ClientError;
 
 /// A Kubernetes step failed.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,46 @@ pub enum K8sError {
     /// Ctrl-C: what was created has been removed.
     #[error("interrupted")]
     Interrupted,
+    /// The stack configuration does not describe usable nodes.
+    #[error(transparent)]
+    Config(#[from] rdmabench_infra::ConfigError),
+    /// No client for the cluster could be set up (credentials, kubeconfig, endpoint).
+    #[error("connecting to {to}")]
+    Connect {
+        /// What was being reached, e.g. "the Kubernetes API".
+        to: &'static str,
+        /// Why it failed.
+        source: ClientError,
+    },
+    /// The async runtime the Kubernetes client runs on could not start.
+    #[error("starting the Kubernetes client runtime")]
+    Runtime(#[source] std::io::Error),
+    /// A results file could not be written.
+    #[error("writing {} (does the directory exist?)", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A run was asked for without tests, so there is nothing to deploy for.
+    #[error("no tests to run")]
+    NoTests,
+    /// `logs` found nothing: runs remove their pods when they end.
+    #[error("no benchmark pods exist in namespace {namespace} (a run removes its pods when it ends; its results and errors were printed then)")]
+    NoBenchPods {
+        /// The namespace looked in.
+        namespace: String,
+    },
+    /// A step of a longer flow failed; `what` names the step (a test and mode, a matrix mode),
+    /// so a long run's error says where it stopped.
+    #[error("{what}")]
+    During {
+        /// The step, e.g. "test 'pingpong' in pod mode".
+        what: String,
+        /// What went wrong in it.
+        source: Box<K8sError>,
+    },
 }
 
 impl K8sError {
@@ -71,6 +114,14 @@ impl K8sError {
     /// API, scheduling or timeout failure would only repeat for every later test.
     pub fn is_benchmark_exit(&self) -> bool {
         matches!(self, K8sError::Exited { .. } | K8sError::NoResults { .. })
+    }
+
+    /// This error as the cause of `what`, a step of a longer flow.
+    pub(crate) fn during(self, what: String) -> K8sError {
+        K8sError::During {
+            what,
+            source: Box::new(self),
+        }
     }
 
     /// A closure that wraps a kube error with what was being done.

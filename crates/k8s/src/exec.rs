@@ -2,11 +2,15 @@
 //! `rdmabench launch` starts Open MPI's daemon on the other host of a pod-mode MPI run, with no
 //! SSH in the image.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::AttachParams;
 use kube::{Api, Client};
 use tokio::io::AsyncWriteExt;
 
+use crate::client::infer;
+use crate::runtime::block_on;
 use crate::K8sError;
 
 /// Where a command runs: a container of a pod.
@@ -90,4 +94,25 @@ pub async fn exec(
         message: e.to_string(),
     })?;
     Ok(exit_code(status.as_ref()))
+}
+
+/// `rdmabench launch` into a pod: runs `script` with `env` under `sh -c` in `target`, reaching
+/// the API through the kubeconfig or the pod's own service account, and returns its exit code.
+pub fn exec_in_pod(
+    target: &ExecTarget,
+    env: &BTreeMap<String, String>,
+    script: &str,
+) -> Result<i32, K8sError> {
+    let command: Vec<String> = ["env".to_string()]
+        .into_iter()
+        .chain(env.iter().map(|(k, v)| format!("{k}={v}")))
+        .chain(["sh".to_string(), "-c".to_string(), script.to_string()])
+        .collect();
+    block_on(async {
+        let client = infer().await.map_err(|source| K8sError::Connect {
+            to: "the cluster to start the remote side",
+            source,
+        })?;
+        exec(client, target, command).await
+    })
 }

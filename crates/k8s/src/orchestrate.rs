@@ -24,6 +24,7 @@ use crate::manifests::{
     Bundle, LauncherAccess, Mode, ModeObjects, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE,
     EFA_NODE_LABEL, EFA_RESOURCE, MANAGED_BY,
 };
+use crate::runtime::interrupted;
 
 /// The field manager of rdmabench's server-side applies.
 const FIELD_MANAGER: &str = "rdmabench";
@@ -33,6 +34,8 @@ const POLL: Duration = Duration::from_secs(1);
 const SERVER_EXIT: Duration = Duration::from_secs(60);
 /// The most log text read from one pod.
 const LOG_LIMIT_BYTES: i64 = 16 * 1024 * 1024;
+/// Deletions of benchmark pods during a run.
+const DELETE_LIMIT: Duration = Duration::from_secs(120);
 /// Lines of a failed pod's log shown in the error.
 const LOG_TAIL_LINES: usize = 30;
 
@@ -48,6 +51,18 @@ pub struct Timeouts {
     pub run: Duration,
     /// For deletions to finish.
     pub delete: Duration,
+}
+
+impl Timeouts {
+    /// The limits of a run that gives pods `start` to start and a measurement `run` to finish;
+    /// deletions get a fixed two minutes.
+    pub fn new(start: Duration, run: Duration) -> Timeouts {
+        Timeouts {
+            start,
+            run,
+            delete: DELETE_LIMIT,
+        }
+    }
 }
 
 /// One finished measurement.
@@ -96,13 +111,6 @@ fn is_not_found(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.is_not_found())
 }
 
-/// Waits for `shutdown` to turn true (Ctrl-C); never returns if it never does.
-pub async fn interrupted(mut shutdown: watch::Receiver<bool>) {
-    if shutdown.wait_for(|stop| *stop).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
 impl Cluster {
     /// Works in `namespace` through `client`, reporting progress to `progress`.
     pub fn new(client: Client, namespace: &str, progress: Progress) -> Cluster {
@@ -113,7 +121,8 @@ impl Cluster {
         }
     }
 
-    fn say(&self, line: &str) {
+    /// Reports `line` as this flow's progress.
+    pub(crate) fn say(&self, line: &str) {
         (self.progress)(line);
     }
 

@@ -1,7 +1,6 @@
 #![forbid(unsafe_code)]
 //! The main job, `rdmabench run`: suites of tests, the local target's two hosts, running one
-//! measurement between them, the results directory every run writes, and the reference tools
-//! that can run beside rdmabench.
+//! measurement between them, and the reference tools that can run beside rdmabench.
 
 pub mod ends;
 mod error;
@@ -12,7 +11,6 @@ pub mod local_run;
 pub mod mpi;
 mod mpi_end;
 pub mod reference;
-pub mod results_dir;
 pub mod suite;
 pub mod tool_end;
 pub mod tools;

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use rdmabench_fabric::{core_provider_name, FabricError, Library, MessageApi};
+use rdmabench_results::run_dir::{create_run_dir, results_file_name};
 use rdmabench_results::{write_atomically, Placement, ResultsFile};
 
 use crate::hosts::{HostsChoice, LocalHosts};
 use crate::local::{measure, Measurement, Outcome};
 use crate::reference::{run_tool, tool_plan, tool_sizes, ToolOutcome};
-use crate::results_dir::{create_run_dir, results_file_name};
 use crate::suite::{Suite, Target};
 use crate::PipelineError;
 

@@ -6,8 +6,10 @@
 //! Its own crate, at the bottom of the workspace, because every stage meets here: the engine
 //! writes these files, `import` makes them from other tools' output, the pipeline and the
 //! Kubernetes runner collect them, the report reads them. Nothing else defines these types.
+//! `run_dir` names where they live: one directory per run, one file per measurement.
 
 mod file;
+pub mod run_dir;
 
 use std::collections::BTreeMap;
 

@@ -9,12 +9,14 @@ mod network_policy;
 mod registry;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use rdmabench_infra::instances::InstanceType;
+use rdmabench_infra::{ConfigError, StackConfig};
 use serde::Serialize;
 
 pub use bench::{agent_pod, bench_pod, coordinator_pod, server_service};
@@ -113,6 +115,31 @@ pub struct BenchSpec {
 }
 
 impl BenchSpec {
+    /// The spec for the stack `config` describes, with the port both ends use: every flow (and
+    /// `k8s render`) builds its pods from the same facts. `bench_args` are already checked;
+    /// `limit` becomes the pods' deadline.
+    pub fn for_stack(
+        config: &StackConfig,
+        namespace: &str,
+        image: String,
+        test: &str,
+        bench_args: Vec<String>,
+        limit: Duration,
+    ) -> Result<BenchSpec, ConfigError> {
+        Ok(BenchSpec {
+            namespace: namespace.to_string(),
+            image,
+            region: config.region.clone(),
+            instance: config.instance()?,
+            hugepages_2mi: config.nodes.hugepages_2mi,
+            port: rdmabench_engine::DEFAULT_PORT,
+            test: test.to_string(),
+            bench_args,
+            deadline_seconds: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
+            launcher: false,
+        })
+    }
+
     /// Name of the matrix agent pod on the `index`-th node.
     pub fn agent_name(mode: Mode, index: usize) -> String {
         format!("rdmabench-{}-agent-{index}", mode.as_str())
