@@ -1,10 +1,11 @@
 #![forbid(unsafe_code)]
 //! The benchmark image: building it with docker buildx for the nodes' architecture and pushing
 //! it to the stack's ECR repository, and the record of the pushed image that the Kubernetes
-//! layer reads to know which image its pods run.
+//! layer reads to know which image its pods run. [`flows`] holds the commands built from them.
 
 pub mod docker;
 pub mod ecr;
+pub mod flows;
 mod process;
 pub mod source;
 
@@ -88,6 +89,32 @@ pub enum ImageError {
         #[source]
         source: std::io::Error,
     },
+    /// The stack's configuration or outputs, which say what to build and where to push it.
+    #[error(transparent)]
+    Infra(#[from] rdmabench_infra::InfraError),
+    /// A step failed: what was being done, with the cause as the error's source (so `{:#}`
+    /// reads "what: cause", as anyhow's context does).
+    #[error("{what}")]
+    Context {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl ImageError {
+    /// Wraps `source` with what was being done when it happened.
+    pub fn context(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> ImageError {
+        ImageError::Context {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
 }
 
 /// The image a stack's pods and node runs use: written after a push (or after finding the tag

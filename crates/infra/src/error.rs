@@ -34,6 +34,25 @@ pub enum InfraError {
     /// A tool answered something rdmabench cannot interpret.
     #[error("unexpected answer: {0}")]
     Unexpected(String),
+    /// No usable terraform binary (missing or too old); the message names the fix.
+    #[error(transparent)]
+    TerraformBinary(TerraformError),
+    /// rdmabench stops before doing what was asked; the message says why and what to do instead.
+    #[error("{0}")]
+    Refused(String),
+    /// The user answered the confirmation with something other than yes.
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
+    /// A step failed: what was being done, with the cause as the error's source (so `{:#}`
+    /// reads "what: cause", as anyhow's context does).
+    #[error("{what}")]
+    Context {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl InfraError {
@@ -42,6 +61,17 @@ impl InfraError {
         InfraError::Terraform {
             step: step.to_string(),
             source,
+        }
+    }
+
+    /// Wraps `source` with what was being done when it happened.
+    pub fn context(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> InfraError {
+        InfraError::Context {
+            what: what.into(),
+            source: source.into(),
         }
     }
 }

@@ -141,6 +141,36 @@ impl InstanceType {
     }
 }
 
+/// `infra instance-types`: every known type as an aligned table, so users can pick one with
+/// the EFA interface count and AMI they need.
+pub fn table() -> String {
+    let mut out = String::from(
+        "instance_type      arch    vcpus  memory_gib  efa_interfaces  accelerator  ami_type\n",
+    );
+    for t in EFA_INSTANCE_TYPES {
+        let arch = match t.arch {
+            Arch::Arm64 => "arm64",
+            Arch::X86_64 => "x86_64",
+        };
+        let accelerator = match t.accelerator {
+            Accelerator::None => "-",
+            Accelerator::Nvidia => "nvidia",
+            Accelerator::Neuron => "neuron",
+        };
+        out.push_str(&format!(
+            "{:<18} {:<7} {:>5}  {:>10}  {:>14}  {:<11}  {}\n",
+            t.name,
+            arch,
+            t.vcpus,
+            t.memory_mib / 1024,
+            t.network_cards,
+            accelerator,
+            t.ami_type()
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

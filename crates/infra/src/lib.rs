@@ -1,10 +1,12 @@
 #![forbid(unsafe_code)]
 //! The cloud stack: a typed configuration, its synthesis into Terraform JSON, and the facts
 //! (EFA instance types) the synthesis needs; driving terraform over the stack's lifetime; and the
-//! few AWS calls (STS, Service Quotas, tagging) made directly.
+//! few AWS calls (STS, Service Quotas, tagging) made directly. On top, the flows the CLI runs
+//! (`init`, `infra ...`), which reach the user only through callbacks.
 
 pub mod aws;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod instances;
 pub mod orphans;
@@ -12,6 +14,7 @@ pub mod preflight;
 pub mod pricing;
 pub mod process;
 pub mod quotas;
+pub mod stack;
 pub mod state;
 pub mod synth;
 pub mod template;

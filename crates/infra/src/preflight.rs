@@ -94,6 +94,12 @@ pub fn run(workspace: &Workspace, aws: &Aws) -> Result<Vec<Finding>, InfraError>
     Ok(findings)
 }
 
+/// `infra check`: connects to the stack's region and runs every check.
+pub fn check(workspace: &Workspace) -> Result<Vec<Finding>, InfraError> {
+    let aws = Aws::connect(&workspace.config().region)?;
+    run(workspace, &aws)
+}
+
 /// The findings as aligned lines, `ok` or `FAIL` first.
 pub fn render(findings: &[Finding]) -> String {
     findings

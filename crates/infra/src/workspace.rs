@@ -108,6 +108,13 @@ impl Workspace {
         }
     }
 
+    /// The workspace of `config`'s stack with the terraform found on this machine (see
+    /// [`Terraform::find`]): what every `infra` command but `synth` works in.
+    pub fn find(config: StackConfig) -> Result<Workspace, InfraError> {
+        let terraform = Terraform::find().map_err(InfraError::TerraformBinary)?;
+        Ok(Workspace::new(config, terraform))
+    }
+
     /// The stack configuration.
     pub fn config(&self) -> &StackConfig {
         &self.config
