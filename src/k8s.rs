@@ -197,7 +197,10 @@ fn run_matrix(config: &StackConfig, cluster: &ClusterArgs, args: &K8sMatrixArgs)
     let mut each_mode = |mode: Mode, run: rdmabench_k8s::orchestrate::MatrixRun| -> Result<()> {
         let dir = match &dir {
             Some(dir) => dir,
-            None => dir.insert(crate::run::new_run_dir(&args.limits.results_dir, "k8s")?),
+            None => dir.insert(rdmabench_pipeline::local_run::new_run_dir(
+                &args.limits.results_dir,
+                "k8s",
+            )?),
         };
         let mut matrix = crate::matrix::Matrix::from_log(&run.log)?;
         let path = dir.join(format!("matrix-{}.json", mode.as_str()));
@@ -277,7 +280,7 @@ fn measure(config: &StackConfig, cluster: &ClusterArgs, args: &K8sRunArgs) -> Re
             launcher: false,
         }],
         repeat: args.repeat,
-        run_dir: crate::run::new_run_dir(&args.limits.results_dir, "k8s")?,
+        run_dir: rdmabench_pipeline::local_run::new_run_dir(&args.limits.results_dir, "k8s")?,
         timeouts,
         print_tables: true,
     };

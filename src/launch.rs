@@ -27,11 +27,17 @@ pub fn run(args: &LaunchArgs) -> Result<i32> {
             Err(error)
                 .with_context(|| format!("entering network namespace {name} with `ip netns exec`"))
         }
+        #[cfg(feature = "cloud")]
         Destination::Pod {
             namespace,
             name,
             container,
             env,
         } => crate::k8s::exec_in_pod(namespace, name, container, env, &script),
+        #[cfg(not(feature = "cloud"))]
+        Destination::Pod { name, .. } => anyhow::bail!(
+            "host {} is pod {name}: starting a command in a pod needs the Kubernetes exec API, which this benchmark-only build (--no-default-features) leaves out",
+            args.host
+        ),
     }
 }

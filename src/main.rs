@@ -20,6 +20,8 @@ mod output;
 mod providers;
 mod report;
 mod run;
+#[cfg(feature = "cloud")]
+mod run_eks;
 mod tool_end;
 mod tools;
 

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 /// Default out-of-band port, the one perftest uses, so firewall rules written for it apply.
 pub const DEFAULT_PORT: u16 = 18515;
+/// Ports from the control port on that one run between two hosts may use: the control port,
+/// one per message size of a reference tool's run (`rdmabench tool`), the last two for Open
+/// MPI's daemons. A cluster's network policy opens exactly these.
+pub const TOOL_PORTS: u16 = 64;
 
 /// Which data path carries the benchmark's messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ mod verify;
 
 pub use config::{
     Amount, FabricChoice, ProviderChoice, RmaOp, RunConfig, RunSpec, Test, TransportChoice,
-    DEFAULT_PORT, MAX_WINDOW,
+    DEFAULT_PORT, MAX_WINDOW, TOOL_PORTS,
 };
 pub use error::EngineError;
 pub use measure::{run_client, run_server, validate, RunOutput};

@@ -67,7 +67,7 @@ const TWO_ENDED: &[&str] = &[
 ];
 /// The cluster's network policy opens this many ports from the first: one per size, the last
 /// two for Open MPI's daemons (mpirun's and the other host's, apart even on one machine).
-const POLICY_PORTS: u16 = rdmabench_k8s::manifests::TOOL_PORTS;
+const POLICY_PORTS: u16 = rdmabench_engine::TOOL_PORTS;
 /// The most sizes one run may have: each uses its own port.
 pub const MAX_SIZES: usize = POLICY_PORTS as usize - 2;
 

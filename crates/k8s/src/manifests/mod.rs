@@ -22,7 +22,7 @@ use serde::Serialize;
 pub use bench::{agent_pod, bench_pod, coordinator_pod, server_service};
 pub use device_plugin::{device_plugin, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE};
 pub use launcher::LauncherAccess;
-pub use network_policy::{bench_network_policy, device_plugin_network_policy, TOOL_PORTS};
+pub use network_policy::{bench_network_policy, device_plugin_network_policy};
 pub use registry::eks_addon_registry;
 
 /// The device plugin release rdmabench deploys: pinned so every run uses the same plugin.

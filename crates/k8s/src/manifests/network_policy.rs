@@ -12,6 +12,7 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use rdmabench_engine::TOOL_PORTS;
 
 use super::{metadata, BenchSpec, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE, MANAGED_BY};
 
@@ -26,9 +27,6 @@ fn selector(labels: &[(&str, &str)]) -> LabelSelector {
         ..LabelSelector::default()
     }
 }
-
-/// Ports a reference tool's runs may use from the control port on: one per message size.
-pub const TOOL_PORTS: u16 = 64;
 
 fn port(protocol: &str, number: i32) -> NetworkPolicyPort {
     NetworkPolicyPort {
