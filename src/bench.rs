@@ -27,9 +27,6 @@ use crate::cli::{
 use crate::interrupt::EXIT_INTERRUPTED;
 use crate::output::emit;
 
-/// Context put on every failure to start or finish a run.
-pub const RUN_FAILED: &str = "the measurement could not run";
-
 fn fabric_choice(arg: FabricArg) -> FabricChoice {
     match arg {
         FabricArg::Auto => FabricChoice::Auto,
@@ -121,31 +118,6 @@ fn rma_test(args: &RmaArgs) -> Test {
         }
     } else {
         Test::RmaLatency { op }
-    }
-}
-
-/// The test's own options, which the other end must be given too.
-pub fn test_flags(test: Test) -> Vec<String> {
-    match test {
-        Test::PingPong => Vec::new(),
-        Test::RmaLatency { op } => vec!["--op".into(), op.name().into()],
-        Test::RmaBandwidth { op, window } => vec![
-            "--op".into(),
-            op.name().into(),
-            "--bw".into(),
-            "--window".into(),
-            window.to_string(),
-        ],
-        Test::Bandwidth {
-            window,
-            bidirectional,
-        } => {
-            let mut flags = vec!["--window".to_string(), window.to_string()];
-            if bidirectional {
-                flags.push("--bidirectional".into());
-            }
-            flags
-        }
     }
 }
 
@@ -454,7 +426,7 @@ fn measure_once(
         )
     };
     bar.finish_and_clear();
-    Ok((role, output.context(RUN_FAILED)?))
+    Ok((role, output.context(crate::local::RUN_FAILED)?))
 }
 
 /// One run as its results in `format`; repetitions as the report over them (median of the

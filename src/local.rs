@@ -10,10 +10,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use rdmabench_engine::{run_client, EngineError, RunConfig, RunOutput, TransportChoice};
+use rdmabench_engine::{run_client, EngineError, RunConfig, RunOutput, Test, TransportChoice};
 use rdmabench_fabric::Library;
 
 use crate::cli::{CommonArgs, FabricArg};
+
+/// Context put on every failure to start or finish a run; the server's own errors are shown
+/// without it.
+pub const RUN_FAILED: &str = "the measurement could not run";
 
 /// How long the server process may take to exit after the client is done.
 const SERVER_EXIT_GRACE: Duration = Duration::from_secs(10);
@@ -25,6 +29,31 @@ fn value_name<T: ValueEnum>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// The test's own options, which the other end must be given too.
+fn test_flags(test: Test) -> Vec<String> {
+    match test {
+        Test::PingPong => Vec::new(),
+        Test::RmaLatency { op } => vec!["--op".into(), op.name().into()],
+        Test::RmaBandwidth { op, window } => vec![
+            "--op".into(),
+            op.name().into(),
+            "--bw".into(),
+            "--window".into(),
+            window.to_string(),
+        ],
+        Test::Bandwidth {
+            window,
+            bidirectional,
+        } => {
+            let mut flags = vec!["--window".to_string(), window.to_string()];
+            if bidirectional {
+                flags.push("--bidirectional".into());
+            }
+            flags
+        }
+    }
+}
+
 /// The options the server must share with the client (the handshake checks them).
 fn server_args(
     args: &CommonArgs,
@@ -33,7 +62,7 @@ fn server_args(
     cpu: Option<usize>,
 ) -> Vec<String> {
     let mut out: Vec<String> = vec![config.test.subcommand().into()];
-    out.extend(crate::bench::test_flags(config.test));
+    out.extend(test_flags(config.test));
     out.extend([
         "--server".into(),
         "--bind".into(),
@@ -118,7 +147,7 @@ fn reap(mut child: Child) -> Option<String> {
             text.lines()
                 .filter_map(|line| line.strip_prefix("error: "))
                 .map(|line| {
-                    line.strip_prefix(crate::bench::RUN_FAILED)
+                    line.strip_prefix(RUN_FAILED)
                         .map_or(line, |rest| rest.trim_start_matches(": "))
                 })
                 .collect::<Vec<_>>()

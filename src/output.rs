@@ -21,6 +21,21 @@ pub fn emit(text: &str, path: Option<&Path>) -> Result<()> {
     }
 }
 
+/// Writes report.md, report.html and plots/ beside a run's results in `dir` (with `notes`, e.g.
+/// what was skipped) and prints the report on stdout.
+pub fn run_report(dir: &Path, notes: &[String]) -> Result<()> {
+    let mut report = rdmabench_report::files::report_for_run_dir(dir)?;
+    report.notes.extend(notes.iter().cloned());
+    let html = rdmabench_report::files::write_run_reports(dir, &report)?;
+    emit(&report.render(rdmabench_report::ReportFormat::Table), None)?;
+    eprintln!("rdmabench: results in {}", dir.display());
+    eprintln!(
+        "rdmabench: report: {} (also report.md, plots/*.svg|png)",
+        html.display()
+    );
+    Ok(())
+}
+
 /// Rows under their headings, each column as wide as its widest cell, left-aligned, for the
 /// listings (providers, tools).
 pub fn aligned(headers: &[&str], rows: &[Vec<String>]) -> String {

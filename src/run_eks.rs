@@ -10,8 +10,7 @@ use rdmabench_pipeline::{MpiTool, Suite, Target, ToolPlan};
 use crate::cli::{DownArgs, InfraCommand, RunArgs, UpArgs};
 use crate::interrupt::EXIT_INTERRUPTED;
 use crate::k8s::{ClusterRun, ClusterTest};
-use crate::output::emit;
-use crate::run::{report, suite_text};
+use crate::output::{emit, run_report};
 
 /// A tool test's options for `rdmabench tool` on the cluster's two ends.
 fn tool_end_options(plan: &ToolPlan) -> Vec<String> {
@@ -45,7 +44,7 @@ fn tool_end_options(plan: &ToolPlan) -> Vec<String> {
 /// `run --target eks`: the stack (reused when it exists), the image (reused when ECR has it),
 /// then every test in node and pod mode, alternating, then the report; with --down-after the
 /// stack is destroyed at the end whatever happened.
-pub fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
+pub fn run_eks(args: &RunArgs, suite: &Suite, suite_text: &str) -> Result<i32> {
     let config = crate::infra::load_config(&args.config)?;
     let timeouts = crate::k8s::timeouts(&args.start_timeout, &args.limit)?;
     let mut tests = Vec::new();
@@ -87,7 +86,7 @@ pub fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
         });
     }
     let dir = new_run_dir(&args.results_dir, Target::Eks.name())?;
-    emit(&suite_text(args)?, Some(&dir.join("suite.toml")))?;
+    emit(suite_text, Some(&dir.join("suite.toml")))?;
     let steps = || -> Result<crate::k8s::TestsRun> {
         eprintln!("rdmabench: [1/3] the stack");
         crate::infra::ensure_stack(
@@ -122,7 +121,7 @@ pub fn run_eks(args: &RunArgs, suite: &Suite) -> Result<i32> {
             let mut notes: Vec<String> =
                 skipped.iter().chain(&done.tool_failures).cloned().collect();
             notes.extend(done.failure.iter().map(crate::k8s::stopped_early));
-            Some(report(&dir, &notes))
+            Some(run_report(&dir, &notes))
         }
         _ => None,
     };

@@ -74,3 +74,85 @@ fn every_crate_depends_only_on_crates_below_it() {
         "dependencies against the order {ORDER:?}: {violations:?}"
     );
 }
+
+/// The binary's modules (src/*.rs, src/<dir>/mod.rs) and the modules each names as `crate::x`.
+fn binary_module_graph() -> std::collections::BTreeMap<String, Vec<String>> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&src).unwrap().flatten() {
+        let path = entry.path();
+        let (name, file) = if path.is_dir() {
+            (
+                entry.file_name().to_string_lossy().to_string(),
+                path.join("mod.rs"),
+            )
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+            (stem, path.clone())
+        } else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut uses: Vec<String> = text
+            .split("crate::")
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .filter(|used| *used != name)
+            .collect();
+        uses.sort();
+        uses.dedup();
+        graph.insert(name, uses);
+    }
+    graph
+}
+
+/// A module that (through others) uses itself: the chain, e.g. ["bench", "local", "bench"].
+fn cycle(graph: &std::collections::BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &std::collections::BTreeMap<String, Vec<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| n == node) {
+            let mut chain = path[start..].to_vec();
+            chain.push(node.to_string());
+            return Some(chain);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(chain) = visit(next, graph, path, done) {
+                return Some(chain);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_binarys_modules_form_no_cycle() {
+    let graph = binary_module_graph();
+    assert!(
+        graph.contains_key("main") && graph.contains_key("cli"),
+        "{graph:?}"
+    );
+    assert_eq!(cycle(&graph), None, "modules of src/ that use each other");
+    // The check itself finds a cycle where there is one.
+    let mut looped = graph.clone();
+    looped.insert("output".into(), vec!["run".into()]);
+    looped.insert("run".into(), vec!["output".into()]);
+    assert!(cycle(&looped).is_some());
+}

@@ -217,6 +217,31 @@ const MODES: &[&str] = &["node", "pod"];
 const FABRICS: &[&str] = &["auto", "efa", "efa-direct"];
 
 impl Suite {
+    /// The suite `--suite` names: the file at `path`, else the built-in suite of that name
+    /// (seed, reference); without a path the default (seed) suite. Returns it with its text,
+    /// which a run keeps beside its results so it can be repeated exactly.
+    pub fn load(path: Option<&std::path::Path>) -> Result<(Suite, String), crate::PipelineError> {
+        let Some(path) = path else {
+            return Ok((
+                Suite::from_toml(SEED_SUITE, "the default suite")?,
+                SEED_SUITE.into(),
+            ));
+        };
+        if !path.exists() {
+            if let Some(text) = path.to_str().and_then(embedded_suite) {
+                let name = format!("the built-in suite {}", path.display());
+                return Ok((Suite::from_toml(text, &name)?, text.into()));
+            }
+        }
+        let names: Vec<&str> = EMBEDDED_SUITES.iter().map(|(n, _)| *n).collect();
+        let text = std::fs::read_to_string(path).map_err(crate::PipelineError::io(format!(
+            "reading suite file {} (built-in suites: {})",
+            path.display(),
+            names.join(", ")
+        )))?;
+        Ok((Suite::from_toml(&text, &path.display().to_string())?, text))
+    }
+
     /// Parses and checks a suite; `path` names it in messages.
     pub fn from_toml(text: &str, path: &str) -> Result<Suite, SuiteError> {
         let suite: Suite = toml::from_str(text).map_err(|e| SuiteError::Parse {
