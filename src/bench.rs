@@ -17,7 +17,7 @@ use rdmabench_engine::{
 use rdmabench_fabric::{Completion, FabricError, Library, MessageApi};
 use rdmabench_report::format::BandwidthUnit;
 use rdmabench_report::model::ToolInfo;
-use rdmabench_report::{render, Format, LoadedRun, Report, ReportFormat};
+use rdmabench_report::{render, Format, LoadedRun, Report};
 use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
 
 use crate::cli::{
@@ -438,10 +438,5 @@ fn render_runs(mut runs: Vec<LoadedRun>, format: FormatArg, unit: BandwidthUnit)
     }
     let mut report = Report::build(runs, None).context("summarising the repetitions")?;
     report.bandwidth_unit = unit;
-    Ok(report.render(match format {
-        FormatArg::Table => ReportFormat::Table,
-        FormatArg::Json => ReportFormat::Json,
-        FormatArg::Csv => ReportFormat::Csv,
-        FormatArg::Markdown => ReportFormat::Markdown,
-    }))
+    Ok(report.render(report_format(format).into()))
 }

@@ -30,9 +30,3 @@ fn build(args: &ImageBuildArgs, config_path: &Path) -> Result<i32> {
     emit(&format!("{reference}\n"), None)?;
     Ok(0)
 }
-
-/// The image step of `rdmabench run --target eks`: reused when ECR holds its tag, otherwise
-/// built and pushed; returns its reference.
-pub fn ensure_image(config_path: &Path, context: &Path) -> Result<String> {
-    Ok(flows::ensure(config_path, context, &mut progress)?)
-}

@@ -23,8 +23,8 @@ pub fn progress(line: &str) {
 
 /// The user at the terminal: progress and tables on stderr; confirmation asked on the terminal,
 /// or given up front with --yes (without a terminal, only --yes proceeds).
-struct Terminal {
-    yes: bool,
+pub struct Terminal {
+    pub yes: bool,
 }
 
 impl Console for Terminal {
@@ -125,16 +125,6 @@ fn up_options(args: &UpArgs) -> UpOptions {
     UpOptions {
         ttl: args.ttl.clone(),
     }
-}
-
-/// The first step of `rdmabench run --target eks`: reuses the stack when it exists and matches
-/// the configuration, otherwise creates or updates it as `infra up` does.
-pub fn ensure_stack(config_path: &Path, args: &UpArgs) -> Result<()> {
-    Ok(up::ensure(
-        config_path,
-        &up_options(args),
-        &mut Terminal { yes: args.yes },
-    )?)
 }
 
 /// Named outputs of the stack as `infra up` left them; `otherwise` tells the user how to

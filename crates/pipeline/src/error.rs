@@ -10,6 +10,9 @@ use crate::launch::LaunchError;
 use crate::local::LocalError;
 use crate::suite::SuiteError;
 
+/// An error from a caller's callback (an option check, the report), with its causes.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A step of the run pipeline failed; each message says what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -77,7 +80,32 @@ pub enum PipelineError {
         test: String,
         /// What is wrong with it.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: BoxError,
+    },
+    /// The caller could not write or show the report.
+    #[error("writing the report")]
+    Report(#[source] BoxError),
+    /// The stack (configuration, terraform, AWS).
+    #[cfg(feature = "eks")]
+    #[error(transparent)]
+    Infra(#[from] rdmabench_infra::InfraError),
+    /// The benchmark image.
+    #[cfg(feature = "eks")]
+    #[error(transparent)]
+    Image(#[from] rdmabench_image::ImageError),
+    /// The cluster.
+    #[cfg(feature = "eks")]
+    #[error(transparent)]
+    K8s(#[from] rdmabench_k8s::K8sError),
+    /// --down-after could not destroy the stack; `failure` is what had ended the run before.
+    #[cfg(feature = "eks")]
+    #[error("--down-after could not destroy the stack; run `rdmabench infra down` again")]
+    DownAfter {
+        /// Why the destruction failed.
+        #[source]
+        source: rdmabench_infra::InfraError,
+        /// The run's own failure, which the caller shows too.
+        failure: Option<Box<PipelineError>>,
     },
     /// Starting or running a process of the run failed.
     #[error(transparent)]

@@ -2,6 +2,8 @@
 //! The main job, `rdmabench run`: suites of tests, the local target's two hosts, running one
 //! measurement between them, and the reference tools that can run beside rdmabench.
 
+#[cfg(feature = "eks")]
+pub mod eks_run;
 pub mod ends;
 mod error;
 pub mod hosts;
@@ -15,7 +17,7 @@ pub mod suite;
 pub mod tool_end;
 pub mod tools;
 
-pub use error::PipelineError;
+pub use error::{BoxError, PipelineError};
 pub use hosts::{HostsChoice, LocalHosts};
 pub use local::{
     measure, measure_fi_pingpong, Measurement, Outcome, ToolMeasurement, ToolRun, TwoEndedTool,

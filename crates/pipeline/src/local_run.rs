@@ -23,8 +23,7 @@ const LOCAL_PROVIDERS: [&str; 2] = ["net", "tcp"];
 
 /// Checks one test's options with the parser and rules of the command that will run them
 /// (`rdmabench <kind> OPTIONS`); the error says what is wrong.
-pub type OptionsCheck<'a> =
-    &'a dyn Fn(&str, &[String]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+pub type OptionsCheck<'a> = &'a dyn Fn(&str, &[String]) -> Result<(), crate::BoxError>;
 
 /// A local run as asked for.
 pub struct LocalRun<'a> {

@@ -40,6 +40,19 @@ pub enum ReportFormat {
     Html,
 }
 
+/// A single run's formats as the report over several runs writes them (e.g. the summary of
+/// `--repeat` runs in the format asked for one).
+impl From<crate::format::Format> for ReportFormat {
+    fn from(format: crate::format::Format) -> Self {
+        match format {
+            crate::format::Format::Table => ReportFormat::Table,
+            crate::format::Format::Json => ReportFormat::Json,
+            crate::format::Format::Csv => ReportFormat::Csv,
+            crate::format::Format::Markdown => ReportFormat::Markdown,
+        }
+    }
+}
+
 impl ReportFormat {
     const ALL: [ReportFormat; 5] = [
         ReportFormat::Table,
