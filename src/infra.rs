@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use rdmabench_infra::config_file::{self, InitOptions};
 use rdmabench_infra::stack::down::{self, DownOptions};
-use rdmabench_infra::stack::outputs::{self, Outputs};
+use rdmabench_infra::stack::outputs::Outputs;
 use rdmabench_infra::stack::up::{self, UpOptions};
 use rdmabench_infra::stack::{self, status, Console};
 use rdmabench_infra::workspace::Workspace;
@@ -125,10 +125,4 @@ fn up_options(args: &UpArgs) -> UpOptions {
     UpOptions {
         ttl: args.ttl.clone(),
     }
-}
-
-/// Named outputs of the stack as `infra up` left them; `otherwise` tells the user how to
-/// proceed without the stack.
-pub fn stack_outputs(config: &StackConfig, names: &[&str], otherwise: &str) -> Result<Vec<String>> {
-    Ok(outputs::named(config, names, otherwise)?)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use rdmabench_infra::state;
 use rdmabench_infra::StackConfig;
-use rdmabench_k8s::access::{choose, ChosenCluster, ClusterChoice, EksOutputs};
+use rdmabench_k8s::access::{ChosenCluster, ClusterChoice};
 use rdmabench_k8s::exec::ExecTarget;
 use rdmabench_k8s::housekeeping::{clean, deploy, logs};
 use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode};
@@ -24,7 +24,7 @@ use crate::bench::remote_options;
 use crate::cli::{
     BenchArgs, ClusterArgs, FormatArg, K8sCommand, K8sMatrixArgs, K8sRunArgs, ModeArg,
 };
-use crate::infra::{load_config, stack_outputs};
+use crate::infra::load_config;
 use crate::interrupt::EXIT_INTERRUPTED;
 use crate::output::emit;
 
@@ -142,24 +142,7 @@ fn chosen(config: &StackConfig, cluster: &ClusterArgs) -> Result<ChosenCluster> 
         context: cluster.context.clone(),
         namespace: cluster.namespace.clone(),
     };
-    choose(config, &choice, || {
-        let outputs = stack_outputs(
-            config,
-            &[
-                "cluster_name",
-                "cluster_endpoint",
-                "cluster_certificate_authority",
-            ],
-            "pass --context NAME (or --kubeconfig) to use a cluster from your kubeconfig",
-        )?;
-        let [cluster_name, endpoint, certificate_authority] =
-            <[String; 3]>::try_from(outputs).expect("three outputs asked");
-        Ok(EksOutputs {
-            cluster_name,
-            endpoint,
-            certificate_authority,
-        })
-    })
+    Ok(rdmabench_pipeline::eks_run::chosen(config, &choice)?)
 }
 
 fn progress() -> Progress {

@@ -399,8 +399,9 @@ fn a_dying_peer_ends_the_run_with_an_error_not_a_hang() {
     }
 }
 
-#[test]
-fn ctrl_c_stops_cleanly_and_marks_results_partial() {
+/// A kernel-TCP ping-pong of both ends here, long enough (5m round trips per size) to be
+/// interrupted, 1.5 s after it started.
+fn long_local_run(sizes: &str) -> std::process::Child {
     let child = bin()
         .args([
             "pingpong",
@@ -408,7 +409,7 @@ fn ctrl_c_stops_cleanly_and_marks_results_partial() {
             "--transport",
             "socket",
             "--sizes",
-            "4,8,16",
+            sizes,
             "--iters",
             "5m",
             "--format",
@@ -419,6 +420,12 @@ fn ctrl_c_stops_cleanly_and_marks_results_partial() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
+    child
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_marks_results_partial() {
+    let child = long_local_run("4,8,16");
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -436,24 +443,7 @@ fn ctrl_c_stops_cleanly_and_marks_results_partial() {
 /// (two of one kind could merge while pending), so the second always finds the first handled.
 #[test]
 fn a_second_signal_exits_at_once() {
-    let child = bin()
-        .args([
-            "pingpong",
-            "--local",
-            "--transport",
-            "socket",
-            "--sizes",
-            "4",
-            "--iters",
-            "5m",
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    let child = long_local_run("4");
     let pid = child.id();
     let status = Command::new("sh")
         .args(["-c", &format!("kill -INT {pid}; kill -TERM {pid}")])

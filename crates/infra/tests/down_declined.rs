@@ -2,12 +2,16 @@
 //! state and its record as they were. Offline: a state holding one VPC, terraform with the AWS
 //! provider from the machine's filesystem mirror, no AWS call.
 
+#[path = "support/terraform.rs"]
+mod terraform_support;
+
 use rdmabench_infra::stack::down::{down, DownOptions};
 use rdmabench_infra::stack::Console;
 use rdmabench_infra::state::{self, StackRecord, RECORD_SCHEMA_VERSION};
-use rdmabench_infra::terraform::{mirror_cli_config, provider_mirror, Terraform};
+use rdmabench_infra::terraform::mirror_cli_config;
 use rdmabench_infra::workspace::Workspace;
 use rdmabench_infra::{InfraError, StackConfig};
+use terraform_support::terraform_or_skip;
 
 /// Answers every question with `answer` and remembers what it was asked.
 struct Declining {
@@ -52,18 +56,8 @@ const STATE: &str = r#"{
 
 #[test]
 fn a_declined_or_refused_confirmation_destroys_nothing() {
-    let required = std::env::var_os("RDMABENCH_REQUIRE_TERRAFORM").is_some();
-    let (terraform, mirror) = match (Terraform::find(), provider_mirror()) {
-        (Ok(t), Some(m)) => (t, m),
-        (t, m) => {
-            assert!(
-                !required,
-                "RDMABENCH_REQUIRE_TERRAFORM is set but terraform ({:?}) or the aws provider mirror ({m:?}) is missing",
-                t.err()
-            );
-            eprintln!("skipping: terraform or its provider mirror is not installed");
-            return;
-        }
+    let Some((terraform, mirror)) = terraform_or_skip() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     // This test binary holds this one test: nothing else reads the state root meanwhile.

@@ -2,9 +2,13 @@
 //! checks a reviewer would make, and `terraform init` + `validate` against the AWS provider from
 //! the machine's filesystem mirror (no network).
 
-use rdmabench_infra::terraform::{mirror_cli_config, provider_mirror, Terraform};
+#[path = "support/terraform.rs"]
+mod terraform_support;
+
+use rdmabench_infra::terraform::mirror_cli_config;
 use rdmabench_infra::{synthesize, StackConfig, Synthesized};
 use serde_json::Value;
+use terraform_support::terraform_or_skip;
 
 const CREATED_AT: &str = "2026-11-25T08:00:00Z";
 
@@ -188,18 +192,8 @@ fn writing_twice_gives_identical_files() {
 
 #[test]
 fn terraform_validates_the_stack_offline() {
-    let required = std::env::var_os("RDMABENCH_REQUIRE_TERRAFORM").is_some();
-    let (terraform, mirror) = match (Terraform::find(), provider_mirror()) {
-        (Ok(t), Some(m)) => (t, m),
-        (t, m) => {
-            assert!(
-                !required,
-                "RDMABENCH_REQUIRE_TERRAFORM is set but terraform ({:?}) or the aws provider mirror ({m:?}) is missing",
-                t.err()
-            );
-            eprintln!("skipping: terraform or its provider mirror is not installed");
-            return;
-        }
+    let Some((terraform, mirror)) = terraform_or_skip() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let cli_config = dir.path().join("cli.tfrc");

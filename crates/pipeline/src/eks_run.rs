@@ -161,8 +161,9 @@ fn cluster_tests(
     Ok((tests, skipped))
 }
 
-/// The stack's cluster from its Terraform outputs, or the kubeconfig's.
-fn chosen(config: &StackConfig, choice: &ClusterChoice) -> Result<ChosenCluster, InfraError> {
+/// The cluster `choice` names: a kubeconfig context, else the stack's EKS cluster as its
+/// Terraform outputs describe it (the one place that reads them for the cluster).
+pub fn chosen(config: &StackConfig, choice: &ClusterChoice) -> Result<ChosenCluster, InfraError> {
     choose(config, choice, || {
         let outputs = named(
             config,
