@@ -160,7 +160,7 @@ fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
         let text =
             std::fs::read_to_string(run_dirs[0].join(format!("pingpong-{mode}-1.json"))).unwrap();
         let results: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(results["schema_version"], 3);
+        assert_eq!(results["schema_version"], 4);
         let placement = &results["placement"];
         assert_eq!(placement["mode"], mode);
         assert_eq!(placement["target"], "kubernetes");

@@ -19,8 +19,13 @@ use serde_json::Value;
 
 /// Checks a complete results file: one row per size, consistent statistics.
 fn assert_consistent(doc: &Value, sizes: &[u64], iterations: u64) {
-    assert_eq!(doc["schema_version"], 3);
+    assert_eq!(doc["schema_version"], 4);
     assert_eq!(doc["complete"], true, "{doc}");
+    // Both ends record the EFA stack they see: on a host without EFA (this one), null.
+    for end in ["local", "peer"] {
+        let efa = doc["endpoints"][end].get("efa");
+        assert_eq!(efa, Some(&Value::Null), "{end}: {doc}");
+    }
     let rows = doc["results"].as_array().unwrap();
     assert_eq!(rows.len(), sizes.len());
     for (row, size) in rows.iter().zip(sizes) {

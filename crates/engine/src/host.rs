@@ -26,6 +26,7 @@ pub fn host_facts(pinned_cpu: Option<usize>, libfabric_version: Option<String>) 
         libfabric_version,
         fi_env: fi_environment(),
         clock_overhead_ns: clock_overhead_ns(),
+        efa: crate::efa::efa_stack(std::path::Path::new("/")),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod agent;
 mod bandwidth;
 pub mod config;
+pub mod efa;
 pub mod error;
 pub mod host;
 pub mod measure;

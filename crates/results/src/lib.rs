@@ -47,7 +47,9 @@ pub enum ResultsError {
 /// efa-direct for efa, else the provider's name), efa's RMA emulation (`fabric.rma_emulated`), and
 /// the `fabric` and `require_device_rdma` parameters. Older files read with `fabric_kind` = the
 /// core provider name, no emulation recorded, `fabric` = "auto" and no device RDMA required.
-pub const SCHEMA_VERSION: u32 = 3;
+/// Version 4 added the EFA stack each end saw (`endpoints.*.efa`: installer, kernel module,
+/// devices, AMI release); older files read with none.
+pub const SCHEMA_VERSION: u32 = 4;
 /// The oldest layout this build still reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
@@ -188,6 +190,41 @@ pub struct HostFacts {
     pub fi_env: BTreeMap<String, String>,
     /// Cost of one timestamp, included in every per-iteration sample.
     pub clock_overhead_ns: u64,
+    /// The EFA stack as seen from where this end ran; None where no part of it is visible
+    /// (older files, hosts without EFA).
+    #[serde(default)]
+    pub efa: Option<EfaStack>,
+}
+
+/// The EFA stack of a host: which installer, kernel module, devices and AMI. Two EFA runs with
+/// the same libfabric version can differ in all of these, so `fi_version()` alone cannot tell
+/// them apart. A pod sees the devices and its own image's files, not the host's unless mounted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EfaStack {
+    /// The EFA installer release, from the first line of the installer's record
+    /// (`/opt/amazon/efa_installed_packages`: "# EFA installer version: X").
+    pub installer_version: Option<String>,
+    /// The installer's whole record of what it installed.
+    pub installed_packages: Option<String>,
+    /// The efa kernel module's version (`/sys/module/efa/version`).
+    pub kernel_module: Option<String>,
+    /// EFA devices on the PCI bus (vendor 0x1d0f, device 0xefa0 to 0xefa3), by address.
+    pub devices: Vec<EfaDevice>,
+    /// The EKS AMI's build record (`/etc/eks/release`: BASE_AMI_ID, BUILD_TIME, BUILD_KERNEL,
+    /// ARCH), empty elsewhere.
+    pub ami_release: BTreeMap<String, String>,
+}
+
+/// One EFA device: the generation (its PCI device id) and the NUMA node a pinned run should
+/// share with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EfaDevice {
+    /// PCI address, e.g. "0000:00:06.0".
+    pub pci_address: String,
+    /// PCI device id: "0xefa0" (first generation) to "0xefa3".
+    pub device_id: String,
+    /// NUMA node of the device; None where the kernel reports none (-1) or nothing.
+    pub numa_node: Option<u32>,
 }
 
 /// The two ends of a run.

@@ -569,6 +569,29 @@ fn section_blocks(section: &Section, unit: BandwidthUnit, out: &mut Vec<Block>) 
     seed_blocks(&section.seed, out);
 }
 
+/// The libfabric version, with the EFA installer and kernel module where the host has them
+/// (two EFA runs with the same libfabric can differ in both).
+fn libfabric_and_efa(host: &rdmabench_results::HostFacts) -> String {
+    let mut text = host.libfabric_version.clone().unwrap_or_else(|| "-".into());
+    if let Some(efa) = &host.efa {
+        let parts: Vec<String> = [
+            efa.installer_version
+                .as_ref()
+                .map(|v| format!("EFA installer {v}")),
+            efa.kernel_module
+                .as_ref()
+                .map(|v| format!("efa module {v}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !parts.is_empty() {
+            text.push_str(&format!(" ({})", parts.join(", ")));
+        }
+    }
+    text
+}
+
 fn environment_table(sections: &[Section]) -> Block {
     let or_dash = |value: Option<&String>| value.map_or("-".to_string(), Clone::clone);
     let mut rows = Vec::new();
@@ -603,7 +626,7 @@ fn environment_table(sections: &[Section]) -> Block {
                 hosts,
                 or_dash(local.kernel.as_ref()),
                 or_dash(local.cpu_model.as_ref()),
-                or_dash(local.libfabric_version.as_ref()),
+                libfabric_and_efa(local),
                 provider,
                 placement,
             ]);

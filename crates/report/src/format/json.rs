@@ -39,6 +39,7 @@ mod tests {
             "cpu",
             "pinned_cpu",
             "placement",
+            "efa",
         ] {
             assert!(text.contains(&format!("\"{field}\": null")), "{field}");
         }
@@ -47,19 +48,19 @@ mod tests {
     #[test]
     fn other_schema_versions_are_refused_by_name() {
         let text = super::render(&sample::results())
-            .replace("\"schema_version\": 3", "\"schema_version\": 4");
+            .replace("\"schema_version\": 4", "\"schema_version\": 5");
         let err = ResultsFile::from_json(&text).unwrap_err();
         assert_eq!(
             err,
             ResultsError::SchemaVersion {
-                found: 4,
+                found: 5,
                 oldest: 1,
-                newest: 3
+                newest: 4
             }
         );
         assert_eq!(
             err.to_string(),
-            "results file has schema_version 4, but this rdmabench reads versions 1 to 3; read it \
+            "results file has schema_version 5, but this rdmabench reads versions 1 to 4; read it \
              with the rdmabench version that wrote it (see tool.version in the file)"
         );
     }
@@ -99,6 +100,20 @@ mod tests {
         assert_eq!(read.parameters.fabric, "auto");
         assert!(!read.parameters.require_device_rdma);
         assert_eq!(read.results, sample::results().results);
+    }
+
+    #[test]
+    fn version_3_files_read_without_an_efa_stack_and_are_written_as_version_4() {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&super::render(&sample::results())).unwrap();
+        value["schema_version"] = 3.into();
+        value["endpoints"]["local"]
+            .as_object_mut()
+            .unwrap()
+            .remove("efa");
+        let read = ResultsFile::from_json(&value.to_string()).unwrap();
+        assert_eq!(read.endpoints.local.efa, None);
+        assert!(read.to_json_pretty().contains("\"schema_version\": 4"));
     }
 
     #[test]

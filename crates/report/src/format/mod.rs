@@ -270,6 +270,7 @@ pub(crate) mod sample {
             libfabric_version: Some("1.17".into()),
             fi_env: BTreeMap::from([("FI_LOG_LEVEL".to_string(), "warn".to_string())]),
             clock_overhead_ns: 21,
+            efa: None,
         };
         let row = |size: u64, total_ns: u64, base: u64| {
             SizeMeasurement::pingpong(

@@ -288,6 +288,7 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
                 libfabric_version: None,
                 fi_env: BTreeMap::new(),
                 clock_overhead_ns: 0,
+                efa: None,
             },
             peer: None,
             same_host: false,
