@@ -261,7 +261,8 @@ fn build_targets_the_nodes_platform_with_a_tag_unique_to_the_content() {
     // No rdmabench.toml: the default nodes (m7g, Graviton) and EFA installer.
     let out = m.rdmabench(&["image", "build", "--context", "src"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let reference = format!("rdmabench:0.1.0-{commit}");
+    // The tag names the architecture: an arm64 image is never taken for an x86 node's.
+    let reference = format!("rdmabench:0.1.0-{commit}-arm64");
     assert_eq!(
         text(&out.stdout),
         format!("{reference}\n"),
@@ -290,7 +291,8 @@ fn build_targets_the_nodes_platform_with_a_tag_unique_to_the_content() {
         .replace("\"m7g.16xlarge\"", "\"c6in.32xlarge\"")
         .replace("\"1.38.0\"", "\"1.37.0\"");
     std::fs::write(m.path().join("rdmabench.toml"), config).unwrap();
-    m.build_ref(&[]);
+    let reference = format!("rdmabench:0.1.0-{commit}-amd64");
+    assert_eq!(m.build_ref(&[]), reference, "the same source for x86 nodes");
     let build = Machine::build_call(&m.calls());
     assert_eq!(
         build[..14],
@@ -305,7 +307,7 @@ fn build_targets_the_nodes_platform_with_a_tag_unique_to_the_content() {
     ]);
     let build = Machine::build_call(&m.calls());
     assert_eq!(build[3], "linux/arm64");
-    assert_eq!(build[7], format!("{REPOSITORY}:0.1.0-{commit}"));
+    assert_eq!(build[7], format!("{REPOSITORY}:0.1.0-{commit}-arm64"));
     assert!(build.contains(&"--no-cache".into()) && build.contains(&"--load".into()));
 
     // Uncommitted changes get their own tag; other changes another one; reverting restores it.
@@ -419,7 +421,7 @@ fn push_logs_in_with_the_ecr_token_and_treats_a_tag_in_ecr_as_done() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .into();
     let push = ["--push", "--repository", REPOSITORY];
-    let reference = format!("{REPOSITORY}:0.1.0-{}", m.commit());
+    let reference = format!("{REPOSITORY}:0.1.0-{}-arm64", m.commit());
 
     // First push: login with ECR's token on stdin, then build and push.
     let out = m.rdmabench(&[&["image", "build", "--context", "src"][..], &push].concat());

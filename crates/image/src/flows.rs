@@ -43,7 +43,7 @@ pub fn build(
         Some(platform) => platform.clone(),
         None => node_platform(&config)?.to_string(),
     };
-    let source = Source::inspect(&options.context)?;
+    let source = Source::inspect(&options.context, &platform)?;
     let repository = match (&options.repository, options.push) {
         (Some(url), _) => Some(Repository::parse(url)?),
         (None, true) => Some(Repository::parse(&stack_repository(&config)?)?),
@@ -95,7 +95,8 @@ pub fn ensure(
     progress: &mut dyn FnMut(&str),
 ) -> Result<String, ImageError> {
     let config = config(config_path, progress)?;
-    let source = Source::inspect(context)?;
+    let platform = node_platform(&config)?;
+    let source = Source::inspect(context, platform)?;
     let repository = Repository::parse(&stack_repository(&config)?)?;
     let reference = repository.reference(&source.tag);
     let ecr = Ecr::connect(&repository.region)?;
@@ -104,7 +105,7 @@ pub fn ensure(
         .map_err(|e| ImageError::context(format!("looking up tag {} in ECR", source.tag), e))?
     {
         progress(&format!("{reference} is already in ECR; reusing it"));
-        record(&config, &reference, node_platform(&config)?)?;
+        record(&config, &reference, platform)?;
         return Ok(reference);
     }
     build(

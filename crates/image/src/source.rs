@@ -28,13 +28,16 @@ pub struct Source {
     pub commit: String,
     /// Whether the tree differs from the commit (tracked changes or untracked files).
     pub dirty: bool,
-    /// The content-unique image tag.
+    /// The image tag, unique to the content and the CPU architecture: an arm64 image must
+    /// never be taken for an x86 node's (the repository's tags are immutable and per image, not
+    /// multi-arch manifests).
     pub tag: String,
 }
 
 impl Source {
-    /// Reads version, commit and changes of the tree at `context`.
-    pub fn inspect(context: &Path) -> Result<Source, ImageError> {
+    /// Reads version, commit and changes of the tree at `context`, for an image built for
+    /// `platform` ("linux/arm64" or "linux/amd64").
+    pub fn inspect(context: &Path, platform: &str) -> Result<Source, ImageError> {
         let not_source = |reason: String| ImageError::Source {
             context: context.to_path_buf(),
             reason,
@@ -65,7 +68,8 @@ impl Source {
             None,
         )?;
         let dirty = !changes.is_empty();
-        let mut tag = format!("{}-{commit}", tag_safe(&version));
+        let arch = platform.rsplit('/').next().unwrap_or(platform);
+        let mut tag = format!("{}-{commit}-{}", tag_safe(&version), tag_safe(arch));
         if dirty {
             tag.push_str("-dirty-");
             tag.push_str(&changes_digest(context)?[..ID_DIGITS]);
