@@ -278,7 +278,7 @@ fn build_targets_the_nodes_platform_with_a_tag_unique_to_the_content() {
         "{stderr}"
     );
     let calls = m.calls();
-    let mut expected = expected_build(&m.src(), "linux/arm64", &reference, "1.38.0", &commit);
+    let mut expected = expected_build(&m.src(), "linux/arm64", &reference, "1.51.0", &commit);
     expected.extend(["--load".to_string(), m.src().display().to_string()]);
     assert_eq!(Machine::build_call(&calls), expected);
     assert!(calls.iter().all(|c| c.args[0] != "login"), "{calls:?}");
@@ -289,14 +289,14 @@ fn build_targets_the_nodes_platform_with_a_tag_unique_to_the_content() {
     let config = std::fs::read_to_string(m.path().join("rdmabench.toml"))
         .unwrap()
         .replace("\"m7g.16xlarge\"", "\"c6in.32xlarge\"")
-        .replace("\"1.38.0\"", "\"1.37.0\"");
+        .replace("\"1.51.0\"", "\"1.50.0\"");
     std::fs::write(m.path().join("rdmabench.toml"), config).unwrap();
     let reference = format!("rdmabench:0.1.0-{commit}-amd64");
     assert_eq!(m.build_ref(&[]), reference, "the same source for x86 nodes");
     let build = Machine::build_call(&m.calls());
     assert_eq!(
         build[..14],
-        expected_build(&m.src(), "linux/amd64", &reference, "1.37.0", &commit)[..]
+        expected_build(&m.src(), "linux/amd64", &reference, "1.50.0", &commit)[..]
     );
     m.build_ref(&[
         "--platform",

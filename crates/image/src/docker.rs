@@ -155,6 +155,27 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
+    /// A Dockerfile built by hand (without `rdmabench image build`'s build arguments) must get
+    /// the EFA installer the nodes get, or pods and node-mode runs use different libfabrics.
+    #[test]
+    fn the_dockerfiles_efa_installer_default_is_the_configs() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(crate::source::DOCKERFILE);
+        let dockerfile = std::fs::read_to_string(&path).unwrap();
+        let defaults: Vec<&str> = dockerfile
+            .lines()
+            .filter_map(|l| l.strip_prefix("ARG EFA_INSTALLER_VERSION="))
+            .collect();
+        let config = rdmabench_infra::config::StackConfig::default();
+        assert_eq!(
+            defaults,
+            [config.nodes.efa_installer_version.as_str()],
+            "{}: ARG EFA_INSTALLER_VERSION's default differs from nodes.efa_installer_version's",
+            path.display()
+        );
+    }
+
     #[test]
     fn build_arguments_name_platform_tag_dockerfile_and_versions() {
         let source = Source {

@@ -108,7 +108,9 @@ pub struct NodeConfig {
     pub volume_size_gib: u32,
     /// 2 MiB huge pages reserved on each node before kubelet starts (0 = none).
     pub hugepages_2mi: u32,
-    /// Version of the AWS EFA installer put on each host (pinned for reproducible runs).
+    /// Version of the AWS EFA installer whose user space goes on each host and into the benchmark
+    /// image (pinned for reproducible runs; docker/Dockerfile's `EFA_INSTALLER_VERSION` default
+    /// is the same, so pods and node-mode runs use one libfabric).
     pub efa_installer_version: String,
     /// Optional path of an SSH public key to install; nodes never need one.
     pub ssh_public_key_path: Option<String>,
@@ -160,7 +162,9 @@ impl Default for NodeConfig {
             count: 2,
             volume_size_gib: 100,
             hugepages_2mi: 2048,
-            efa_installer_version: "1.38.0".into(),
+            // The newest release in AWS's EFA release notes (1.51.0, October 22, 2026:
+            // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-changelog.html).
+            efa_installer_version: "1.51.0".into(),
             ssh_public_key_path: None,
             capacity_reservation_id: None,
             capacity_block: false,
@@ -397,7 +401,10 @@ impl StackConfig {
             return Err(invalid(
                 "nodes.efa_installer_version",
                 &self.nodes.efa_installer_version,
-                "use a released EFA installer version such as 1.38.0",
+                format!(
+                    "use a released EFA installer version such as {}",
+                    NodeConfig::default().efa_installer_version
+                ),
             ));
         }
         if let Some(bucket) = &self.state.s3_bucket {

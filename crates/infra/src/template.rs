@@ -56,7 +56,8 @@ volume_size_gib = {volume}
 # 2 MiB huge pages reserved at boot, before kubelet starts (0 = none; pods then run with
 # FI_EFA_USE_HUGE_PAGE=0).
 hugepages_2mi = {hugepages}
-# AWS EFA installer version put on each host, pinned so runs are reproducible.
+# AWS EFA installer version whose user space (libfabric, Open MPI) goes on each host and into the
+# benchmark image, pinned so runs are reproducible; the tarball is checked against AWS's signing key.
 efa_installer_version = "{efa}"
 # Optional: path of an SSH public key to install (nodes never need one; SSM works without it).
 # ssh_public_key_path = "~/.ssh/id_ed25519.pub"
