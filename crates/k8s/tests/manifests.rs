@@ -290,3 +290,34 @@ fn only_an_mpi_runs_client_may_exec_and_only_into_its_modes_server() {
         assert_eq!(subject.name, LauncherAccess::name(mode));
     }
 }
+
+/// The device plugin as the pinned upstream chart runs it (host network, privileged, root), and
+/// the Neuron tools' host path only where the nodes have Neuron devices.
+#[test]
+fn the_device_plugin_follows_the_chart_and_mounts_neuron_tools_only_on_neuron_nodes() {
+    let paths = |instance: &str| -> Vec<String> {
+        let plugin = Bundle::new(&spec(instance, 0), &[]).device_plugin;
+        let pod = plugin.spec.unwrap().template.spec.unwrap();
+        assert_eq!(pod.host_network, Some(true), "{instance}");
+        let security = pod.containers[0].security_context.clone().unwrap();
+        assert_eq!(security.privileged, Some(true));
+        assert_eq!(security.run_as_user, Some(0));
+        pod.volumes
+            .unwrap()
+            .into_iter()
+            .map(|v| v.host_path.unwrap().path)
+            .collect()
+    };
+    assert_eq!(
+        paths("c6in.32xlarge"),
+        ["/var/lib/kubelet/device-plugins", "/dev/infiniband/"]
+    );
+    assert_eq!(
+        paths("trn1.32xlarge"),
+        [
+            "/var/lib/kubelet/device-plugins",
+            "/dev/infiniband/",
+            "/opt/aws/neuron/"
+        ]
+    );
+}

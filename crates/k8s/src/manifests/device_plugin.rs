@@ -1,18 +1,27 @@
 //! The AWS EFA Kubernetes device plugin: it finds the EFA devices under /dev/infiniband on each
 //! EFA node and advertises them to the kubelet as `vpc.amazonaws.com/efa`, which pods then
-//! request like CPU or memory. Modelled on the eks-charts DaemonSet, with two deliberate
-//! differences: it is restricted to the stack's labelled nodes, and it runs without host
-//! networking (it only talks to the kubelet through the device-plugin socket directory).
+//! request like CPU or memory. It follows the upstream chart of the pinned version
+//! (aws/eks-charts `stable/aws-efa-k8s-device-plugin` chart v0.5.30, app v0.5.20,
+//! templates/daemonset.yaml and values.yaml): host network, a privileged container running as
+//! root with privilege escalation allowed (the chart's securityContext since eks-charts #1245,
+//! which the plugin's device and topology discovery expects), and the same three host paths.
+//! Deliberate differences: it is restricted to the stack's labelled nodes (the chart matches a
+//! list of instance types), it has CPU and memory limits and a read-only root filesystem, and
+//! the `/opt/aws/neuron` mount (Neuron tools, for Trainium/Inferentia nodes) is left out on
+//! instance types without Neuron devices, where the chart would create an empty directory on
+//! the host.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, HostPathVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements,
+    Container, HostPathVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements,
     SeccompProfile, SecurityContext, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use rdmabench_infra::instances::{Accelerator, InstanceType};
 
 use super::{eks_addon_registry, labels, metadata, DEVICE_PLUGIN_VERSION, EFA_NODE_LABEL};
 
@@ -21,12 +30,12 @@ pub const DEVICE_PLUGIN_NAME: &str = "rdmabench-efa-device-plugin";
 /// Device plugins are node infrastructure, kept beside the other EKS add-ons.
 pub const DEVICE_PLUGIN_NAMESPACE: &str = "kube-system";
 
-fn host_path(name: &str, path: &str) -> (Volume, VolumeMount) {
+fn host_path(name: &str, path: &str, type_: Option<&str>) -> (Volume, VolumeMount) {
     let volume = Volume {
         name: name.to_string(),
         host_path: Some(HostPathVolumeSource {
             path: path.to_string(),
-            type_: None,
+            type_: type_.map(str::to_string),
         }),
         ..Volume::default()
     };
@@ -45,16 +54,22 @@ fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
     ])
 }
 
-/// The device plugin DaemonSet for a cluster in `region`, image pulled from that region's EKS
-/// add-on registry.
-pub fn device_plugin(region: &str) -> DaemonSet {
+/// The device plugin DaemonSet for a cluster in `region` of `instance` nodes, image pulled from
+/// that region's EKS add-on registry.
+pub fn device_plugin(region: &str, instance: &InstanceType) -> DaemonSet {
     let selector = BTreeMap::from([("name".to_string(), DEVICE_PLUGIN_NAME.to_string())]);
-    let (volumes, mounts): (Vec<_>, Vec<_>) = [
-        host_path("device-plugin", "/var/lib/kubelet/device-plugins"),
-        host_path("infiniband", "/dev/infiniband"),
-    ]
-    .into_iter()
-    .unzip();
+    let mut paths = vec![
+        host_path("device-plugin", "/var/lib/kubelet/device-plugins", None),
+        host_path("infiniband-volume", "/dev/infiniband/", None),
+    ];
+    if instance.accelerator == Accelerator::Neuron {
+        paths.push(host_path(
+            "neuron-tools",
+            "/opt/aws/neuron/",
+            Some("DirectoryOrCreate"),
+        ));
+    }
+    let (volumes, mounts): (Vec<_>, Vec<_>) = paths.into_iter().unzip();
     let container = Container {
         name: "efa-device-plugin".to_string(),
         image: Some(format!(
@@ -67,14 +82,14 @@ pub fn device_plugin(region: &str) -> DaemonSet {
             limits: Some(quantities("100m", "64Mi")),
             ..ResourceRequirements::default()
         }),
+        // The chart's securityContext (values.yaml of chart v0.5.30). A privileged container
+        // has every capability, so no drop list is set: it would only mislead a reader.
         security_context: Some(SecurityContext {
-            privileged: Some(false),
-            allow_privilege_escalation: Some(false),
+            privileged: Some(true),
+            allow_privilege_escalation: Some(true),
+            run_as_non_root: Some(false),
+            run_as_user: Some(0),
             read_only_root_filesystem: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".to_string()]),
-                add: None,
-            }),
             ..SecurityContext::default()
         }),
         volume_mounts: Some(mounts),
@@ -100,6 +115,7 @@ pub fn device_plugin(region: &str) -> DaemonSet {
                 }),
                 spec: Some(PodSpec {
                     automount_service_account_token: Some(false),
+                    host_network: Some(true),
                     priority_class_name: Some("system-node-critical".to_string()),
                     node_selector: Some(BTreeMap::from([(
                         EFA_NODE_LABEL.0.to_string(),

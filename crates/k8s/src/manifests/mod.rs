@@ -240,7 +240,7 @@ impl Bundle {
     pub fn new(spec: &BenchSpec, modes: &[Mode]) -> Bundle {
         Bundle {
             namespace: namespace(spec),
-            device_plugin: device_plugin(&spec.region),
+            device_plugin: device_plugin(&spec.region, spec.instance),
             device_plugin_policy: device_plugin_network_policy(),
             bench_policy: bench_network_policy(spec),
             modes: modes.iter().map(|&m| ModeObjects::new(spec, m)).collect(),
