@@ -57,16 +57,47 @@ pub fn report_format(arg: FormatArg) -> Format {
     }
 }
 
-fn parse_cpus(text: &str) -> Result<Vec<usize>> {
+/// What `--cpu` asks for: CPUs by number (server first), or `numa`: CPUs next to the EFA device,
+/// chosen on the host that runs the end (never where options are only checked).
+enum CpuRequest {
+    Cpus(Vec<usize>),
+    Numa,
+}
+
+fn parse_cpus(text: &str) -> Result<CpuRequest> {
+    if text.trim() == "numa" {
+        return Ok(CpuRequest::Numa);
+    }
     let cpus: Vec<usize> = text
         .split(',')
         .map(|c| c.trim().parse::<usize>())
         .collect::<Result<_, _>>()
-        .with_context(|| format!("invalid --cpu '{text}': expected A or A,B with CPU numbers"))?;
+        .with_context(|| {
+            format!("invalid --cpu '{text}': expected A or A,B with CPU numbers, or numa")
+        })?;
     if cpus.is_empty() || cpus.len() > 2 {
         bail!("invalid --cpu '{text}': give one CPU (this end) or two (server,client)");
     }
-    Ok(cpus)
+    Ok(CpuRequest::Cpus(cpus))
+}
+
+/// The CPUs (server first) a `--cpu` request means on this host: for `numa`, one per end that
+/// runs here (two with --local) on the EFA device's NUMA node, among the CPUs this process may
+/// use (a pod's cpuset); a choice off that node is warned about and shows in the results.
+fn resolve_cpus(request: CpuRequest, local: bool) -> Result<Vec<usize>> {
+    match request {
+        CpuRequest::Cpus(cpus) => Ok(cpus),
+        CpuRequest::Numa => {
+            let allowed = rdmabench_engine::numa::allowed_cpus()?;
+            let ends = if local { 2 } else { 1 };
+            let choice =
+                rdmabench_engine::numa::near_efa(std::path::Path::new("/"), &allowed, ends)?;
+            if let Some(warning) = &choice.warning {
+                eprintln!("rdmabench: {warning}");
+            }
+            Ok(choice.cpus)
+        }
+    }
 }
 
 /// Loads libfabric if the run needs it. With `--provider auto` and no libfabric, falls back to
@@ -93,7 +124,7 @@ pub fn load_library(
 
 struct Plan {
     config: RunConfig,
-    cpus: Option<Vec<usize>>,
+    cpus: Option<CpuRequest>,
     port: u16,
 }
 
@@ -123,13 +154,10 @@ fn rma_test(args: &RmaArgs) -> Test {
 
 fn plan(args: &CommonArgs, test: Test) -> Result<Plan> {
     let cpus = args.cpu.as_deref().map(parse_cpus).transpose()?;
-    if args.local && cpus.as_ref().is_some_and(|c| c.len() != 2) {
-        bail!("--local runs both ends: give two CPUs, --cpu SERVER,CLIENT");
+    if args.local && matches!(&cpus, Some(CpuRequest::Cpus(c)) if c.len() != 2) {
+        bail!("--local runs both ends: give two CPUs, --cpu SERVER,CLIENT (or --cpu numa)");
     }
-    let this_end_cpu = cpus
-        .as_ref()
-        .map(|c| if args.server { c[0] } else { c[c.len() - 1] });
-    let config = measure_config(&args.measure, test, this_end_cpu)?;
+    let config = measure_config(&args.measure, test)?;
     let port = args.port.unwrap_or(if args.local {
         0
     } else {
@@ -139,8 +167,9 @@ fn plan(args: &CommonArgs, test: Test) -> Result<Plan> {
 }
 
 /// The engine configuration the measurement options describe, checked as the engine would;
-/// shared by every command that measures (pingpong, bw, matrix).
-pub fn measure_config(m: &MeasureArgs, test: Test, cpu: Option<usize>) -> Result<RunConfig> {
+/// shared by every command that measures (pingpong, bw, matrix). Unpinned: callers that pin
+/// set `cpu` once they know this host's CPUs.
+pub fn measure_config(m: &MeasureArgs, test: Test) -> Result<RunConfig> {
     let sizes = if m.sweep {
         sweep_sizes()
     } else {
@@ -191,7 +220,7 @@ pub fn measure_config(m: &MeasureArgs, test: Test, cpu: Option<usize>) -> Result
         force_mr_local: m.force_mr_local,
         fabric: fabric_choice(m.fabric),
         require_device_rdma: m.require_device_rdma,
-        cpu,
+        cpu: None,
         timeout: parse_duration(&m.timeout).context("--timeout")?,
         interrupted: Arc::new(AtomicBool::new(false)),
     };
@@ -314,6 +343,10 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
         cpus,
         port,
     } = plan(args, test)?;
+    let cpus = cpus.map(|c| resolve_cpus(c, args.local)).transpose()?;
+    config.cpu = cpus
+        .as_ref()
+        .map(|c| if args.server { c[0] } else { c[c.len() - 1] });
     let (lib, fallback_note) = load_library(&mut config.transport)?;
     config.interrupted = crate::interrupt::flag()?;
     let mut runs = Vec::new();

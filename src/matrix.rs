@@ -18,7 +18,7 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
     let hosts = rdmabench_matrix::agents(&args.hosts, args.hosts_file.as_deref())?;
     let limit = parse_duration(&args.limit).context("--limit")?;
     // The agents load libfabric and resolve the provider; the coordinator only drives them.
-    let config = measure_config(&args.measure, Test::PingPong, None)?;
+    let config = measure_config(&args.measure, Test::PingPong)?;
     let interrupted = interrupt::flag()?;
     let run = rdmabench_matrix::measure(
         hosts,
@@ -73,6 +73,6 @@ pub fn cluster_options(options: &[String]) -> Result<Vec<String>> {
             args.hosts[2..].join(" ")
         );
     }
-    measure_config(&args.measure, Test::PingPong, None).context("invalid matrix options")?;
+    measure_config(&args.measure, Test::PingPong).context("invalid matrix options")?;
     Ok(crate::bench::with_default_provider(options))
 }

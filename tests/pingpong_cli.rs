@@ -597,6 +597,45 @@ fn nix_is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// `--cpu numa` on this host: two different CPUs for the two ends, each recorded with its NUMA
+/// node; without an EFA device that reports a NUMA node the run says it could not follow one.
+#[test]
+fn cpu_numa_pins_each_end_and_records_where() {
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--transport",
+        "socket",
+        "--sizes",
+        "4",
+        "--iters",
+        "100",
+        "--cpu",
+        "numa",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json(&out);
+    let cpus = doc["parameters"]["cpu"].as_array().unwrap().clone();
+    assert_eq!(cpus.len(), 2);
+    assert_ne!(cpus[0], cpus[1]);
+    for (end, cpu) in [("peer", &cpus[0]), ("local", &cpus[1])] {
+        let facts = &doc["endpoints"][end];
+        assert_eq!(&facts["pinned_cpu"], cpu);
+        assert_eq!(facts["cpu_set"], cpu.to_string());
+        if std::path::Path::new("/sys/devices/system/node/node0").exists() {
+            assert!(
+                !facts["cpu_numa_nodes"].as_array().unwrap().is_empty(),
+                "{facts}"
+            );
+        }
+        if facts["efa_numa_node"].is_null() {
+            assert!(stderr(&out).contains("no EFA device reports a NUMA node"));
+        }
+    }
+}
+
 #[test]
 fn duration_mode_and_cpu_pinning_are_honoured_and_reported() {
     let out = run(&[
@@ -623,6 +662,9 @@ fn duration_mode_and_cpu_pinning_are_honoured_and_reported() {
     assert_eq!(doc["parameters"]["cpu"], serde_json::json!([0, 1]));
     assert_eq!(doc["endpoints"]["local"]["pinned_cpu"], 1);
     assert_eq!(doc["endpoints"]["peer"]["pinned_cpu"], 0);
+    // Each end records the CPUs it could run on while measuring: only its pinned one.
+    assert_eq!(doc["endpoints"]["local"]["cpu_set"], "1");
+    assert_eq!(doc["endpoints"]["peer"]["cpu_set"], "0");
     for row in doc["results"].as_array().unwrap() {
         let iterations = row["iterations"].as_u64().unwrap();
         assert!(iterations >= 1, "{row}");

@@ -383,7 +383,8 @@ pub struct CommonArgs {
     /// Out-of-band TCP port (both ends must agree); --local picks a free one unless given.
     #[arg(long)]
     pub port: Option<u16>,
-    /// Pin to CPUs: `A,B` pins the server to A and the client to B; a single CPU pins this end.
+    /// Pin to CPUs: `A,B` pins the server to A and the client to B; a single CPU pins this end;
+    /// `numa` pins each end to a CPU on its EFA device's NUMA node.
     #[arg(long)]
     pub cpu: Option<String>,
     /// Run the whole measurement this many times (a new connection each) and report the

@@ -33,7 +33,7 @@ fn installer_version(record: &str) -> Option<String> {
 }
 
 /// EFA devices on the PCI bus, by address.
-fn devices(root: &Path) -> Vec<EfaDevice> {
+pub(crate) fn devices(root: &Path) -> Vec<EfaDevice> {
     let Ok(entries) = std::fs::read_dir(root.join(PCI_DEVICES)) else {
         return Vec::new();
     };

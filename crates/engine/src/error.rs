@@ -113,6 +113,10 @@ pub enum EngineError {
     /// The peer sent something unexpected on the out-of-band connection.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// `--cpu numa` could not choose CPUs (too few allowed, or the kernel's NUMA lists are
+    /// unreadable).
+    #[error("{0}")]
+    CpuPlacement(String),
     /// Pinning to the requested CPU failed.
     #[error("cannot pin to CPU {cpu}: {reason}; choose a CPU listed by `nproc`/taskset")]
     Pinning {

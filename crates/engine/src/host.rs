@@ -8,6 +8,9 @@ use rdmabench_results::HostFacts;
 
 /// Gathers this host's facts. `pinned_cpu` is the CPU this end runs on, if pinned.
 pub fn host_facts(pinned_cpu: Option<usize>, libfabric_version: Option<String>) -> HostFacts {
+    let root = std::path::Path::new("/");
+    let efa = crate::efa::efa_stack(root);
+    let cpus = crate::numa::allowed_cpus().ok();
     HostFacts {
         hostname: nix::unistd::gethostname()
             .ok()
@@ -26,7 +29,14 @@ pub fn host_facts(pinned_cpu: Option<usize>, libfabric_version: Option<String>) 
         libfabric_version,
         fi_env: fi_environment(),
         clock_overhead_ns: clock_overhead_ns(),
-        efa: crate::efa::efa_stack(std::path::Path::new("/")),
+        efa_numa_node: efa
+            .as_ref()
+            .and_then(|stack| crate::numa::efa_numa_node(&stack.devices)),
+        efa,
+        cpu_set: cpus.as_deref().map(crate::numa::format_cpulist),
+        cpu_numa_nodes: cpus
+            .map(|cpus| crate::numa::numa_nodes_of(root, &cpus))
+            .unwrap_or_default(),
     }
 }
 
@@ -89,6 +99,8 @@ mod tests {
         let a = host_facts(None, None);
         assert!(!a.hostname.is_empty());
         assert!(a.kernel.is_some());
+        // Every process may run somewhere: the CPU set is recorded.
+        assert!(a.cpu_set.as_deref().is_some_and(|s| !s.is_empty()));
         let mut b = a.clone();
         assert!(same_host(&a, &b));
         b.boot_id = Some("another-boot".into());

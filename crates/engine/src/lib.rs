@@ -9,6 +9,7 @@ pub mod efa;
 pub mod error;
 pub mod host;
 pub mod measure;
+pub mod numa;
 pub mod oob;
 mod pingpong;
 mod pinning;

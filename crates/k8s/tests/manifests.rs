@@ -146,6 +146,41 @@ fn node_mode_runs_in_the_host_namespaces_with_the_same_budget_but_no_device_plug
     );
 }
 
+/// Both modes' ends pin themselves next to their EFA device (`--cpu numa`), so CPU placement
+/// is not what differs between node and pod numbers; a user's own `--cpu` wins, and the
+/// reference tools, which take no `--cpu`, get none.
+#[test]
+fn every_end_pins_next_to_its_efa_device_unless_told_otherwise() {
+    let args = |spec: &BenchSpec, mode, role| {
+        rdmabench_k8s::manifests::bench_pod(spec, mode, role)
+            .spec
+            .unwrap()
+            .containers[0]
+            .args
+            .clone()
+            .unwrap()
+    };
+    let pins =
+        |args: &[String], cpu: &str| args.windows(2).filter(|w| w == &["--cpu", cpu]).count();
+    let default = spec("c6in.32xlarge", 512);
+    for mode in [Mode::Node, Mode::Pod] {
+        for role in [Role::Server, Role::Client] {
+            assert_eq!(
+                pins(&args(&default, mode, role), "numa"),
+                1,
+                "{mode:?} {role:?}"
+            );
+        }
+    }
+    let mut chosen = default.clone();
+    chosen.bench_args.extend(["--cpu".into(), "3".into()]);
+    let client = args(&chosen, Mode::Node, Role::Client);
+    assert_eq!((pins(&client, "numa"), pins(&client, "3")), (0, 1));
+    let mut tool = default.clone();
+    tool.test = "tool".into();
+    assert!(!args(&tool, Mode::Node, Role::Client).contains(&"--cpu".to_string()));
+}
+
 #[test]
 fn client_and_server_get_the_same_measurement_arguments() {
     let spec = spec("c7gn.16xlarge", 512);

@@ -48,7 +48,8 @@ pub enum ResultsError {
 /// the `fabric` and `require_device_rdma` parameters. Older files read with `fabric_kind` = the
 /// core provider name, no emulation recorded, `fabric` = "auto" and no device RDMA required.
 /// Version 4 added the EFA stack each end saw (`endpoints.*.efa`: installer, kernel module,
-/// devices, AMI release); older files read with none.
+/// devices, AMI release) and each end's CPU placement (`endpoints.*.cpu_set`, `cpu_numa_nodes`,
+/// `efa_numa_node`); older files read with none.
 pub const SCHEMA_VERSION: u32 = 4;
 /// The oldest layout this build still reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -145,7 +146,7 @@ pub struct Parameters {
     pub completion: String,
     /// Whether buffers were registered even though the provider did not ask.
     pub force_mr_local: bool,
-    /// CPU pinning as given with --cpu.
+    /// CPU pinning (server first): the CPUs given with --cpu, or those `--cpu numa` chose.
     pub cpu: Option<Vec<usize>>,
     /// Connection and no-progress timeout.
     pub timeout_ns: u64,
@@ -194,6 +195,19 @@ pub struct HostFacts {
     /// (older files, hosts without EFA).
     #[serde(default)]
     pub efa: Option<EfaStack>,
+    /// The CPUs this end could run on while it measured, in the kernel's list format ("32" when
+    /// pinned, the kubelet's exclusive CPUs in a pod, e.g. "32-35"): node and pod runs compare
+    /// only when these are alike. None in older files.
+    #[serde(default)]
+    pub cpu_set: Option<String>,
+    /// The NUMA nodes of `cpu_set`, ascending; empty where unknown (older files).
+    #[serde(default)]
+    pub cpu_numa_nodes: Vec<u32>,
+    /// The NUMA node of the EFA device `--cpu numa` pins next to (the first EFA device that
+    /// reports one): when it is not in `cpu_numa_nodes`, every message crossed the socket
+    /// interconnect. None without EFA, or in older files.
+    #[serde(default)]
+    pub efa_numa_node: Option<u32>,
 }
 
 /// The EFA stack of a host: which installer, kernel module, devices and AMI. Two EFA runs with

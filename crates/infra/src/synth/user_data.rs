@@ -26,17 +26,39 @@ const EFA_INSTALLER_HOST: &str = "https://efa-installer.amazonaws.com";
 /// signature made by another key, stops the node setup before the tarball is unpacked.
 const EFA_INSTALLER_KEY_FINGERPRINT: &str = "4E9091BCBB97A96B26B15E59A05480B1DD2D3CCC";
 
-/// The MIME document, as plain text (the launch template base64-encodes it).
-pub(super) fn render(config: &StackConfig) -> String {
-    let node_config = "\
+/// The NodeConfig part. `spec.kubelet.config` is a KubeletConfiguration that nodeadm merges with
+/// its defaults, `spec.kubelet.flags` are appended to its kubelet flags (nodeadm API reference,
+/// KubeletOptions: https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/, source
+/// nodeadm/doc/api.md; merging: nodeadm/doc/examples.md).
+///
+/// The static CPU manager gives the benchmark pods (Guaranteed QoS, whole CPUs) exclusive CPUs
+/// instead of the shared pool, and the single-numa-node topology manager admits a pod only when
+/// its CPUs (and devices that report a NUMA node) fit on one NUMA node, so node-mode and
+/// pod-mode ends get the same kind of placement. The static policy needs a CPU reservation
+/// above zero, or the kubelet refuses to start ("The kubelet requires a CPU reservation greater
+/// than zero be made using either --kube-reserved and/or --system-reserved or --reserved-cpus
+/// when the static policy is enabled", https://kubernetes.io/docs/tasks/administer-cluster/cpu-management-policies/#static-policy-configuration):
+/// one CPU of systemReserved provides it on every instance type, where reservedSystemCPUs would
+/// have to name CPU ids that differ between types, and it leaves nodeadm's own kubeReserved
+/// alone. The kubelet takes the reserved CPUs from the lowest physical core ids.
+const NODE_CONFIG: &str = "\
 ---
 apiVersion: node.eks.aws/v1alpha1
 kind: NodeConfig
 spec:
   kubelet:
+    config:
+      cpuManagerPolicy: static
+      topologyManagerPolicy: single-numa-node
+      systemReserved:
+        cpu: \"1\"
     flags:
       - --node-labels=rdmabench.io/efa=true
 ";
+
+/// The MIME document, as plain text (the launch template base64-encodes it).
+pub(super) fn render(config: &StackConfig) -> String {
+    let node_config = NODE_CONFIG;
     let script = script(config);
     format!(
         "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"{BOUNDARY}\"\n\n\
@@ -135,6 +157,11 @@ mod tests {
         let text = render(&config);
         assert!(text.contains("Content-Type: application/node.eks.aws"));
         assert!(text.contains("kind: NodeConfig"));
+        // Exclusive CPUs and NUMA alignment for the benchmark pods, with the CPU reservation
+        // without which a static-policy kubelet does not start.
+        assert!(text.contains(
+            "    config:\n      cpuManagerPolicy: static\n      topologyManagerPolicy: single-numa-node\n      systemReserved:\n        cpu: \"1\"\n"
+        ));
         assert!(text.contains("Content-Type: text/x-shellscript"));
         assert!(text.contains("vm.nr_hugepages=512"));
         assert!(text.contains("LimitMEMLOCK=infinity"));

@@ -117,8 +117,14 @@ pub fn server_service(spec: &BenchSpec, mode: Mode) -> Service {
     }
 }
 
+/// The measurements that pin each end with `--cpu numa`: rdmabench's own (the reference tools
+/// and the matrix agents take no `--cpu`).
+const PINNED_TESTS: &[&str] = &["pingpong", "bw", "rma"];
+
 /// Arguments of a pod after its subcommand (`rdmabench pingpong`, `bw`, `rma`, `agent`,
-/// `matrix`).
+/// `matrix`). Both modes' ends get `--cpu numa` unless the user chose CPUs: each end then runs
+/// on one CPU next to its EFA device, in node mode as in pod mode, instead of wherever the
+/// scheduler puts it within the pod's exclusive CPUs.
 fn bench_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
     let port = spec.port.to_string();
     let mut args: Vec<String> = match role {
@@ -131,6 +137,16 @@ fn bench_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
         args.extend(["--port".to_string(), port]);
     }
     args.extend(spec.bench_args.iter().cloned());
+    let cpu_chosen = spec
+        .bench_args
+        .iter()
+        .any(|a| a == "--cpu" || a.starts_with("--cpu="));
+    if matches!(role, Role::Server | Role::Client)
+        && PINNED_TESTS.contains(&spec.test.as_str())
+        && !cpu_chosen
+    {
+        args.extend(["--cpu".to_string(), "numa".to_string()]);
+    }
     if matches!(role, Role::Client | Role::Coordinator) {
         args.extend(["--format".to_string(), "json".to_string()]);
     }

@@ -30,6 +30,23 @@ mod tests {
     }
 
     #[test]
+    fn files_written_before_cpu_placement_was_recorded_still_read() {
+        let results = sample::results();
+        let text = super::render(&results)
+            .replace(",\n      \"cpu_set\": \"32-35\"", "")
+            .replace(",\n      \"cpu_numa_nodes\": [\n        1\n      ]", "")
+            .replace(",\n      \"efa_numa_node\": null", "");
+        assert!(
+            !text.contains("cpu_set") && !text.contains("numa"),
+            "{text}"
+        );
+        let read = ResultsFile::from_json(&text).unwrap();
+        assert_eq!(read.endpoints.local.cpu_set, None);
+        assert!(read.endpoints.local.cpu_numa_nodes.is_empty());
+        assert_eq!(read.endpoints.local.efa_numa_node, None);
+    }
+
+    #[test]
     fn optional_fields_are_written_as_null() {
         let text = super::render(&sample::results());
         for field in [
@@ -40,6 +57,7 @@ mod tests {
             "pinned_cpu",
             "placement",
             "efa",
+            "efa_numa_node",
         ] {
             assert!(text.contains(&format!("\"{field}\": null")), "{field}");
         }

@@ -271,6 +271,9 @@ pub(crate) mod sample {
             fi_env: BTreeMap::from([("FI_LOG_LEVEL".to_string(), "warn".to_string())]),
             clock_overhead_ns: 21,
             efa: None,
+            cpu_set: Some("32-35".into()),
+            cpu_numa_nodes: vec![1],
+            efa_numa_node: None,
         };
         let row = |size: u64, total_ns: u64, base: u64| {
             SizeMeasurement::pingpong(
