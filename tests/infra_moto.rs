@@ -193,8 +193,9 @@ fn lost_state_blocks_up_and_down_orphans_cleans_up() {
 #[test]
 fn a_failed_apply_can_still_be_destroyed() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    // The node group is the step that fails for real when AWS runs out of a scarce type.
-    let Some(m) = Machine::new(&["--fail", "CreateNodegroup:InsufficientInstanceCapacity"]) else {
+    // The node group is the step that fails for real when AWS runs out of a scarce type: EKS
+    // creates it, then reports it CREATE_FAILED with EC2's InsufficientInstanceCapacity.
+    let Some(m) = Machine::new(&["--no-capacity"]) else {
         return;
     };
     let up = m.rdmabench(&["infra", "up", "--yes"]);
@@ -202,16 +203,54 @@ fn a_failed_apply_can_still_be_destroyed() {
     let message = text(&up.stderr);
     assert!(message.contains("rdmabench infra down"), "{message}");
     assert!(
-        message.contains("injected"),
+        message.contains("CREATE_FAILED") && message.contains("InsufficientInstanceCapacity"),
         "terraform's reason is shown: {message}"
     );
     assert!(
         message.contains("hint: AWS has no free m7g.16xlarge capacity"),
         "{message}"
     );
+    for field in [
+        "network.availability_zones",
+        "nodes.capacity_reservation_id",
+    ] {
+        assert!(message.contains(field), "the hint names {field}: {message}");
+    }
 
     let down = m.rdmabench(&["infra", "down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down.stderr));
+    m.assert_nothing_left();
+}
+
+#[test]
+fn the_log_group_eks_recreates_does_not_block_the_next_up() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // moto re-creates the cluster's log group once after each cluster deletion, as EKS does.
+    let Some(m) = Machine::new(&["--recreate-eks-log-groups"]) else {
+        return;
+    };
+    let group = "/aws/eks/rdmabench/cluster";
+    m.ok(&["infra", "up", "--yes"]);
+    let down = m.rdmabench(&["infra", "down", "--yes"]);
+    let progress = text(&down.stderr);
+    assert!(down.status.success(), "{progress}");
+    assert!(
+        progress.contains(&format!("removed log group {group}, which EKS re-created")),
+        "{progress}"
+    );
+    m.assert_nothing_left();
+
+    // One that appears after `down` (EKS can be late) is adopted by the next `up`, which
+    // would otherwise fail with ResourceAlreadyExistsException.
+    m.moto.create_log_group(group);
+    let up = m.rdmabench(&["infra", "up", "--yes"]);
+    let progress = text(&up.stderr);
+    assert!(up.status.success(), "{progress}");
+    assert!(
+        progress.contains(&format!("log group {group} exists outside the state")),
+        "{progress}"
+    );
+    m.ok(&["infra", "down", "--yes"]);
     m.assert_nothing_left();
 }
 

@@ -64,6 +64,23 @@ impl Moto {
             .env("AWS_SHARED_CREDENTIALS_FILE", home.join("aws-credentials"));
     }
 
+    /// Creates an untagged log group, as EKS's service-linked role does for a cluster's logs.
+    pub fn create_log_group(&self, name: &str) {
+        let script = "import sys, boto3\n\
+            boto3.client('logs', endpoint_url=sys.argv[1], region_name='us-east-1', \
+            aws_access_key_id='testing', aws_secret_access_key='testing')\
+            .create_log_group(logGroupName=sys.argv[2])";
+        let out = Command::new(&self.python)
+            .args(["-c", script, &self.endpoint, name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// What moto still holds of `stack` (tests/support/moto_inventory.py), one line per kind
     /// with anything left; empty when nothing is.
     pub fn leftovers(&self, stack: &str) -> Vec<String> {

@@ -14,6 +14,13 @@ rdmabench's own AWS calls need is here:
   * EKS add-ons and access entries (with access policies): 404. Fakes are ACTIVE at once and
     gone at once, so the provider's waiters finish on their first poll.
   * Service Quotas: GetServiceQuota knows no ec2 quota, ListServiceQuotas answers 500.
+  * CloudWatch Logs AssociateKmsKey: missing (a log group that `up` imported gets its key so);
+    DeleteLogGroup keeps the group's tags, which a new group of the same name inherits.
+And two AWS behaviours the tests switch on (moto_wrapper.py's options):
+  * NO_CAPACITY: EC2 has no capacity of the node type, so EKS's node group ends CREATE_FAILED
+    with the Auto Scaling group's InsufficientInstanceCapacity launch failure as its health issue.
+  * RECREATE_EKS_LOG_GROUPS: EKS's service-linked role re-creates /aws/eks/<name>/cluster,
+    untagged, right after terraform deletes it during a destroy (terraform-aws-eks #2486, #2763).
   * Tagging API GetResources lists no EKS or ECR resource, Elastic IP or launch template (nor
     our placement groups): added through moto's own TaggableResourcesMixin, so moto applies
     TagFilters and paging.
@@ -33,6 +40,7 @@ from moto.core.resource_tagging import TaggableResourcesMixin, TaggedResource
 from moto.ec2.models import ec2_backends
 from moto.ecr.models import ecr_backends
 from moto.eks.models import eks_backends
+from moto.logs.models import logs_backends
 
 # Generous defaults (the stack needs far less); moto_wrapper.py --quota overrides them.
 QUOTAS = {
@@ -59,6 +67,10 @@ PLACEMENT_GROUPS = defaultdict(dict)  # (account, region) -> name -> group
 ADDONS = defaultdict(dict)  # (account, region, cluster) -> name -> addon
 ACCESS_ENTRIES = defaultdict(dict)  # (account, region, cluster) -> principal ARN -> entry
 UPDATES = {}  # update id -> add-on update
+
+NO_CAPACITY = False  # moto_wrapper.py --no-capacity
+RECREATE_EKS_LOG_GROUPS = False  # moto_wrapper.py --recreate-eks-log-groups
+DELETED_CLUSTERS = set()  # (account, region, cluster) deleted, whose log group EKS re-creates once
 
 FAKES = {}  # (service, operation) -> fn(call) -> JSON-able dict, or a Response
 HOOKS = {}  # (service, operation) -> fn(call, moto's 200 response) -> response
@@ -246,7 +258,55 @@ def delete_cluster_extras(call, response):
         ec2_of(call).delete_security_group(group_id=vpc_config["clusterSecurityGroupId"])
     ADDONS.pop(call.key(call.params["name"]), None)
     ACCESS_ENTRIES.pop(call.key(call.params["name"]), None)
+    if RECREATE_EKS_LOG_GROUPS:
+        DELETED_CLUSTERS.add(call.key(call.params["name"]))
     return response
+
+
+@hook("eks", "DescribeNodegroup")
+def fail_without_capacity(call, response):
+    """With NO_CAPACITY, the node group failed as EKS reports it when EC2 has none of the type."""
+    if not NO_CAPACITY:
+        return response
+
+    def failed(payload):
+        group = payload["nodegroup"]
+        group["status"] = "CREATE_FAILED"
+        group["health"] = {"issues": [{
+            "code": "AsgInstanceLaunchFailures",
+            "message": "Could not launch On-Demand Instances. InsufficientInstanceCapacity - "
+                       f"We currently do not have sufficient {group['instanceTypes'][0] if group.get('instanceTypes') else 'instance'} "
+                       "capacity in the Availability Zone you requested. Launching EC2 instance "
+                       "failed.",
+            "resourceIds": [f"eks-{group['nodegroupName']}-asg"]}]}
+    return patch_json(response, failed)
+
+
+# ---- CloudWatch Logs -------------------------------------------------------------------------
+
+@hook("logs", "DeleteLogGroup")
+def eks_recreates_its_log_group(call, response):
+    """moto keeps a deleted group's tags, which a new group of the same name would inherit (AWS
+    starts it untagged). The first deletion of a deleted cluster's log group is undone by EKS."""
+    name = call.json().get("logGroupName", "")
+    backend = logs_backends[call.account][call.region]
+    backend.tagger.delete_all_tags_for_resource(
+        f"arn:aws:logs:{call.region}:{call.account}:log-group:{name}")
+    match = re.fullmatch(r"/aws/eks/([^/]+)/cluster", name)
+    if match and call.key(match[1]) in DELETED_CLUSTERS:
+        DELETED_CLUSTERS.discard(call.key(match[1]))
+        backend.create_log_group(name, tags={})
+    return response
+
+
+@fake("logs", "AssociateKmsKey")
+def associate_kms_key(call):
+    request = call.json()
+    group = logs_backends[call.account][call.region].groups.get(request.get("logGroupName"))
+    if group is None:
+        raise not_found("The specified log group does not exist.")
+    group.kms_key_id = request.get("kmsKeyId")
+    return {}
 
 
 @hook("eks", "CreateNodegroup")

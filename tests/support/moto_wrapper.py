@@ -4,9 +4,9 @@
 Why not plain `moto_server`:
 - it binds a random free port (port 0) and writes the number to --port-file when it is ready
   (tmp + rename: a reader never sees half a number), so parallel tests never collide;
-- `--fail OPERATION[:CODE]` makes one API call fail the way AWS does (HTTP 400 with the
-  protocol's JSON or XML error), to test that a failed `terraform apply` leaves state that
-  `terraform destroy` can clean up;
+- `--no-capacity` makes the EKS node group end CREATE_FAILED with EC2's
+  InsufficientInstanceCapacity, as AWS does when it has none of the type in the AZ;
+- `--recreate-eks-log-groups` re-creates a deleted cluster's log group once, as EKS does;
 - `--quota CODE=VALUE` sets what Service Quotas reports, to test the preflight;
 - what moto 5.2.5 lacks or gets wrong for this stack is filled in by moto_gaps.py (see there).
 
@@ -15,7 +15,7 @@ terraform-provider-aws 5.100 honours it for sts, iam, ec2, eks, kms, logs and ec
 SDK for sts, service-quotas and tagging; no provider argument is needed), any access key,
 AWS_REGION, AWS_EC2_METADATA_DISABLED=true. Each call is routed by the service in its SigV4
 scope and its operation (X-Amz-Target, Action, or the REST path matched against botocore's
-service model); calls that are neither failed nor faked go to moto unchanged.
+service model); calls that are not faked go to moto unchanged.
 """
 
 import argparse
@@ -125,11 +125,11 @@ def error_response(call, error):
 
 
 class Wrapper:
-    """WSGI middleware: an injected failure, else a fake, else moto (and a hook after it)."""
+    """WSGI middleware: a fake, else moto (and a hook after it)."""
 
-    def __init__(self, failures, verbose):
+    def __init__(self, verbose):
         self.moto = DomainDispatcherApplication(create_backend_app)
-        self.failures, self.verbose = failures, verbose
+        self.verbose = verbose
         self.created = {}  # idempotency key -> (body, content type) of a create that succeeded
 
     def __call__(self, environ, start_response):
@@ -177,11 +177,6 @@ class Wrapper:
 
     def dispatch(self, call, environ):
         try:
-            if call.operation in self.failures:
-                code = self.failures[call.operation] or (
-                    "InvalidParameterValue" if call.protocol in ("ec2", "query")
-                    else "InvalidRequestException")
-                raise moto_gaps.AwsError(400, code, "injected failure")
             fake = moto_gaps.FAKES.get((call.service, call.operation))
             if fake:
                 with LOCK:
@@ -204,11 +199,12 @@ class Wrapper:
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port-file", required=True, help="where to write the port when ready")
-    parser.add_argument("--fail", action="append", default=[], metavar="OPERATION[:CODE]",
-                        help="answer this API operation with 400 CODE 'injected failure' "
-                             "(repeatable; e.g. CreateNodegroup)")
     parser.add_argument("--quota", action="append", default=[], metavar="CODE=VALUE",
                         help="what Service Quotas reports for an ec2 or vpc quota code")
+    parser.add_argument("--no-capacity", action="store_true",
+                        help="EKS node groups end CREATE_FAILED: InsufficientInstanceCapacity")
+    parser.add_argument("--recreate-eks-log-groups", action="store_true",
+                        help="re-create /aws/eks/<name>/cluster once after its cluster's deletion")
     parser.add_argument("--exit-with-stdin", action="store_true",
                         help="exit when stdin reaches EOF (the process that started us died)")
     parser.add_argument("--verbose", action="store_true",
@@ -222,14 +218,15 @@ def parse_args(argv):
             parser.error(f"--quota {item}: want CODE=NUMBER with a known code: "
                          + ", ".join(sorted(c for codes in quotas.values() for c in codes)))
         quotas[service][code] = (quotas[service][code][0], float(value))
-    args.failures = dict((f.split(":", 1) + [""])[:2] for f in args.fail)
+    moto_gaps.NO_CAPACITY = args.no_capacity
+    moto_gaps.RECREATE_EKS_LOG_GROUPS = args.recreate_eks_log_groups
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # we log calls ourselves
-    server = make_server("127.0.0.1", 0, Wrapper(args.failures, args.verbose), threaded=True,
+    server = make_server("127.0.0.1", 0, Wrapper(args.verbose), threaded=True,
                          request_handler=MotoRequestHandler)
     port = server.socket.getsockname()[1]
     os.environ["MOTO_PORT"] = str(port)  # moto builds some URLs from it

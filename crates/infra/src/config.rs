@@ -307,17 +307,15 @@ impl StackConfig {
                 "use a duration in hours or minutes, e.g. 4h or 90m",
             ));
         }
-        let version_ok = self
-            .cluster
-            .kubernetes_version
-            .strip_prefix("1.")
-            .and_then(|minor| minor.parse::<u32>().ok())
-            .is_some_and(|minor| minor >= 31);
-        if !version_ok {
+        // Which versions EKS offers depends on the day; the refusal names them.
+        if let Err(problem) = crate::eks_versions::support(
+            &self.cluster.kubernetes_version,
+            &crate::eks_versions::today(),
+        ) {
             return Err(invalid(
                 "cluster.kubernetes_version",
                 &self.cluster.kubernetes_version,
-                "use a Kubernetes minor version in EKS standard support, \"1.31\" or newer (default \"1.35\")",
+                problem,
             ));
         }
         if self.cluster.public_endpoint && self.cluster.public_access_cidrs.is_empty() {

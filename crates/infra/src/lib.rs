@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod config;
 pub mod config_file;
+pub mod eks_versions;
 pub mod error;
 pub mod instances;
 pub mod orphans;

@@ -3,6 +3,8 @@
 //! unknown, never as 0, and the total then says it is a lower bound.
 
 use crate::config::{ConfigError, StackConfig};
+use crate::eks_versions::{self, Support};
+use crate::synth::LOG_TYPES;
 
 /// Where EC2 On-Demand prices come from.
 const EC2_SOURCE: &str = "aws.amazon.com/ec2/pricing/on-demand (Linux, us-east-1)";
@@ -44,12 +46,31 @@ impl CostLine {
     }
 }
 
+/// A price billed per GB of use, which an hourly estimate cannot total: shown beside it so the
+/// user knows the bill grows with what the stack does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageLine {
+    /// What is billed.
+    pub item: String,
+    /// USD per GB, if known.
+    pub usd_per_gb: Option<f64>,
+    /// Where the price comes from.
+    pub source: &'static str,
+    /// When it was read.
+    pub as_of: &'static str,
+}
+
 /// The stack's hourly cost while it exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     /// One line per billed item.
     pub lines: Vec<CostLine>,
+    /// Prices per GB, not in the total.
+    pub usage: Vec<UsageLine>,
 }
+
+/// Why the second NAT gateway stays although no node uses it, printed under the table.
+const NAT_NOTE: &str = "note: the nodes run in the first AZ; the second AZ's NAT gateway and its address serve no node. They stay because EKS needs subnets in two AZs and each private subnet routes through a NAT gateway in its own AZ, so a pod or node placed there later has egress without a cross-AZ hop (about $0.05/h)";
 
 impl Estimate {
     /// Sum of the known lines.
@@ -75,13 +96,13 @@ impl Estimate {
     /// A table for the terminal.
     pub fn render(&self) -> String {
         let mut out = format!(
-            "{:<36} {:>5} {:>10} {:>10}  source (as of)\n",
+            "{:<44} {:>5} {:>10} {:>10}  source (as of)\n",
             "item", "qty", "$/h each", "$/h"
         );
         let money = |v: Option<f64>| v.map_or("unknown".to_string(), |v| format!("{v:.4}"));
         for line in &self.lines {
             out.push_str(&format!(
-                "{:<36} {:>5} {:>10} {:>10}  {} ({})\n",
+                "{:<44} {:>5} {:>10} {:>10}  {} ({})\n",
                 line.item,
                 line.quantity,
                 money(line.usd_per_hour),
@@ -94,12 +115,41 @@ impl Estimate {
             "total: {} while the stack exists; data transfer and NAT data processing are billed per GB and not included\n",
             self.total_text()
         ));
+        for line in &self.usage {
+            let price = line
+                .usd_per_gb
+                .map_or("unknown".to_string(), |v| format!("${v:.2}/GB"));
+            out.push_str(&format!(
+                "usage-dependent, not in the total: {} at {price}  {} ({})\n",
+                line.item, line.source, line.as_of
+            ));
+        }
+        out.push_str(NAT_NOTE);
+        out.push('\n');
         out
     }
 }
 
-/// The hourly estimate for `config`.
+/// The hourly estimate for `config` today (the Kubernetes version's support phase sets the
+/// control plane's price).
 pub fn estimate(config: &StackConfig) -> Result<Estimate, ConfigError> {
+    estimate_on(config, &eks_versions::today())
+}
+
+/// The estimate on `today` (YYYY-MM-DD).
+fn estimate_on(config: &StackConfig, today: &str) -> Result<Estimate, ConfigError> {
+    let version = &config.cluster.kubernetes_version;
+    let support =
+        eks_versions::support(version, today).map_err(|problem| ConfigError::Invalid {
+            field: "cluster.kubernetes_version",
+            value: version.clone(),
+            problem,
+        })?;
+    // EKS bills $0.10 per cluster-hour in standard support and $0.60 in extended support.
+    let (phase, control_plane) = match support {
+        Support::Standard => ("standard", 0.10),
+        Support::Extended => ("extended", 0.60),
+    };
     let instance = config.instance()?;
     let us_east_1 = config.region == "us-east-1";
     let regional = |price: f64| us_east_1.then_some(price);
@@ -123,14 +173,14 @@ pub fn estimate(config: &StackConfig) -> Result<Estimate, ConfigError> {
                 as_of: EC2_AS_OF,
             },
             CostLine {
-                item: "EKS control plane (standard support)".into(),
+                item: format!("EKS control plane ({version}, {phase} support)"),
                 quantity: 1.0,
-                usd_per_hour: Some(0.10),
+                usd_per_hour: Some(control_plane),
                 source: "aws.amazon.com/eks/pricing",
                 as_of: "2025-06",
             },
             CostLine {
-                item: "NAT gateway".into(),
+                item: "NAT gateway (one per AZ, see note)".into(),
                 quantity: 2.0,
                 usd_per_hour: regional(0.045),
                 source: "aws.amazon.com/vpc/pricing (us-east-1)",
@@ -158,6 +208,15 @@ pub fn estimate(config: &StackConfig) -> Result<Estimate, ConfigError> {
                 as_of: "2025-06",
             },
         ],
+        usage: vec![UsageLine {
+            item: format!(
+                "CloudWatch Logs ingestion of the control-plane logs ({})",
+                LOG_TYPES.join(", ")
+            ),
+            usd_per_gb: regional(0.50),
+            source: "aws.amazon.com/cloudwatch/pricing (Standard log class, us-east-1)",
+            as_of: "2025-06",
+        }],
     })
 }
 
@@ -167,7 +226,7 @@ mod tests {
 
     #[test]
     fn default_stack_in_us_east_1_is_fully_priced() {
-        let estimate = estimate(&StackConfig::default()).unwrap();
+        let estimate = estimate_on(&StackConfig::default(), eks_versions::CALENDAR_AS_OF).unwrap();
         assert!(!estimate.has_unknown());
         // 2 x 2.6112 + 0.10 + 2 x 0.045 + 2 x 0.005 + 200 GiB gp3 + one key
         let expected = 5.2224 + 0.10 + 0.09 + 0.01 + 200.0 * 0.08 / 730.0 + 1.0 / 730.0;
@@ -179,13 +238,47 @@ mod tests {
     fn unknown_prices_are_never_zero() {
         let mut config = StackConfig::default();
         config.nodes.instance_type = "p5.48xlarge".into();
-        let gpu = estimate(&config).unwrap();
+        let gpu = estimate_on(&config, eks_versions::CALENDAR_AS_OF).unwrap();
         assert_eq!(gpu.lines[0].usd_per_hour, None);
         assert!(gpu.render().contains("unknown"));
         assert!(gpu.total_text().starts_with("at least"));
 
         config.region = "eu-west-1".into();
         config.nodes.instance_type = "m7g.16xlarge".into();
-        assert!(estimate(&config).unwrap().has_unknown());
+        let elsewhere = estimate_on(&config, eks_versions::CALENDAR_AS_OF).unwrap();
+        assert!(elsewhere.has_unknown());
+        assert!(elsewhere.render().contains("CloudWatch Logs ingestion of the control-plane logs (api, audit, authenticator, controllerManager, scheduler) at unknown"));
+    }
+
+    #[test]
+    fn extended_support_costs_six_times_standard() {
+        let mut config = StackConfig::default();
+        config.cluster.kubernetes_version = "1.34".into();
+        let standard = estimate_on(&config, "2026-12-01").unwrap();
+        let extended = estimate_on(&config, "2026-12-02").unwrap();
+        assert_eq!(
+            standard.lines[1].item,
+            "EKS control plane (1.34, standard support)"
+        );
+        assert_eq!(
+            extended.lines[1].item,
+            "EKS control plane (1.34, extended support)"
+        );
+        assert_eq!(extended.lines[1].usd_per_hour, Some(0.60));
+        let difference = extended.known_usd_per_hour() - standard.known_usd_per_hour();
+        assert!((difference - 0.50).abs() < 1e-9);
+        let gone = estimate_on(&config, "2027-12-02").unwrap_err().to_string();
+        assert!(
+            gone.contains("EKS ended extended support for 1.34"),
+            "{gone}"
+        );
+    }
+
+    #[test]
+    fn the_table_prices_log_ingestion_per_gb_and_says_why_the_second_nat_stays() {
+        let table = estimate_on(&StackConfig::default(), eks_versions::CALENDAR_AS_OF)
+            .unwrap()
+            .render();
+        insta::assert_snapshot!(table);
     }
 }

@@ -30,7 +30,8 @@ owner = ""
 ttl = "{ttl}"
 
 [cluster]
-# Kubernetes minor version; EKS standard support lasts 14 months per version.
+# Kubernetes minor version; EKS standard support lasts 14 months per version, then 12 months of
+# extended support at $0.60 instead of $0.10 per cluster-hour; `infra up` refuses older ones.
 kubernetes_version = "{k8s}"
 # Nodes always reach the API privately; the public endpoint is for you and rdmabench.
 public_endpoint = true

@@ -1,7 +1,7 @@
 //! `infra down [--orphans]`: destroys the stack from its state, or without state rebuilds one
 //! by importing what still carries its tag or names, then checks by tag what is left.
 
-use super::{confirmed, prepare, Console};
+use super::{confirmed, import_log_group, prepare, Console};
 use crate::aws::{Aws, TaggedResource, STACK_TAG};
 use crate::config::StackConfig;
 use crate::error::InfraError;
@@ -47,7 +47,7 @@ pub fn down(
             in_state.len()
         ),
     )?;
-    destroy(workspace)?;
+    destroy(workspace, console)?;
     forget(config)?;
     console.progress(&format!("stack '{}' destroyed", config.name));
     leftovers(config, &in_state, console)
@@ -111,7 +111,7 @@ fn down_orphans(
     if imported == 0 {
         console.progress(&format!("nothing of stack '{}' exists", config.name));
     } else {
-        destroy(workspace)?;
+        destroy(workspace, console)?;
         console.progress(&format!(
             "destroyed {imported} resources of stack '{}'",
             config.name
@@ -121,8 +121,22 @@ fn down_orphans(
     leftovers(config, &in_state, console)
 }
 
-/// `terraform destroy`; on failure what remains stays in the state, so `down` can simply retry.
-fn destroy(workspace: &Workspace) -> Result<(), InfraError> {
+/// `terraform destroy`, then once more for the control-plane log group when EKS re-created it
+/// during the destroy (see [`import_log_group`]), so the next `up` of this name can create it;
+/// on failure what remains stays in the state, so `down` can simply retry.
+fn destroy(workspace: &Workspace, console: &mut dyn Console) -> Result<(), InfraError> {
+    terraform_destroy(workspace)?;
+    if let Some(name) = import_log_group(workspace)? {
+        terraform_destroy(workspace)?;
+        console.progress(&format!(
+            "removed log group {name}, which EKS re-created while the cluster was being deleted"
+        ));
+    }
+    Ok(())
+}
+
+/// `terraform destroy` with what to do when it fails.
+fn terraform_destroy(workspace: &Workspace) -> Result<(), InfraError> {
     workspace.destroy().map_err(|e| {
         InfraError::context(
             format!(
@@ -150,7 +164,9 @@ fn show_arns(resources: &[TaggedResource], console: &mut dyn Console) {
 
 /// After a destroy, asks the tagging API whether anything with the stack's tag remains.
 /// Resources terraform has just destroyed do not count: AWS keeps listing deleted NAT gateways
-/// for about an hour and KMS keys until their deletion window ends.
+/// for about an hour and KMS keys until their deletion window ends. Neither do those kinds from
+/// an earlier `up` and `down` of the same name (as `up`'s orphan guard reasons: they cannot hold
+/// a stack up), so a second round trip within the hour still ends clean.
 fn leftovers(
     config: &StackConfig,
     destroyed: &[StateResource],
@@ -161,7 +177,7 @@ fn leftovers(
         .map_err(|e| InfraError::context("checking by tag that nothing is left", e))?;
     let (ghosts, left): (Vec<_>, Vec<_>) = tagged
         .into_iter()
-        .partition(|r| destroyed.iter().any(|d| d.is(r)));
+        .partition(|r| r.lingers_after_deletion() || destroyed.iter().any(|d| d.is(r)));
     if !ghosts.is_empty() {
         console.progress(&format!(
             "{} destroyed resources are still listed by AWS for a while (deleted NAT gateways, KMS keys pending deletion)",

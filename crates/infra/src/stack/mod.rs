@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::config::StackConfig;
 use crate::error::InfraError;
 use crate::state::{self, StackRecord};
+use crate::synth;
 use crate::terraform::Echo;
 use crate::workspace::{write_stack, Workspace};
 
@@ -87,6 +88,20 @@ pub fn synth(
         config.name, config.nodes.count, config.nodes.instance_type
     ));
     Ok(out)
+}
+
+/// Imports the control-plane log group into the state when it exists outside it; returns its
+/// name when it was found. EKS's service-linked role re-creates `/aws/eks/<name>/cluster`,
+/// untagged, while a cluster is being deleted (terraform-aws-eks issues #2486 and #2763), so a
+/// `down` can leave it behind and the next `up` of the same name would fail with
+/// ResourceAlreadyExistsException. Done through terraform import, so no AWS SDK crate is added
+/// for CloudWatch Logs and the group is handled exactly as the stack declares it.
+fn import_log_group(workspace: &Workspace) -> Result<Option<String>, InfraError> {
+    let name = synth::log_group_name(&workspace.config().name);
+    Ok(workspace
+        .import(synth::LOG_GROUP_ADDRESS, &name)?
+        .ok()
+        .map(|()| name))
 }
 
 /// `infra plan`: the plan on stdout; true when `up` would change something.

@@ -4,11 +4,12 @@
 use std::path::Path;
 
 use super::outputs::Outputs;
-use super::{confirmed, now, read_record, Console};
+use super::{confirmed, import_log_group, now, read_record, Console};
 use crate::aws::{Aws, STACK_TAG};
 use crate::config_file;
 use crate::error::InfraError;
 use crate::state::{self, StackRecord, RECORD_SCHEMA_VERSION};
+use crate::synth::LOG_GROUP_ADDRESS;
 use crate::terraform::Echo;
 use crate::workspace::Workspace;
 use crate::{preflight, pricing, ttl};
@@ -141,6 +142,18 @@ fn create(
     };
     state::write_record(&config.name, &record)
         .map_err(|e| InfraError::context("recording the stack's creation", e))?;
+    // A stray log group is imported, not deleted: this apply then sets its retention, key and
+    // tags as the stack declares them, `down` deletes it, and the old cluster's logs in it expire
+    // with the retention instead of being lost before anyone could read them.
+    let in_state = workspace.state_resources()?;
+    if !in_state.iter().any(|r| r.address == LOG_GROUP_ADDRESS) {
+        if let Some(name) = import_log_group(workspace)? {
+            console.progress(&format!(
+                "log group {name} exists outside the state (EKS re-creates it while deleting a cluster of this name); adopted it into stack '{}'",
+                config.name
+            ));
+        }
+    }
     if let Err(error) = workspace.apply() {
         let text = error.to_string();
         let hint = if CAPACITY_CODES.iter().any(|code| text.contains(code)) {

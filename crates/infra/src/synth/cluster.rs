@@ -6,14 +6,25 @@ use serde_json::json;
 use super::Stack;
 use crate::config::StackConfig;
 
-/// Control-plane log types, all of them: a benchmark cluster is small and short-lived.
-const LOG_TYPES: [&str; 5] = [
+/// Control-plane log types, all of them: a benchmark cluster is small and short-lived (the cost
+/// table prices their ingestion per GB).
+pub(crate) const LOG_TYPES: [&str; 5] = [
     "api",
     "audit",
     "authenticator",
     "controllerManager",
     "scheduler",
 ];
+
+/// The control-plane log group's Terraform address, which `up` and `down` import by name when
+/// EKS has re-created the group outside the state.
+pub(crate) const LOG_GROUP_ADDRESS: &str = "aws_cloudwatch_log_group.cluster";
+
+/// The log group EKS writes the control-plane logs of cluster `name` to (a fixed name: EKS's
+/// service-linked role creates it itself when it is missing).
+pub(crate) fn log_group_name(name: &str) -> String {
+    format!("/aws/eks/{name}/cluster")
+}
 
 fn assume_role_policy(service: &str) -> String {
     json!({
@@ -104,7 +115,7 @@ pub(super) fn add(stack: &mut Stack, config: &StackConfig) {
         "aws_cloudwatch_log_group",
         "cluster",
         json!({
-            "name": format!("/aws/eks/{name}/cluster"),
+            "name": log_group_name(name),
             "retention_in_days": config.cluster.log_retention_days,
             "kms_key_id": "${aws_kms_key.main.arn}"
         }),

@@ -7,6 +7,7 @@ mod nodes;
 mod registry;
 mod user_data;
 
+pub(crate) use cluster::{log_group_name, LOG_GROUP_ADDRESS, LOG_TYPES};
 pub use nodes::EFA_NODE_LABEL;
 
 use std::collections::BTreeMap;
