@@ -70,32 +70,35 @@ impl Moto {
             boto3.client('logs', endpoint_url=sys.argv[1], region_name='us-east-1', \
             aws_access_key_id='testing', aws_secret_access_key='testing')\
             .create_log_group(logGroupName=sys.argv[2])";
-        let out = Command::new(&self.python)
-            .args(["-c", script, &self.endpoint, name])
-            .output()
-            .unwrap();
+        self.python(&["-c", script, &self.endpoint, name]);
+    }
+
+    /// Runs moto's Python with `args` and returns its stdout; a failure shows its stderr.
+    fn python(&self, args: &[&str]) -> Vec<u8> {
+        let out = Command::new(&self.python).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        out.stdout
     }
 
     /// What moto still holds of `stack` (tests/support/moto_inventory.py), one line per kind
     /// with anything left; empty when nothing is.
     pub fn leftovers(&self, stack: &str) -> Vec<String> {
-        let out = Command::new(&self.python)
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_inventory.py"))
-            .args(["--endpoint", &self.endpoint, "--region", "us-east-1"])
-            .args(["--stack", stack])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        match serde_json::from_slice::<Value>(&out.stdout).unwrap() {
+        let inventory =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_inventory.py");
+        let stdout = self.python(&[
+            &inventory.to_string_lossy(),
+            "--endpoint",
+            &self.endpoint,
+            "--region",
+            "us-east-1",
+            "--stack",
+            stack,
+        ]);
+        match serde_json::from_slice::<Value>(&stdout).unwrap() {
             Value::Object(kinds) => kinds
                 .iter()
                 .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))

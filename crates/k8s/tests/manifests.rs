@@ -34,6 +34,14 @@ fn every_object_matches_its_snapshot() {
     insta::assert_snapshot!("bundle_c6in_both_modes", bundle.to_yaml().unwrap());
 }
 
+/// The arguments `spec`'s benchmark container runs with in `mode` as `role`.
+fn container_args(spec: &BenchSpec, mode: Mode, role: Role) -> Vec<String> {
+    bench_pod(spec, mode, role).spec.unwrap().containers[0]
+        .args
+        .clone()
+        .unwrap()
+}
+
 fn container_resources(pod: &Pod) -> std::collections::BTreeMap<String, String> {
     let resources = pod.spec.as_ref().unwrap().containers[0]
         .resources
@@ -151,15 +159,7 @@ fn node_mode_runs_in_the_host_namespaces_with_the_same_budget_but_no_device_plug
 /// reference tools, which take no `--cpu`, get none.
 #[test]
 fn every_end_pins_next_to_its_efa_device_unless_told_otherwise() {
-    let args = |spec: &BenchSpec, mode, role| {
-        rdmabench_k8s::manifests::bench_pod(spec, mode, role)
-            .spec
-            .unwrap()
-            .containers[0]
-            .args
-            .clone()
-            .unwrap()
-    };
+    let args = container_args;
     let pins =
         |args: &[String], cpu: &str| args.windows(2).filter(|w| w == &["--cpu", cpu]).count();
     let default = spec("c6in.32xlarge", 512);
@@ -184,15 +184,7 @@ fn every_end_pins_next_to_its_efa_device_unless_told_otherwise() {
 #[test]
 fn client_and_server_get_the_same_measurement_arguments() {
     let spec = spec("c7gn.16xlarge", 512);
-    let args = |role| {
-        rdmabench_k8s::manifests::bench_pod(&spec, Mode::Pod, role)
-            .spec
-            .unwrap()
-            .containers[0]
-            .args
-            .clone()
-            .unwrap()
-    };
+    let args = |role| container_args(&spec, Mode::Pod, role);
     let (server, client) = (args(Role::Server), args(Role::Client));
     assert_eq!(server[..3], ["--server", "--bind", "0.0.0.0"]);
     assert_eq!(
