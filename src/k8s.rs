@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use rdmabench_infra::state;
-use rdmabench_infra::StackConfig;
+use rdmabench_infra::{EfaDevices, StackConfig};
 use rdmabench_k8s::access::{ChosenCluster, ClusterChoice};
 use rdmabench_k8s::exec::ExecTarget;
 use rdmabench_k8s::housekeeping::{clean, deploy, logs};
@@ -51,7 +51,11 @@ pub fn run(command: &K8sCommand, config_path: &Path, cluster: &ClusterArgs) -> R
         K8sCommand::Deploy(args) => {
             let limit = duration(&args.timeout, "--timeout")?;
             let nodes = deploy(&config, &chosen(&config, cluster)?, limit, progress())?;
-            let mut text = String::from("node\tready\tvpc.amazonaws.com/efa\n");
+            let offered = match config.k8s.efa {
+                EfaDevices::DevicePlugin => "vpc.amazonaws.com/efa",
+                EfaDevices::Dra => "EFA devices in dra.net ResourceSlices",
+            };
+            let mut text = format!("node\tready\t{offered}\n");
             for node in nodes {
                 text.push_str(&format!("{}\t{}\t{}\n", node.name, node.ready, node.efa));
             }

@@ -122,8 +122,6 @@ fn only_shared_objects(inventory: &[String]) {
             !matches!(
                 o.as_str(),
                 "Namespace/None/rdmabench"
-                    | "NetworkPolicy/rdmabench/rdmabench-bench"
-                    | "NetworkPolicy/kube-system/rdmabench-efa-device-plugin"
                     | "DaemonSet/kube-system/rdmabench-efa-device-plugin"
                     | "DaemonSet/kube-system/aws-node"
             )
@@ -160,8 +158,10 @@ fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
         let text =
             std::fs::read_to_string(run_dirs[0].join(format!("pingpong-{mode}-1.json"))).unwrap();
         let results: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(results["schema_version"], 4);
+        assert_eq!(results["schema_version"], 5);
         let placement = &results["placement"];
+        assert_eq!(placement["efa_devices"], "device-plugin");
+        assert_eq!(placement["network_policy"]["enforcing"], false);
         assert_eq!(placement["mode"], mode);
         assert_eq!(placement["target"], "kubernetes");
         assert_eq!(placement["server_node"], "node-a");
@@ -202,7 +202,6 @@ fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
     let cleaned = String::from_utf8_lossy(&clean.stdout);
     assert!(cleaned.contains("deleted daemonset kube-system/rdmabench-efa-device-plugin"));
     assert!(cleaned.contains("deleted namespace rdmabench"));
-    assert!(cleaned.contains("deleted networkpolicy rdmabench/rdmabench-bench"));
     assert_eq!(fake.inventory(), ["DaemonSet/kube-system/aws-node"]);
 }
 
@@ -453,7 +452,12 @@ fn render_needs_no_cluster_and_rejects_options_the_runner_owns() {
     assert!(out.status.success(), "{}", stderr(&out));
     let yaml = String::from_utf8_lossy(&out.stdout);
     assert_eq!(yaml.matches("\nkind: Pod\n").count(), 4);
-    assert_eq!(yaml.matches("\nkind: NetworkPolicy\n").count(), 2);
+    // No NetworkPolicy, and the stream says why to whoever reviews it.
+    assert!(!yaml.contains("kind: NetworkPolicy"));
+    assert!(
+        yaml.starts_with("# rdmabench renders no NetworkPolicy."),
+        "{yaml}"
+    );
     assert!(fake.requests().is_empty(), "render must not call the API");
     let out = fake.run(&["k8s", "render", "--image", "r/i:1", "--", "--output", "x"]);
     assert_eq!(out.status.code(), Some(1));

@@ -10,7 +10,8 @@ use clap::{Args, Subcommand, ValueEnum};
 pub enum K8sCommand {
     /// Print every manifest `deploy` and `run` apply, as YAML (no cluster needed).
     Render(K8sRenderArgs),
-    /// Install the EFA device plugin and wait until the nodes advertise their EFA interfaces.
+    /// Install the EFA device plugin (or, with k8s.efa = "dra", the EFA DRA driver) and wait
+    /// until the nodes offer their EFA interfaces.
     Deploy(K8sDeployArgs),
     /// Measure on the nodes (node mode), in pods (pod mode) or both, and store the results.
     Run(K8sRunArgs),

@@ -14,6 +14,13 @@ delete, pod logs, exec) on 127.0.0.1 and plays a scenario for the benchmark pods
   tools-fail  perftest's clients exit 1 (as on a fabric without SRD), and applying a Role is
               forbidden (an account without RBAC rights)
 
+--efa-devices dra: the nodes advertise no vpc.amazonaws.com/efa; while rdmabench's DRA driver
+DaemonSet (kube-system/rdmabench-dranet) exists, each node has a dra.net ResourceSlice with --efa
+EFA devices, shaped like the p4d.24xlarge slice in kubernetes-sigs/dranet
+examples/aws_eks_examples/gpu-efa/resourceslice-dranet.yaml (@ f258477); a pod whose claim names
+a ResourceClaimTemplate that does not exist stays Pending, as the scheduler leaves it.
+--no-dra-api serves no resource.k8s.io/v1 (a cluster before Kubernetes 1.34).
+
 Matrix pods: agents run on the node their nodeSelector names until deleted, with a pod IP and
 the node's IP in their status; the coordinator runs --run-seconds, then prints a matrix document
 for the hosts in its arguments (scripted figures: this fake measures nothing) and exits.
@@ -57,6 +64,11 @@ KINDS = {
     "roles": "Role",
     "rolebindings": "RoleBinding",
     "nodes": "Node",
+    "clusterroles": "ClusterRole",
+    "clusterrolebindings": "ClusterRoleBinding",
+    "deviceclasses": "DeviceClass",
+    "resourceslices": "ResourceSlice",
+    "resourceclaimtemplates": "ResourceClaimTemplate",
 }
 
 
@@ -86,6 +98,8 @@ def parse_path(path):
         rest = parts[2:]
     elif parts[:3] in (["apis", "apps", "v1"], ["apis", "networking.k8s.io", "v1"],
                        ["apis", "rbac.authorization.k8s.io", "v1"]):
+        rest = parts[3:]
+    elif parts[:3] == ["apis", "resource.k8s.io", "v1"] and not ARGS.no_dra_api:
         rest = parts[3:]
     else:
         return None
@@ -155,6 +169,40 @@ def unsupported_tool(pod):
     return ARGS.scenario == "tools-fail" and any(a.startswith("ib_") for a in args)
 
 
+def missing_claim_template(pod):
+    """The first ResourceClaimTemplate the pod names that does not exist, or None."""
+    ns = pod["metadata"]["namespace"]
+    for claim in pod["spec"].get("resourceClaims") or []:
+        template = claim.get("resourceClaimTemplateName")
+        if template and ("ResourceClaimTemplate", ns, template) not in OBJECTS:
+            return template
+    return None
+
+
+def resource_slices():
+    """DRANET's slices while rdmabench's DRA driver runs (see --efa-devices)."""
+    if ("DaemonSet", "kube-system", "rdmabench-dranet") not in OBJECTS or ARGS.scenario == "no-plugin":
+        return []
+    slices = []
+    for name in node_names():
+        devices = [{"name": "pci-0000-%02x-1b-0" % (0x10 + i), "attributes": {
+            "dra.net/numaNode": {"int": 0},
+            "dra.net/pciAddress": {"string": "0000:%02x:1b.0" % (0x10 + i)},
+            "dra.net/pciDevice": {"string": "Elastic Fabric Adapter (EFA)"},
+            "dra.net/pciSubsystem": {"string": "efa%d" % i},
+            "dra.net/pciVendor": {"string": "Amazon.com, Inc."},
+            "dra.net/rdma": {"bool": True},
+            "dra.net/rdmaDevice": {"string": "rdmap%ds27" % (16 + i)},
+            "resource.kubernetes.io/pcieRoot": {"string": "pci0000:%02x" % (0x10 + i)}}}
+            for i in range(ARGS.efa)]
+        slices.append({"apiVersion": "resource.k8s.io/v1", "kind": "ResourceSlice",
+                       "metadata": {"name": "%s-dra.net-x7k2p" % name},
+                       "spec": {"driver": "dra.net", "nodeName": name,
+                                "pool": {"generation": 1, "name": name, "resourceSliceCount": 1},
+                                "devices": devices}})
+    return slices
+
+
 def pod_status(pod):
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     role = pod["metadata"]["labels"].get("rdmabench.io/role", "server")
@@ -166,6 +214,11 @@ def pod_status(pod):
         node = wanted
     elif role == "coordinator":
         node = node_names()[-1]
+    template = missing_claim_template(pod)
+    if template:
+        return None, {"phase": "Pending", "conditions": [{
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": 'resourceclaimtemplate.resource.k8s.io "%s" not found' % template}]}
     if scenario == "no-efa":
         return None, {"phase": "Pending", "conditions": [{
             "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
@@ -217,11 +270,13 @@ def pod_status(pod):
 
 
 def node(name):
-    efa = "0" if ARGS.scenario == "no-plugin" else str(ARGS.efa)
+    allocatable = {"cpu": "64"}
+    if ARGS.efa_devices == "device-plugin":
+        allocatable["vpc.amazonaws.com/efa"] = "0" if ARGS.scenario == "no-plugin" else str(ARGS.efa)
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": {"rdmabench.io/efa": "true",
                                                   "kubernetes.io/hostname": name}},
-            "status": {"allocatable": {"cpu": "64", "vpc.amazonaws.com/efa": efa},
+            "status": {"allocatable": allocatable,
                        "conditions": [{"type": "Ready", "status": "True"}]}}
 
 
@@ -295,6 +350,10 @@ class Handler(BaseHTTPRequestHandler):
         kind, ns, name, sub = parsed
         with LOCK:
             self.expire_deletions()
+            if kind == "ResourceSlice":
+                return self.reply(200, {"apiVersion": "resource.k8s.io/v1",
+                                        "kind": "ResourceSliceList", "metadata": {},
+                                        "items": resource_slices()})
             if kind == "Node":
                 items = [node(n) for n in node_names()]
                 items = [n for n in items if matches(n, query.get("labelSelector", [""])[0])]
@@ -464,10 +523,10 @@ class Handler(BaseHTTPRequestHandler):
             self.body()
             return
         parsed, _ = self.route()
+        self.body()  # DeleteOptions: read so the connection stays usable
         if parsed is None or parsed[2] is None:
             return self.status(404, "NotFound", "no such path " + self.path)
         kind, ns, name, _ = parsed
-        self.body()  # DeleteOptions: read so the connection stays usable
         with LOCK:
             self.expire_deletions()
             key = (kind, ns, name)
@@ -491,6 +550,10 @@ def main():
     parser.add_argument("--client-log", help="what the client prints (the results JSON)")
     parser.add_argument("--run-seconds", type=float, default=2.0)
     parser.add_argument("--efa", type=int, default=1)
+    parser.add_argument("--efa-devices", default="device-plugin", choices=["device-plugin", "dra"])
+    parser.add_argument("--no-dra-api", action="store_true")
+    parser.add_argument("--network-policy-agent", choices=["on", "off"],
+                        help="give aws-node the VPC CNI's policy agent, enforcing or not")
     parser.add_argument("--token")
     parser.add_argument("--eks-max-age", type=float)
     parser.add_argument("--foreign-plugin", action="store_true",
@@ -513,6 +576,15 @@ def main():
         "metadata": {"name": "aws-node", "namespace": "kube-system"},
         "spec": {"selector": {}, "template": {"spec": {"containers": [
             {"name": "aws-node", "image": "amazon-k8s-cni:v1.19.0"}]}}}}
+    if ARGS.network_policy_agent:
+        # The agent's container as the VPC CNI add-on renders it (amazon-vpc-cni-k8s charts).
+        OBJECTS[("DaemonSet", "kube-system", "aws-node")]["spec"]["template"]["spec"][
+            "containers"].append({
+                "name": "aws-network-policy-agent",
+                "image": "amazon/aws-network-policy-agent:v1.2.0",
+                "args": ["--enable-ipv6=false",
+                         "--enable-network-policy=%s" % ("true" if ARGS.network_policy_agent == "on"
+                                                         else "false")]})
     if ARGS.foreign_plugin:
         OBJECTS[("DaemonSet", "kube-system", "aws-efa-k8s-device-plugin-daemonset")] = {
             "apiVersion": "apps/v1", "kind": "DaemonSet",

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_PORT: u16 = 18515;
 /// Ports from the control port on that one run between two hosts may use: the control port,
 /// one per message size of a reference tool's run (`rdmabench tool`), the last two for Open
-/// MPI's daemons. A cluster's network policy opens exactly these.
+/// MPI's daemons: a known range, so a firewall or a cluster's own policies can open exactly these.
 pub const TOOL_PORTS: u16 = 64;
 
 /// Which data path carries the benchmark's messages.

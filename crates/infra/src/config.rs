@@ -59,6 +59,39 @@ pub struct StackConfig {
     pub nodes: NodeConfig,
     /// Where Terraform keeps the stack's state.
     pub state: StateConfig,
+    /// How the benchmark pods get their EFA devices.
+    pub k8s: K8sConfig,
+}
+
+/// Cluster-side settings of the benchmark pods.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct K8sConfig {
+    /// The mechanism that hands EFA devices to pods.
+    pub efa: EfaDevices,
+}
+
+/// How pods get EFA devices: the EKS user guide ("Manage EFA devices on Amazon EKS") recommends
+/// the DRA driver for new deployments on Kubernetes 1.34+ with managed node groups; the device
+/// plugin works on every version and stays the default, being what rdmabench has measured with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EfaDevices {
+    /// The EFA device plugin: pods request the `vpc.amazonaws.com/efa` extended resource.
+    #[default]
+    DevicePlugin,
+    /// The EFA DRA driver: pods hold ResourceClaims for EFA devices.
+    Dra,
+}
+
+impl EfaDevices {
+    /// The name results and messages use ("device-plugin" or "dra"), as the config spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EfaDevices::DevicePlugin => "device-plugin",
+            EfaDevices::Dra => "dra",
+        }
+    }
 }
 
 /// Terraform state location: the per-stack directory by default, or S3 for teams.
@@ -131,6 +164,7 @@ impl Default for StackConfig {
             network: NetworkConfig::default(),
             nodes: NodeConfig::default(),
             state: StateConfig::default(),
+            k8s: K8sConfig::default(),
         }
     }
 }
@@ -316,6 +350,18 @@ impl StackConfig {
                 "cluster.kubernetes_version",
                 &self.cluster.kubernetes_version,
                 problem,
+            ));
+        }
+        if self.k8s.efa == EfaDevices::Dra
+            && crate::eks_versions::minor(&self.cluster.kubernetes_version) < Some(34)
+        {
+            return Err(invalid(
+                "k8s.efa",
+                "\"dra\"",
+                format!(
+                    "the EFA DRA driver needs the resource.k8s.io/v1 API of Kubernetes 1.34 or later, and cluster.kubernetes_version is {}: raise the version or use k8s.efa = \"device-plugin\"",
+                    self.cluster.kubernetes_version
+                ),
             ));
         }
         if self.cluster.public_endpoint && self.cluster.public_access_cidrs.is_empty() {
@@ -543,6 +589,30 @@ mod tests {
             let message = config.validate().unwrap_err().to_string();
             assert!(message.starts_with(field), "{message}");
         }
+    }
+
+    /// `k8s.efa` takes the two mechanisms by name; DRA needs Kubernetes 1.34's resource.k8s.io/v1.
+    #[test]
+    fn the_efa_mechanism_is_named_and_dra_needs_kubernetes_1_34() {
+        let private = "[cluster]\npublic_endpoint = false\n";
+        let config =
+            StackConfig::from_toml(&format!("{private}[k8s]\nefa = \"dra\"\n"), "my.toml").unwrap();
+        assert_eq!(config.k8s.efa, EfaDevices::Dra);
+        assert_eq!(StackConfig::default().k8s.efa, EfaDevices::DevicePlugin);
+        let err = StackConfig::from_toml(&format!("{private}[k8s]\nefa = \"dranet\"\n"), "my.toml")
+            .unwrap_err();
+        assert!(err.to_string().contains("device-plugin"), "{err}");
+        let mut old = valid();
+        old.k8s.efa = EfaDevices::Dra;
+        old.cluster.kubernetes_version = "1.33".into();
+        assert_eq!(field_of(&old), "k8s.efa");
+        let message = old.validate().unwrap_err().to_string();
+        assert!(
+            message.contains("1.34") && message.contains("1.33"),
+            "{message}"
+        );
+        old.cluster.kubernetes_version = "1.34".into();
+        assert_eq!(old.validate(), Ok(()));
     }
 
     #[test]

@@ -34,7 +34,6 @@ pub enum Support {
 /// the versions it does offer. A minor version newer than the calendar is taken as standard
 /// support (every release starts there); EKS itself refuses one it does not offer yet.
 pub fn support(version: &str, today: &str) -> Result<Support, String> {
-    let minor = |v: &str| v.strip_prefix("1.").and_then(|m| m.parse::<u32>().ok());
     let Some(wanted) = minor(version) else {
         return Err(format!(
             "not a Kubernetes minor version such as \"1.35\"; {}",
@@ -55,6 +54,13 @@ pub fn support(version: &str, today: &str) -> Result<Support, String> {
             offered(today)
         )),
     }
+}
+
+/// The minor number of a "1.NN" version, None for anything else.
+pub(crate) fn minor(version: &str) -> Option<u32> {
+    version
+        .strip_prefix("1.")
+        .and_then(|m| m.parse::<u32>().ok())
 }
 
 /// The phase of one calendar entry on `today`; None once its extended support has ended.

@@ -23,6 +23,6 @@ pub mod terraform;
 pub mod ttl;
 pub mod workspace;
 
-pub use config::{ConfigError, StackConfig};
+pub use config::{ConfigError, EfaDevices, K8sConfig, StackConfig};
 pub use error::InfraError;
 pub use synth::{synthesize, Synthesized};

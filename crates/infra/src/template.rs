@@ -72,8 +72,15 @@ efa_installer_version = "{efa}"
 # where). To share a stack, keep it in an existing S3 bucket instead, locked with a lock file:
 # s3_bucket = "my-terraform-state"
 # s3_key = "rdmabench/{name}.tfstate"
+
+[k8s]
+# How pod-mode pods get EFA devices: "device-plugin" (the EFA device plugin, any version) or
+# "dra" (the EFA DRA driver, DRANET, with ResourceClaims; Kubernetes 1.34+, which EKS's user
+# guide recommends for new deployments; not yet run on a real cluster by rdmabench's tests).
+efa = "{efa_devices}"
 "#,
         name = d.name,
+        efa_devices = d.k8s.efa.as_str(),
         region = d.region,
         ttl = d.ttl,
         k8s = d.cluster.kubernetes_version,

@@ -60,6 +60,8 @@ pub fn choose<E>(
         instance_type: config.nodes.instance_type.clone(),
         image: String::new(),
         repetition: 0,
+        efa_devices: Some(config.k8s.efa.as_str().into()),
+        network_policy: None,
     };
     let access = if choice.kubeconfig || choice.context.is_some() {
         placement.cluster = choice

@@ -97,6 +97,23 @@ pub enum K8sError {
         /// The namespace looked in.
         namespace: String,
     },
+    /// k8s.efa = "dra" on a cluster that does not serve the DRA API.
+    #[error("k8s.efa = \"dra\" needs Dynamic Resource Allocation (resource.k8s.io/v1, Kubernetes 1.34 or later), and this cluster does not serve it: upgrade the cluster, or set k8s.efa = \"device-plugin\"")]
+    NoDraApi,
+    /// The device plugin and the DRA driver would both manage the nodes' EFA devices.
+    #[error("the cluster runs an {installed} ({daemon_set}), and k8s.efa = \"{wanted}\" would install the {wanted_called} beside it; the EKS user guide says the two cannot coexist on a node (devices would be handed out twice). Set k8s.efa = \"{installed_setting}\" to use the installed one, or remove it first")]
+    BothEfaMechanisms {
+        /// What runs already, e.g. "EFA device plugin".
+        installed: &'static str,
+        /// Its DaemonSet, namespace/name.
+        daemon_set: String,
+        /// The k8s.efa setting that would use it.
+        installed_setting: &'static str,
+        /// The configured k8s.efa.
+        wanted: &'static str,
+        /// What that setting installs.
+        wanted_called: &'static str,
+    },
     /// A step of a longer flow failed; `what` names the step (a test and mode, a matrix mode),
     /// so a long run's error says where it stopped.
     #[error("{what}")]

@@ -6,9 +6,10 @@ use std::time::Duration;
 use rdmabench_infra::StackConfig;
 
 use crate::access::ChosenCluster;
+use crate::devices::EfaNode;
 use crate::error::K8sError;
 use crate::manifests::{BenchSpec, Bundle, Mode};
-use crate::orchestrate::{EfaNode, Progress};
+use crate::orchestrate::Progress;
 use crate::runtime::block_on;
 
 /// One benchmark pod's log.
@@ -20,7 +21,7 @@ pub struct PodLog {
     pub log: String,
 }
 
-/// Installs the namespace, its network policy and (unless the cluster has one) the EFA device
+/// Installs the namespace and (unless the cluster has one) the EFA device
 /// plugin, then waits up to `limit` until two Ready nodes advertise every EFA interface of the
 /// stack's instance type; returns the EFA nodes, so a first run does not wait for the plugin.
 pub fn deploy(

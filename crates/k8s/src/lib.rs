@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod client;
+pub mod devices;
 pub mod diagnose;
 pub mod eks_token;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod housekeeping;
 pub mod manifests;
 pub mod matrix;
 pub mod orchestrate;
+mod policy_engine;
 pub mod runs;
 mod runtime;
 

@@ -69,7 +69,7 @@ pub fn matrix<E: From<K8sError>>(
         ],
         ..base.clone()
     };
-    // The namespace, its policy and the device plugin; the pods follow per mode.
+    // The namespace and the device plugin; the pods follow per mode.
     let shared = Bundle::new(&base, &[]);
     block_on(async {
         let open = cluster.open(progress).await?;

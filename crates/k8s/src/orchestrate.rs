@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, Patch, PatchParams};
@@ -21,8 +21,7 @@ use tokio::sync::watch;
 use crate::diagnose::{failure_hint, pod_state, PodState};
 use crate::error::K8sError;
 use crate::manifests::{
-    Bundle, LauncherAccess, Mode, ModeObjects, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE,
-    EFA_NODE_LABEL, EFA_RESOURCE, MANAGED_BY,
+    LauncherAccess, Mode, ModeObjects, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE, MANAGED_BY,
 };
 use crate::runtime::interrupted;
 
@@ -85,17 +84,6 @@ pub struct MatrixRun {
     pub nodes: std::collections::BTreeMap<String, String>,
 }
 
-/// An EFA node as the device plugin reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EfaNode {
-    /// Node name.
-    pub name: String,
-    /// Allocatable `vpc.amazonaws.com/efa`.
-    pub efa: u32,
-    /// Whether the node is Ready.
-    pub ready: bool,
-}
-
 /// A cluster and the namespace of the benchmark pods.
 pub struct Cluster {
     client: Client,
@@ -103,11 +91,11 @@ pub struct Cluster {
     progress: Progress,
 }
 
-fn name_of<K: Resource>(object: &K) -> String {
+pub(crate) fn name_of<K: Resource>(object: &K) -> String {
     object.meta().name.clone().unwrap_or_default()
 }
 
-fn is_not_found(error: &kube::Error) -> bool {
+pub(crate) fn is_not_found(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.is_not_found())
 }
 
@@ -134,23 +122,33 @@ impl Cluster {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
-    fn policies(&self, namespace: &str) -> Api<NetworkPolicy> {
+    /// The connection, for flows in other modules.
+    pub(crate) fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// The benchmark namespace.
+    pub(crate) fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub(crate) fn policies(&self, namespace: &str) -> Api<NetworkPolicy> {
         Api::namespaced(self.client.clone(), namespace)
     }
 
     /// An API of this namespace's objects of kind K.
-    fn here<K>(&self) -> Api<K>
+    pub(crate) fn here<K>(&self) -> Api<K>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
     {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
-    fn daemon_sets(&self) -> Api<DaemonSet> {
+    pub(crate) fn daemon_sets(&self) -> Api<DaemonSet> {
         Api::namespaced(self.client.clone(), DEVICE_PLUGIN_NAMESPACE)
     }
 
-    async fn apply<K>(&self, api: &Api<K>, object: &K) -> Result<K, K8sError>
+    pub(crate) async fn apply<K>(&self, api: &Api<K>, object: &K) -> Result<K, K8sError>
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
     {
@@ -165,7 +163,12 @@ impl Cluster {
     }
 
     /// Deletes `name` if it exists and waits until it is gone. True when something was deleted.
-    async fn delete<K>(&self, api: &Api<K>, name: &str, limit: Duration) -> Result<bool, K8sError>
+    pub(crate) async fn delete<K>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        limit: Duration,
+    ) -> Result<bool, K8sError>
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
     {
@@ -193,144 +196,6 @@ impl Cluster {
             }
             tokio::time::sleep(POLL).await;
         }
-    }
-
-    /// Installs the namespace and, unless the cluster already runs one, the EFA device plugin;
-    /// then waits until at least two Ready EFA nodes advertise `efa_per_node` interfaces each.
-    pub async fn deploy(
-        &self,
-        bundle: &Bundle,
-        efa_per_node: u32,
-        limit: Duration,
-    ) -> Result<Vec<EfaNode>, K8sError> {
-        self.apply(
-            &Api::<Namespace>::all(self.client.clone()),
-            &bundle.namespace,
-        )
-        .await?;
-        self.apply(&self.policies(&self.namespace), &bundle.bench_policy)
-            .await?;
-        match self.foreign_device_plugin().await? {
-            Some(existing) => self.say(&format!(
-                "an EFA device plugin is already installed ({DEVICE_PLUGIN_NAMESPACE}/{existing}); using it"
-            )),
-            None => {
-                self.apply(
-                    &self.policies(DEVICE_PLUGIN_NAMESPACE),
-                    &bundle.device_plugin_policy,
-                )
-                .await?;
-                self.apply(&self.daemon_sets(), &bundle.device_plugin).await?;
-                self.say(&format!(
-                    "applied {DEVICE_PLUGIN_NAMESPACE}/{DEVICE_PLUGIN_NAME}"
-                ));
-            }
-        }
-        let deadline = Instant::now() + limit;
-        loop {
-            let nodes = self.efa_nodes().await?;
-            let usable = nodes
-                .iter()
-                .filter(|n| n.ready && n.efa >= efa_per_node)
-                .count();
-            if usable >= 2 {
-                return Ok(nodes);
-            }
-            if Instant::now() >= deadline {
-                let plugin = self.device_plugin_state().await?;
-                let seen = nodes
-                    .iter()
-                    .map(|n| format!("{} (ready: {}, {EFA_RESOURCE}: {})", n.name, n.ready, n.efa))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(K8sError::Timeout {
-                    what: format!("2 Ready nodes advertising {efa_per_node} {EFA_RESOURCE} each"),
-                    limit,
-                    state: format!(
-                        "nodes: [{seen}]; device plugin pods: {plugin}. If the plugin pods run but \
-                         report 0, the nodes have no EFA device (check the instance type and \
-                         that the EFA installer ran in the node user data)"
-                    ),
-                });
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// Name of an EFA device plugin DaemonSet rdmabench did not create (an EKS add-on or Helm
-    /// chart), so two plugins never fight over the same resource.
-    async fn foreign_device_plugin(&self) -> Result<Option<String>, K8sError> {
-        let list = self
-            .daemon_sets()
-            .list(&ListParams::default())
-            .await
-            .map_err(K8sError::api("listing DaemonSets in kube-system"))?;
-        Ok(list
-            .items
-            .iter()
-            .filter(|ds| ds.labels().get(MANAGED_BY.0).map(String::as_str) != Some(MANAGED_BY.1))
-            .find(|ds| {
-                ds.spec.iter().any(|spec| {
-                    spec.template.spec.iter().any(|pod| {
-                        pod.containers.iter().any(|c| {
-                            c.image
-                                .as_deref()
-                                .is_some_and(|i| i.contains("aws-efa-k8s-device-plugin"))
-                        })
-                    })
-                })
-            })
-            .map(name_of))
-    }
-
-    /// The EFA nodes with their allocatable EFA count and readiness.
-    pub async fn efa_nodes(&self) -> Result<Vec<EfaNode>, K8sError> {
-        let selector = format!("{}={}", EFA_NODE_LABEL.0, EFA_NODE_LABEL.1);
-        let nodes = Api::<Node>::all(self.client.clone())
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(K8sError::api("listing nodes"))?;
-        Ok(nodes
-            .items
-            .iter()
-            .map(|node| {
-                let status = node.status.as_ref();
-                let efa = status
-                    .and_then(|s| s.allocatable.as_ref())
-                    .and_then(|a| a.get(EFA_RESOURCE))
-                    .and_then(|q| q.0.parse().ok())
-                    .unwrap_or(0);
-                let ready = status
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-                EfaNode {
-                    name: name_of(node),
-                    efa,
-                    ready,
-                }
-            })
-            .collect())
-    }
-
-    /// The device plugin pods' states, for error messages.
-    async fn device_plugin_state(&self) -> Result<String, K8sError> {
-        let pods = Api::<Pod>::namespaced(self.client.clone(), DEVICE_PLUGIN_NAMESPACE)
-            .list(&ListParams::default().labels(&format!("name={DEVICE_PLUGIN_NAME}")))
-            .await
-            .map_err(K8sError::api("listing the device plugin pods"))?;
-        if pods.items.is_empty() {
-            return Ok(
-                "none (the DaemonSet matches no node: are the nodes labelled \
-                        rdmabench.io/efa=true?)"
-                    .into(),
-            );
-        }
-        Ok(pods
-            .items
-            .iter()
-            .map(|p| format!("{} {:?}", name_of(p), pod_state(p)))
-            .collect::<Vec<_>>()
-            .join(", "))
     }
 
     /// Runs one measurement of `objects` and removes its pods and Service afterwards, whatever
@@ -718,8 +583,8 @@ impl Cluster {
         Ok(names)
     }
 
-    /// Deletes every benchmark pod and Service, rdmabench's device plugin and the namespace,
-    /// waiting for each; returns what was deleted.
+    /// Deletes every benchmark pod and Service, rdmabench's device plugin or DRA driver and the
+    /// namespace, waiting for each; returns what was deleted.
     pub async fn clean(&self, limit: Duration) -> Result<Vec<String>, K8sError> {
         let selector = ListParams::default().labels(&format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
         let mut deleted = Vec::new();
@@ -747,6 +612,9 @@ impl Cluster {
                 "daemonset {DEVICE_PLUGIN_NAMESPACE}/{DEVICE_PLUGIN_NAME}"
             ));
         }
+        deleted.extend(self.remove_dra_driver(limit).await?);
+        // NetworkPolicies that rdmabench 0.1 rendered (see manifests::Bundle::to_yaml for why it
+        // no longer does), so a cluster it ran on is left clean.
         let device_plugin_policies = self.policies(DEVICE_PLUGIN_NAMESPACE);
         if self
             .delete(&device_plugin_policies, DEVICE_PLUGIN_NAME, limit)

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use rdmabench_infra::StackConfig;
 use rdmabench_results::run_dir::results_file_name;
-use rdmabench_results::{write_atomically, Placement, ResultsFile};
+use rdmabench_results::{write_atomically, NetworkPolicyEnforcement, Placement, ResultsFile};
 use tokio::sync::watch;
 
 use crate::access::ChosenCluster;
+use crate::devices::EfaNode;
 use crate::error::K8sError;
 use crate::manifests::{BenchSpec, Bundle, Mode, ModeObjects};
-use crate::orchestrate::{Cluster, EfaNode, Progress, Timeouts};
+use crate::orchestrate::{Cluster, Progress, Timeouts};
 use crate::runtime::{block_on, interrupted, watch_flag};
 
 /// How long a run waits for the device plugin when it was not deployed beforehand.
@@ -129,14 +130,43 @@ pub fn run_tests<E: From<K8sError>>(
                 failure: None,
             });
         }
+        let placement = Placement {
+            network_policy: recorded_enforcement(&open).await,
+            ..cluster.placement.clone()
+        };
         let measuring = Measuring {
             cluster: &open,
-            placement: &cluster.placement,
+            placement: &placement,
             run,
             shutdown,
         };
         measuring.all(&bundles, show).await
     })
+}
+
+/// The cluster's NetworkPolicy enforcement for the results, or None (said on progress) when
+/// the account may not read it: a guess would be worse than no record.
+async fn recorded_enforcement(cluster: &Cluster) -> Option<NetworkPolicyEnforcement> {
+    match cluster.network_policy_enforcement().await {
+        Ok(found) => {
+            cluster.say(&format!(
+                "NetworkPolicy engine: {} ({}); {} policies in namespace {}",
+                found.engine.as_deref().unwrap_or("none found"),
+                if found.enforcing {
+                    "enforcing"
+                } else {
+                    "not enforcing"
+                },
+                found.policies_in_namespace,
+                cluster.namespace()
+            ));
+            Some(found)
+        }
+        Err(error) => {
+            cluster.say(&format!("not recording NetworkPolicy enforcement: {error}"));
+            None
+        }
+    }
 }
 
 /// Installs the shared objects and waits for the device plugin, or for Ctrl-C, which the

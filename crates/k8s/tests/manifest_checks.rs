@@ -13,19 +13,26 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rdmabench_infra::instances::lookup;
-use rdmabench_infra::StackConfig;
+use rdmabench_infra::{EfaDevices, StackConfig};
 use rdmabench_k8s::manifests::{agent_pod, coordinator_pod, BenchSpec, Bundle, Mode};
 
+/// The oldest Kubernetes version every variant is checked against; the DRA variant needs the
+/// resource.k8s.io/v1 API of 1.34.
+const OLDEST: &str = "1.31";
+const OLDEST_WITH_DRA: &str = "1.34";
+
 /// Every shape of manifest: one EFA interface with hugepages (the default nodes), two without
-/// hugepages, and 32 on a GPU node.
-fn variants() -> Vec<(&'static str, String)> {
+/// hugepages, 32 on a GPU node, and two through the EFA DRA driver; each with the oldest
+/// Kubernetes version it must validate against.
+fn variants() -> Vec<(&'static str, String, &'static str)> {
     [
-        ("default", "m7g.16xlarge", 2048),
-        ("c6in-nohuge", "c6in.32xlarge", 0),
-        ("p5", "p5.48xlarge", 4096),
+        ("default", "m7g.16xlarge", 2048, EfaDevices::DevicePlugin),
+        ("c6in-nohuge", "c6in.32xlarge", 0, EfaDevices::DevicePlugin),
+        ("p5", "p5.48xlarge", 4096, EfaDevices::DevicePlugin),
+        ("c6in-dra", "c6in.32xlarge", 2048, EfaDevices::Dra),
     ]
     .into_iter()
-    .map(|(name, instance, hugepages_2mi)| {
+    .map(|(name, instance, hugepages_2mi, efa_devices)| {
         let spec = BenchSpec {
             namespace: "rdmabench".into(),
             image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/rdmabench-demo:0.1.0-abc1234"
@@ -38,14 +45,19 @@ fn variants() -> Vec<(&'static str, String)> {
             bench_args: vec!["--provider".into(), "efa".into()],
             deadline_seconds: 1800,
             launcher: false,
+            efa_devices,
         };
         let mut yaml = Bundle::new(&spec, &[Mode::Node, Mode::Pod])
             .to_yaml()
             .unwrap();
         yaml.push_str(&matrix_yaml(&spec));
-        (name, yaml)
+        let oldest = match efa_devices {
+            EfaDevices::DevicePlugin => OLDEST,
+            EfaDevices::Dra => OLDEST_WITH_DRA,
+        };
+        (name, yaml, oldest)
     })
-    .chain(std::iter::once(("mpi", mpi_yaml())))
+    .chain(std::iter::once(("mpi", mpi_yaml(), OLDEST)))
     .collect()
 }
 
@@ -66,6 +78,7 @@ fn mpi_yaml() -> String {
             .collect(),
         deadline_seconds: 1800,
         launcher: true,
+        efa_devices: EfaDevices::DevicePlugin,
     };
     Bundle::new(&spec, &[Mode::Node, Mode::Pod])
         .to_yaml()
@@ -105,14 +118,15 @@ fn matrix_yaml(spec: &BenchSpec) -> String {
     yaml
 }
 
-fn write_variants(dir: &Path) -> Vec<PathBuf> {
+/// Each variant written to its own directory, with the oldest version it must validate on.
+fn write_variants(dir: &Path) -> Vec<(PathBuf, &'static str)> {
     variants()
         .into_iter()
-        .map(|(name, yaml)| {
+        .map(|(name, yaml, oldest)| {
             let path = dir.join(name).join("manifests.yaml");
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, yaml).unwrap();
-            path
+            (path, oldest)
         })
         .collect()
 }
@@ -130,28 +144,50 @@ fn manifests_are_valid_for_the_supported_kubernetes_versions() {
     let dir = tempfile::tempdir().unwrap();
     let files = write_variants(dir.path());
     let default_version = StackConfig::default().cluster.kubernetes_version;
-    for version in ["1.31", default_version.as_str()] {
-        let out = Command::new(&validate)
-            .args(["--strict", "--kubernetes-version", &format!("{version}.0")])
-            .args(&files)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
+    for (file, oldest) in &files {
+        for version in [*oldest, default_version.as_str()] {
+            let out = Command::new(&validate)
+                .args(["--strict", "--kubernetes-version", &format!("{version}.0")])
+                .arg(file)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{} on Kubernetes {version}:\n{stdout}{}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // Every document of the file was read and validated.
+            let documents = std::fs::read_to_string(file)
+                .unwrap()
+                .matches("---\n")
+                .count();
+            assert_eq!(stdout.matches("INFO").count(), documents, "{stdout}");
+        }
+    }
+    // The DRA variant's objects do not exist before 1.34, and the validator knows it.
+    let (dra, _) = files
+        .iter()
+        .find(|(_, oldest)| *oldest == OLDEST_WITH_DRA)
+        .unwrap();
+    let out = Command::new(&validate)
+        .args(["--strict", "--kubernetes-version", "1.33.0"])
+        .arg(dra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for kind in ["DeviceClass", "ResourceClaimTemplate"] {
         assert!(
-            out.status.success(),
-            "Kubernetes {version}:\n{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
+            stdout.contains(&format!(
+                "Couldn't find schema for kind {kind} with api version resource.k8s.io/v1 for kubernetes version 1.33"
+            )),
+            "{stdout}"
         );
-        // Every document of every file was read and validated.
-        let documents: usize = files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).unwrap().matches("---\n").count())
-            .sum();
-        assert_eq!(stdout.matches("INFO").count(), documents, "{stdout}");
     }
     // The validator must be able to fail: an unknown field is rejected under --strict.
     let broken = dir.path().join("broken.yaml");
-    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let text = std::fs::read_to_string(&files[0].0).unwrap();
     std::fs::write(
         &broken,
         text.replacen("restartPolicy:", "restartPolicyy:", 1),

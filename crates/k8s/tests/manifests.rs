@@ -3,9 +3,10 @@
 
 use k8s_openapi::api::core::v1::Pod;
 use rdmabench_infra::instances::lookup;
+use rdmabench_infra::EfaDevices;
 use rdmabench_k8s::manifests::{
-    agent_pod, bench_pod, coordinator_pod, BenchSpec, Bundle, LauncherAccess, Mode, Role,
-    EFA_RESOURCE,
+    agent_pod, bench_pod, coordinator_pod, BenchSpec, Bundle, EfaObjects, LauncherAccess, Mode,
+    Role, DRA_DRIVER, EFA_CLAIM_TEMPLATE, EFA_DEVICE_CLASS, EFA_RESOURCE,
 };
 
 fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
@@ -25,6 +26,14 @@ fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
         ],
         deadline_seconds: 1800,
         launcher: false,
+        efa_devices: EfaDevices::DevicePlugin,
+    }
+}
+
+fn dra_spec(instance: &str) -> BenchSpec {
+    BenchSpec {
+        efa_devices: EfaDevices::Dra,
+        ..spec(instance, 2048)
     }
 }
 
@@ -32,6 +41,103 @@ fn spec(instance: &str, hugepages_2mi: u32) -> BenchSpec {
 fn every_object_matches_its_snapshot() {
     let bundle = Bundle::new(&spec("c6in.32xlarge", 2048), &[Mode::Node, Mode::Pod]);
     insta::assert_snapshot!("bundle_c6in_both_modes", bundle.to_yaml().unwrap());
+    let dra = Bundle::new(&dra_spec("c6in.32xlarge"), &[Mode::Node, Mode::Pod]);
+    insta::assert_snapshot!("bundle_c6in_dra_both_modes", dra.to_yaml().unwrap());
+}
+
+/// With `k8s.efa = "dra"`, a pod-mode pod claims every EFA interface of its node through a
+/// ResourceClaim from the template (DeviceClass efa.networking.k8s.aws) and asks for no
+/// extended resource; the budget is otherwise the device plugin variant's.
+#[test]
+fn with_dra_pod_mode_claims_every_efa_interface_instead_of_the_extended_resource() {
+    let dra = dra_spec("c6in.32xlarge");
+    let pod = bench_pod(&dra, Mode::Pod, Role::Client);
+    let pod_spec = pod.spec.as_ref().unwrap();
+    let claims = pod_spec.resource_claims.as_ref().unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(
+        claims[0].resource_claim_template_name.as_deref(),
+        Some(EFA_CLAIM_TEMPLATE)
+    );
+    let container = &pod_spec.containers[0];
+    let used = container
+        .resources
+        .as_ref()
+        .unwrap()
+        .claims
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        used[0].name, claims[0].name,
+        "the container uses the pod's claim"
+    );
+    let mut resources = container_resources(&pod);
+    assert!(!resources.contains_key(EFA_RESOURCE));
+    let mut plugin_resources = container_resources(&bench_pod(
+        &spec("c6in.32xlarge", 2048),
+        Mode::Pod,
+        Role::Client,
+    ));
+    plugin_resources.remove(EFA_RESOURCE);
+    resources.remove(EFA_RESOURCE);
+    assert_eq!(resources, plugin_resources);
+
+    let EfaObjects::Dra(objects) = Bundle::new(&dra, &[Mode::Pod]).efa else {
+        panic!("k8s.efa = dra renders the DRA driver");
+    };
+    let request = &objects
+        .claim_template
+        .spec
+        .spec
+        .devices
+        .unwrap()
+        .requests
+        .unwrap()[0];
+    let exactly = request.exactly.as_ref().unwrap();
+    assert_eq!(exactly.device_class_name, EFA_DEVICE_CLASS);
+    assert_eq!(
+        exactly.count,
+        Some(2),
+        "c6in.32xlarge has two EFA interfaces"
+    );
+    let selector = &objects.device_class.spec.selectors.unwrap()[0];
+    assert!(selector
+        .cel
+        .as_ref()
+        .unwrap()
+        .expression
+        .contains(&format!("device.driver == \"{DRA_DRIVER}\"")));
+}
+
+/// DRANET refuses devices to host-network pods, so node mode (host network, host namespaces)
+/// claims nothing with DRA either, and the driver itself runs unprivileged as the chart has it.
+#[test]
+fn with_dra_node_mode_claims_nothing_and_the_driver_is_unprivileged() {
+    let dra = dra_spec("c6in.32xlarge");
+    let node = bench_pod(&dra, Mode::Node, Role::Server);
+    let node_spec = node.spec.as_ref().unwrap();
+    assert_eq!(node_spec.host_network, Some(true));
+    assert!(node_spec.resource_claims.is_none());
+    assert!(node_spec.containers[0]
+        .resources
+        .as_ref()
+        .unwrap()
+        .claims
+        .is_none());
+    let EfaObjects::Dra(objects) = Bundle::new(&dra, &[]).efa else {
+        panic!("k8s.efa = dra renders the DRA driver");
+    };
+    let driver = objects.daemon_set.spec.unwrap().template.spec.unwrap();
+    let security = driver.containers[0].security_context.clone().unwrap();
+    assert_eq!(security.privileged, Some(false));
+    assert_eq!(
+        security.capabilities.unwrap().drop,
+        Some(vec!["ALL".to_string()])
+    );
+    assert_eq!(
+        driver.service_account_name.as_deref(),
+        Some("rdmabench-dranet")
+    );
 }
 
 /// The arguments `spec`'s benchmark container runs with in `mode` as `role`.
@@ -323,7 +429,9 @@ fn only_an_mpi_runs_client_may_exec_and_only_into_its_modes_server() {
 #[test]
 fn the_device_plugin_follows_the_chart_and_mounts_neuron_tools_only_on_neuron_nodes() {
     let paths = |instance: &str| -> Vec<String> {
-        let plugin = Bundle::new(&spec(instance, 0), &[]).device_plugin;
+        let EfaObjects::DevicePlugin(plugin) = Bundle::new(&spec(instance, 0), &[]).efa else {
+            panic!("the default is the device plugin");
+        };
         let pod = plugin.spec.unwrap().template.spec.unwrap();
         assert_eq!(pod.host_network, Some(true), "{instance}");
         let security = pod.containers[0].security_context.clone().unwrap();

@@ -14,6 +14,7 @@ use aws_credential_types::Credentials;
 use aws_smithy_async::time::SystemTimeSource;
 use kube_fake::FakeApi;
 use rdmabench_infra::instances::lookup;
+use rdmabench_infra::EfaDevices;
 use rdmabench_k8s::client::eks_client;
 use rdmabench_k8s::eks_token::{EksTokenSigner, EksTokenSource};
 use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode};
@@ -63,6 +64,7 @@ async fn measure(fake: &FakeApi, refresh_after: Duration) -> Result<(), K8sError
         bench_args: vec!["--transport".into(), "socket".into()],
         deadline_seconds: 120,
         launcher: false,
+        efa_devices: EfaDevices::DevicePlugin,
     };
     let bundle = Bundle::new(&spec, &[Mode::Pod]);
     let cluster = Cluster::new(client, &spec.namespace, std::sync::Arc::new(|_: &str| {}));

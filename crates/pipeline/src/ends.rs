@@ -65,16 +65,17 @@ const TWO_ENDED: &[&str] = &[
     "ib_write_lat",
     "ib_write_bw",
 ];
-/// The cluster's network policy opens this many ports from the first: one per size, the last
-/// two for Open MPI's daemons (mpirun's and the other host's, apart even on one machine).
-const POLICY_PORTS: u16 = rdmabench_engine::TOOL_PORTS;
+/// A run uses this many ports from the first (a known range a firewall or a cluster's policies
+/// can open): one per size, the last two for Open MPI's daemons (mpirun's and the other
+/// host's, apart even on one machine).
+const RUN_PORTS: u16 = rdmabench_engine::TOOL_PORTS;
 /// The most sizes one run may have: each uses its own port.
-pub const MAX_SIZES: usize = POLICY_PORTS as usize - 2;
+pub const MAX_SIZES: usize = RUN_PORTS as usize - 2;
 
-/// The ports Open MPI's daemons listen on, the last two the network policy opens after `first`,
+/// The ports Open MPI's daemons listen on, the last two of the run's range after `first`,
 /// as `oob_tcp_static_ipv4_ports` takes them.
 pub(crate) fn mpi_daemon_ports(first: u16) -> String {
-    format!("{}-{}", first + POLICY_PORTS - 2, first + POLICY_PORTS - 1)
+    format!("{}-{}", first + RUN_PORTS - 2, first + RUN_PORTS - 1)
 }
 
 /// perftest on `provider`'s devices: on EFA (which has no RC) SRD, where this perftest offers it

@@ -131,6 +131,8 @@ fn annotate(
         instance_type: String::new(),
         image: String::new(),
         repetition,
+        efa_devices: None,
+        network_policy: None,
     });
     if let Some(note) = note {
         results.note = Some(match results.note.take() {

@@ -209,7 +209,7 @@ pub struct MpiPlacement {
     /// take turns (4 ms a message here).
     pub unbound: bool,
     /// The ports Open MPI's daemons listen on (`oob_tcp_static_ipv4_ports`, e.g. "18577-18578":
-    /// each takes the first free one), where a network policy opens only known ports; else they
+    /// each takes the first free one), where only known ports may be open; else they
     /// pick any.
     pub static_ports: Option<String>,
     /// mpirun's environment: the provider's interface, the launch map.

@@ -455,6 +455,8 @@ mod tests {
             instance_type: "m7g.16xlarge".into(),
             image: "img".into(),
             repetition: 1,
+            efa_devices: None,
+            network_policy: None,
         });
         for row in &mut r.results {
             row.total_ns = row.total_ns.map(|t| t * scale / 100);

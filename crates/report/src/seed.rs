@@ -176,6 +176,8 @@ mod tests {
             instance_type: "m7g.16xlarge".into(),
             image: "i".into(),
             repetition: 1,
+            efa_devices: None,
+            network_policy: None,
         }
     }
 

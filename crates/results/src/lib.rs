@@ -50,7 +50,10 @@ pub enum ResultsError {
 /// Version 4 added the EFA stack each end saw (`endpoints.*.efa`: installer, kernel module,
 /// devices, AMI release) and each end's CPU placement (`endpoints.*.cpu_set`, `cpu_numa_nodes`,
 /// `efa_numa_node`); older files read with none.
-pub const SCHEMA_VERSION: u32 = 4;
+/// Version 5 added how a cluster's pods got their EFA devices (`placement.efa_devices`) and what
+/// the cluster enforces of NetworkPolicies (`placement.network_policy`); older files read with
+/// neither recorded.
+pub const SCHEMA_VERSION: u32 = 5;
 /// The oldest layout this build still reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
@@ -108,6 +111,29 @@ pub struct Placement {
     pub image: String,
     /// 1-based repetition of this mode within the run.
     pub repetition: u32,
+    /// How the pods got their EFA devices: "device-plugin" (`vpc.amazonaws.com/efa`) or "dra"
+    /// (ResourceClaims); None in files older than version 5.
+    #[serde(default)]
+    pub efa_devices: Option<String>,
+    /// What the cluster enforces of NetworkPolicies while the run measured: a policy engine
+    /// puts its own (eBPF or iptables) code on pod mode's socket path, never on EFA's or on
+    /// node mode's host network. None in files older than version 5.
+    #[serde(default)]
+    pub network_policy: Option<NetworkPolicyEnforcement>,
+}
+
+/// A cluster's NetworkPolicy enforcement as rdmabench found it before measuring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkPolicyEnforcement {
+    /// The policy engine found running ("aws-network-policy-agent", "cilium", "calico"), or
+    /// None when no known engine runs.
+    pub engine: Option<String>,
+    /// Whether that engine enforces policies (the VPC CNI ships its agent with enforcement
+    /// off unless the add-on's `enableNetworkPolicy` is set).
+    pub enforcing: bool,
+    /// NetworkPolicies in the benchmark namespace (rdmabench creates none, so any are someone
+    /// else's and may govern the pods' sockets).
+    pub policies_in_namespace: u32,
 }
 
 /// The build that produced a file.

@@ -1,21 +1,23 @@
 //! The benchmark pods and the Service that names the server. Both modes run the same image and
 //! the same `rdmabench pingpong` arguments with the same CPU, memory and hugepage budget, so the
 //! only differences between a node-mode and a pod-mode number are the ones being measured: the
-//! container's namespaces and the device plugin's path to the EFA device.
+//! container's namespaces and the device plugin's (or DRA driver's) path to the EFA device.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, Container, EmptyDirVolumeSource, EnvVar, HostPathVolumeSource, Pod,
-    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, ResourceRequirements,
-    SeccompProfile, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    PodAffinityTerm, PodAntiAffinity, PodResourceClaim, PodSecurityContext, PodSpec, ResourceClaim,
+    ResourceRequirements, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use rdmabench_infra::EfaDevices;
+
 use super::{
-    metadata, BenchSpec, LauncherAccess, Mode, Role, EFA_NODE_LABEL, EFA_RESOURCE, MANAGED_BY,
-    MODE_LABEL, ROLE_LABEL,
+    metadata, runtime_default_seccomp, BenchSpec, LauncherAccess, Mode, Role, EFA_CLAIM,
+    EFA_CLAIM_TEMPLATE, EFA_NODE_LABEL, EFA_RESOURCE, MANAGED_BY, MODE_LABEL, ROLE_LABEL,
 };
 
 /// CPU for each benchmark pod: one busy-polling thread plus libfabric's progress, with room.
@@ -165,7 +167,8 @@ fn resources(spec: &BenchSpec, mode: Mode) -> ResourceRequirements {
             Quantity(format!("{}Mi", hugepages * 2)),
         );
     }
-    if mode == Mode::Pod {
+    let claims_efa = mode == Mode::Pod && spec.efa_devices == EfaDevices::Dra;
+    if mode == Mode::Pod && spec.efa_devices == EfaDevices::DevicePlugin {
         amounts.insert(
             EFA_RESOURCE.to_string(),
             Quantity(spec.instance.network_cards.to_string()),
@@ -175,8 +178,25 @@ fn resources(spec: &BenchSpec, mode: Mode) -> ResourceRequirements {
         // Equal requests and limits: Guaranteed QoS, and extended resources demand it anyway.
         requests: Some(amounts.clone()),
         limits: Some(amounts),
-        ..ResourceRequirements::default()
+        claims: claims_efa.then(|| {
+            vec![ResourceClaim {
+                name: EFA_CLAIM.to_string(),
+                ..ResourceClaim::default()
+            }]
+        }),
     }
+}
+
+/// A pod-mode pod's claim on the node's EFA devices, with the DRA driver (node mode claims
+/// nothing: see the dra module).
+fn efa_claims(spec: &BenchSpec, mode: Mode) -> Option<Vec<PodResourceClaim>> {
+    (mode == Mode::Pod && spec.efa_devices == EfaDevices::Dra).then(|| {
+        vec![PodResourceClaim {
+            name: EFA_CLAIM.to_string(),
+            resource_claim_template_name: Some(EFA_CLAIM_TEMPLATE.to_string()),
+            ..PodResourceClaim::default()
+        }]
+    })
 }
 
 fn memory_volume(name: &str, mount_path: &str, size: &str) -> (Volume, VolumeMount) {
@@ -382,10 +402,7 @@ fn run_once(spec: &BenchSpec, node_mode: bool) -> PodSpec {
         host_network: node_mode.then_some(true),
         dns_policy: node_mode.then(|| "ClusterFirstWithHostNet".to_string()),
         security_context: Some(PodSecurityContext {
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".to_string(),
-                ..SeccompProfile::default()
-            }),
+            seccomp_profile: Some(runtime_default_seccomp()),
             ..PodSecurityContext::default()
         }),
         ..PodSpec::default()
@@ -430,6 +447,7 @@ fn measuring_pod(spec: &BenchSpec, mode: Mode, role: Role, name: &str, node: Opt
             }),
             containers: vec![container(spec, mode, role, mounts)],
             volumes: Some(volumes),
+            resource_claims: efa_claims(spec, mode),
             ..launching(spec, mode, role)
         }),
         ..Pod::default()

@@ -15,58 +15,41 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy};
 use k8s_openapi::api::core::v1::{
-    Container, HostPathVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements,
-    SeccompProfile, SecurityContext, Toleration, Volume, VolumeMount,
+    Container, PodSpec, PodTemplateSpec, ResourceRequirements, SecurityContext, Toleration,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use rdmabench_infra::instances::{Accelerator, InstanceType};
 
-use super::{eks_addon_registry, labels, metadata, DEVICE_PLUGIN_VERSION, EFA_NODE_LABEL};
+use super::{
+    eks_addon_registry, host_path, labels, metadata, quantities, runtime_default_seccomp,
+    DEVICE_PLUGIN_VERSION, EFA_NODE_LABEL,
+};
 
 /// Name of the DaemonSet (and of its pods' selector label).
 pub const DEVICE_PLUGIN_NAME: &str = "rdmabench-efa-device-plugin";
 /// Device plugins are node infrastructure, kept beside the other EKS add-ons.
 pub const DEVICE_PLUGIN_NAMESPACE: &str = "kube-system";
 
-fn host_path(name: &str, path: &str, type_: Option<&str>) -> (Volume, VolumeMount) {
-    let volume = Volume {
-        name: name.to_string(),
-        host_path: Some(HostPathVolumeSource {
-            path: path.to_string(),
-            type_: type_.map(str::to_string),
-        }),
-        ..Volume::default()
-    };
-    let mount = VolumeMount {
-        name: name.to_string(),
-        mount_path: path.to_string(),
-        ..VolumeMount::default()
-    };
-    (volume, mount)
-}
-
-fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
-    BTreeMap::from([
-        ("cpu".to_string(), Quantity(cpu.to_string())),
-        ("memory".to_string(), Quantity(memory.to_string())),
-    ])
-}
-
 /// The device plugin DaemonSet for a cluster in `region` of `instance` nodes, image pulled from
 /// that region's EKS add-on registry.
 pub fn device_plugin(region: &str, instance: &InstanceType) -> DaemonSet {
     let selector = BTreeMap::from([("name".to_string(), DEVICE_PLUGIN_NAME.to_string())]);
     let mut paths = vec![
-        host_path("device-plugin", "/var/lib/kubelet/device-plugins", None),
-        host_path("infiniband-volume", "/dev/infiniband/", None),
+        host_path(
+            "device-plugin",
+            "/var/lib/kubelet/device-plugins",
+            None,
+            None,
+        ),
+        host_path("infiniband-volume", "/dev/infiniband/", None, None),
     ];
     if instance.accelerator == Accelerator::Neuron {
         paths.push(host_path(
             "neuron-tools",
             "/opt/aws/neuron/",
             Some("DirectoryOrCreate"),
+            None,
         ));
     }
     let (volumes, mounts): (Vec<_>, Vec<_>) = paths.into_iter().unzip();
@@ -135,10 +118,7 @@ pub fn device_plugin(region: &str, instance: &InstanceType) -> DaemonSet {
                         },
                     ]),
                     security_context: Some(k8s_openapi::api::core::v1::PodSecurityContext {
-                        seccomp_profile: Some(SeccompProfile {
-                            type_: "RuntimeDefault".to_string(),
-                            ..SeccompProfile::default()
-                        }),
+                        seccomp_profile: Some(runtime_default_seccomp()),
                         ..Default::default()
                     }),
                     containers: vec![container],

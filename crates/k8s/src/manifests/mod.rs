@@ -4,25 +4,30 @@
 
 mod bench;
 mod device_plugin;
+mod dra;
 mod launcher;
-mod network_policy;
 mod registry;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::core::v1::{
+    HostPathVolumeSource, Namespace, Pod, SeccompProfile, Service, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use rdmabench_infra::instances::InstanceType;
-use rdmabench_infra::{ConfigError, StackConfig};
+use rdmabench_infra::{ConfigError, EfaDevices, StackConfig};
 use serde::Serialize;
 
 pub use bench::{agent_pod, bench_pod, coordinator_pod, server_service};
 pub use device_plugin::{device_plugin, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_NAMESPACE};
+pub use dra::{
+    DraObjects, DRA_DRIVER, DRA_DRIVER_NAME, DRA_DRIVER_VERSION, EFA_CLAIM, EFA_CLAIM_TEMPLATE,
+    EFA_DEVICE_CLASS, EFA_PCI_DEVICE,
+};
 pub use launcher::LauncherAccess;
-pub use network_policy::{bench_network_policy, device_plugin_network_policy};
 pub use registry::eks_addon_registry;
 
 /// The device plugin release rdmabench deploys: pinned so every run uses the same plugin.
@@ -47,7 +52,7 @@ pub const MAX_HUGEPAGES_PER_POD: u32 = 512;
 pub enum Mode {
     /// Directly on the node's host, with the node's own libfabric (the baseline).
     Node,
-    /// Inside ordinary pods that get EFA through the device plugin.
+    /// Inside ordinary pods that get EFA through the device plugin or the DRA driver.
     Pod,
 }
 
@@ -112,6 +117,8 @@ pub struct BenchSpec {
     /// The client starts its peer's side in the server pod through the exec API (the MPI
     /// tools): it gets the launcher's service account and the server pod's name.
     pub launcher: bool,
+    /// How pod-mode pods get their EFA devices.
+    pub efa_devices: EfaDevices,
 }
 
 impl BenchSpec {
@@ -137,6 +144,7 @@ impl BenchSpec {
             bench_args,
             deadline_seconds: i64::try_from(limit.as_secs()).unwrap_or(i64::MAX),
             launcher: false,
+            efa_devices: config.k8s.efa,
         })
     }
 
@@ -184,6 +192,47 @@ fn metadata(name: &str, namespace: Option<&str>, extra: &[(&str, &str)]) -> Obje
     }
 }
 
+/// Container requests or limits of `cpu` and `memory`.
+fn quantities(cpu: &str, memory: &str) -> BTreeMap<String, Quantity> {
+    BTreeMap::from([
+        ("cpu".to_string(), Quantity(cpu.to_string())),
+        ("memory".to_string(), Quantity(memory.to_string())),
+    ])
+}
+
+/// The container runtime's default seccomp profile, which every container here runs under.
+fn runtime_default_seccomp() -> SeccompProfile {
+    SeccompProfile {
+        type_: "RuntimeDefault".to_string(),
+        ..SeccompProfile::default()
+    }
+}
+
+/// A host directory volume and its mount at the same path; `type_` as hostPath takes it,
+/// `propagation` for mounts that must see what the host mounts there later.
+fn host_path(
+    name: &str,
+    path: &str,
+    type_: Option<&str>,
+    propagation: Option<&str>,
+) -> (Volume, VolumeMount) {
+    let volume = Volume {
+        name: name.to_string(),
+        host_path: Some(HostPathVolumeSource {
+            path: path.to_string(),
+            type_: type_.map(str::to_string),
+        }),
+        ..Volume::default()
+    };
+    let mount = VolumeMount {
+        name: name.to_string(),
+        mount_path: path.to_string(),
+        mount_propagation: propagation.map(str::to_string),
+        ..VolumeMount::default()
+    };
+    (volume, mount)
+}
+
 /// The namespace of the benchmark pods.
 pub fn namespace(spec: &BenchSpec) -> Namespace {
     Namespace {
@@ -220,17 +269,22 @@ impl ModeObjects {
     }
 }
 
+/// What hands EFA devices to pods, by `k8s.efa`.
+#[derive(Debug, Clone)]
+pub enum EfaObjects {
+    /// The EFA device plugin's DaemonSet.
+    DevicePlugin(Box<DaemonSet>),
+    /// The EFA DRA driver and the pods' claim template.
+    Dra(Box<DraObjects>),
+}
+
 /// Every object of a deployment: shared ones, then one set per mode.
 #[derive(Debug, Clone)]
 pub struct Bundle {
     /// The benchmark namespace.
     pub namespace: Namespace,
-    /// The EFA device plugin.
-    pub device_plugin: DaemonSet,
-    /// Keeps the device plugin off the network.
-    pub device_plugin_policy: NetworkPolicy,
-    /// Limits the benchmark pods to each other's control port and DNS.
-    pub bench_policy: NetworkPolicy,
+    /// What hands EFA devices to pods.
+    pub efa: EfaObjects,
     /// Per mode, the Service and pods.
     pub modes: Vec<ModeObjects>,
 }
@@ -240,21 +294,30 @@ impl Bundle {
     pub fn new(spec: &BenchSpec, modes: &[Mode]) -> Bundle {
         Bundle {
             namespace: namespace(spec),
-            device_plugin: device_plugin(&spec.region, spec.instance),
-            device_plugin_policy: device_plugin_network_policy(),
-            bench_policy: bench_network_policy(spec),
+            efa: match spec.efa_devices {
+                EfaDevices::DevicePlugin => {
+                    EfaObjects::DevicePlugin(Box::new(device_plugin(&spec.region, spec.instance)))
+                }
+                EfaDevices::Dra => EfaObjects::Dra(Box::new(DraObjects::new(spec))),
+            },
             modes: modes.iter().map(|&m| ModeObjects::new(spec, m)).collect(),
         }
     }
 
     /// A multi-document YAML stream, in apply order, for `kubectl apply -f -` or review.
     pub fn to_yaml(&self) -> Result<String, serde_saphyr::SerializeError> {
-        let mut documents = vec![
-            to_yaml(&self.namespace)?,
-            to_yaml(&self.device_plugin_policy)?,
-            to_yaml(&self.device_plugin)?,
-            to_yaml(&self.bench_policy)?,
-        ];
+        let mut documents = vec![to_yaml(&self.namespace)?];
+        match &self.efa {
+            EfaObjects::DevicePlugin(plugin) => documents.push(to_yaml(plugin.as_ref())?),
+            EfaObjects::Dra(dra) => documents.extend([
+                to_yaml(&dra.service_account)?,
+                to_yaml(&dra.cluster_role)?,
+                to_yaml(&dra.cluster_role_binding)?,
+                to_yaml(&dra.device_class)?,
+                to_yaml(&dra.daemon_set)?,
+                to_yaml(&dra.claim_template)?,
+            ]),
+        }
         for mode in &self.modes {
             if let Some(access) = &mode.launcher {
                 documents.push(to_yaml(&access.service_account)?);
@@ -265,13 +328,23 @@ impl Bundle {
             documents.push(to_yaml(&mode.server)?);
             documents.push(to_yaml(&mode.client)?);
         }
-        Ok(documents
-            .iter()
-            .map(|d| format!("---\n{d}"))
-            .collect::<Vec<_>>()
-            .join(""))
+        let stream: String = documents.iter().map(|d| format!("---\n{d}")).collect();
+        Ok(format!("{NO_NETWORK_POLICY}{stream}"))
     }
 }
+
+/// Why the stream has no NetworkPolicy, for whoever reviews it: rdmabench used to render
+/// policies that the stack's cluster never enforced (the VPC CNI's agent is off by default), so
+/// they were untested, lacked the API-server egress the MPI launcher's exec needs, and would
+/// have broken MPI runs on a cluster that enforces them. Enforcing them instead would put the
+/// policy engine's eBPF programs on pod mode's socket path only, a confounder in the very
+/// node-versus-pod comparison the tool exists for. The results record what the cluster
+/// enforces (`placement.network_policy`).
+const NO_NETWORK_POLICY: &str = "\
+# rdmabench renders no NetworkPolicy. EFA traffic bypasses the kernel and node-mode pods use the
+# host network: neither is governed by NetworkPolicies. The benchmark pods live in their own
+# namespace for one measurement; the results record whether the cluster enforces policies.
+";
 
 fn to_yaml<T: Serialize>(object: &T) -> Result<String, serde_saphyr::SerializeError> {
     serde_saphyr::to_string(object)

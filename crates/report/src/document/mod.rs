@@ -617,6 +617,20 @@ fn environment_table(sections: &[Section]) -> Block {
                 if !p.server_node.is_empty() {
                     text.push_str(&format!(", {} -> {}", p.client_node, p.server_node));
                 }
+                // Only pod mode depends on these: node mode reaches the devices through the host
+                // and uses the host network, which no policy governs.
+                let pod_mode = p.mode == "pod";
+                if let Some(mechanism) = p.efa_devices.as_ref().filter(|_| pod_mode) {
+                    text.push_str(&format!(", EFA by {mechanism}"));
+                }
+                if let Some(policy) = p
+                    .network_policy
+                    .as_ref()
+                    .filter(|n| pod_mode && n.enforcing)
+                {
+                    let engine = policy.engine.as_deref().unwrap_or("unknown engine");
+                    text.push_str(&format!(", NetworkPolicies enforced ({engine})"));
+                }
                 text
             });
             rows.push(vec![
@@ -671,6 +685,12 @@ pub(crate) mod tests {
             instance_type: "m7g.16xlarge".into(),
             image: "repo:tag".into(),
             repetition,
+            efa_devices: Some("dra".into()),
+            network_policy: Some(crate::model::NetworkPolicyEnforcement {
+                engine: Some("calico".into()),
+                enforcing: true,
+                policies_in_namespace: 0,
+            }),
         });
         for row in &mut r.results {
             row.total_ns = row.total_ns.map(|t| t * percent / 100);

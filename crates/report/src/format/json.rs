@@ -66,19 +66,19 @@ mod tests {
     #[test]
     fn other_schema_versions_are_refused_by_name() {
         let text = super::render(&sample::results())
-            .replace("\"schema_version\": 4", "\"schema_version\": 5");
+            .replace("\"schema_version\": 5", "\"schema_version\": 6");
         let err = ResultsFile::from_json(&text).unwrap_err();
         assert_eq!(
             err,
             ResultsError::SchemaVersion {
-                found: 5,
+                found: 6,
                 oldest: 1,
-                newest: 4
+                newest: 5
             }
         );
         assert_eq!(
             err.to_string(),
-            "results file has schema_version 5, but this rdmabench reads versions 1 to 4; read it \
+            "results file has schema_version 6, but this rdmabench reads versions 1 to 5; read it \
              with the rdmabench version that wrote it (see tool.version in the file)"
         );
     }
@@ -121,7 +121,24 @@ mod tests {
     }
 
     #[test]
-    fn version_3_files_read_without_an_efa_stack_and_are_written_as_version_4() {
+    fn version_4_files_read_without_the_efa_mechanism_or_policy_record() {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&super::render(&sample::results())).unwrap();
+        value["schema_version"] = 4.into();
+        value["placement"] = serde_json::json!({
+            "target": "eks", "cluster": "c", "mode": "pod", "namespace": "rdmabench",
+            "server_node": "a", "client_node": "b", "instance_type": "c6in.32xlarge",
+            "image": "i", "repetition": 1
+        });
+        let read = ResultsFile::from_json(&value.to_string()).unwrap();
+        let placement = read.placement.as_ref().unwrap();
+        assert_eq!(placement.efa_devices, None);
+        assert_eq!(placement.network_policy, None);
+        assert!(read.to_json_pretty().contains("\"schema_version\": 5"));
+    }
+
+    #[test]
+    fn version_3_files_read_without_an_efa_stack_and_are_written_as_the_current_version() {
         let mut value: serde_json::Value =
             serde_json::from_str(&super::render(&sample::results())).unwrap();
         value["schema_version"] = 3.into();
@@ -131,7 +148,7 @@ mod tests {
             .remove("efa");
         let read = ResultsFile::from_json(&value.to_string()).unwrap();
         assert_eq!(read.endpoints.local.efa, None);
-        assert!(read.to_json_pretty().contains("\"schema_version\": 4"));
+        assert!(read.to_json_pretty().contains("\"schema_version\": 5"));
     }
 
     #[test]

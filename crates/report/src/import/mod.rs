@@ -242,6 +242,8 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
             instance_type: context.instance_type.clone().unwrap_or_default(),
             image: String::new(),
             repetition: 1,
+            efa_devices: None,
+            network_policy: None,
         });
     ResultsFile {
         schema_version: SCHEMA_VERSION,
