@@ -55,7 +55,7 @@ fn every_tools_output_imports_and_reports_beside_the_others() {
         ],
         "fi.json",
     );
-    assert_eq!(fi["schema_version"], 4);
+    assert_eq!(fi["schema_version"], 5);
     assert_eq!(fi["tool"]["name"], "fi_pingpong");
     assert_eq!(fi["results"].as_array().unwrap().len(), 46);
     assert_eq!(

@@ -7,6 +7,7 @@ mod kube_fake;
 #[path = "support/service.rs"]
 mod service;
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -23,11 +24,25 @@ struct FakeApi {
 
 impl FakeApi {
     fn start(scenario: &str, extra: &[&str]) -> FakeApi {
-        let mut args = vec!["--scenario", scenario, "--token", TOKEN];
-        args.extend(extra);
+        let extra: Vec<OsString> = extra.iter().map(OsString::from).collect();
+        FakeApi::start_with(scenario, &extra)
+    }
+
+    /// A fake cluster whose benchmark pods run this build for real (see kube_fake::measuring),
+    /// or None where this machine cannot.
+    fn measuring() -> Option<FakeApi> {
+        let binary = Path::new(env!("CARGO_BIN_EXE_rdmabench"));
+        Some(FakeApi::start_with("happy", &kube_fake::measuring(binary)?))
+    }
+
+    fn start_with(scenario: &str, extra: &[OsString]) -> FakeApi {
         let log = kube_fake::fixture_results();
-        let mut args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-        args.extend(["--client-log".as_ref(), log.as_os_str()]);
+        let mut args: Vec<OsString> = ["--scenario", scenario, "--token", TOKEN]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        args.extend(extra.iter().cloned());
+        args.extend(["--client-log".into(), log.into_os_string()]);
         let fake = FakeApi {
             api: kube_fake::FakeApi::start(&args),
         };
@@ -137,10 +152,26 @@ fn position(requests: &[String], wanted: &str) -> usize {
         .unwrap_or_else(|| panic!("no request {wanted}"))
 }
 
+/// Node then pod mode on the measuring fake cluster: both ends of both modes really run this
+/// build, node mode in the fake nodes' namespaces through the node runner, pod mode in pods'
+/// own namespaces one veth hop further; every file says where it ran, and they differ.
 #[test]
 fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
-    let fake = FakeApi::start("happy", &[]);
-    let out = fake.run(&run_args(&["--mode", "both"]));
+    let Some(fake) = FakeApi::measuring() else {
+        return;
+    };
+    let mut args = RUN.to_vec();
+    args.extend([
+        "--mode",
+        "both",
+        "--",
+        "--provider",
+        "tcp",
+        "--sizes",
+        "4,64",
+    ]);
+    args.extend(["--iters", "200"]);
+    let out = fake.run(&args);
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -172,6 +203,32 @@ fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
         );
         assert_eq!(placement["image"], "registry.example/rdmabench:1");
         assert_eq!(results["results"].as_array().unwrap().len(), 2);
+        // Measured where the placement says: node mode on the fake nodes (their hostnames and
+        // addresses), pod mode in the pods (the pod's name is its hostname, its address on the
+        // pod network).
+        let (client, server, network) = match mode {
+            "node" => ("node-b", "node-a", "10.231.0."),
+            _ => ("rdmabench-pod-client", "rdmabench-pod-server", "10.232."),
+        };
+        assert_eq!(results["endpoints"]["local"]["hostname"], client);
+        assert_eq!(results["endpoints"]["peer"]["hostname"], server);
+        let fabric = results["fabric"]["fabric"].as_str().unwrap();
+        assert!(fabric.starts_with(network), "{mode}: {fabric}");
+        for row in results["results"].as_array().unwrap() {
+            assert_eq!(row["iterations"], 200);
+            assert!(row["total_ns"].as_u64().unwrap() > 0);
+        }
+    }
+    // The pod-mode messages crossed the pods' veths: at least iterations x size each way.
+    let counters = fake.api.counters();
+    let payload = 200 * (4 + 64);
+    for end in [
+        "rdmabench/rdmabench-pod-client",
+        "rdmabench/rdmabench-pod-server",
+    ] {
+        let veth = counters.iter().find(|c| c.pod == end).expect(end);
+        assert!(veth.veth_rx_bytes >= payload, "{veth:?}");
+        assert!(veth.veth_tx_bytes >= payload, "{veth:?}");
     }
 
     // Node mode ran first and was gone before pod mode started: never both at once.
@@ -315,7 +372,7 @@ fn a_memory_registration_failure_shows_the_log_and_the_memlock_hint() {
         "pod-fails",
         &[
             "exited with code 1",
-            "fi_mr_reg: -12",
+            "fi_mr_reg failed: Cannot allocate memory (-12)",
             "IPC_LOCK",
             "hugepages",
         ],

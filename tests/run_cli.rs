@@ -103,7 +103,7 @@ fn the_default_run_measures_the_seed_sizes_between_two_hosts_and_reports_them() 
         );
     }
     let results = read_json(&dir.join("pingpong-1.json"));
-    assert_eq!(results["schema_version"], 4);
+    assert_eq!(results["schema_version"], 5);
     assert_eq!(results["complete"], true);
     let provider = expected_provider();
     if provider != "socket" {
@@ -430,7 +430,7 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
         .unwrap()
     };
     let mut future = good.clone();
-    future["schema_version"] = 5.into();
+    future["schema_version"] = 6.into();
     write("future.json", &future);
     std::fs::write(
         root.path().join("corrupt.json"),
@@ -442,7 +442,7 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
     let cases: [(&[&str], &str); 6] = [
         (
             &["report", "future.json"],
-            "future.json: results file has schema_version 5, but this rdmabench reads versions 1 to 4",
+            "future.json: results file has schema_version 6, but this rdmabench reads versions 1 to 5",
         ),
         (
             &["report", "corrupt.json"],

@@ -45,6 +45,17 @@ struct Machine {
 
 impl Machine {
     fn new(scenario: &str) -> Option<Machine> {
+        Machine::with_fake(scenario, &[])
+    }
+
+    /// A machine whose fake cluster runs the benchmark pods of rdmabench's own tests for real
+    /// (see kube_fake::measuring), or None where this machine cannot.
+    fn measuring() -> Option<Machine> {
+        let binary = Path::new(env!("CARGO_BIN_EXE_rdmabench"));
+        Machine::with_fake("happy", &kube_fake::measuring(binary)?)
+    }
+
+    fn with_fake(scenario: &str, extra: &[std::ffi::OsString]) -> Option<Machine> {
         let mirror = provider_mirror().expect("the aws provider mirror (see DESIGN.md)");
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("cli.tfrc"), mirror_cli_config(&mirror)).unwrap();
@@ -58,16 +69,20 @@ impl Machine {
             .unwrap();
         source_tree::source_tree(dir.path());
         let moto = Moto::start(dir.path(), &[])?;
-        let kube = kube_fake::FakeApi::start(&[
-            "--scenario".as_ref(),
-            scenario.as_ref(),
-            "--token".as_ref(),
-            TOKEN.as_ref(),
-            "--run-seconds".as_ref(),
-            "0.3".as_ref(),
-            "--client-log".as_ref(),
-            kube_fake::fixture_results().as_os_str(),
-        ]);
+        let mut args: Vec<std::ffi::OsString> = [
+            "--scenario",
+            scenario,
+            "--token",
+            TOKEN,
+            "--run-seconds",
+            "0.3",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        args.extend(["--client-log".into(), kube_fake::fixture_results().into()]);
+        args.extend(extra.iter().cloned());
+        let kube = kube_fake::FakeApi::start(&args);
         kube.write_kubeconfig(TOKEN);
         let machine = Machine { dir, moto, kube };
         let init = machine.rdmabench(&["init", "--public-cidr", "203.0.113.7/32"]);
@@ -133,13 +148,40 @@ const RUN: &[&str] = &[
     "60s",
 ];
 
+/// The mean half round trip per run, as the report computes it (rounded), of `size`.
+fn mean_ns(results: &Value, size: u64) -> u64 {
+    let row = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["size_bytes"] == size)
+        .unwrap();
+    let (total, n) = (
+        row["total_ns"].as_u64().unwrap(),
+        row["iterations"].as_u64().unwrap(),
+    );
+    (total + n) / (2 * n)
+}
+
+/// The first run measures for real on the measuring fake cluster (tcp between the fake nodes'
+/// and pods' namespaces), so the report's pod-against-node overhead is recomputed here from the
+/// files, and the pods' veths carried the messages.
 #[test]
 fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(m) = Machine::new("happy") else {
+    let Some(m) = Machine::measuring() else {
         return;
     };
-    let first = m.rdmabench(&[RUN, &["--repeat", "2"]].concat());
+    let suite = m.path().join("fake-cluster.toml");
+    std::fs::write(
+        &suite,
+        "name = \"fake-cluster\"\n\
+         [[test]]\nname = \"pingpong\"\nkind = \"pingpong\"\nsizes = \"4,64\"\n\
+         provider = \"tcp\"\nmodes = [\"node\", \"pod\"]\n",
+    )
+    .unwrap();
+    let first =
+        m.rdmabench(&[RUN, &["--repeat", "2", "--suite", suite.to_str().unwrap()]].concat());
     let err = text(&first.stderr);
     assert!(first.status.success(), "{err}");
     assert!(err.contains("stack 'rdmabench' is up"), "{err}");
@@ -175,12 +217,52 @@ fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
             .as_str()
             .unwrap()
             .contains(".dkr.ecr.us-east-1.amazonaws.com/"));
+        // Each end ran where the placement says: on fake node-b (client) and node-a (server),
+        // in node mode as the nodes themselves, in pod mode as the pods.
+        assert_eq!(doc["placement"]["server_node"], "node-a");
+        assert_eq!(doc["placement"]["client_node"], "node-b");
+        let client = if name.contains("node") {
+            "node-b"
+        } else {
+            "rdmabench-pod-client"
+        };
+        assert_eq!(doc["endpoints"]["local"]["hostname"], client, "{name}");
     }
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(
         report.contains("### pod against node (baseline)"),
         "{report}"
     );
+    // The overhead the report shows, recomputed from the files: the median (mean of the two
+    // middle values, rounded down) of each mode's per-run mean, then pod / node - 1.
+    let comparison = &report[report.find("### pod against node (baseline)").unwrap()..];
+    for size in [4_u64, 64] {
+        let median = |mode: &str| {
+            let runs: Vec<u64> = (1..=2)
+                .map(|r| {
+                    let path = dir.join(format!("pingpong-{mode}-{r}.json"));
+                    let doc: Value =
+                        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+                    mean_ns(&doc, size)
+                })
+                .collect();
+            (runs[0] + runs[1]) / 2
+        };
+        let (node, pod) = (median("node"), median("pod"));
+        let overhead = format!("{:+.2}%", (pod as f64 / node as f64 - 1.0) * 100.0);
+        let row = comparison
+            .lines()
+            .find(|l| l.starts_with(&format!("| {size} |")))
+            .unwrap();
+        assert!(row.contains(&overhead), "{overhead} in {row}");
+    }
+    // Both pod-mode repetitions' messages crossed the pods' veths, each way.
+    let pod_veths = m.kube.counters();
+    assert_eq!(pod_veths.len(), 4, "{pod_veths:?}");
+    for veth in &pod_veths {
+        assert!(veth.veth_rx_bytes >= 1000 * (4 + 64), "{veth:?}");
+        assert!(veth.veth_tx_bytes >= 1000 * (4 + 64), "{veth:?}");
+    }
     assert!(report.contains("spread across 2 paired runs"), "{report}");
     assert!(dir.join("report.html").is_file() && dir.join("suite.toml").is_file());
     // stdout is the report only (no terraform outputs, no image reference).

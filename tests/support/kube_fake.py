@@ -21,6 +21,13 @@ examples/aws_eks_examples/gpu-efa/resourceslice-dranet.yaml (@ f258477); a pod w
 a ResourceClaimTemplate that does not exist stays Pending, as the scheduler leaves it.
 --no-dra-api serves no resource.k8s.io/v1 (a cluster before Kubernetes 1.34).
 
+--measure BINARY (root only): the benchmark pods of rdmabench's own measurements (pingpong, bw,
+rma) over a provider this machine has (tcp, net, udp, shm) or kernel TCP run for real with
+BINARY on fake nodes made of namespaces (kube_fake_nodes.py says how and what it replaces);
+their logs, phases and exit codes are the processes'. Every other pod (EFA runs and the
+reference tools, which cannot happen here; matrix pods; fault scenarios) keeps the scripted
+lifecycle below.
+
 Matrix pods: agents run on the node their nodeSelector names until deleted, with a pod IP and
 the node's IP in their status; the coordinator runs --run-seconds, then prints a matrix document
 for the hosts in its arguments (scripted figures: this fake measures nothing) and exits.
@@ -41,7 +48,10 @@ import base64
 import datetime
 import hashlib
 import json
+import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -49,6 +59,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = None
 LOCK = threading.Lock()
+NODES = None  # kube_fake_nodes.Nodes with --measure
+MEASURED = {}  # (namespace, name) -> kube_fake_nodes entry of a pod that runs for real
 OBJECTS = {}  # (kind, namespace, name) -> object
 POD_CREATED = {}  # (namespace, name) -> monotonic creation time
 DELETING = {}  # key -> monotonic time the deletion finishes
@@ -203,17 +215,58 @@ def resource_slices():
     return slices
 
 
+def measured_test(pod):
+    """The rdmabench measurement a pod runs, when --measure runs it for real; else None."""
+    if NODES is None:
+        return None
+    container = pod["spec"]["containers"][0]
+    argv = list(container.get("command") or []) + list(container.get("args") or [])
+    role = pod["metadata"].get("labels", {}).get("rdmabench.io/role")
+    if role not in ("server", "client"):
+        return None
+    test = argv[5] if argv[:1] == ["sh"] and len(argv) > 5 else (argv[1] if len(argv) > 1 else "")
+    if test not in ("pingpong", "bw", "rma"):
+        return None
+    # EFA (the default on a cluster) cannot run here: only runs over a provider this machine
+    # has, or kernel TCP, are measured.
+    option = lambda name: argv[argv.index(name) + 1] if name in argv[:-1] else None
+    here = option("--transport") == "socket" or option("--provider") in ("tcp", "net", "udp", "shm")
+    return test if here else None
+
+
+def node_of(pod):
+    role = pod["metadata"]["labels"].get("rdmabench.io/role", "server")
+    wanted = (pod["spec"].get("nodeSelector") or {}).get("kubernetes.io/hostname")
+    if wanted:
+        return wanted
+    if role == "coordinator":
+        return node_names()[-1]
+    return "node-a" if role == "server" else "node-b"
+
+
+def measured_status(key, role):
+    entry = MEASURED[key]
+    code = NODES.state(entry)
+    scheduled = [{"type": "PodScheduled", "status": "True"}]
+    status = {"hostIP": entry["host_ip"], "podIP": entry["pod_ip"], "conditions": scheduled}
+    if code is None:
+        status.update({"phase": "Running", "containerStatuses": container_status(
+            role, {"running": {"startedAt": now_rfc3339()}})})
+    else:
+        status.update({"phase": "Succeeded" if code == 0 else "Failed",
+                       "containerStatuses": container_status(role, {"terminated": {
+                           "exitCode": code, "reason": "Completed" if code == 0 else "Error"}})})
+    return entry["node"], status
+
+
 def pod_status(pod):
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    if (ns, name) in MEASURED:
+        return measured_status((ns, name), pod["metadata"]["labels"]["rdmabench.io/role"])
     role = pod["metadata"]["labels"].get("rdmabench.io/role", "server")
     age = time.monotonic() - POD_CREATED[(ns, name)]
     scenario = ARGS.scenario
-    node = "node-a" if role == "server" else "node-b"
-    wanted = (pod["spec"].get("nodeSelector") or {}).get("kubernetes.io/hostname")
-    if wanted:
-        node = wanted
-    elif role == "coordinator":
-        node = node_names()[-1]
+    node = node_of(pod)
     template = missing_claim_template(pod)
     if template:
         return None, {"phase": "Pending", "conditions": [{
@@ -442,6 +495,9 @@ class Handler(BaseHTTPRequestHandler):
         frame(0x8, (1000).to_bytes(2, "big"))
 
     def log_of(self, pod):
+        key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+        if key in MEASURED:
+            return NODES.log(MEASURED[key])
         role = pod["metadata"]["labels"].get("rdmabench.io/role")
         if role == "coordinator":
             args = pod["spec"]["containers"][0].get("args", [])
@@ -454,8 +510,13 @@ class Handler(BaseHTTPRequestHandler):
                     "error: ib_send_lat client: the server did not answer: ib_send_lat exited "
                     "with 1: Unsupported connection type SRD\n")
         if ARGS.scenario == "pod-fails":
-            return ("rdmabench: opening the efa provider\n"
-                    "error: the ping-pong could not run: fi_mr_reg: -12 (Cannot allocate memory)\n")
+            # What rdmabench prints when registration fails: the selected provider (src/bench.rs),
+            # then main's `error: {:#}` of src/local.rs's RUN_FAILED over the fabric crate's
+            # FabricError::Call ("{call} failed: {message} (-{code})"; fi_strerror(12) is
+            # strerror's "Cannot allocate memory").
+            return ("rdmabench: provider efa\n"
+                    "error: the measurement could not run: fi_mr_reg failed: "
+                    "Cannot allocate memory (-12)\n")
         with open(ARGS.client_log, encoding="utf-8") as f:
             return "rdmabench: measuring 1 sizes\n" + f.read()
 
@@ -471,8 +532,11 @@ class Handler(BaseHTTPRequestHandler):
         return shown
 
     def expire_deletions(self):
-        done = [k for k, t in DELETING.items() if time.monotonic() >= t]
+        done = [k for k, t in DELETING.items() if time.monotonic() >= t
+                and not MEASURED.get((k[1], k[2]), {}).get("stopping", threading.Thread()).is_alive()]
         for key in done:
+            if key[0] == "Pod":
+                MEASURED.pop((key[1], key[2]), None)
             OBJECTS.pop(key, None)
             DELETING.pop(key)
             POD_CREATED.pop((key[1], key[2]), None)
@@ -511,6 +575,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self.status(404, "NotFound", 'namespaces "%s" not found' % ns)
             obj["metadata"].setdefault("uid", "uid-%s-%s" % (kind, name))
             OBJECTS[key] = obj
+            if kind == "Pod" and (ns, name) not in MEASURED and measured_test(obj):
+                node = node_of(obj)
+                # A server's Service is named as the pod (manifests::server_service).
+                dns = ("%s.%s.svc.cluster.local" % (name, ns)
+                       if obj["metadata"]["labels"].get("rdmabench.io/role") == "server" else None)
+                MEASURED[(ns, name)] = NODES.start(obj, node, dns)
             if kind == "Pod":
                 POD_CREATED.setdefault((ns, name), time.monotonic())
                 if obj["metadata"]["labels"].get("rdmabench.io/role") == "server":
@@ -535,8 +605,31 @@ class Handler(BaseHTTPRequestHandler):
                 return self.status(404, "NotFound", '%ss "%s" not found' % (kind.lower(), name))
             # Graceful deletion: the object lingers briefly, as pods do while terminating.
             DELETING.setdefault(key, time.monotonic() + 0.5)
+            entry = MEASURED.get((ns, name)) if kind == "Pod" else None
+            if entry is not None and "stopping" not in entry:
+                # TERM now, KILL after the pod's grace period, off the request's thread; the
+                # pod stays (terminating) until its process is gone, as a kubelet keeps it.
+                grace = obj["spec"].get("terminationGracePeriodSeconds", 30)
+                entry["stopping"] = threading.Thread(target=NODES.stop, args=(entry, grace),
+                                                     daemon=True)
+                entry["stopping"].start()
             obj["metadata"]["deletionTimestamp"] = now_rfc3339()
             return self.reply(200, self.view(obj))
+
+
+def start_nodes():
+    """The fake nodes of --measure, removed again when the fake is told to stop."""
+    global NODES
+    import kube_fake_nodes
+    NODES = kube_fake_nodes.Nodes(node_names(), ARGS.measure, os.path.dirname(ARGS.journal))
+    print("kube_fake: pods measure for real on %d fake nodes; replaced here: %s"
+          % (ARGS.nodes, kube_fake_nodes.REPLACED), file=sys.stderr)
+
+    def stop(*_):
+        NODES.shutdown(list(MEASURED.values()))
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def main():
@@ -560,6 +653,8 @@ def main():
                         help="start with an EFA device plugin that rdmabench did not install")
     parser.add_argument("--pod", action="append", default=[],
                         help="NAMESPACE/NAME/CONTAINER: a running pod to exec into")
+    parser.add_argument("--measure", metavar="BINARY",
+                        help="run rdmabench's benchmark pods for real with BINARY (root only)")
     parser.add_argument("--journal")
     parser.add_argument("--inventory")
     ARGS = parser.parse_args()
@@ -593,6 +688,8 @@ def main():
                 "name": "p",
                 "image": "602401143452.dkr.ecr.us-west-2.amazonaws.com/eks/aws-efa-k8s-device-plugin:v0.5.6"}]}}}}
     write_inventory()
+    if ARGS.measure:
+        start_nodes()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     with open(ARGS.port_file + ".tmp", "w", encoding="utf-8") as f:
         f.write(str(server.server_address[1]))

@@ -35,7 +35,47 @@ pub fn fixture_results() -> PathBuf {
     support("fixtures/pingpong-socket-results.json")
 }
 
+/// The fake's arguments that make rdmabench's benchmark pods run `binary` for real on fake nodes
+/// made of namespaces (`--measure`, tests/support/kube_fake_nodes.py), or None where this
+/// machine cannot make namespaces (not root): said on stderr, and a failure when
+/// RDMABENCH_REQUIRE_NETNS is set (CI sets it).
+pub fn measuring(binary: &Path) -> Option<Vec<std::ffi::OsString>> {
+    let uid = Command::new("id").arg("-u").output().ok();
+    let root = uid.is_some_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        assert!(
+            std::env::var_os("RDMABENCH_REQUIRE_NETNS").is_none(),
+            "RDMABENCH_REQUIRE_NETNS is set, but the measuring fake cluster needs root"
+        );
+        eprintln!("skipped: the measuring fake cluster needs root (network namespaces)");
+        return None;
+    }
+    Some(vec!["--measure".into(), binary.as_os_str().to_owned()])
+}
+
+/// One deleted pod-mode pod's veth byte counters, as the measuring fake recorded them.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct VethCounters {
+    /// namespace/name.
+    pub pod: String,
+    /// The fake node it ran on.
+    pub node: String,
+    /// Bytes the node received from the pod.
+    pub veth_rx_bytes: u64,
+    /// Bytes the node sent to the pod.
+    pub veth_tx_bytes: u64,
+}
+
 impl FakeApi {
+    /// The pod veths' counters, one entry per deleted pod-mode pod (measuring fake only).
+    pub fn counters(&self) -> Vec<VethCounters> {
+        std::fs::read_to_string(self.dir.path().join("counters"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
     /// Starts the fake with `args` (scenario, authentication, client log ...).
     pub fn start<S: AsRef<OsStr>>(args: &[S]) -> FakeApi {
         let dir = tempfile::tempdir().unwrap();

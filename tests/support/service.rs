@@ -17,7 +17,19 @@ pub struct Service {
 }
 
 impl Drop for Service {
+    /// TERM first, so a service can remove what it made (the fake cluster's namespaces and
+    /// processes); KILL if it has not exited within 15 s.
     fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
