@@ -1,7 +1,7 @@
-//! `rdmabench import` end to end: other tools' output (a real fi_pingpong run made here; the
+//! `rdmabench import` end to end: other tools' output (real fi_pingpong runs made here; the
 //! perftest, OSU and IMB samples written from their documented formats) becomes results files
 //! that `rdmabench report` sets beside rdmabench's own, with the seed comparison where the
-//! setup matches.
+//! setup matches, and figures a tool printed rounded kept as printed and marked.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -137,6 +137,52 @@ fn every_tools_output_imports_and_reports_beside_the_others() {
     );
     assert!(
         report.contains("the files hold different tests"),
+        "{report}"
+    );
+}
+
+#[test]
+fn an_imported_fi_pingpong_keeps_its_rounded_figures_marked_and_rebuilds_no_total() {
+    // fi_pingpong 1.17's output of -I 1500 -S 12000 (captured here; its commands are in the
+    // PROVENANCE file beside it): "11k" bytes, "1k" #sent, "0.21s", 70.52 usec/xfer.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fi = import(
+        d,
+        "fi_pingpong-1.17-tcp-rdm-I1500-S12000.txt",
+        &["--provider", "tcp"],
+        "fi.json",
+    );
+    let rows = fi["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    // What was printed, not what was run: the file does not say -S 12000 -I 1500.
+    assert_eq!(row["size_bytes"], 11 * 1024);
+    assert_eq!(row["iterations"], 1000);
+    assert_eq!(
+        row["total_ns"], 210_000_000,
+        "the printed time, not 70.52 x 2 x 1000"
+    );
+    assert_eq!(
+        row["rounded"],
+        serde_json::json!(["size_bytes", "iterations", "total_ns"])
+    );
+    assert_eq!(row["latency"]["mean_ns"], 70_520);
+    assert!(
+        fi["note"].as_str().unwrap().contains("kept as printed"),
+        "{fi}"
+    );
+
+    let out = run_in(d, &["report", "fi.json", "--format", "markdown"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    // usec is fi_pingpong's usec/xfer, not 0.21 s / (2 x 1000) = 105 usec.
+    assert!(
+        report.contains("| ~1k | ~11264 | ~0.21s | 70.52 |"),
+        "{report}"
+    );
+    assert!(
+        report.contains("~ = as the tool printed it, rounded"),
         "{report}"
     );
 }

@@ -161,9 +161,9 @@ fn tool_ends_run_fi_pingpong_between_two_processes_and_the_client_waits_for_the_
         "--port",
         &port,
         "--sizes",
-        "4,1K",
+        "4,12000",
         "--iters",
-        "500",
+        "1500",
         "--verify",
     ];
     // The client first: it keeps starting again until the server listens (fi_pingpong itself
@@ -191,12 +191,18 @@ fn tool_ends_run_fi_pingpong_between_two_processes_and_the_client_waits_for_the_
     assert_eq!(doc["test"], "pingpong");
     let rows = doc["results"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[1]["size_bytes"], 1024);
+    // fi_pingpong prints 12000 B as "11k" and 1500 round trips as "1k": the results hold the
+    // -S and -I rdmabench passed, and only the time stays as printed (to 10 ms), marked.
+    assert_eq!(rows[1]["size_bytes"], 12000);
+    for row in rows {
+        assert_eq!(row["iterations"], 1500, "{row}");
+        assert_eq!(row["rounded"], serde_json::json!(["total_ns"]), "{row}");
+    }
     let next = (port.parse::<u16>().unwrap() + 1).to_string();
     let command = doc["command_line"].as_str().unwrap();
     assert!(
-        command.contains(&format!("-S 4 -c -P {port} 127.0.0.1"))
-            && command.contains(&format!("-S 1024 -c -P {next} 127.0.0.1")),
+        command.contains(&format!("-I 1500 -S 4 -c -P {port} 127.0.0.1"))
+            && command.contains(&format!("-I 1500 -S 12000 -c -P {next} 127.0.0.1")),
         "one port per size: {command}"
     );
 }

@@ -248,7 +248,7 @@ pub fn run_end(
         format!("{tool}, run by rdmabench tool against {server}"),
     );
     Ok(EndReport {
-        results: tool_results(&run, format, version, context, &sizes)?,
+        results: tool_results(&run, format, version, context, (&sizes, iterations))?,
         outcome: run.outcome,
     })
 }

@@ -81,7 +81,13 @@ pub(crate) fn run_end(
         format!("{}, run by rdmabench tool against {server}", args.tool),
     );
     Ok(EndReport {
-        results: tool_results(&run, mpi_format(tool), version, context, &planned.sizes)?,
+        results: tool_results(
+            &run,
+            mpi_format(tool),
+            version,
+            context,
+            (&planned.sizes, planned.iterations),
+        )?,
         outcome: run.outcome,
     })
 }

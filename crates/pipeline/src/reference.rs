@@ -305,7 +305,7 @@ pub fn run_tool(
         started,
         source,
     );
-    let Some(results) = tool_results(&run, format, version, context, &sizes)? else {
+    let Some(results) = tool_results(&run, format, version, context, (&sizes, iterations))? else {
         return Ok(ToolOutcome::Ran(run.outcome));
     };
     write_atomically(output, results.to_json_pretty().as_bytes())
@@ -344,22 +344,28 @@ pub fn tool_context(
 
 /// The results file of a tool's runs: every size's output read by `rdmabench import`'s parser
 /// for `format`, tagged with the version the tool printed (else `installed_version`) and every
-/// command line; marked incomplete when fewer than the `planned` sizes ran. None when no size
-/// ran. fi_pingpong prints no row (and exits 0) for a size above the provider's max_msg_size:
-/// that is an error naming the size and the limit, not a silently shorter table.
+/// command line; marked incomplete when fewer than the `planned` sizes ran. The planned sizes
+/// and round trips are what the tool was given, so they stand for the rounded ones fi_pingpong
+/// prints ("11k" for 12000 B, "1k" for 1500). None when no size ran. fi_pingpong prints no row
+/// (and exits 0) for a size above the provider's max_msg_size: that is an error naming the size
+/// and the limit, not a silently shorter table.
 pub fn tool_results(
     run: &ToolRun,
     format: Tool,
     installed_version: Option<String>,
     mut context: import::Context,
-    planned: &[u64],
+    (planned, iterations): (&[u64], u64),
 ) -> Result<Option<ResultsFile>, PipelineError> {
     let planned_sizes = planned.len();
     let mut rows = Vec::new();
     let (mut test, mut note, mut printed_version) = ("pingpong".to_string(), None, None);
     for (text, size) in run.outputs.iter().zip(planned) {
-        let parsed = import::parse(text, Some(format));
-        if format == Tool::FiPingpong && parsed.as_ref().map_or(true, |(_, p)| p.rows.is_empty()) {
+        let invocation = import::Invocation {
+            size_bytes: *size,
+            iterations,
+        };
+        let parsed = import::parse_run(text, format, invocation);
+        if format == Tool::FiPingpong && matches!(parsed, Err(import::ImportError::NoRows { .. })) {
             let provider = context.provider.as_deref().unwrap_or("unknown");
             return Err(PipelineError::Refused(format!(
                 "fi_pingpong printed no result for {size} B over {provider}{}: it prints none for a size above the provider's max_msg_size ({}); use smaller sizes{}",
@@ -369,7 +375,7 @@ pub fn tool_results(
                 if context.fabric.as_deref() == Some("efa-direct") { ", or fabric efa" } else { "" }
             )));
         }
-        let (_, parsed) = parsed.map_err(|source| PipelineError::Import {
+        let parsed = parsed.map_err(|source| PipelineError::Import {
             what: format!("reading {}'s output:\n{text}", format.name()),
             source,
         })?;
@@ -397,4 +403,77 @@ pub fn tool_results(
         ));
     }
     Ok(Some(results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdmabench_results::Figure;
+
+    /// fi_pingpong 1.17's output of `-I 1500 -S 12000` over tcp on loopback (its provenance is
+    /// beside it): "11k" bytes, "1k" #sent, "0.21s", 70.52 usec/xfer.
+    const CAPTURED: &str = include_str!(
+        "../../report/tests/fixtures/import/fi_pingpong-1.17-tcp-rdm-I1500-S12000.txt"
+    );
+
+    fn captured_run() -> ToolRun {
+        ToolRun {
+            outcome: Outcome::Complete,
+            outputs: vec![CAPTURED.into()],
+            command_lines: vec![
+                "fi_pingpong -p tcp -e rdm -m msg -I 1500 -S 12000 -P 47592 127.0.0.1".into(),
+            ],
+        }
+    }
+
+    fn results(sizes: &[u64], iterations: u64) -> Result<Option<ResultsFile>, PipelineError> {
+        let context = tool_context(
+            ("tcp", None),
+            "msg",
+            Some("client".into()),
+            SystemTime::UNIX_EPOCH,
+            "fi_pingpong, run by rdmabench".into(),
+        );
+        tool_results(
+            &captured_run(),
+            Tool::FiPingpong,
+            Some("1.17.0".into()),
+            context,
+            (sizes, iterations),
+        )
+    }
+
+    #[test]
+    fn fi_pingpong_runs_record_the_size_and_round_trips_rdmabench_passed() {
+        let results = results(&[12000], 1500).unwrap().unwrap();
+        let row = &results.results[0];
+        // Not the printed 11264 B and 1000 round trips.
+        assert_eq!((row.size_bytes, row.iterations), (12000, Some(1500)));
+        assert_eq!(results.parameters.sizes_bytes, [12000]);
+        assert_eq!(results.parameters.iterations, Some(1500));
+        // Only the time stays as printed, to 10 ms, and marked so; usec is usec/xfer.
+        assert_eq!(row.total_ns, Some(210_000_000));
+        assert_eq!(row.rounded, [Figure::TotalNs]);
+        assert_eq!(row.mean_ns(), Some(70_520));
+        assert!(
+            results
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("the -S and -I rdmabench passed"),
+            "{:?}",
+            results.note
+        );
+    }
+
+    #[test]
+    fn output_that_is_not_of_the_planned_run_is_refused() {
+        let error = results(&[4096], 1500).unwrap_err();
+        let cause = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(
+            cause.as_deref(),
+            Some("fi_pingpong output: a row for 11264 B and 1000 round trips, where -S 4096 -I 1500 print as 4k and 1k"),
+            "{error}"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::model::{FabricInfo, Placement, ResultsFile};
+use crate::model::{FabricInfo, Figure, Placement, ResultsFile};
 
 /// One results file as read, with the name it is shown under (its path).
 #[derive(Debug, Clone)]
@@ -130,9 +130,17 @@ pub struct SizeAcrossRuns {
     pub peak_bytes_per_sec: Option<u64>,
     /// Median across runs of the message rate.
     pub messages_per_sec: Option<u64>,
+    /// Figures any run kept rounded as its tool printed them (an imported fi_pingpong's
+    /// bytes, #sent and time), so their medians are no more exact.
+    pub rounded: Vec<Figure>,
 }
 
 impl SizeAcrossRuns {
+    /// Whether any run kept `figure` rounded as its tool printed it.
+    pub fn is_rounded(&self, figure: Figure) -> bool {
+        self.rounded.contains(&figure)
+    }
+
     /// The figure a comparison of `metric` uses.
     pub fn figure(&self, metric: Metric) -> Option<u64> {
         match metric {
@@ -301,6 +309,12 @@ impl Series {
             bandwidth_by_run,
             peak_bytes_per_sec: pick(&|r| r.bandwidth.and_then(|b| b.peak_bytes_per_sec)),
             messages_per_sec: pick(&|r| r.bandwidth.and_then(|b| b.messages_per_sec)),
+            rounded: rows
+                .iter()
+                .flat_map(|r| r.rounded.iter().copied())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         }
     }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 pub use file::write_atomically;
 
-pub use rdmabench_stats::{LatencySummary, SizeMeasurement};
+pub use rdmabench_stats::{Figure, LatencySummary, SizeMeasurement};
 use serde::{Deserialize, Serialize};
 
 /// Why a text could not be read as a results file; each message says what to do instead.
@@ -50,9 +50,11 @@ pub enum ResultsError {
 /// Version 4 added the EFA stack each end saw (`endpoints.*.efa`: installer, kernel module,
 /// devices, AMI release) and each end's CPU placement (`endpoints.*.cpu_set`, `cpu_numa_nodes`,
 /// `efa_numa_node`); older files read with none.
-/// Version 5 added how a cluster's pods got their EFA devices (`placement.efa_devices`) and what
-/// the cluster enforces of NetworkPolicies (`placement.network_policy`); older files read with
-/// neither recorded.
+/// Version 5 added how a cluster's pods got their EFA devices (`placement.efa_devices`), what
+/// the cluster enforces of NetworkPolicies (`placement.network_policy`), and which of a row's
+/// figures another tool printed rounded (`results[].rounded`: "size_bytes", "iterations",
+/// "total_ns", as in an imported fi_pingpong's "11k", "1k" and 10 ms time); older files read
+/// with none of these recorded, so with no figure rounded.
 pub const SCHEMA_VERSION: u32 = 5;
 /// The oldest layout this build still reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;

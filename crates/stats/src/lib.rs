@@ -9,4 +9,4 @@ pub mod units;
 pub use parse::{
     parse_count, parse_duration, parse_size, parse_size_list, sweep_sizes, ParseError, SEED_SIZES,
 };
-pub use summary::{BandwidthSummary, LatencySummary, SizeMeasurement};
+pub use summary::{BandwidthSummary, Figure, LatencySummary, SizeMeasurement};

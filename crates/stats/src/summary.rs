@@ -106,6 +106,29 @@ impl LatencySummary {
     }
 }
 
+/// A figure of a row that another tool may print rounded, named as its field is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    /// `size_bytes`.
+    SizeBytes,
+    /// `iterations`.
+    Iterations,
+    /// `total_ns`.
+    TotalNs,
+}
+
+impl Figure {
+    /// The field's name, as results files and CSV columns write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Figure::SizeBytes => "size_bytes",
+            Figure::Iterations => "iterations",
+            Figure::TotalNs => "total_ns",
+        }
+    }
+}
+
 /// One row of results: a message size with its iteration counts, wall-clock time of the timed
 /// loop (fi_pingpong's "time") and the latency summary, or a bandwidth test's figures. Fields a
 /// tool did not report (results imported from OSU, perftest ...) are None.
@@ -124,6 +147,11 @@ pub struct SizeMeasurement {
     /// Throughput, for bandwidth tests. Files of schema 1 have no such field.
     #[serde(default)]
     pub bandwidth: Option<BandwidthSummary>,
+    /// Figures kept as another tool printed them, rounded (fi_pingpong prints 12000 B as "11k",
+    /// 1500 round trips as "1k" and its time to 10 ms), so only as exact as printed and never
+    /// the basis of another figure. Empty for rdmabench's rows and in files before schema 5.
+    #[serde(default)]
+    pub rounded: Vec<Figure>,
 }
 
 impl SizeMeasurement {
@@ -142,29 +170,43 @@ impl SizeMeasurement {
             total_ns: Some(total_ns),
             latency: Some(latency),
             bandwidth: None,
+            rounded: Vec::new(),
+        }
+    }
+
+    /// Whether `figure` is held as a tool printed it, rounded.
+    pub fn is_rounded(&self, figure: Figure) -> bool {
+        self.rounded.contains(&figure)
+    }
+
+    /// The total and the round trips when both are known exactly: the basis of the seed
+    /// table's "usec". Rounded ones (an imported fi_pingpong's "1k" for 1500) would make it up.
+    fn exact_total_and_iterations(&self) -> Option<(u64, u64)> {
+        let exact = !self.is_rounded(Figure::TotalNs) && !self.is_rounded(Figure::Iterations);
+        match (self.total_ns, self.iterations) {
+            (Some(total), Some(n)) if n > 0 && exact => Some((total, n)),
+            _ => None,
         }
     }
 
     /// The seed table's "usec" in ns: total / (2 x iterations) rounded half up when both are
-    /// known (fi_pingpong's usec/xfer), else the reported mean; None for a bandwidth row,
-    /// whose messages overlap and have no latency of their own.
+    /// known exactly (fi_pingpong's usec/xfer), else the reported mean; None for a bandwidth
+    /// row, whose messages overlap and have no latency of their own.
     pub fn mean_ns(&self) -> Option<u64> {
-        self.latency?;
-        match (self.total_ns, self.iterations) {
-            (Some(total), Some(n)) if n > 0 => {
-                Some(((u128::from(total) + u128::from(n)) / (2 * u128::from(n))) as u64)
-            }
-            _ => self.latency.map(|l| l.mean_ns),
-        }
+        let latency = self.latency?;
+        Some(match self.exact_total_and_iterations() {
+            Some((total, n)) => ((u128::from(total) + u128::from(n)) / (2 * u128::from(n))) as u64,
+            None => latency.mean_ns,
+        })
     }
 
     /// fi_pingpong's usec/xfer and the seed table's "usec", in µs.
     pub fn seed_usec(&self) -> Option<f64> {
-        self.latency?;
-        match (self.total_ns, self.iterations) {
-            (Some(total), Some(n)) if n > 0 => Some(total as f64 / (2.0 * n as f64) / 1000.0),
-            _ => self.latency.map(|l| l.mean_ns as f64 / 1000.0),
-        }
+        let latency = self.latency?;
+        Some(match self.exact_total_and_iterations() {
+            Some((total, n)) => total as f64 / (2.0 * n as f64) / 1000.0,
+            None => latency.mean_ns as f64 / 1000.0,
+        })
     }
 
     /// MB/s with MB = 10^6 B: a bandwidth test's average, else a ping-pong's bytes in both
@@ -273,6 +315,7 @@ mod tests {
             total_ns: None,
             latency: Some(LatencySummary::mean_only(2_500)),
             bandwidth: None,
+            rounded: Vec::new(),
         };
         assert_eq!(osu.mean_ns(), Some(2_500));
         assert_eq!(osu.seed_usec(), Some(2.5));
@@ -289,5 +332,40 @@ mod tests {
         assert_eq!(bw.mean_ns(), None);
         assert_eq!(bw.megabytes_per_sec(), Some(12_500.0));
         assert_eq!(bw.messages_per_sec(), None);
+    }
+
+    #[test]
+    fn rounded_counts_and_times_never_make_the_mean() {
+        // An imported fi_pingpong row of -I 1500 -S 12000: "11k", "1k", "0.21s", 70.52 usec/xfer.
+        let mut row = SizeMeasurement::pingpong(
+            11 * 1024,
+            1000,
+            0,
+            210_000_000,
+            LatencySummary::mean_only(70_520),
+        );
+        row.rounded = vec![Figure::SizeBytes, Figure::Iterations, Figure::TotalNs];
+        // Not 0.21 s / (2 x 1000) = 105 usec: the tool's own usec/xfer.
+        assert_eq!(row.mean_ns(), Some(70_520));
+        assert_eq!(row.seed_usec(), Some(70.52));
+        // With the exact -I 1500 and the time still rounded: the printed mean, not 70 usec.
+        row.iterations = Some(1500);
+        row.rounded = vec![Figure::TotalNs];
+        assert_eq!(row.mean_ns(), Some(70_520));
+        assert!(row.is_rounded(Figure::TotalNs) && !row.is_rounded(Figure::Iterations));
+    }
+
+    #[test]
+    fn rounded_figures_are_named_as_their_fields() {
+        let row = SizeMeasurement {
+            rounded: vec![Figure::SizeBytes, Figure::Iterations, Figure::TotalNs],
+            ..SizeMeasurement::pingpong(4, 1, 0, 1, LatencySummary::mean_only(1))
+        };
+        let json = serde_json::to_value(&row).unwrap();
+        let names: Vec<&str> = row.rounded.iter().map(|f| f.name()).collect();
+        assert_eq!(json["rounded"], serde_json::json!(names));
+        for name in names {
+            assert!(json.get(name).is_some(), "{name}");
+        }
     }
 }

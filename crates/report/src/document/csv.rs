@@ -1,12 +1,12 @@
 //! The report as CSV: one row per test, series and size, with the overhead against the
-//! baseline, for spreadsheets.
+//! baseline and the figures a tool printed rounded (space-separated names), for spreadsheets.
 
 use std::fmt::Write;
 
 use super::Report;
 use crate::format::quote;
 
-const HEADER: &str = "test,series,baseline,runs,size_bytes,iterations,mean_ns,mean_ns_min,mean_ns_max,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,mb_per_sec,bw_bytes_per_sec,bw_min,bw_max,bw_peak_bytes_per_sec,msg_per_sec,overhead_percent";
+const HEADER: &str = "test,series,baseline,runs,size_bytes,iterations,mean_ns,mean_ns_min,mean_ns_max,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,mb_per_sec,bw_bytes_per_sec,bw_min,bw_max,bw_peak_bytes_per_sec,msg_per_sec,overhead_percent,rounded";
 
 pub(super) fn render(report: &Report) -> String {
     let mut out = String::from(HEADER);
@@ -40,9 +40,10 @@ pub(super) fn render(report: &Report) -> String {
                     s.messages_per_sec,
                 ]
                 .map(|v| v.map_or(String::new(), |v| v.to_string()));
+                let rounded: Vec<&str> = s.rounded.iter().map(|f| f.name()).collect();
                 let _ = writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{}",
                     quote(&section.group.test),
                     quote(&series.label),
                     quote(&baseline.label),
@@ -52,7 +53,8 @@ pub(super) fn render(report: &Report) -> String {
                     s.megabytes_per_sec
                         .map_or(String::new(), |m| format!("{m:.3}")),
                     bandwidth.join(","),
-                    overhead
+                    overhead,
+                    rounded.join(" ")
                 );
             }
         }

@@ -21,7 +21,10 @@ use rdmabench_stats::units::{seed_count, seed_time, usec};
 use crate::collection::{Collection, LoadedRun, Metric, Series, TestGroup};
 use crate::comparison::{baseline_index, compare, Comparison};
 use crate::error::ReportError;
-use crate::format::{describe, or_dash, BandwidthUnit, NOT_REPORTED};
+use crate::format::{
+    cell, describe, or_dash, size_cell, BandwidthUnit, NOT_REPORTED, ROUNDED_FOOTNOTE,
+};
+use crate::model::Figure;
 use crate::plot::Chart;
 use crate::seed::{seed_verdict, SeedVerdict, SEED_ATTRIBUTION};
 
@@ -310,6 +313,24 @@ fn ratio(other: u64, baseline: u64) -> String {
     }
 }
 
+/// What the marks mean, under a table that has any.
+fn rounded_footnote(marked: bool, out: &mut Vec<Block>) {
+    if marked {
+        out.push(Block::Paragraph(ROUNDED_FOOTNOTE.into()));
+    }
+}
+
+/// Whether the series labelled `label` holds `size` rounded as its tool printed it.
+fn size_rounded(section: &Section, label: &str, size: u64) -> bool {
+    section
+        .group
+        .series
+        .iter()
+        .filter(|s| s.label == label)
+        .filter_map(|s| s.size(size))
+        .any(|s| s.is_rounded(Figure::SizeBytes))
+}
+
 fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut Vec<Block>) {
     out.push(Block::Heading(3, series.label.clone()));
     let first = &series.runs[0].results;
@@ -324,8 +345,10 @@ fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut
             "s, medians across them".to_string()
         }
     )));
+    let marked = series.sizes.iter().any(|s| !s.rounded.is_empty());
     if metric == Metric::Bandwidth {
         bandwidth_series_table(series, unit, out);
+        rounded_footnote(marked, out);
         return;
     }
     let seed_rows = series
@@ -333,9 +356,12 @@ fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut
         .iter()
         .map(|s| {
             vec![
-                s.iterations.map_or_else(|| NOT_REPORTED.into(), seed_count),
-                s.size_bytes.to_string(),
-                s.total_ns.map_or_else(|| NOT_REPORTED.into(), seed_time),
+                cell(
+                    s.iterations.map(seed_count),
+                    s.is_rounded(Figure::Iterations),
+                ),
+                size_cell(s.size_bytes, s.is_rounded(Figure::SizeBytes)),
+                cell(s.total_ns.map(seed_time), s.is_rounded(Figure::TotalNs)),
                 or_dash(s.mean_ns),
             ]
         })
@@ -364,15 +390,17 @@ fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut
         .iter()
         .map(|s| {
             let mut row = vec![
-                s.size_bytes.to_string(),
+                size_cell(s.size_bytes, s.is_rounded(Figure::SizeBytes)),
                 or_dash(s.min_ns),
                 or_dash(s.p50_ns),
                 or_dash(s.p90_ns),
                 or_dash(s.p99_ns),
                 or_dash(s.p999_ns),
                 or_dash(s.max_ns),
-                s.megabytes_per_sec
-                    .map_or_else(|| NOT_REPORTED.into(), |m| format!("{m:.1}")),
+                cell(
+                    s.megabytes_per_sec.map(|m| format!("{m:.1}")),
+                    s.is_rounded(Figure::SizeBytes),
+                ),
             ];
             if runs > 1 {
                 row.push(format!(
@@ -385,6 +413,7 @@ fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut
         })
         .collect();
     out.push(Table::block(&headers, rows));
+    rounded_footnote(marked, out);
 }
 
 /// A bandwidth series: perftest's columns, medians across runs, and the runs' spread.
@@ -409,8 +438,11 @@ fn bandwidth_series_table(series: &Series, unit: BandwidthUnit, out: &mut Vec<Bl
         .iter()
         .map(|s| {
             let mut row = vec![
-                s.size_bytes.to_string(),
-                s.iterations.map_or_else(|| NOT_REPORTED.into(), seed_count),
+                size_cell(s.size_bytes, s.is_rounded(Figure::SizeBytes)),
+                cell(
+                    s.iterations.map(seed_count),
+                    s.is_rounded(Figure::Iterations),
+                ),
                 unit.or_dash(s.peak_bytes_per_sec),
                 unit.or_dash(s.bandwidth_bytes_per_sec),
                 s.messages_per_sec
@@ -437,7 +469,7 @@ fn show_figure(metric: Metric, unit: BandwidthUnit, value: u64) -> String {
     }
 }
 
-fn comparison_blocks(c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) {
+fn comparison_blocks(section: &Section, c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) {
     out.push(Block::Heading(
         3,
         format!("{} against {} (baseline)", c.other, c.baseline),
@@ -464,6 +496,8 @@ fn comparison_blocks(c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) 
         "overhead",
         spread_header.as_str(),
     ];
+    let size_rounded =
+        |size| size_rounded(section, &c.baseline, size) || size_rounded(section, &c.other, size);
     let rows = c
         .rows
         .iter()
@@ -481,7 +515,7 @@ fn comparison_blocks(c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) 
                 _ => "one run each: repeat to see the spread".to_string(),
             };
             vec![
-                r.size_bytes.to_string(),
+                size_cell(r.size_bytes, size_rounded(r.size_bytes)),
                 show_figure(c.metric, unit, r.baseline),
                 show_figure(c.metric, unit, r.other),
                 match c.metric {
@@ -498,6 +532,7 @@ fn comparison_blocks(c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) 
         })
         .collect();
     out.push(Table::block(&headers, rows));
+    rounded_footnote(c.rows.iter().any(|r| size_rounded(r.size_bytes)), out);
     if !c.uncompared_sizes.is_empty() {
         let sizes: Vec<String> = c.uncompared_sizes.iter().map(u64::to_string).collect();
         out.push(Block::Paragraph(format!(
@@ -507,13 +542,13 @@ fn comparison_blocks(c: &Comparison, unit: BandwidthUnit, out: &mut Vec<Block>) 
     }
 }
 
-fn seed_blocks(verdicts: &[SeedVerdict], out: &mut Vec<Block>) {
+fn seed_blocks(section: &Section, out: &mut Vec<Block>) {
     out.push(Block::Heading(
         3,
         "Against the seed's published numbers".into(),
     ));
     out.push(Block::Paragraph(format!("Reference: {SEED_ATTRIBUTION}.")));
-    for verdict in verdicts {
+    for verdict in &section.seed {
         match verdict {
             SeedVerdict::Compared {
                 series,
@@ -522,11 +557,13 @@ fn seed_blocks(verdicts: &[SeedVerdict], out: &mut Vec<Block>) {
             } => {
                 let ours = format!("{series} usec");
                 let seed = format!("seed {seed_mode} usec");
+                let rounded = |size| size_rounded(section, series, size);
+                let marked = rows.iter().any(|r| rounded(r.size_bytes));
                 let rows = rows
                     .iter()
                     .map(|r| {
                         vec![
-                            r.size_bytes.to_string(),
+                            size_cell(r.size_bytes, rounded(r.size_bytes)),
                             usec(r.measured_ns),
                             usec(r.seed_ns),
                             percent(r.difference_percent),
@@ -537,6 +574,7 @@ fn seed_blocks(verdicts: &[SeedVerdict], out: &mut Vec<Block>) {
                     &["Message size", &ours, &seed, "difference"],
                     rows,
                 ));
+                rounded_footnote(marked, out);
             }
             SeedVerdict::NotComparable { series, reasons } => {
                 out.push(Block::Paragraph(format!(
@@ -563,10 +601,10 @@ fn section_blocks(section: &Section, unit: BandwidthUnit, out: &mut Vec<Block>) 
     definitions::definitions(section, out);
     charts::section_charts(section, out);
     for comparison in &section.comparisons {
-        comparison_blocks(comparison, unit, out);
+        comparison_blocks(section, comparison, unit, out);
         charts::comparison_chart(&section.group.test, comparison, out);
     }
-    seed_blocks(&section.seed, out);
+    seed_blocks(section, out);
 }
 
 /// The libfabric version, with the EFA installer and kernel module where the host has them
@@ -739,6 +777,52 @@ pub(crate) mod tests {
         );
         assert!(!html.contains("<script") && !html.contains("src=\"http"));
         insta::assert_snapshot!("node_and_pod_html", html);
+    }
+
+    #[test]
+    fn rounded_figures_of_an_imported_run_are_marked_wherever_they_show() {
+        // rdmabench measured 11264 B too, so fi_pingpong's printed "11k" is compared with it.
+        let mut ours = sample::results();
+        ours.results[1].size_bytes = 11 * 1024;
+        ours.parameters.sizes_bytes[1] = 11 * 1024;
+        let runs = [
+            ("ours.json", ours),
+            ("fi.json", sample::imported_fi_pingpong()),
+        ]
+        .into_iter()
+        .map(|(source, results)| LoadedRun {
+            source: source.into(),
+            results,
+        })
+        .collect();
+        let report = Report::build(runs, None).unwrap();
+        let markdown = report.render(ReportFormat::Markdown);
+        assert!(
+            markdown.contains("| ~1k | ~11264 | ~0.21s | 70.52 |"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("| 1m | 11264 | 89.79s | 44.90 |"),
+            "rdmabench's own figures stay unmarked: {markdown}"
+        );
+        let comparison = markdown
+            .split("against")
+            .nth(1)
+            .expect("a comparison with the baseline");
+        assert!(comparison.contains("| ~11264 | 44."), "{markdown}");
+        // Under the series' tables and under the comparison's.
+        assert_eq!(markdown.matches(ROUNDED_FOOTNOTE).count(), 2, "{markdown}");
+        let json: serde_json::Value =
+            serde_json::from_str(&report.render(ReportFormat::Json)).unwrap();
+        let fi = &json["tests"][0]["series"][1];
+        assert_eq!(
+            fi["sizes"][0]["rounded"],
+            serde_json::json!(["size_bytes", "iterations", "total_ns"])
+        );
+        assert_eq!(
+            json["tests"][0]["series"][0]["sizes"][1]["rounded"],
+            serde_json::json!([])
+        );
     }
 
     #[test]

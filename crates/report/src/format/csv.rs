@@ -1,10 +1,11 @@
-//! CSV: one row per size with integer nanoseconds, for spreadsheets and scripts.
+//! CSV: one row per size with integer nanoseconds, for spreadsheets and scripts; the last
+//! column names the figures a tool printed rounded (space-separated, e.g. "iterations total_ns").
 
 use std::fmt::Write;
 
 use crate::model::ResultsFile;
 
-const HEADER: &str = "provider,size_bytes,iterations,warmup_iterations,total_ns,min_ns,mean_ns,stdev_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,seed_usec,mb_per_sec,msg_per_sec,bw_average_bytes_per_sec,bw_peak_bytes_per_sec,complete";
+const HEADER: &str = "provider,size_bytes,iterations,warmup_iterations,total_ns,min_ns,mean_ns,stdev_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,seed_usec,mb_per_sec,msg_per_sec,bw_average_bytes_per_sec,bw_peak_bytes_per_sec,complete,rounded";
 
 /// Quotes a field only when CSV requires it, so ordinary rows stay easy to read and grep.
 pub fn quote(field: &str) -> String {
@@ -46,6 +47,11 @@ pub(super) fn render(results: &ResultsFile) -> String {
             text(r.bandwidth.map(|b| b.average_bytes_per_sec)),
             text(r.bandwidth.and_then(|b| b.peak_bytes_per_sec)),
             results.complete.to_string(),
+            r.rounded
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(" "),
         ];
         let _ = writeln!(out, "{}", cells.join(","));
     }

@@ -99,6 +99,22 @@ mod tests {
     }
 
     #[test]
+    fn version_4_files_read_with_no_figure_rounded() {
+        // A version-4 file: rows without `rounded`, as every file before version 5.
+        let mut value: serde_json::Value =
+            serde_json::from_str(&super::render(&sample::results())).unwrap();
+        value["schema_version"] = 4.into();
+        for row in value["results"].as_array_mut().unwrap() {
+            assert!(row.as_object_mut().unwrap().remove("rounded").is_some());
+        }
+        let read = ResultsFile::from_json(&value.to_string()).unwrap();
+        assert!(read.results.iter().all(|r| r.rounded.is_empty()));
+        assert_eq!(read.results, sample::results().results);
+        // Its means are still total / (2 x iterations).
+        assert_eq!(read.results[0].mean_ns(), Some(10_260));
+    }
+
+    #[test]
     fn version_2_files_read_with_the_documented_defaults() {
         // A version-2 file: no fabric kind, RMA emulation, selection or fabric parameters.
         let mut value: serde_json::Value =

@@ -4,10 +4,10 @@
 use std::fmt::Write;
 
 use super::{
-    bandwidth_cells, bandwidth_headers, bandwidth_legend, describe, is_bandwidth, notice,
-    row_cells, BandwidthUnit,
+    any_rounded, bandwidth_cells, bandwidth_headers, bandwidth_legend, describe, is_bandwidth,
+    notice, row_cells, size_cell, BandwidthUnit, ROUNDED_FOOTNOTE,
 };
-use crate::model::ResultsFile;
+use crate::model::{Figure, ResultsFile};
 
 pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
     let mut out = format!("_{}_\n\n", describe(results));
@@ -22,7 +22,7 @@ pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
             let _ = writeln!(out, "| {} |", bandwidth_cells(r, unit).join(" | "));
         }
         let _ = writeln!(out, "\n{}", bandwidth_legend(results));
-        return out;
+        return footnote(results, out);
     }
     out.push_str("| Number of messages | Message size | Time spent | usec |\n");
     out.push_str("| ------------------ | ------------ | ---------- | ---------------- |\n");
@@ -36,7 +36,16 @@ pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
     );
     out.push_str("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (r, (_, detail)) in results.results.iter().zip(&rows) {
-        let _ = writeln!(out, "| {} | {} |", r.size_bytes, detail.join(" | "));
+        let size = size_cell(r.size_bytes, r.is_rounded(Figure::SizeBytes));
+        let _ = writeln!(out, "| {size} | {} |", detail.join(" | "));
+    }
+    footnote(results, out)
+}
+
+/// `out` with what the marks mean, when a figure is marked rounded.
+fn footnote(results: &ResultsFile, mut out: String) -> String {
+    if any_rounded(results) {
+        let _ = writeln!(out, "\n{ROUNDED_FOOTNOTE}");
     }
     out
 }

@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::ReportError;
-use crate::model::{ResultsFile, SizeMeasurement};
+use crate::model::{Figure, ResultsFile, SizeMeasurement};
 
 /// How results are printed: people read tables, scripts read JSON or CSV, READMEs take
 /// markdown.
@@ -96,9 +96,12 @@ pub(crate) fn bandwidth_cells(r: &SizeMeasurement, unit: BandwidthUnit) -> Vec<S
     use rdmabench_stats::units::{seed_count, seed_time};
     let bw = r.bandwidth.as_ref();
     vec![
-        r.size_bytes.to_string(),
-        r.iterations.map_or_else(|| NOT_REPORTED.into(), seed_count),
-        r.total_ns.map_or_else(|| NOT_REPORTED.into(), seed_time),
+        size_cell(r.size_bytes, r.is_rounded(Figure::SizeBytes)),
+        cell(
+            r.iterations.map(seed_count),
+            r.is_rounded(Figure::Iterations),
+        ),
+        cell(r.total_ns.map(seed_time), r.is_rounded(Figure::TotalNs)),
         unit.or_dash(bw.and_then(|b| b.peak_bytes_per_sec)),
         unit.or_dash(bw.map(|b| b.average_bytes_per_sec)),
         bw.and_then(|b| b.messages_per_sec)
@@ -160,6 +163,31 @@ impl BandwidthUnit {
 /// What a table shows where a tool did not report a figure.
 pub(crate) const NOT_REPORTED: &str = "-";
 
+/// The footnote of a table whose figures carry ROUNDED_MARK.
+pub(crate) const ROUNDED_FOOTNOTE: &str = "~ = as the tool printed it, rounded: fi_pingpong cuts bytes to KiB or MiB (to a tenth below 10) and #sent to thousands, and prints the time to 10 ms; MB/s from a rounded size is as rough; usec is the tool's own mean";
+
+/// What a table puts before a figure kept rounded as a tool printed it.
+const ROUNDED_MARK: &str = "~";
+
+/// A figure's cell: "-" when not reported, marked when kept rounded as a tool printed it.
+pub(crate) fn cell(value: Option<String>, rounded: bool) -> String {
+    match value {
+        None => NOT_REPORTED.into(),
+        Some(text) if rounded => format!("{ROUNDED_MARK}{text}"),
+        Some(text) => text,
+    }
+}
+
+/// A message size's cell, marked when rounded.
+pub(crate) fn size_cell(size_bytes: u64, rounded: bool) -> String {
+    cell(Some(size_bytes.to_string()), rounded)
+}
+
+/// Whether any row holds a rounded figure, so its table needs ROUNDED_FOOTNOTE.
+pub(crate) fn any_rounded(results: &ResultsFile) -> bool {
+    results.results.iter().any(|r| !r.rounded.is_empty())
+}
+
 /// Nanoseconds as usec with two decimals, or "-" when not reported.
 pub(crate) fn or_dash(ns: Option<u64>) -> String {
     ns.map_or_else(|| NOT_REPORTED.into(), rdmabench_stats::units::usec)
@@ -170,9 +198,12 @@ pub(crate) fn or_dash(ns: Option<u64>) -> String {
 pub(crate) fn row_cells(r: &SizeMeasurement) -> (Vec<String>, Vec<String>) {
     use rdmabench_stats::units::{seed_count, seed_time};
     let seed = vec![
-        r.iterations.map_or_else(|| NOT_REPORTED.into(), seed_count),
-        r.size_bytes.to_string(),
-        r.total_ns.map_or_else(|| NOT_REPORTED.into(), seed_time),
+        cell(
+            r.iterations.map(seed_count),
+            r.is_rounded(Figure::Iterations),
+        ),
+        size_cell(r.size_bytes, r.is_rounded(Figure::SizeBytes)),
+        cell(r.total_ns.map(seed_time), r.is_rounded(Figure::TotalNs)),
         r.seed_usec()
             .map_or_else(|| NOT_REPORTED.into(), |u| format!("{u:.2}")),
     ];
@@ -189,10 +220,10 @@ pub(crate) fn row_cells(r: &SizeMeasurement) -> (Vec<String>, Vec<String>) {
     .into_iter()
     .map(or_dash)
     .collect();
-    detail.push(
-        r.megabytes_per_sec()
-            .map_or_else(|| NOT_REPORTED.into(), |m| format!("{m:.1}")),
-    );
+    detail.push(cell(
+        r.megabytes_per_sec().map(|m| format!("{m:.1}")),
+        r.is_rounded(Figure::SizeBytes),
+    ));
     detail.push(
         r.messages_per_sec()
             .map_or_else(|| NOT_REPORTED.into(), |m| format!("{:.3}", m / 1e6)),
@@ -355,6 +386,21 @@ pub(crate) mod sample {
         }
     }
 
+    /// fi_pingpong's output for -I 1500 -S 12000, imported as `rdmabench import` does: bytes,
+    /// #sent and time rounded as printed.
+    pub fn imported_fi_pingpong() -> ResultsFile {
+        let text =
+            include_str!("../../tests/fixtures/import/fi_pingpong-1.17-tcp-rdm-I1500-S12000.txt");
+        let (tool, parsed) = crate::import::parse(text, None).unwrap();
+        let context = crate::import::Context {
+            provider: Some("tcp".into()),
+            timestamp: "2026-12-02T14:52:35Z".into(),
+            source: "fi_pingpong.txt".into(),
+            ..Default::default()
+        };
+        crate::import::results_file(tool, parsed, &context)
+    }
+
     /// The same run over the socket transport between two processes on one host.
     pub fn socket_same_host() -> ResultsFile {
         let mut results = results();
@@ -403,6 +449,37 @@ mod tests {
         assert_eq!(
             "yaml".parse::<Format>().unwrap_err().to_string(),
             "unknown format 'yaml': use one of table, json, csv, markdown"
+        );
+    }
+
+    #[test]
+    fn figures_a_tool_printed_rounded_are_marked_and_explained() {
+        let results = sample::imported_fi_pingpong();
+        let markdown = render(&results, Format::Markdown, BandwidthUnit::default());
+        // #sent "1k", bytes "11k" (11264), time "0.21s"; usec is usec/xfer as printed.
+        assert!(
+            markdown.contains("| ~1k | ~11264 | ~0.21s | 70.52 |"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("| ~11264 | - |"), "{markdown}");
+        assert!(markdown.contains(ROUNDED_FOOTNOTE), "{markdown}");
+        insta::assert_snapshot!(markdown);
+        let table = render(&results, Format::Table, BandwidthUnit::default());
+        assert!(table.contains(&format!("# {ROUNDED_FOOTNOTE}")), "{table}");
+        let csv = render(&results, Format::Csv, BandwidthUnit::default());
+        assert!(
+            csv.ends_with(",true,size_bytes iterations total_ns\n"),
+            "{csv}"
+        );
+        // rdmabench's own rows carry no mark and no footnote.
+        let ours = render(
+            &sample::results(),
+            Format::Markdown,
+            BandwidthUnit::default(),
+        );
+        assert!(
+            !ours.contains('~') && !ours.contains(ROUNDED_FOOTNOTE),
+            "{ours}"
         );
     }
 

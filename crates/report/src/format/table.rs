@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use super::{
-    bandwidth_cells, bandwidth_headers, bandwidth_legend, describe, is_bandwidth, notice,
-    row_cells, BandwidthUnit,
+    any_rounded, bandwidth_cells, bandwidth_headers, bandwidth_legend, describe, is_bandwidth,
+    notice, row_cells, BandwidthUnit, ROUNDED_FOOTNOTE,
 };
 use crate::model::ResultsFile;
 
@@ -62,6 +62,9 @@ pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
         let _ = writeln!(out, "# {notice}");
     }
     let _ = writeln!(out, "# {legend}");
+    if any_rounded(results) {
+        let _ = writeln!(out, "# {ROUNDED_FOOTNOTE}");
+    }
     let line = |cells: &[String]| {
         cells
             .iter()

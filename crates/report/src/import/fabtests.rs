@@ -1,30 +1,74 @@
-//! fabtests' fi_pingpong (libfabric util/pingpong.c), the seed's tool:
+//! fi_pingpong (libfabric's `util/pingpong.c`, shipped in Debian's libfabric-bin and by the EFA
+//! installer), here a run of `-I 1500 -S 12000`:
 //!
 //! ```text
 //! bytes   #sent   #ack     total       time     MB/sec    usec/xfer   Mxfers/sec
-//! 1k      1k      =1k      1.9m        0.07s     31.30      32.72       0.03
+//! 11k     1k      =1k      34m         0.21s    170.17      70.52       0.01
 //! ```
 //!
-//! Sizes are printed 1024-based ("1k" = 1024 B), counts 1000-based ("1k" = 1000), the time
-//! with 10 ms resolution; usec/xfer is elapsed / iterations / 2. The import keeps usec/xfer
-//! as the mean and rebuilds the total from it (usec/xfer x 2 x iterations), which is the
-//! printed time without its rounding.
+//! show_perf() prints the size with size_str() (1024-based, truncated, one decimal below ten
+//! units: 12000 B is "11k"), the count with cnt_str() (1000-based, truncated: 1500 is "1k") and
+//! the time in seconds to 10 ms; usec/xfer is elapsed / iterations / 2. The import keeps
+//! usec/xfer as the mean and bytes, #sent and time as printed, each listed in the row's
+//! `rounded` when printed abbreviated (the time always). When rdmabench ran the tool itself,
+//! `exact` puts the -S and -I it passed in place of the printed bytes and #sent. Nothing is
+//! rebuilt from the rounded figures.
 
-use super::{bad_row, empty_row, table_rows, usec_to_ns, ImportError, Parsed};
-use rdmabench_stats::LatencySummary;
+use super::{
+    bad_row, empty_row, seconds_to_ns, table_rows, usec_to_ns, ImportError, Invocation, Parsed,
+};
+use rdmabench_stats::{Figure, LatencySummary};
 
 const TOOL: &str = "fi_pingpong";
 
-/// "1k" -> 1000 (counts) or 1024 (sizes); "1.9m"; plain numbers.
-fn abbreviated(text: &str, base: f64) -> Option<u64> {
+/// The caveat of an imported file.
+const PRINTED: &str = "fi_pingpong prints no percentiles, and prints bytes, #sent and time rounded (\"11k\" for 12000 B, \"1k\" for 1500, the time to 10 ms): they are kept as printed and listed in each row's `rounded`; usec is its usec/xfer";
+/// The caveat of a run rdmabench made, which knows -S and -I.
+const RUN: &str = "fi_pingpong prints no percentiles; sizes and round trips are the -S and -I rdmabench passed, the time is as printed (to 10 ms, listed in `rounded`); usec is its usec/xfer";
+
+/// A printed figure ("11k" with `base` 1024, "1k" with 1000, "1.9m", "64"; billions are "g"
+/// for sizes, "b" for counts) and whether it was abbreviated, and so rounded down.
+fn abbreviated(text: &str, base: f64) -> Option<(u64, bool)> {
     let (number, scale) = match text.chars().last()? {
         'k' => (&text[..text.len() - 1], base),
         'm' => (&text[..text.len() - 1], base * base),
-        'g' => (&text[..text.len() - 1], base * base * base),
+        'g' | 'b' => (&text[..text.len() - 1], base * base * base),
         _ => (text, 1.0),
     };
     let value: f64 = number.parse().ok()?;
-    (value.is_finite() && value >= 0.0).then(|| (value * scale).round() as u64)
+    (value.is_finite() && value >= 0.0).then(|| ((value * scale).round() as u64, scale > 1.0))
+}
+
+/// A size as fi_pingpong prints it (size_str(): "11k" for 12000).
+fn size_str(size: u64) -> String {
+    let Some((base, unit)) = [(1u64 << 30, "g"), (1 << 20, "m"), (1 << 10, "k")]
+        .into_iter()
+        .find(|(base, _)| size >= *base)
+    else {
+        return size.to_string();
+    };
+    let whole = size / base;
+    let tenths = if whole < 10 {
+        size % base * 10 / base
+    } else {
+        0
+    };
+    if tenths == 0 {
+        format!("{whole}{unit}")
+    } else {
+        format!("{whole}.{tenths}{unit}")
+    }
+}
+
+/// A count as fi_pingpong prints it (cnt_str(): "1k" for 1500).
+fn cnt_str(count: u64) -> String {
+    [(1_000_000_000, "b"), (1_000_000, "m"), (1_000, "k")]
+        .into_iter()
+        .find(|(base, _)| count >= *base)
+        .map_or_else(
+            || count.to_string(),
+            |(base, unit)| format!("{}{unit}", count / base),
+        )
 }
 
 pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
@@ -35,9 +79,12 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         .map(|(i, l)| (i, l.split_whitespace().collect::<Vec<_>>()))
         .ok_or(ImportError::NoRows { tool: TOOL })?;
     let column = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(bytes), Some(sent), Some(usec)) =
-        (column("bytes"), column("#sent"), column("usec/xfer"))
-    else {
+    let (Some(bytes), Some(sent), Some(time), Some(usec)) = (
+        column("bytes"),
+        column("#sent"),
+        column("time"),
+        column("usec/xfer"),
+    ) else {
         return Err(ImportError::Unsupported {
             tool: TOOL,
             problem: format!("unexpected header {:?}", header.join(" ")),
@@ -45,41 +92,74 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
     };
     let mut rows = Vec::new();
     for (line, fields) in table_rows(text, header_line, |f| f.len() == header.len()) {
-        let size = abbreviated(fields[bytes], 1024.0).ok_or_else(|| {
+        let problem = |field: usize, what: &str| {
             bad_row(
                 TOOL,
                 line,
-                format!("size {:?} is not a byte count", fields[bytes]),
+                format!("{} {:?} is not {what}", header[field], fields[field]),
             )
-        })?;
-        let iterations = abbreviated(fields[sent], 1000.0).ok_or_else(|| {
-            bad_row(
-                TOOL,
-                line,
-                format!("#sent {:?} is not a count", fields[sent]),
-            )
-        })?;
-        let mean_ns = usec_to_ns(fields[usec]).ok_or_else(|| {
-            bad_row(
-                TOOL,
-                line,
-                format!("usec/xfer {:?} is not a number", fields[usec]),
-            )
-        })?;
+        };
+        let (size, size_rounded) =
+            abbreviated(fields[bytes], 1024.0).ok_or_else(|| problem(bytes, "a byte count"))?;
+        let (iterations, iterations_rounded) =
+            abbreviated(fields[sent], 1000.0).ok_or_else(|| problem(sent, "a count"))?;
+        let total_ns = fields[time]
+            .strip_suffix('s')
+            .and_then(seconds_to_ns)
+            .ok_or_else(|| problem(time, "seconds"))?;
+        let mean_ns = usec_to_ns(fields[usec]).ok_or_else(|| problem(usec, "a number"))?;
         let mut row = empty_row(size);
         row.iterations = Some(iterations);
-        row.total_ns = Some(mean_ns * 2 * iterations);
+        row.total_ns = Some(total_ns);
         row.latency = Some(LatencySummary::mean_only(mean_ns));
+        row.rounded = [
+            (size_rounded, Figure::SizeBytes),
+            (iterations_rounded, Figure::Iterations),
+            (true, Figure::TotalNs),
+        ]
+        .into_iter()
+        .filter_map(|(rounded, figure)| rounded.then_some(figure))
+        .collect();
         rows.push(row);
     }
     Ok(Parsed {
         test: "pingpong".into(),
         version: None,
         rows,
-        note: Some(
-            "fi_pingpong prints no percentiles; its time column is rebuilt from usec/xfer".into(),
-        ),
+        note: Some(PRINTED.into()),
     })
+}
+
+/// Puts the -S and -I rdmabench passed in place of the bytes and #sent fi_pingpong printed,
+/// after checking that the printed ones are those figures rounded.
+pub(super) fn exact(parsed: &mut Parsed, invocation: Invocation) -> Result<(), ImportError> {
+    let Invocation {
+        size_bytes,
+        iterations,
+    } = invocation;
+    for row in &mut parsed.rows {
+        let printed = |text: String, base| abbreviated(&text, base).map(|(value, _)| value);
+        if Some(row.size_bytes) != printed(size_str(size_bytes), 1024.0)
+            || row.iterations != printed(cnt_str(iterations), 1000.0)
+        {
+            return Err(ImportError::Unsupported {
+                tool: TOOL,
+                problem: format!(
+                    "a row for {} B and {} round trips, where -S {size_bytes} -I {iterations} print as {} and {}",
+                    row.size_bytes,
+                    row.iterations.unwrap_or_default(),
+                    size_str(size_bytes),
+                    cnt_str(iterations)
+                ),
+            });
+        }
+        row.size_bytes = size_bytes;
+        row.iterations = Some(iterations);
+        row.rounded
+            .retain(|f| !matches!(f, Figure::SizeBytes | Figure::Iterations));
+    }
+    parsed.note = Some(RUN.into());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -108,15 +188,83 @@ mod tests {
             parsed.rows.last().unwrap().latency.unwrap().mean_ns,
             2_679_420
         );
+        // Sizes below 1 KiB are printed whole; "1k" #sent may stand for 1000 to 1999.
+        assert_eq!(first.rounded, [Figure::Iterations, Figure::TotalNs]);
     }
 
     #[test]
-    fn abbreviations_follow_fabtests() {
-        assert_eq!(abbreviated("1k", 1024.0), Some(1024));
-        assert_eq!(abbreviated("1k", 1000.0), Some(1000));
-        assert_eq!(abbreviated("1.9m", 1024.0), Some(1_992_294));
-        assert_eq!(abbreviated("64", 1024.0), Some(64));
+    fn an_imported_run_of_1500_round_trips_of_12000_bytes_keeps_what_was_printed() {
+        let parsed = parse(&fixture("fi_pingpong-1.17-tcp-rdm-I1500-S12000.txt")).unwrap();
+        let [row] = &parsed.rows[..] else {
+            panic!("{:?}", parsed.rows)
+        };
+        // "11k", "1k", "0.21s" as printed, each marked; usec/xfer is the mean.
+        assert_eq!(row.size_bytes, 11 * 1024);
+        assert_eq!(row.iterations, Some(1000));
+        assert_eq!(row.total_ns, Some(210_000_000));
+        assert_eq!(
+            row.rounded,
+            [Figure::SizeBytes, Figure::Iterations, Figure::TotalNs]
+        );
+        assert_eq!(row.mean_ns(), Some(70_520));
+        // No total rebuilt from the rounded count: 70.52 x 2 x 1000 would be 0.14 s.
+        assert_ne!(row.total_ns, Some(70_520 * 2 * 1000));
+        assert!(parsed.note.unwrap().contains("kept as printed"));
+    }
+
+    #[test]
+    fn a_run_rdmabench_made_has_the_exact_size_and_round_trips_it_passed() {
+        let mut parsed = parse(&fixture("fi_pingpong-1.17-tcp-rdm-I1500-S12000.txt")).unwrap();
+        let invocation = Invocation {
+            size_bytes: 12000,
+            iterations: 1500,
+        };
+        exact(&mut parsed, invocation).unwrap();
+        let row = &parsed.rows[0];
+        assert_eq!((row.size_bytes, row.iterations), (12000, Some(1500)));
+        // The time is still fi_pingpong's, to 10 ms.
+        assert_eq!(row.rounded, [Figure::TotalNs]);
+        assert_eq!(row.mean_ns(), Some(70_520));
+        assert!(parsed.note.unwrap().contains("-S and -I rdmabench passed"));
+
+        // Output that is not of the run's -S and -I is refused, not relabelled.
+        let mut parsed = parse(&fixture("fi_pingpong-1.17-tcp-rdm-I1500-S12000.txt")).unwrap();
+        let other = Invocation {
+            size_bytes: 4096,
+            iterations: 1500,
+        };
+        assert_eq!(
+            exact(&mut parsed, other).unwrap_err().to_string(),
+            "fi_pingpong output: a row for 11264 B and 1000 round trips, where -S 4096 -I 1500 print as 4k and 1k"
+        );
+    }
+
+    #[test]
+    fn abbreviations_follow_fi_pingpong() {
+        assert_eq!(abbreviated("1k", 1024.0), Some((1024, true)));
+        assert_eq!(abbreviated("1k", 1000.0), Some((1000, true)));
+        assert_eq!(abbreviated("1.9m", 1024.0), Some((1_992_294, true)));
+        assert_eq!(abbreviated("64", 1024.0), Some((64, false)));
+        assert_eq!(abbreviated("2b", 1000.0), Some((2_000_000_000, true)));
         assert_eq!(abbreviated("x", 1024.0), None);
+        for (size, printed) in [
+            (12000, "11k"),
+            (1500, "1.4k"),
+            (1024, "1k"),
+            (1023, "1023"),
+            (6 << 20, "6m"),
+            (3 << 30, "3g"),
+        ] {
+            assert_eq!(size_str(size), printed, "{size}");
+        }
+        for (count, printed) in [
+            (1500, "1k"),
+            (999, "999"),
+            (2_500_000, "2m"),
+            (10_u64.pow(9), "1b"),
+        ] {
+            assert_eq!(cnt_str(count), printed, "{count}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //!
 //! PingPong's t[usec] is half a round trip, averaged over the repetitions; its Mbytes/sec column
 //! is not imported (its megabyte changed between IMB releases; the report derives MB/s from t).
+//! IMB prints no total time, and none is made up.
 //! Uniband's #repetitions counts windows (of `-window_size` messages, 64 by default), its
 //! Mbytes/sec is 10^6 B/s in IMB 2021: src_c/IMB_output.c, IMB_display_times(), sets
 //! `MEGA = 1.0 / 1e6` and for Uniband (ParallelTransferMsgRate) computes
@@ -69,7 +70,6 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
             });
         } else {
             let mean = usec_to_ns(fields[2]).ok_or_else(|| bad_row(TOOL, line, "no t[usec]"))?;
-            row.total_ns = row.iterations.map(|n| mean * 2 * n);
             row.latency = Some(LatencySummary::mean_only(mean));
         }
         rows.push(row);
@@ -100,7 +100,8 @@ mod tests {
         let last = &parsed.rows[4];
         assert_eq!((last.size_bytes, last.iterations), (65536, Some(640)));
         assert_eq!(last.latency.unwrap().mean_ns, 33_910);
-        assert_eq!(last.total_ns, Some(33_910 * 2 * 640));
+        // IMB prints no total time, so none is made up from t[usec] x 2 x #repetitions.
+        assert_eq!(last.total_ns, None);
         assert_eq!(
             parse("# Benchmarking PingPong\n").unwrap_err(),
             ImportError::NoRows { tool: TOOL }

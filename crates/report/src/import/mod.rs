@@ -150,6 +150,12 @@ fn usec_to_ns(text: &str) -> Option<u64> {
     (value.is_finite() && value >= 0.0).then(|| (value * 1000.0).round() as u64)
 }
 
+/// Seconds as printed (np.out's "0.00001019", fi_pingpong's "0.21") to integer nanoseconds.
+fn seconds_to_ns(text: &str) -> Option<u64> {
+    let value: f64 = text.parse().ok()?;
+    (value.is_finite() && value >= 0.0).then(|| (value * 1e9).round() as u64)
+}
+
 /// A row with nothing but its size; parsers fill in what their tool prints.
 fn empty_row(size_bytes: u64) -> SizeMeasurement {
     SizeMeasurement {
@@ -159,6 +165,7 @@ fn empty_row(size_bytes: u64) -> SizeMeasurement {
         total_ns: None,
         latency: None,
         bandwidth: None,
+        rounded: Vec::new(),
     }
 }
 
@@ -213,6 +220,27 @@ pub fn parse(text: &str, tool: Option<Tool>) -> Result<(Tool, Parsed), ImportErr
         return Err(ImportError::NoRows { tool: tool.name() });
     }
     Ok((tool, parsed))
+}
+
+/// What rdmabench passed to a tool it ran itself: the exact figures behind output that prints
+/// them rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invocation {
+    /// The message size (fi_pingpong's -S).
+    pub size_bytes: u64,
+    /// The round trips (fi_pingpong's -I).
+    pub iterations: u64,
+}
+
+/// Parses the output of one run rdmabench made of `tool` with `invocation`: figures the tool
+/// prints rounded (fi_pingpong's bytes and #sent) become the exact ones it was given, so only
+/// what the tool alone knows (its time) stays marked rounded.
+pub fn parse_run(text: &str, tool: Tool, invocation: Invocation) -> Result<Parsed, ImportError> {
+    let (_, mut parsed) = parse(text, Some(tool))?;
+    if tool == Tool::FiPingpong {
+        fabtests::exact(&mut parsed, invocation)?;
+    }
+    Ok(parsed)
 }
 
 /// Builds the results file of an imported run.
@@ -325,6 +353,10 @@ mod tests {
     fn every_sample_is_recognised_as_its_tool() {
         for (file, tool) in [
             ("fi_pingpong-1.17-tcp-rdm-all.txt", Tool::FiPingpong),
+            (
+                "fi_pingpong-1.17-tcp-rdm-I1500-S12000.txt",
+                Tool::FiPingpong,
+            ),
             ("perftest-ib_send_lat.txt", Tool::Perftest),
             ("perftest-ib_send_bw.txt", Tool::Perftest),
             ("perftest-ib_write_lat.json", Tool::Perftest),

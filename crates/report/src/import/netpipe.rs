@@ -10,16 +10,10 @@
 //! its Mbps divides bits by 2^20. So the latency imported is the mean half round trip of the
 //! fastest trial, which the note says.
 
-use super::{bad_row, empty_row, usec_to_ns, ImportError, Parsed};
+use super::{bad_row, empty_row, seconds_to_ns, usec_to_ns, ImportError, Parsed};
 use rdmabench_stats::LatencySummary;
 
 const TOOL: &str = "netpipe";
-
-/// Seconds as np.out prints them ("0.00001019") to integer nanoseconds.
-fn seconds_to_ns(text: &str) -> Option<u64> {
-    let value: f64 = text.parse().ok()?;
-    (value.is_finite() && value >= 0.0).then(|| (value * 1e9).round() as u64)
-}
 
 /// A progress-log row: `N: SIZE bytes REPEATS times --> RATE Mbps in USEC usec`.
 fn log_row(fields: &[&str]) -> Option<(u64, u64, u64)> {
