@@ -19,7 +19,7 @@ use serde_json::Value;
 
 /// Checks a complete results file: one row per size, consistent statistics.
 fn assert_consistent(doc: &Value, sizes: &[u64], iterations: u64) {
-    assert_eq!(doc["schema_version"], 4);
+    assert_eq!(doc["schema_version"], rdmabench_results::SCHEMA_VERSION);
     assert_eq!(doc["complete"], true, "{doc}");
     // Both ends record the EFA stack they see: on a host without EFA (this one), null.
     for end in ["local", "peer"] {

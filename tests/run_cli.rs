@@ -103,7 +103,7 @@ fn the_default_run_measures_the_seed_sizes_between_two_hosts_and_reports_them() 
         );
     }
     let results = read_json(&dir.join("pingpong-1.json"));
-    assert_eq!(results["schema_version"], 4);
+    assert_eq!(results["schema_version"], rdmabench_results::SCHEMA_VERSION);
     assert_eq!(results["complete"], true);
     let provider = expected_provider();
     if provider != "socket" {
