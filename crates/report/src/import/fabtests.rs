@@ -1,4 +1,4 @@
-//! fabtests' fi_pingpong (libfabric util/pingpong.c), the seed's tool:
+//! fi_pingpong (libfabric util/pingpong.c), whose output format the seed's table has:
 //!
 //! ```text
 //! bytes   #sent   #ack     total       time     MB/sec    usec/xfer   Mxfers/sec
