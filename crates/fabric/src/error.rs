@@ -31,6 +31,15 @@ pub enum FabricError {
         /// libfabric's text for the code.
         message: String,
     },
+    /// fi_av_insert returned without inserting the peer's address: libfabric's own answer for
+    /// an address the provider refuses, which has no error code to show.
+    #[error("fi_av_insert inserted {inserted} of 1 addresses: the address vector refused the peer's address {address}")]
+    AddressNotInserted {
+        /// What fi_av_insert returned: the count of addresses inserted.
+        inserted: i32,
+        /// The peer's address as received.
+        address: String,
+    },
     /// No provider matched what was asked for.
     #[error("no libfabric provider '{requested}' with reliable-datagram (FI_EP_RDM) endpoints{node}; available here: {}", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
     NoProvider {
