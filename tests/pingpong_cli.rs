@@ -262,6 +262,30 @@ fn bad_input_is_refused_with_a_message_and_no_results() {
     assert!(!std::path::Path::new("/nonexistent-dir").exists());
 }
 
+/// A size no buffer here can hold (1 TiB) is refused with the reason and exit status 1, on the
+/// kernel-TCP baseline as on the fabric, not an abort on a failed allocation.
+#[test]
+fn a_size_the_machine_cannot_hold_is_refused_not_aborted() {
+    let mut transports = vec![vec!["--transport", "socket"]];
+    if libfabric_available() {
+        transports.push(vec!["--provider", "tcp"]);
+    }
+    for transport in transports {
+        let mut args = vec!["pingpong", "--local", "--sizes", "1024g", "--iters", "10"];
+        args.extend(&transport);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?} printed results");
+        assert!(
+            stderr(&out).contains(
+                "cannot allocate a 1099511627776-byte message buffer: more than this machine's"
+            ),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 #[test]
 fn an_unavailable_provider_lists_the_available_ones() {
     if !libfabric_available() {

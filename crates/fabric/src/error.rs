@@ -58,6 +58,14 @@ pub enum FabricError {
         /// libfabric's and the provider's explanation.
         message: String,
     },
+    /// A message buffer this machine cannot hold.
+    #[error("cannot allocate a {bytes}-byte message buffer: {reason}; use smaller --sizes")]
+    BufferTooLarge {
+        /// The bytes asked for.
+        bytes: usize,
+        /// Why not: above the machine's memory, or the allocation failed.
+        reason: String,
+    },
     /// A message was larger than the buffers or the provider allow.
     #[error("message of {len} bytes exceeds the limit of {limit} bytes ({what})")]
     MessageTooLarge {
