@@ -430,8 +430,13 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
         .unwrap()
     };
     let mut future = good.clone();
-    future["schema_version"] = 5.into();
+    let newest = rdmabench_results::SCHEMA_VERSION;
+    future["schema_version"] = (newest + 1).into();
     write("future.json", &future);
+    let future_refused = format!(
+        "future.json: results file has schema_version {}, but this rdmabench reads versions 1 to {newest}",
+        newest + 1
+    );
     std::fs::write(
         root.path().join("corrupt.json"),
         "{\"schema_version\": 1, \"tool\": ",
@@ -440,10 +445,7 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
     std::fs::write(root.path().join("log.json"), "[1, 2]").unwrap();
     std::fs::create_dir(root.path().join("empty")).unwrap();
     let cases: [(&[&str], &str); 6] = [
-        (
-            &["report", "future.json"],
-            "future.json: results file has schema_version 5, but this rdmabench reads versions 1 to 4",
-        ),
+        (&["report", "future.json"], future_refused.as_str()),
         (
             &["report", "corrupt.json"],
             "corrupt.json: not an rdmabench results file",
