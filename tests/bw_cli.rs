@@ -28,7 +28,7 @@ fn bw(transport: &[&str], extra: &[&str]) -> Value {
 /// Checks a complete bandwidth results file: a row per size with `messages` timed messages
 /// per direction, figures that agree with each other, and no latency.
 fn assert_bandwidth(doc: &Value, messages: u64, directions: u64) {
-    assert_eq!(doc["schema_version"], 5);
+    assert_eq!(doc["schema_version"], rdmabench_results::SCHEMA_VERSION);
     assert_eq!(doc["test"], "bw");
     assert_eq!(doc["complete"], true, "{doc}");
     let rows = doc["results"].as_array().unwrap();

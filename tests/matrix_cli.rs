@@ -61,13 +61,14 @@ fn address(port: u16) -> String {
 }
 
 #[test]
-fn three_agents_give_a_full_matrix_over_kernel_tcp_and_the_tcp_provider() {
+fn three_agents_give_a_full_matrix_over_kernel_tcp_and_the_provider_they_used() {
     let ports = [free_port(), free_port(), free_port()];
     let _agents = agents(&ports);
     let hosts: Vec<String> = ports.iter().map(|p| address(*p)).collect();
     let mut transports = vec![vec!["--transport", "socket"]];
     if libfabric_available() {
         transports.push(vec!["--provider", "tcp"]);
+        transports.push(vec!["--provider", "auto"]);
     }
     for transport in transports {
         let mut args = vec!["matrix"];
@@ -81,10 +82,24 @@ fn three_agents_give_a_full_matrix_over_kernel_tcp_and_the_tcp_provider() {
         let doc = json(&out);
         assert_eq!(doc["kind"], "rdmabench-matrix");
         assert_eq!(doc["hosts"].as_array().unwrap().len(), 3);
+        // The document names the provider every pair opened, not the one asked for ("auto").
+        let provider = &doc["sizes"][0]["pairs"][0]["provider"];
+        if transport[0] == "--transport" {
+            assert_eq!(doc["transport"], "socket");
+            assert!(provider.is_null(), "{provider}");
+        } else {
+            let provider = provider.as_str().expect("the provider a pair used");
+            assert!(provider != "auto" && !provider.is_empty(), "{provider}");
+            if transport[1] == "tcp" {
+                assert!(provider.starts_with("tcp"), "{provider}");
+            }
+            assert_eq!(doc["transport"], format!("fabric ({provider})"));
+        }
         for size in doc["sizes"].as_array().unwrap() {
             let pairs = size["pairs"].as_array().unwrap();
             assert_eq!(pairs.len(), 3, "{size}");
             for pair in pairs {
+                assert_eq!(pair["provider"], doc["sizes"][0]["pairs"][0]["provider"]);
                 assert!(pair["mean_ns"].as_u64().unwrap() > 0, "{pair}");
                 assert!(pair["error"].is_null(), "{pair}");
             }

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 /// Checks a complete results file: one row per size, consistent statistics.
 fn assert_consistent(doc: &Value, sizes: &[u64], iterations: u64) {
-    assert_eq!(doc["schema_version"], 5);
+    assert_eq!(doc["schema_version"], rdmabench_results::SCHEMA_VERSION);
     assert_eq!(doc["complete"], true, "{doc}");
     // Both ends record the EFA stack they see: on a host without EFA (this one), null.
     for end in ["local", "peer"] {
@@ -260,6 +260,30 @@ fn bad_input_is_refused_with_a_message_and_no_results() {
         assert_refused(args, expected);
     }
     assert!(!std::path::Path::new("/nonexistent-dir").exists());
+}
+
+/// A size no buffer here can hold (1 TiB) is refused with the reason and exit status 1, on the
+/// kernel-TCP baseline as on the fabric, not an abort on a failed allocation.
+#[test]
+fn a_size_the_machine_cannot_hold_is_refused_not_aborted() {
+    let mut transports = vec![vec!["--transport", "socket"]];
+    if libfabric_available() {
+        transports.push(vec!["--provider", "tcp"]);
+    }
+    for transport in transports {
+        let mut args = vec!["pingpong", "--local", "--sizes", "1024g", "--iters", "10"];
+        args.extend(&transport);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{args:?} printed results");
+        assert!(
+            stderr(&out).contains(
+                "cannot allocate a 1099511627776-byte message buffer: more than this machine's"
+            ),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]

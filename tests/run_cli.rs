@@ -103,7 +103,7 @@ fn the_default_run_measures_the_seed_sizes_between_two_hosts_and_reports_them() 
         );
     }
     let results = read_json(&dir.join("pingpong-1.json"));
-    assert_eq!(results["schema_version"], 5);
+    assert_eq!(results["schema_version"], rdmabench_results::SCHEMA_VERSION);
     assert_eq!(results["complete"], true);
     let provider = expected_provider();
     if provider != "socket" {
@@ -430,8 +430,13 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
         .unwrap()
     };
     let mut future = good.clone();
-    future["schema_version"] = 6.into();
+    let newest = rdmabench_results::SCHEMA_VERSION;
+    future["schema_version"] = (newest + 1).into();
     write("future.json", &future);
+    let future_refused = format!(
+        "future.json: results file has schema_version {}, but this rdmabench reads versions 1 to {newest}",
+        newest + 1
+    );
     std::fs::write(
         root.path().join("corrupt.json"),
         "{\"schema_version\": 1, \"tool\": ",
@@ -440,10 +445,7 @@ fn report_refuses_what_it_cannot_read_and_explains_mixed_input() {
     std::fs::write(root.path().join("log.json"), "[1, 2]").unwrap();
     std::fs::create_dir(root.path().join("empty")).unwrap();
     let cases: [(&[&str], &str); 6] = [
-        (
-            &["report", "future.json"],
-            "future.json: results file has schema_version 6, but this rdmabench reads versions 1 to 5",
-        ),
+        (&["report", "future.json"], future_refused.as_str()),
         (
             &["report", "corrupt.json"],
             "corrupt.json: not an rdmabench results file",

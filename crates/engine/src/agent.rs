@@ -95,11 +95,20 @@ fn handle_request(
         Message::Measure { peer, spec } => {
             let config = RunConfig::from_spec(&spec, Arc::clone(interrupted));
             log(&format!("measuring {} against {peer}", spec.test.name()));
-            let (results, error) = match run_client(&peer, &config, lib, &mut |_, _, _| {}) {
-                Ok(output) => (output.measurements, output.stopped.map(|e| e.to_string())),
-                Err(e) => (Vec::new(), Some(e.to_string())),
-            };
-            control.send(&Message::Measured { results, error })
+            let (results, error, provider) =
+                match run_client(&peer, &config, lib, &mut |_, _, _| {}) {
+                    Ok(output) => (
+                        output.measurements,
+                        output.stopped.map(|e| e.to_string()),
+                        output.fabric.map(|f| f.provider),
+                    ),
+                    Err(e) => (Vec::new(), Some(e.to_string()), None),
+                };
+            control.send(&Message::Measured {
+                results,
+                error,
+                provider,
+            })
         }
         Message::Hello { .. } => {
             control.abort(
@@ -120,6 +129,9 @@ pub struct PairOutcome {
     pub results: Vec<SizeMeasurement>,
     /// Why the pair failed or stopped early, None when complete.
     pub error: Option<String>,
+    /// The provider the pair measured over (fabric transport), None on the socket transport or
+    /// when no endpoint was opened.
+    pub provider: Option<String>,
 }
 
 fn reach(
@@ -153,6 +165,7 @@ pub fn measure_pair(
         Err(e) => PairOutcome {
             results: Vec::new(),
             error: Some(e.to_string()),
+            provider: None,
         },
     }
 }
@@ -186,7 +199,12 @@ fn try_pair(
         "waiting for agent {client}'s measurement against {server}"
     ))?;
     let served = serving.receive(&format!("waiting for agent {server}'s end of the run"));
-    let Message::Measured { results, error } = measured else {
+    let Message::Measured {
+        results,
+        error,
+        provider,
+    } = measured
+    else {
         return Err(EngineError::Protocol(format!(
             "agent {client} answered {measured:?} instead of its measurement"
         )));
@@ -199,5 +217,6 @@ fn try_pair(
     Ok(PairOutcome {
         results,
         error: error.or(server_error.map(|e| format!("server side: {e}"))),
+        provider,
     })
 }

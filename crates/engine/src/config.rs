@@ -258,8 +258,10 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Warm-up round trips (messages) for a run of `iterations` timed ones: fi_pingpong's
-    /// rule for a ping-pong, fabtests' 10 windows for bandwidth.
+    /// Warm-up round trips (messages) for a run of `iterations` timed ones: rdmabench's own
+    /// rule, 1 % of the timed round trips but at least 1000 for a ping-pong, 10 windows for
+    /// bandwidth. No reference tool has it: fi_pingpong 1.17 (util/pingpong.c) does not warm up
+    /// at all, fabtests' benchmarks warm up 10 iterations (`-w`), OSU 100 (10 above 8 KiB).
     pub fn warmup_for(&self, iterations: u64) -> u64 {
         self.warmup.unwrap_or(match self.test {
             Test::PingPong | Test::RmaLatency { .. } => (iterations / 100).max(1000),

@@ -113,6 +113,10 @@ pub enum Message {
         results: Vec<SizeMeasurement>,
         /// Why it ended early or failed, None when complete.
         error: Option<String>,
+        /// The provider it opened (what `--provider auto` chose); None on the socket transport
+        /// or when it failed before opening one.
+        #[serde(default)]
+        provider: Option<String>,
     },
 }
 

@@ -4,7 +4,7 @@
 use crate::error::EngineError;
 use crate::measure::{Phase, PhaseClock};
 use crate::transport::{Transport, Watchdog};
-use crate::verify::{check, fill};
+use crate::verify::{check, echo_verified, fill};
 
 /// Posts the receive a phase starts with, before the peer may send.
 pub(crate) fn prepare(
@@ -51,9 +51,7 @@ pub(crate) fn round_trips(
         } else {
             transport.wait_receive(0, watchdog)?;
             if config.verify {
-                check(transport.receive_buffer(0)?, size, iteration)?;
-                let echo = transport.receive_buffer(0)?[..len].to_vec();
-                transport.send_buffer(0)?[..len].copy_from_slice(&echo);
+                echo_verified(transport, size, iteration)?;
             }
             if !last {
                 transport.post_receive(0, len, watchdog)?;

@@ -12,7 +12,7 @@ use crate::config::{RmaOp, RunConfig};
 use crate::error::EngineError;
 use crate::measure::{Phase, PhaseClock};
 use crate::transport::{Transport, Watchdog};
-use crate::verify::{check, fill};
+use crate::verify::{check, echo_verified, fill};
 
 /// What a phase's target does before the initiator starts: for verified reads, put the
 /// expected patterns (message `first + slot`) where the initiator will read them.
@@ -85,9 +85,7 @@ pub(crate) fn latency(
             RmaOp::Write => {
                 transport.wait_remote_writes(landed + i + 1, watchdog)?;
                 if config.verify {
-                    check(transport.receive_buffer(0)?, size, iteration)?;
-                    let echo = transport.receive_buffer(0)?[..len].to_vec();
-                    transport.send_buffer(0)?[..len].copy_from_slice(&echo);
+                    echo_verified(transport, size, iteration)?;
                 }
                 transport.post_write(0, len, true, watchdog)?;
                 transport.wait_sends(watchdog)?;

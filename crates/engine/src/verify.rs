@@ -2,6 +2,7 @@
 //! misplaced or corrupted buffer cannot pass.
 
 use crate::error::EngineError;
+use crate::transport::Transport;
 
 /// Byte `offset` of the payload of message (or round trip) `iteration`: varies per iteration
 /// so a stale buffer cannot pass verification.
@@ -35,6 +36,19 @@ pub(crate) fn check(buffer: &[u8], size: u64, iteration: u64) -> Result<(), Engi
     }
 }
 
+/// A responder's echo under --verify: checks that op 0's receive buffer holds message
+/// `iteration` and puts the same bytes in op 0's send buffer. They are written from the pattern
+/// the check just matched, not copied, so the timed loop allocates nothing.
+pub(crate) fn echo_verified(
+    transport: &mut dyn Transport,
+    size: u64,
+    iteration: u64,
+) -> Result<(), EngineError> {
+    check(transport.receive_buffer(0)?, size, iteration)?;
+    fill(transport.send_buffer(0)?, size as usize, iteration);
+    Ok(())
+}
+
 /// Checks a received message of a window that started at message `base`: it must be one of
 /// the window's messages not seen yet (`expected` first, the usual in-order case), since a
 /// provider without send-after-send ordering may deliver a window in another order.
@@ -64,6 +78,7 @@ pub(crate) fn check_in_window(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Watchdog;
 
     #[test]
     fn verification_catches_a_stale_or_corrupted_payload() {
@@ -79,6 +94,66 @@ mod tests {
             check(&buffer, 64, 7),
             Err(EngineError::Corrupted { offset: 10, .. })
         ));
+    }
+
+    /// One op's buffers, as a transport hands them out; nothing moves.
+    struct Buffers {
+        tx: Vec<u8>,
+        rx: Vec<u8>,
+    }
+
+    impl Transport for Buffers {
+        fn max_message(&self) -> usize {
+            self.rx.len()
+        }
+        fn depth(&self) -> usize {
+            1
+        }
+        fn post_receive(
+            &mut self,
+            _: usize,
+            _: usize,
+            _: &mut Watchdog,
+        ) -> Result<(), EngineError> {
+            Ok(())
+        }
+        fn post_send(&mut self, _: usize, _: usize, _: &mut Watchdog) -> Result<(), EngineError> {
+            Ok(())
+        }
+        fn wait_sends(&mut self, _: &mut Watchdog) -> Result<(), EngineError> {
+            Ok(())
+        }
+        fn wait_receive(&mut self, _: usize, _: &mut Watchdog) -> Result<(), EngineError> {
+            Ok(())
+        }
+        fn send_buffer(&mut self, _: usize) -> Result<&mut [u8], EngineError> {
+            Ok(&mut self.tx)
+        }
+        fn receive_buffer(&self, _: usize) -> Result<&[u8], EngineError> {
+            Ok(&self.rx)
+        }
+    }
+
+    #[test]
+    fn the_responder_echoes_exactly_what_it_received_and_refuses_a_corrupted_payload() {
+        let mut t = Buffers {
+            tx: vec![0; 64],
+            rx: vec![0; 64],
+        };
+        fill(&mut t.rx, 48, 9);
+        echo_verified(&mut t, 48, 9).unwrap();
+        assert_eq!(t.tx[..48], t.rx[..48]);
+        assert!(check(&t.tx, 48, 9).is_ok());
+        // Only the message's bytes are sent back; the rest of the buffer is untouched.
+        assert!(t.tx[48..].iter().all(|&b| b == 0));
+
+        t.tx.fill(0);
+        t.rx[5] ^= 0xff;
+        assert!(matches!(
+            echo_verified(&mut t, 48, 9),
+            Err(EngineError::Corrupted { offset: 5, .. })
+        ));
+        assert!(t.tx.iter().all(|&b| b == 0), "a bad payload is not echoed");
     }
 
     #[test]

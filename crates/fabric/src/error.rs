@@ -31,6 +31,15 @@ pub enum FabricError {
         /// libfabric's text for the code.
         message: String,
     },
+    /// fi_av_insert returned without inserting the peer's address: libfabric's own answer for
+    /// an address the provider refuses, which has no error code to show.
+    #[error("fi_av_insert inserted {inserted} of 1 addresses: the address vector refused the peer's address {address}")]
+    AddressNotInserted {
+        /// What fi_av_insert returned: the count of addresses inserted.
+        inserted: i32,
+        /// The peer's address as received.
+        address: String,
+    },
     /// No provider matched what was asked for.
     #[error("no libfabric provider '{requested}' with reliable-datagram (FI_EP_RDM) endpoints{node}; available here: {}", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
     NoProvider {
@@ -48,6 +57,14 @@ pub enum FabricError {
         operation: &'static str,
         /// libfabric's and the provider's explanation.
         message: String,
+    },
+    /// A message buffer this machine cannot hold.
+    #[error("cannot allocate a {bytes}-byte message buffer: {reason}; use smaller --sizes")]
+    BufferTooLarge {
+        /// The bytes asked for.
+        bytes: usize,
+        /// Why not: above the machine's memory, or the allocation failed.
+        reason: String,
     },
     /// A message was larger than the buffers or the provider allow.
     #[error("message of {len} bytes exceeds the limit of {limit} bytes ({what})")]

@@ -12,6 +12,7 @@ mod ffi;
 mod info;
 mod library;
 
+pub use buffer::AlignedBuffer;
 pub use endpoint::{Completion, Endpoint, EndpointOptions, RemoteMemory, RmaEmulation};
 pub use error::FabricError;
 pub use info::{core_provider_name, Info, InfoList, InfoRef, MessageApi, Query};

@@ -21,6 +21,9 @@ pub(crate) struct Pair {
     /// Mean above outlier_factor x the median pair.
     pub(crate) outlier: bool,
     pub(crate) error: Option<String>,
+    /// The provider this pair measured over (fabric transport); absent in older documents.
+    #[serde(default)]
+    pub(crate) provider: Option<String>,
 }
 
 /// One size's matrix.
@@ -38,6 +41,7 @@ pub struct Matrix {
     pub(crate) schema_version: u32,
     pub(crate) kind: String,
     pub(crate) test: String,
+    /// "socket", or "fabric (P)" with the providers the pairs used (not the one requested).
     pub(crate) transport: String,
     pub(crate) api: String,
     pub(crate) hosts: Vec<String>,
@@ -119,6 +123,7 @@ mod tests {
             p99_ns: mean_ns,
             outlier: false,
             error: mean_ns.is_none().then(|| "agent c:1 is unreachable".into()),
+            provider: None,
         }
     }
 

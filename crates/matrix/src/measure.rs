@@ -34,6 +34,29 @@ fn pair_figures(rows: &[SizeMeasurement], size: u64) -> (Option<u64>, Option<u64
     )
 }
 
+/// The transport as measured: on the fabric, the providers the pairs opened (what
+/// `--provider auto` chose), not the one requested, which is named only when no pair got as far
+/// as opening one.
+fn transport_used(
+    transport: &TransportChoice,
+    outcomes: &[((usize, usize), PairOutcome)],
+) -> String {
+    let TransportChoice::Fabric(requested) = transport else {
+        return "socket".into();
+    };
+    let mut used: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|(_, outcome)| outcome.provider.as_deref())
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    if used.is_empty() {
+        format!("fabric ({} requested, none opened)", requested.label())
+    } else {
+        format!("fabric ({})", used.join(", "))
+    }
+}
+
 /// Measures ping-pong between every pair of `hosts` (agents) as `config` says, each pair within
 /// `limit`; a pair whose mean is above `outlier_factor` x the median pair's is an outlier.
 /// `progress` hears each pair as it starts and fails.
@@ -91,6 +114,7 @@ pub fn measure(
                                 .clone()
                                 .unwrap_or_else(|| "no result for this size".into())
                         }),
+                        provider: outcome.provider.clone(),
                     }
                 })
                 .collect();
@@ -108,10 +132,7 @@ pub fn measure(
         schema_version: MATRIX_SCHEMA_VERSION,
         kind: MATRIX_KIND.into(),
         test: "pingpong".into(),
-        transport: match &config.transport {
-            TransportChoice::Fabric(p) => format!("fabric ({})", p.label()),
-            TransportChoice::Socket => "socket".into(),
-        },
+        transport: transport_used(&config.transport, &outcomes),
         api: if spec.tagged { "tagged" } else { "msg" }.into(),
         hosts,
         outlier_factor,
@@ -122,4 +143,41 @@ pub fn measure(
         incomplete,
         failed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdmabench_engine::ProviderChoice;
+
+    fn outcome(provider: Option<&str>) -> ((usize, usize), PairOutcome) {
+        (
+            (0, 1),
+            PairOutcome {
+                results: Vec::new(),
+                error: provider
+                    .is_none()
+                    .then(|| "agent b:1 is unreachable".into()),
+                provider: provider.map(str::to_string),
+            },
+        )
+    }
+
+    #[test]
+    fn the_matrix_names_the_provider_the_pairs_used_not_the_one_requested() {
+        let auto = TransportChoice::Fabric(ProviderChoice::Auto);
+        let used = [
+            outcome(Some("tcp;ofi_rxm")),
+            outcome(None),
+            outcome(Some("tcp;ofi_rxm")),
+        ];
+        assert_eq!(transport_used(&auto, &used), "fabric (tcp;ofi_rxm)");
+        let mixed = [outcome(Some("net")), outcome(Some("efa"))];
+        assert_eq!(transport_used(&auto, &mixed), "fabric (efa, net)");
+        assert_eq!(
+            transport_used(&auto, &[outcome(None)]),
+            "fabric (auto requested, none opened)"
+        );
+        assert_eq!(transport_used(&TransportChoice::Socket, &used), "socket");
+    }
 }

@@ -1,4 +1,5 @@
-//! The seed project's published fi_pingpong numbers (m7g.16xlarge, EFA, node and pod), embedded
+//! The seed project's published ping-pong numbers (m7g.16xlarge, EFA, node and pod; in
+//! fi_pingpong's output format, our inference: its README never names the tool), embedded
 //! so every report can set an EFA run beside them — and only such a run: a number measured on
 //! another provider, API or instance type is not comparable, and the report says why.
 
@@ -7,7 +8,7 @@ use serde::Serialize;
 use crate::collection::Series;
 
 /// Where the numbers come from, shown wherever they are.
-pub const SEED_ATTRIBUTION: &str = "the seed project's README (cdktf EKS benchmark, graviton3 + EFA 2.0): fi_pingpong between two m7g.16xlarge nodes in one placement group, 1m messages per size";
+pub const SEED_ATTRIBUTION: &str = "the seed project's README (cdktf EKS benchmark, graviton3 + EFA 2.0): a ping-pong between two m7g.16xlarge nodes in one placement group, 1m messages per size, in fi_pingpong's output format (our inference: the README does not name its tool)";
 /// The instance type the seed measured on.
 pub const SEED_INSTANCE_TYPE: &str = "m7g.16xlarge";
 
@@ -81,7 +82,8 @@ pub enum SeedVerdict {
     },
 }
 
-/// Compares a series with the seed when provider (efa), API (msg, as fi_pingpong) and instance
+/// Compares a series with the seed when provider (efa), API (msg, fi_pingpong's: the seed's table
+/// is in its output format) and instance
 /// type match; node-mode and unplaced runs are set beside the seed's node numbers, pod-mode
 /// runs beside its pod numbers.
 pub fn seed_verdict(series: &Series) -> SeedVerdict {
@@ -102,7 +104,10 @@ pub fn seed_verdict(series: &Series) -> SeedVerdict {
         ));
     }
     if key.api != "msg" {
-        reasons.push(format!("api {} (seed: msg, as fi_pingpong)", key.api));
+        reasons.push(format!(
+            "api {} (seed: msg: its table is in fi_pingpong's output format, our inference)",
+            key.api
+        ));
     }
     match key.instance_type.as_deref() {
         Some(SEED_INSTANCE_TYPE) => {}
@@ -242,7 +247,8 @@ mod tests {
                 series: "kernel TCP tagged".into(),
                 reasons: vec![
                     "provider kernel TCP (seed: efa)".into(),
-                    "api tagged (seed: msg, as fi_pingpong)".into(),
+                    "api tagged (seed: msg: its table is in fi_pingpong's output format, our inference)"
+                        .into(),
                     "no instance type recorded (seed: m7g.16xlarge)".into(),
                 ],
             }

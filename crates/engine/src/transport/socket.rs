@@ -11,7 +11,7 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use nix::poll::{poll, PollFd, PollFlags};
-use rdmabench_fabric::Completion;
+use rdmabench_fabric::{AlignedBuffer, Completion};
 
 use super::{Buffers, Transport, Watchdog};
 use crate::error::EngineError;
@@ -33,8 +33,8 @@ pub struct SocketTransport {
     stream: TcpStream,
     slot: usize,
     buffers: Buffers,
-    tx: Vec<u8>,
-    rx: Vec<u8>,
+    tx: AlignedBuffer,
+    rx: AlignedBuffer,
     sends: VecDeque<Pending>,
     receives: VecDeque<Pending>,
     received: Vec<bool>,
@@ -73,8 +73,8 @@ impl SocketTransport {
             stream,
             slot,
             buffers,
-            tx: vec![0; total],
-            rx: vec![0; total],
+            tx: AlignedBuffer::new(total)?,
+            rx: AlignedBuffer::new(total)?,
             sends: VecDeque::with_capacity(buffers.depth),
             receives: VecDeque::with_capacity(buffers.depth),
             received: vec![false; buffers.depth],
@@ -108,7 +108,7 @@ impl SocketTransport {
         let start = self.offset(head.op);
         let result = self
             .stream
-            .write(&self.tx[start + head.done..start + head.len]);
+            .write(&self.tx.as_slice()[start + head.done..start + head.len]);
         let moved = classify(result, "send")?;
         advance(&mut self.sends, moved);
         Ok(moved.map_or(Moved::Nothing, |_| Moved::Bytes))
@@ -122,7 +122,7 @@ impl SocketTransport {
         let start = self.offset(head.op);
         let result = self
             .stream
-            .read(&mut self.rx[start + head.done..start + head.len]);
+            .read(&mut self.rx.as_mut_slice()[start + head.done..start + head.len]);
         let moved = classify(result, "receive")?;
         if let Some(op) = advance(&mut self.receives, moved) {
             self.received[op] = true;
@@ -278,12 +278,12 @@ impl Transport for SocketTransport {
     fn send_buffer(&mut self, op: usize) -> Result<&mut [u8], EngineError> {
         self.check(op, 0)?;
         let start = self.offset(op);
-        Ok(&mut self.tx[start..start + self.slot])
+        Ok(&mut self.tx.as_mut_slice()[start..start + self.slot])
     }
 
     fn receive_buffer(&self, op: usize) -> Result<&[u8], EngineError> {
         self.check(op, 0)?;
         let start = self.offset(op);
-        Ok(&self.rx[start..start + self.slot])
+        Ok(&self.rx.as_slice()[start..start + self.slot])
     }
 }

@@ -254,11 +254,33 @@ impl Endpoint {
                 std::ptr::null_mut(),
             )
         };
+        // A negative return is an error code; otherwise it is how many addresses went in.
+        self.lib.check("fi_av_insert", ret as isize)?;
         if ret != 1 {
-            self.lib.check("fi_av_insert", ret.min(-1) as isize)?;
+            return Err(FabricError::AddressNotInserted {
+                inserted: ret,
+                address: describe_address(address),
+            });
         }
         self.peer = Some(fi_addr);
         Ok(())
+    }
+}
+
+/// A raw endpoint address for people: its bytes in hex, and for a sockaddr_in (what the IP
+/// providers use) the IPv4 address and port it holds.
+fn describe_address(address: &[u8]) -> String {
+    let hex: String = address.iter().map(|b| format!("{b:02x}")).collect();
+    match address {
+        [f0, f1, p0, p1, a, b, c, d, ..]
+            if address.len() == 16 && u16::from_ne_bytes([*f0, *f1]) == libc::AF_INET as u16 =>
+        {
+            format!(
+                "{a}.{b}.{c}.{d}:{} (0x{hex})",
+                u16::from_be_bytes([*p0, *p1])
+            )
+        }
+        _ => format!("0x{hex}"),
     }
 }
 
@@ -268,4 +290,79 @@ fn zeroed_contexts(depth: usize) -> Box<[FiContext2]> {
             internal: [std::ptr::null_mut(); 8],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::info::Query;
+
+    /// A sockaddr_in for 127.0.0.1 with `port`, as the IP providers' fi_getname writes it.
+    fn sockaddr_in(port: u16) -> Vec<u8> {
+        let mut address = vec![0u8; 16];
+        address[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        address[2..4].copy_from_slice(&port.to_be_bytes());
+        address[4..8].copy_from_slice(&[127, 0, 0, 1]);
+        address
+    }
+
+    #[test]
+    fn addresses_are_shown_as_bytes_and_ipv4_addresses_also_as_host_and_port() {
+        assert_eq!(
+            describe_address(&sockaddr_in(47592)),
+            "127.0.0.1:47592 (0x0200b9e87f0000010000000000000000)"
+        );
+        assert_eq!(describe_address(&[0xfe, 0x01]), "0xfe01");
+    }
+
+    /// libfabric's IP address vectors count a port-0 address as not inserted (fi_av_insert
+    /// returns 0, no error code): the error says so instead of inventing one.
+    #[test]
+    fn an_address_the_vector_refuses_is_reported_as_such_with_the_address() {
+        let lib = match Library::load() {
+            Ok(lib) => Arc::new(lib),
+            Err(e) => {
+                assert!(
+                    std::env::var_os("RDMABENCH_REQUIRE_LIBFABRIC").is_none(),
+                    "{e}"
+                );
+                eprintln!("skipping: {e}");
+                return;
+            }
+        };
+        let list = lib
+            .getinfo(&Query {
+                provider: Some("tcp".into()),
+                api: MessageApi::Msg,
+                node: Some("127.0.0.1".into()),
+                rma: false,
+            })
+            .unwrap();
+        let entry = list.iter().next().expect("the tcp provider on 127.0.0.1");
+        let info = list.duplicate(entry).unwrap();
+        let mut endpoint = Endpoint::open(
+            &info,
+            EndpointOptions {
+                buffer_size: 64,
+                depth: 1,
+                separate_buffers: false,
+                completion: Completion::BusyPoll,
+                force_mr_local: false,
+                api: MessageApi::Msg,
+                rma: false,
+                require_device_rdma: false,
+            },
+        )
+        .unwrap();
+        let err = endpoint.insert_peer(&sockaddr_in(0)).unwrap_err();
+        assert!(
+            matches!(err, FabricError::AddressNotInserted { inserted: 0, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "fi_av_insert inserted 0 of 1 addresses: the address vector refused the peer's address \
+             127.0.0.1:0 (0x020000007f0000010000000000000000)"
+        );
+    }
 }

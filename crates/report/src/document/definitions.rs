@@ -37,9 +37,9 @@ const DEFINITIONS: &[Definition] = &[
         metric: Metric::Latency,
         shown: "usec",
         meaning: "usec/xfer = elapsed us / iterations / 2 (two transfers per iteration): the \
-                  mean half round trip; no warm-up in fabtests 1.17, so the timed region \
+                  mean half round trip; no warm-up in fi_pingpong 1.17, so the timed region \
                   includes the first round trip",
-        source: "fabtests common/shared.c, show_perf() called by pingpong() with \
+        source: "libfabric 1.17 util/pingpong.c, show_perf() called by pingpong() with \
                  xfers_per_iter = 2",
     },
     Definition {
@@ -192,7 +192,7 @@ mod tests {
         ]);
         assert!(text.contains("### What each tool's numbers mean"), "{text}");
         assert!(
-            text.contains("fabtests common/shared.c, show_perf()"),
+            text.contains("libfabric 1.17 util/pingpong.c, show_perf()"),
             "{text}"
         );
         assert!(text.contains("t_typical is their median"), "{text}");

@@ -1,5 +1,5 @@
 //! fi_pingpong (libfabric's `util/pingpong.c`, shipped in Debian's libfabric-bin and by the EFA
-//! installer), here a run of `-I 1500 -S 12000`:
+//! installer; the seed's table has its output format), here a run of `-I 1500 -S 12000`:
 //!
 //! ```text
 //! bytes   #sent   #ack     total       time     MB/sec    usec/xfer   Mxfers/sec

@@ -110,7 +110,7 @@ mod tests {
 
     // Captured from IMB 2021.10 (Intel MPI 2021.17, pip impi-rt 2021.17.2) between two network
     // namespaces on the development machine (Debian 12 VM, 2 cores); the commands are in
-    // tests/fixtures/import/imb-2021.10-PROVENANCE.md.
+    // tests/fixtures/PROVENANCE.md.
     #[test]
     fn a_captured_pingpong_is_latency_and_a_captured_uniband_is_bandwidth() {
         let parsed = parse(&fixture("imb-2021.10-pingpong.txt")).unwrap();

@@ -19,7 +19,7 @@ use crate::model::{
 /// The tools whose output can be imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tool {
-    /// fabtests' fi_pingpong (the seed's tool).
+    /// libfabric's fi_pingpong (util/pingpong.c), in whose output format the seed published.
     FiPingpong,
     /// perftest's ib_*_lat and ib_*_bw, text or `--out_json`.
     Perftest,
@@ -339,9 +339,9 @@ mod tests {
 
     /// A sample in tests/fixtures/import. fi_pingpong's, NetPIPE's and IMB 2021.10's were
     /// captured from runs on this machine (libfabric-bin 1.17, netpipe-openmpi 3.7.2, impi-rt
-    /// 2021.17.2: imb-2021.10-PROVENANCE.md); perftest's, OSU's and IMB 2021.7's were written
-    /// by hand from those tools' documented output formats, not captured from runs: there is no
-    /// RDMA device or OSU here.
+    /// 2021.17.2); perftest's, OSU's and IMB 2021.7's were written by hand from those tools'
+    /// documented output formats, not captured from runs: there is no RDMA device or OSU here.
+    /// Per file: tests/fixtures/PROVENANCE.md.
     pub(super) fn fixture(name: &str) -> String {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/import")
@@ -366,7 +366,7 @@ mod tests {
             ("imb-pingpong-2021.txt", Tool::Imb),
             ("imb-2021.10-pingpong.txt", Tool::Imb),
             ("imb-2021.10-uniband.txt", Tool::Imb),
-            ("netpipe-3.7.2-stdout.txt", Tool::NetPipe),
+            ("netpipe-3.7.2-log.txt", Tool::NetPipe),
         ] {
             assert_eq!(Tool::detect(&fixture(file)), Some(tool), "{file}");
         }

@@ -90,27 +90,36 @@ mod tests {
     use super::super::tests::fixture;
     use super::*;
 
-    // Both samples were captured from Debian's NPopenmpi 3.7.2 (netpipe-openmpi) on the CI
-    // machine, between two network namespaces, with only the host names changed.
+    // Both samples come from one NPopenmpi 3.7.2 run over loopback on this machine, unchanged
+    // (command and versions: tests/fixtures/PROVENANCE.md).
     #[test]
     fn the_output_file_gives_one_way_time_in_nanoseconds() {
         let parsed = parse(&fixture("netpipe-3.7.2-np.out")).unwrap();
         assert_eq!(parsed.test, "pingpong");
         let sizes: Vec<u64> = parsed.rows.iter().map(|r| r.size_bytes).collect();
-        assert_eq!(sizes, [1, 2, 3, 4, 65536]);
-        assert_eq!(parsed.rows[0].latency.unwrap().mean_ns, 10_190);
-        assert_eq!(parsed.rows[4].latency.unwrap().mean_ns, 46_420);
+        // -l 1 -u 65536 -p 0: NetPIPE's own sequence, 1 2 3 4 then 2^n and 1.5 x 2^n.
+        assert_eq!(sizes.len(), 32);
+        assert_eq!(sizes[..8], [1, 2, 3, 4, 6, 8, 12, 16]);
+        assert_eq!(sizes.last(), Some(&65536));
+        // "0.00003489" seconds, "0.00012643" seconds.
+        assert_eq!(parsed.rows[0].latency.unwrap().mean_ns, 34_890);
+        assert_eq!(parsed.rows[31].latency.unwrap().mean_ns, 126_430);
         assert_eq!(parsed.rows[0].iterations, None);
     }
 
     #[test]
-    fn the_log_gives_time_and_repeats() {
-        let parsed = parse(&fixture("netpipe-3.7.2-stdout.txt")).unwrap();
-        let sizes: Vec<u64> = parsed.rows.iter().map(|r| r.size_bytes).collect();
-        assert_eq!(sizes, [1, 2, 4, 65536]);
-        assert_eq!(parsed.rows[3].latency.unwrap().mean_ns, 46_420);
-        assert_eq!(parsed.rows[3].iterations, Some(1000));
-        assert!(parsed.note.unwrap().contains("fastest of its trials"));
+    fn the_log_gives_time_and_repeats_the_same_as_the_output_file() {
+        let log = parse(&fixture("netpipe-3.7.2-log.txt")).unwrap();
+        let file = parse(&fixture("netpipe-3.7.2-np.out")).unwrap();
+        assert_eq!(log.rows.len(), 32);
+        assert_eq!(log.rows[31].size_bytes, 65536);
+        assert_eq!(log.rows[31].latency.unwrap().mean_ns, 126_430);
+        assert!(log.rows.iter().all(|r| r.iterations == Some(1000)));
+        // One run: the log's usec and np.out's seconds are the same figures.
+        for (l, f) in log.rows.iter().zip(&file.rows) {
+            assert_eq!((l.size_bytes, l.latency), (f.size_bytes, f.latency));
+        }
+        assert!(log.note.unwrap().contains("fastest of its trials"));
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
 }
 
 // The samples are written from OSU's documented output format, not captured from a run
-// (see `fixture`).
+// (tests/fixtures/PROVENANCE.md).
 #[cfg(test)]
 mod tests {
     use super::super::tests::fixture;

@@ -195,7 +195,7 @@ fn parse_json(text: &str) -> Result<Parsed, ImportError> {
 }
 
 // The samples are written from perftest's documented output format, not captured from a run
-// (see `fixture`).
+// (tests/fixtures/PROVENANCE.md).
 #[cfg(test)]
 mod tests {
     use super::super::tests::fixture;
