@@ -18,7 +18,7 @@ use rdmabench_fabric::{Completion, FabricError, Library, MessageApi};
 use rdmabench_report::format::BandwidthUnit;
 use rdmabench_report::model::ToolInfo;
 use rdmabench_report::{render, Format, LoadedRun, Report};
-use rdmabench_stats::{parse_count, parse_duration, parse_size_list, sweep_sizes};
+use rdmabench_stats::{parse_count, parse_duration, parse_percent, parse_size_list, sweep_sizes};
 
 use crate::cli::{
     ApiArg, BwArgs, CommonArgs, FabricArg, FormatArg, MeasureArgs, PingpongArgs, ProviderArg,
@@ -175,10 +175,17 @@ pub fn measure_config(m: &MeasureArgs, test: Test) -> Result<RunConfig> {
     } else {
         parse_size_list(&m.sizes).context("--sizes")?
     };
+    let precision = m
+        .precision
+        .as_deref()
+        .map(parse_percent)
+        .transpose()
+        .context("--precision")?;
     let amount = match (&m.iters, &m.duration) {
         (_, Some(d)) => Amount::Duration(parse_duration(d).context("--duration")?),
         (Some(n), None) => Amount::Iterations(parse_count(n).context("--iters")?),
         (None, None) => Amount::Iterations(parse_count(match test {
+            _ if precision.is_some() => crate::cli::DEFAULT_PRECISION_CEILING,
             Test::PingPong | Test::RmaLatency { .. } => DEFAULT_ITERS,
             Test::Bandwidth { .. } | Test::RmaBandwidth { .. } => DEFAULT_BW_ITERS,
         })?),
@@ -221,6 +228,7 @@ pub fn measure_config(m: &MeasureArgs, test: Test) -> Result<RunConfig> {
         fabric: fabric_choice(m.fabric),
         require_device_rdma: m.require_device_rdma,
         cpu: None,
+        precision,
         timeout: parse_duration(&m.timeout).context("--timeout")?,
         interrupted: Arc::new(AtomicBool::new(false)),
     };
@@ -387,6 +395,9 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
             note: fallback_note.clone(),
         };
         let results = results_file(&config, record, output);
+        for note in precision_shortfalls(&results.results) {
+            eprintln!("rdmabench: {note}");
+        }
         let measured = results.results.len();
         runs.push(LoadedRun {
             source: format!("repetition {repetition}"),
@@ -406,6 +417,36 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
         args.measure.output.as_deref(),
     )?;
     Ok(exit)
+}
+
+/// What `--precision` did not reach, size by size: the interval it got and the ceiling that
+/// stopped it, so a number is never taken as known better than it is.
+fn precision_shortfalls(rows: &[rdmabench_stats::SizeMeasurement]) -> Vec<String> {
+    use rdmabench_stats::StopReason;
+    let interval = |percent: Option<f64>| {
+        percent.map_or(
+            "none yet (the batches are still correlated)".to_string(),
+            |p| format!("+-{p:.2} %"),
+        )
+    };
+    rows.iter()
+        .filter_map(|row| {
+            let q = row.quality.as_ref()?;
+            let ceiling = match q.stopped {
+                StopReason::PrecisionReached => return None,
+                StopReason::IterationCeiling => "the iteration ceiling (--iters)",
+                StopReason::TimeCeiling => "the time ceiling (--duration)",
+            };
+            Some(format!(
+                "{} B: stopped at {ceiling} after {} round trips with the mean's 95 % interval {} and the median's {}, not the +-{} % asked for",
+                row.size_bytes,
+                row.iterations.unwrap_or(0),
+                interval(q.mean_ci95_percent),
+                interval(q.median_ci95_percent),
+                q.target_percent
+            ))
+        })
+        .collect()
 }
 
 /// One repetition in the chosen role.

@@ -91,6 +91,7 @@ fn server_args(
     let optional = [
         ("--iters", &args.measure.iters),
         ("--duration", &args.measure.duration),
+        ("--precision", &args.measure.precision),
         ("--warmup", &args.measure.warmup),
     ];
     for (flag, value) in optional {

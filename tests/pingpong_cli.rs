@@ -695,3 +695,68 @@ fn duration_mode_and_cpu_pinning_are_honoured_and_reported() {
         assert_eq!(row["warmup_iterations"], 200);
     }
 }
+
+/// `--precision`: a loose target stops each size as soon as its 95 % intervals are within it,
+/// long before the ceiling; an unreachable one runs to the ceiling and says so, on stderr and in
+/// the row's `quality`.
+#[test]
+fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
+    let precise = |target: &str, ceiling: &str| {
+        run(&[
+            "pingpong",
+            "--local",
+            "--transport",
+            "socket",
+            "--sizes",
+            "4,1K",
+            "--precision",
+            target,
+            "--iters",
+            ceiling,
+            "--format",
+            "json",
+        ])
+    };
+    let loose = precise("50%", "200k");
+    assert!(loose.status.success(), "{}", stderr(&loose));
+    for row in json(&loose)["results"].as_array().unwrap() {
+        let quality = &row["quality"];
+        assert_eq!(quality["stopped"], "precision_reached", "{row}");
+        assert!(quality["mean_ci95_percent"].as_f64().unwrap() <= 50.0);
+        assert!(quality["median_ci95_percent"].as_f64().unwrap() <= 50.0);
+        assert!(quality["batches"].as_u64().unwrap() >= 30);
+        let iterations = row["iterations"].as_u64().unwrap();
+        assert!(iterations < 200_000, "stopped early: {iterations}");
+        assert!(iterations >= 480, "at least 30 batches of 16: {iterations}");
+    }
+
+    let strict = precise("0.001%", "2000");
+    assert!(strict.status.success(), "{}", stderr(&strict));
+    for row in json(&strict)["results"].as_array().unwrap() {
+        assert_eq!(row["quality"]["stopped"], "iteration_ceiling", "{row}");
+        assert_eq!(row["iterations"], 2000);
+    }
+    let said = stderr(&strict);
+    assert!(
+        said.contains("4 B: stopped at the iteration ceiling (--iters) after 2000 round trips")
+            && said.contains("not the +-0.001 % asked for"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_precision_that_cannot_work_is_refused() {
+    assert_refused(
+        &["pingpong", "--local", "--precision", "0%"],
+        "expected a percentage above 0 and below 100",
+    );
+    assert_refused(
+        &["bw", "--local", "--precision", "1%"],
+        "bandwidth runs take --iters or --duration",
+    );
+    // Refused, not ignored: the matrix's agents are handed a fixed count.
+    assert_refused(
+        &["matrix", "127.0.0.1:1", "127.0.0.1:2", "--precision", "1%"],
+        "the matrix does not take --precision yet",
+    );
+}

@@ -428,6 +428,11 @@ pub struct MeasureArgs {
     /// Measure each size for about this long instead of a fixed count (e.g. 5s).
     #[arg(long)]
     pub duration: Option<String>,
+    /// Latency: measure each size until the 95 % intervals of its mean and median half round
+    /// trip are within +-this (e.g. 1%), with --iters [default: 1m] or --duration as the
+    /// ceiling; the results record the precision reached and why each size stopped.
+    #[arg(long, value_name = "PERCENT")]
+    pub precision: Option<String>,
     /// Untimed round trips (messages) before each size [default: max(1000, iters/100) round
     /// trips; 10 windows].
     #[arg(long)]
@@ -580,6 +585,8 @@ pub struct ProvidersArgs {
 /// Default round trips of a ping-pong: enough for stable percentiles, a few seconds per size
 /// here.
 pub const DEFAULT_ITERS: &str = "10k";
+/// The iteration ceiling of a `--precision` run without --iters or --duration: the seed's count.
+pub const DEFAULT_PRECISION_CEILING: &str = "1m";
 /// Default messages of a bandwidth test: perftest's default for its _bw tests.
 pub const DEFAULT_BW_ITERS: &str = "5000";
 /// The out-of-band port when none is given (perftest's).

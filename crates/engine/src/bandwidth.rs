@@ -173,6 +173,7 @@ pub(crate) fn row(
             messages_per_sec: Some(per_second(moved, total_ns)),
         }),
         rounded: Vec::new(),
+        quality: None,
     }
 }
 

@@ -251,6 +251,10 @@ pub struct RunConfig {
     pub require_device_rdma: bool,
     /// CPU to pin this end to.
     pub cpu: Option<usize>,
+    /// Measure each size until the 95 % intervals of its mean and median half round trip are
+    /// within +-this many percent (latency tests only; `amount` is then the ceiling). Only the
+    /// client uses it: it decides how many phases the server serves.
+    pub precision: Option<f64>,
     /// Limit for connecting, for any single wait, and for a run making no progress.
     pub timeout: Duration,
     /// Set by the Ctrl-C handler; checked while waiting.
@@ -398,6 +402,7 @@ impl RunConfig {
             fabric: spec.fabric,
             require_device_rdma: spec.require_device_rdma,
             cpu: None,
+            precision: None,
             timeout: Duration::from_nanos(spec.timeout_ns),
             interrupted,
         }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use rdmabench_fabric::{Library, MessageApi};
 use rdmabench_results::{FabricInfo, HostFacts};
+use rdmabench_stats::precision::{self, Quality, StopReason};
 use rdmabench_stats::{LatencySummary, SizeMeasurement};
 
 use crate::bandwidth::{self, Shape};
@@ -269,27 +270,104 @@ fn measure_size(
         Amount::Duration(_) => config.warmup.unwrap_or_else(|| config.warmup_for(0)),
     }
     .div_ceil(per_unit);
-    let units = match config.amount {
-        Amount::Iterations(n) => {
+    let first = warmup * per_unit;
+    let (units, total_ns, quality) = match config.precision {
+        Some(target) => {
             client_phase(session, config, size, warmup, 0, None)?;
-            n.div_ceil(per_unit).max(1)
+            to_precision(session, config, size, first, target, samples)?
         }
-        Amount::Duration(d) => {
-            // The median warm-up unit, not the mean: the first one can carry a provider's lazy
-            // connection setup (tens of ms for tcp;ofi_rxm), which would shrink the count.
-            samples.clear();
-            client_phase(session, config, size, warmup, 0, Some(samples))?;
-            samples.sort_unstable();
-            let per_unit_ns = samples.get(samples.len() / 2).copied().unwrap_or(1).max(1);
-            (nanos(d) / per_unit_ns).clamp(1, MAX_SAMPLES)
+        None => {
+            let units = match config.amount {
+                Amount::Iterations(n) => {
+                    client_phase(session, config, size, warmup, 0, None)?;
+                    n.div_ceil(per_unit).max(1)
+                }
+                Amount::Duration(d) => {
+                    // The median warm-up unit, not the mean: the first one can carry a
+                    // provider's lazy connection setup (tens of ms for tcp;ofi_rxm), which
+                    // would shrink the count.
+                    samples.clear();
+                    client_phase(session, config, size, warmup, 0, Some(samples))?;
+                    samples.sort_unstable();
+                    let per_unit_ns = samples.get(samples.len() / 2).copied().unwrap_or(1).max(1);
+                    (nanos(d) / per_unit_ns).clamp(1, MAX_SAMPLES)
+                }
+            };
+            touch(samples, units);
+            let total_ns = client_phase(session, config, size, units, first, Some(samples))?;
+            (units, total_ns, None)
         }
     };
-    // Touch every sample slot now, so page faults happen before the clock starts.
+    let row = measured_row(config, size, units, warmup, first, total_ns, samples)?;
+    Ok(SizeMeasurement { quality, ..row })
+}
+
+/// Touches `units` sample slots now, so page faults happen before the clock starts.
+fn touch(samples: &mut Vec<u64>, units: u64) {
     samples.clear();
     samples.resize(units as usize, 0);
     samples.clear();
-    let first = warmup * per_unit;
-    let total_ns = client_phase(session, config, size, units, first, Some(samples))?;
+}
+
+/// Timed round trips in phases that grow by half of what was measured, until the 95 %
+/// intervals are within `target` percent (rdmabench_stats::precision) or the ceiling (`--iters`,
+/// or `--duration` of timed time) comes first. Returns the round trips, their total time and
+/// the quality record.
+fn to_precision(
+    session: &mut Session,
+    config: &RunConfig,
+    size: u64,
+    first: u64,
+    target: f64,
+    samples: &mut Vec<u64>,
+) -> Result<(u64, u64, Option<Quality>), EngineError> {
+    let (ceiling, time_ceiling) = match config.amount {
+        Amount::Iterations(n) => (n.clamp(1, MAX_SAMPLES), None),
+        Amount::Duration(d) => (MAX_SAMPLES, Some(nanos(d))),
+    };
+    touch(samples, ceiling);
+    let (mut done, mut total_ns) = (0, 0);
+    let mut phase = precision::MIN_SAMPLES as u64;
+    loop {
+        let units = phase.min(ceiling - done);
+        total_ns += client_phase(session, config, size, units, first + done, Some(samples))?;
+        done += units;
+        let assessment = precision::assess(samples);
+        let stopped = match &assessment {
+            Some(a) if a.meets(target) => Some(StopReason::PrecisionReached),
+            _ if done >= ceiling => Some(StopReason::IterationCeiling),
+            _ if time_ceiling.is_some_and(|t| total_ns >= t) => Some(StopReason::TimeCeiling),
+            _ => None,
+        };
+        if let Some(stopped) = stopped {
+            let quality = assessment.map_or_else(
+                || Quality {
+                    target_percent: target,
+                    mean_ci95_percent: None,
+                    median_ci95_percent: None,
+                    batches: 0,
+                    batch_size: 0,
+                    lag1_autocorrelation: 0.0,
+                    stopped,
+                },
+                |a| Quality::new(target, &a, stopped),
+            );
+            return Ok((done, total_ns, Some(quality)));
+        }
+        phase = phase.max(done / 2);
+    }
+}
+
+/// The row of one size's timed phase(s): the summary of its samples, by test.
+fn measured_row(
+    config: &RunConfig,
+    size: u64,
+    units: u64,
+    warmup: u64,
+    first: u64,
+    total_ns: u64,
+    samples: &mut [u64],
+) -> Result<SizeMeasurement, EngineError> {
     let summary = |samples: &mut [u64]| {
         LatencySummary::from_round_trips(samples)
             .ok_or_else(|| EngineError::Protocol("no samples were recorded".into()))
@@ -470,6 +548,18 @@ pub fn validate(config: &RunConfig) -> Result<(), EngineError> {
         return Err(EngineError::InvalidParameters(
             "--fabric efa-direct has no tagged API (FI_TAGGED): use --api msg, or --fabric efa for tagged messages".into(),
         ));
+    }
+    if let Some(target) = config.precision {
+        if !(target > 0.0 && target < 100.0) {
+            return Err(EngineError::InvalidParameters(format!(
+                "--precision {target}%: the 95 % interval's half-width must be above 0 and below 100 % of the mean; try 1%"
+            )));
+        }
+        if !matches!(config.test, Test::PingPong | Test::RmaLatency { .. }) {
+            return Err(EngineError::InvalidParameters(
+                "--precision stops a latency measurement (pingpong, rma without --bw) once its mean and median are known well enough; bandwidth runs take --iters or --duration".into(),
+            ));
+        }
     }
     if let Amount::Iterations(n) = config.amount {
         if n > MAX_SAMPLES {

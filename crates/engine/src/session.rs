@@ -486,6 +486,7 @@ mod tests {
             fabric: crate::config::FabricChoice::Auto,
             require_device_rdma: false,
             cpu: None,
+            precision: None,
             timeout: Duration::from_secs(1),
             interrupted: Arc::new(AtomicBool::new(false)),
         }

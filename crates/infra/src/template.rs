@@ -67,17 +67,17 @@ efa_installer_version = "{efa}"
 # Set when that reservation is an EC2 Capacity Block for ML (nodes launch into the block).
 # capacity_block = true
 
-[state]
-# Terraform state lives in a per-stack directory on this machine (`rdmabench infra status` shows
-# where). To share a stack, keep it in an existing S3 bucket instead, locked with a lock file:
-# s3_bucket = "my-terraform-state"
-# s3_key = "rdmabench/{name}.tfstate"
-
 [k8s]
 # How pod-mode pods get EFA devices: "device-plugin" (the EFA device plugin, any version) or
 # "dra" (the EFA DRA driver, DRANET, with ResourceClaims; Kubernetes 1.34+, which EKS's user
 # guide recommends for new deployments; not yet run on a real cluster by rdmabench's tests).
 efa = "{efa_devices}"
+
+[state]
+# Terraform state lives in a per-stack directory on this machine (`rdmabench infra status` shows
+# where). To share a stack, keep it in an existing S3 bucket instead, locked with a lock file:
+# s3_bucket = "my-terraform-state"
+# s3_key = "rdmabench/{name}.tfstate"
 "#,
         name = d.name,
         efa_devices = d.k8s.efa.as_str(),

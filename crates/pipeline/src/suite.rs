@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use rdmabench_stats::{parse_count, parse_duration, parse_size_list};
+use rdmabench_stats::{parse_count, parse_duration, parse_percent, parse_size_list};
 
 use crate::tools;
 
@@ -106,6 +106,10 @@ pub struct TestSpec {
     /// Time per size instead of a count.
     #[serde(default)]
     pub duration: Option<String>,
+    /// Latency tests: measure each size until the 95 % intervals of its mean and median are
+    /// within +-this ("1%"); iterations or duration is then the ceiling.
+    #[serde(default)]
+    pub precision: Option<String>,
     /// Untimed round trips per size.
     #[serde(default)]
     pub warmup: Option<String>,
@@ -369,6 +373,16 @@ impl TestSpec {
             }
         }
         let windowed = self.kind == "bw" || (self.kind == "rma" && self.bw);
+        if let Some(p) = &self.precision {
+            parse_percent(p).map_err(|e| invalid("precision", p, e.to_string()))?;
+            if windowed || self.kind == "tool" {
+                return Err(invalid(
+                    "precision",
+                    p,
+                    "precision stops rdmabench's latency tests (pingpong, rma without bw); bandwidth tests and reference tools take iterations".into(),
+                ));
+            }
+        }
         if !windowed && self.window.is_some() {
             return Err(invalid(
                 "window",
@@ -486,11 +500,15 @@ impl TestSpec {
             (Some(n), _, _) => push("--iters", Some(n)),
             (None, Some(n), _) => push("--iters", Some(n)),
             (None, None, Some(d)) => push("--duration", Some(d)),
-            // A bandwidth test keeps its own default (perftest's 5000 messages).
-            (None, None, None) if !(self.kind == "bw" || self.bw) => {
+            // A bandwidth test keeps its own default (perftest's 5000 messages), a precision
+            // target the measurement's own ceiling.
+            (None, None, None) if !(self.kind == "bw" || self.bw || self.precision.is_some()) => {
                 push("--iters", Some(target.default_iterations()))
             }
             (None, None, None) => {}
+        }
+        if let Some(p) = &self.precision {
+            push("--precision", Some(p));
         }
         if let Some(w) = &self.warmup {
             push("--warmup", Some(w));
@@ -670,6 +688,30 @@ mod tests {
                 "--verify"
             ]
         );
+    }
+
+    /// A precision target passes on as --precision; without iterations the measurement's own
+    /// ceiling applies (no target default is pushed), and only latency tests take one.
+    #[test]
+    fn precision_reaches_latency_tests_and_is_refused_elsewhere() {
+        let suite = parse(
+            "name = \"x\"\n[[test]]\nname = \"p\"\nkind = \"pingpong\"\nprovider = \"tcp\"\nsizes = \"4\"\nprecision = \"1%\"\n",
+        )
+        .unwrap();
+        let options = suite.tests[0].options(Target::Eks, "net", None);
+        assert!(
+            options.windows(2).any(|w| w == ["--precision", "1%"]),
+            "{options:?}"
+        );
+        assert!(!options.contains(&"--iters".to_string()), "{options:?}");
+        for (kind, precision) in [("bw", "1%"), ("pingpong", "0%")] {
+            let err = parse(&format!(
+                "name = \"x\"\n[[test]]\nname = \"p\"\nkind = \"{kind}\"\nprecision = \"{precision}\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("precision"), "{kind}: {err}");
+        }
     }
 
     #[test]

@@ -133,6 +133,8 @@ pub struct SizeAcrossRuns {
     /// Figures any run kept rounded as its tool printed them (an imported fi_pingpong's
     /// bytes, #sent and time), so their medians are no more exact.
     pub rounded: Vec<Figure>,
+    /// `--precision` runs' quality records, in the runs' order (empty without it).
+    pub quality_by_run: Vec<rdmabench_stats::Quality>,
 }
 
 impl SizeAcrossRuns {
@@ -315,6 +317,7 @@ impl Series {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            quality_by_run: rows.iter().filter_map(|r| r.quality.clone()).collect(),
         }
     }
 

@@ -53,8 +53,10 @@ pub enum ResultsError {
 /// Version 5 added how a cluster's pods got their EFA devices (`placement.efa_devices`), what
 /// the cluster enforces of NetworkPolicies (`placement.network_policy`), and which of a row's
 /// figures another tool printed rounded (`results[].rounded`: "size_bytes", "iterations",
-/// "total_ns", as in an imported fi_pingpong's "11k", "1k" and 10 ms time); older files read
-/// with none of these recorded, so with no figure rounded.
+/// "total_ns", as in an imported fi_pingpong's "11k", "1k" and 10 ms time), and, for runs with
+/// `--precision`, how well each row's latency is known (`results[].quality`: the target, the 95 %
+/// intervals of the mean and median reached, batches, lag-1 autocorrelation, why it stopped);
+/// older files read with none of these recorded, so with no figure rounded.
 pub const SCHEMA_VERSION: u32 = 5;
 /// The oldest layout this build still reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;

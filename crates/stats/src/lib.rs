@@ -3,10 +3,13 @@
 //! per-iteration samples into the summary every report shows, and the seed table's formatting.
 
 pub mod parse;
+pub mod precision;
 pub mod summary;
 pub mod units;
 
 pub use parse::{
-    parse_count, parse_duration, parse_size, parse_size_list, sweep_sizes, ParseError, SEED_SIZES,
+    parse_count, parse_duration, parse_percent, parse_size, parse_size_list, sweep_sizes,
+    ParseError, SEED_SIZES,
 };
+pub use precision::{assess, Assessment, Quality, StopReason};
 pub use summary::{BandwidthSummary, Figure, LatencySummary, SizeMeasurement};

@@ -21,6 +21,11 @@ pub enum ParseError {
     /// An empty list or list item is almost always a typo such as "4,,8".
     #[error("invalid size list '{0}': it has an empty item; give comma-separated sizes such as 4,64,1K, or seed, or sweep")]
     SizeList(String),
+    /// The text is not a percentage above 0 and below 100.
+    #[error(
+        "invalid precision '{0}': expected a percentage above 0 and below 100, like 1% or 0.5%"
+    )]
+    Percent(String),
     /// The text is not a count, so the user needs to see the accepted forms.
     #[error("invalid count '{0}': expected a whole number like 1000, 100k or 1m (k = 10^3, m = 10^6, g = 10^9)")]
     Count(String),
@@ -137,6 +142,17 @@ pub fn parse_count(s: &str) -> Result<u64, ParseError> {
         return Err(ParseError::ZeroCount(s.to_string()));
     }
     Ok(count)
+}
+
+/// Parses a precision target such as "1%", "0.5%" or "2" (percent either way), above 0 and
+/// below 100.
+pub fn parse_percent(s: &str) -> Result<f64, ParseError> {
+    let text = s.trim();
+    let number = text.strip_suffix('%').unwrap_or(text).trim();
+    match number.parse::<f64>() {
+        Ok(value) if value > 0.0 && value < 100.0 => Ok(value),
+        _ => Err(ParseError::Percent(s.to_string())),
+    }
 }
 
 /// Parses a time budget such as "5s", "500ms", "250us", "100ns", "2m" (minutes) or "1.5s".
@@ -283,6 +299,17 @@ mod tests {
         );
         for bad in ["fast", "s", "5h", "1.2.3s", "-5s", ""] {
             assert_eq!(parse_duration(bad), Err(ParseError::Duration(bad.into())));
+        }
+    }
+
+    #[test]
+    fn percentages_take_an_optional_sign_and_stay_between_0_and_100() {
+        assert_eq!(parse_percent("1%"), Ok(1.0));
+        assert_eq!(parse_percent(" 0.5 % "), Ok(0.5));
+        assert_eq!(parse_percent("2"), Ok(2.0));
+        for bad in ["0%", "100", "-1%", "one", "", "%"] {
+            let err = parse_percent(bad).unwrap_err();
+            assert!(err.to_string().contains("like 1%"), "{bad}: {err}");
         }
     }
 }

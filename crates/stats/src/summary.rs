@@ -152,6 +152,11 @@ pub struct SizeMeasurement {
     /// the basis of another figure. Empty for rdmabench's rows and in files before schema 5.
     #[serde(default)]
     pub rounded: Vec<Figure>,
+    /// How well the row's latency is known, when `--precision` drove how long it measured
+    /// (batches, the 95 % intervals reached, why it stopped); None otherwise and in files before
+    /// schema 5.
+    #[serde(default)]
+    pub quality: Option<crate::precision::Quality>,
 }
 
 impl SizeMeasurement {
@@ -171,6 +176,7 @@ impl SizeMeasurement {
             latency: Some(latency),
             bandwidth: None,
             rounded: Vec::new(),
+            quality: None,
         }
     }
 
@@ -316,6 +322,7 @@ mod tests {
             latency: Some(LatencySummary::mean_only(2_500)),
             bandwidth: None,
             rounded: Vec::new(),
+            quality: None,
         };
         assert_eq!(osu.mean_ns(), Some(2_500));
         assert_eq!(osu.seed_usec(), Some(2.5));
@@ -359,6 +366,7 @@ mod tests {
     fn rounded_figures_are_named_as_their_fields() {
         let row = SizeMeasurement {
             rounded: vec![Figure::SizeBytes, Figure::Iterations, Figure::TotalNs],
+            quality: None,
             ..SizeMeasurement::pingpong(4, 1, 0, 1, LatencySummary::mean_only(1))
         };
         let json = serde_json::to_value(&row).unwrap();

@@ -385,6 +385,10 @@ fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut
     if runs > 1 {
         headers.push("usec across runs");
     }
+    let precision = series.sizes.iter().any(|s| !s.quality_by_run.is_empty());
+    if precision {
+        headers.push("mean's 95 % CI");
+    }
     let rows = series
         .sizes
         .iter()
@@ -409,11 +413,39 @@ fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut
                     or_dash(s.mean_ns_max)
                 ));
             }
+            if precision {
+                row.push(precision_cell(&s.quality_by_run));
+            }
             row
         })
         .collect();
     out.push(Table::block(&headers, rows));
     rounded_footnote(marked, out);
+}
+
+/// The widest 95 % interval of the mean among the runs (`--precision`), marked when a ceiling
+/// stopped a run before it reached the target.
+fn precision_cell(qualities: &[rdmabench_stats::Quality]) -> String {
+    use rdmabench_stats::StopReason;
+    if qualities.is_empty() {
+        return "-".into();
+    }
+    let widest = qualities
+        .iter()
+        .map(|q| q.mean_ci95_percent)
+        .try_fold(0.0_f64, |w, p| p.map(|p| w.max(p)));
+    let interval = widest.map_or("none".to_string(), |w| format!("+-{w:.2}%"));
+    if qualities
+        .iter()
+        .all(|q| q.stopped == StopReason::PrecisionReached)
+    {
+        interval
+    } else {
+        format!(
+            "{interval} (ceiling before +-{}%)",
+            qualities[0].target_percent
+        )
+    }
 }
 
 /// A bandwidth series: perftest's columns, medians across runs, and the runs' spread.
@@ -837,6 +869,39 @@ pub(crate) mod tests {
         }];
         let error = Report::build(runs, Some("pod")).unwrap_err().to_string();
         assert!(error.contains("names no series"), "{error}");
+    }
+
+    /// `--precision` runs show the widest of their mean's intervals, and say when a ceiling
+    /// came first.
+    #[test]
+    fn precision_runs_show_their_widest_interval_and_any_ceiling() {
+        use rdmabench_stats::{Quality, StopReason};
+        let quality = |percent: Option<f64>, stopped| Quality {
+            target_percent: 1.0,
+            mean_ci95_percent: percent,
+            median_ci95_percent: percent,
+            batches: 40,
+            batch_size: 16,
+            lag1_autocorrelation: 0.0,
+            stopped,
+        };
+        let reached = quality(Some(0.5), StopReason::PrecisionReached);
+        assert_eq!(precision_cell(&[]), "-");
+        assert_eq!(
+            precision_cell(&[
+                reached.clone(),
+                quality(Some(0.9), StopReason::PrecisionReached)
+            ]),
+            "+-0.90%"
+        );
+        assert_eq!(
+            precision_cell(&[reached, quality(Some(3.25), StopReason::IterationCeiling)]),
+            "+-3.25% (ceiling before +-1%)"
+        );
+        assert_eq!(
+            precision_cell(&[quality(None, StopReason::TimeCeiling)]),
+            "none (ceiling before +-1%)"
+        );
     }
 
     #[test]

@@ -166,6 +166,7 @@ fn empty_row(size_bytes: u64) -> SizeMeasurement {
         latency: None,
         bandwidth: None,
         rounded: Vec::new(),
+        quality: None,
     }
 }
 
