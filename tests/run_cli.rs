@@ -225,7 +225,7 @@ fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
     let report = run_in(&dir, &["report", ".", "--format", "json"]);
     assert!(report.status.success(), "{}", stderr(&report));
     let doc: Value = serde_json::from_slice(&report.stdout).unwrap();
-    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["schema_version"], 3);
     let test = &doc["tests"][0];
     if expected_provider() == "socket" {
         // Without libfabric both tests are kernel TCP: one series, nothing to compare.

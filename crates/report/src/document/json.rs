@@ -8,8 +8,10 @@ use crate::collection::{SeriesKey, SizeAcrossRuns};
 use crate::comparison::Comparison;
 use crate::seed::{SeedVerdict, SEED_ATTRIBUTION};
 
-/// Version of the report layout (separate from the results files' schema).
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+/// Version of the report layout (separate from the results files' schema). Version 3 added
+/// each size's `rounded` figures (as another tool printed them) and `quality_by_run` (the
+/// `--precision` record of each run).
+pub const REPORT_SCHEMA_VERSION: u32 = 3;
 
 #[derive(Serialize)]
 struct Document<'a> {
