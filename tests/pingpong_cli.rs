@@ -723,7 +723,10 @@ fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
         let quality = &row["quality"];
         assert_eq!(quality["stopped"], "precision_reached", "{row}");
         assert!(quality["mean_ci95_percent"].as_f64().unwrap() <= 50.0);
-        assert!(quality["median_ci95_percent"].as_f64().unwrap() <= 50.0);
+        assert!(
+            quality["median_ci95_percent"].as_f64().is_some(),
+            "recorded beside it"
+        );
         assert!(quality["batches"].as_u64().unwrap() >= 30);
         let iterations = row["iterations"].as_u64().unwrap();
         assert!(iterations < 200_000, "stopped early: {iterations}");

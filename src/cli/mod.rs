@@ -428,9 +428,9 @@ pub struct MeasureArgs {
     /// Measure each size for about this long instead of a fixed count (e.g. 5s).
     #[arg(long)]
     pub duration: Option<String>,
-    /// Latency: measure each size until the 95 % intervals of its mean and median half round
-    /// trip are within +-this (e.g. 1%), with --iters [default: 1m] or --duration as the
-    /// ceiling; the results record the precision reached and why each size stopped.
+    /// Latency: measure each size until the 95 % interval of its mean half round trip is within
+    /// +-this (e.g. 1%), with --iters [default: 1m] or --duration as the ceiling; the results
+    /// record the intervals reached (the median's too) and why each size stopped.
     #[arg(long, value_name = "PERCENT")]
     pub precision: Option<String>,
     /// Untimed round trips (messages) before each size [default: max(1000, iters/100) round

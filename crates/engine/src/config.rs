@@ -251,9 +251,10 @@ pub struct RunConfig {
     pub require_device_rdma: bool,
     /// CPU to pin this end to.
     pub cpu: Option<usize>,
-    /// Measure each size until the 95 % intervals of its mean and median half round trip are
-    /// within +-this many percent (latency tests only; `amount` is then the ceiling). Only the
-    /// client uses it: it decides how many phases the server serves.
+    /// Measure each size until the 95 % interval of its mean half round trip is within +-this
+    /// many percent (latency tests only; `amount` is then the ceiling; the median's interval is
+    /// recorded beside it). Only the client uses it: it decides how many phases the server
+    /// serves.
     pub precision: Option<f64>,
     /// Limit for connecting, for any single wait, and for a run making no progress.
     pub timeout: Duration,

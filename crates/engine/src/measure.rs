@@ -309,8 +309,8 @@ fn touch(samples: &mut Vec<u64>, units: u64) {
     samples.clear();
 }
 
-/// Timed round trips in phases that grow by half of what was measured, until the 95 %
-/// intervals are within `target` percent (rdmabench_stats::precision) or the ceiling (`--iters`,
+/// Timed round trips in phases that grow by half of what was measured, until the mean's 95 %
+/// interval is within `target` percent (rdmabench_stats::precision) or the ceiling (`--iters`,
 /// or `--duration` of timed time) comes first. Returns the round trips, their total time and
 /// the quality record.
 fn to_precision(
@@ -557,7 +557,7 @@ pub fn validate(config: &RunConfig) -> Result<(), EngineError> {
         }
         if !matches!(config.test, Test::PingPong | Test::RmaLatency { .. }) {
             return Err(EngineError::InvalidParameters(
-                "--precision stops a latency measurement (pingpong, rma without --bw) once its mean and median are known well enough; bandwidth runs take --iters or --duration".into(),
+                "--precision stops a latency measurement (pingpong, rma without --bw) once its mean is known well enough; bandwidth runs take --iters or --duration".into(),
             ));
         }
     }

@@ -106,7 +106,7 @@ pub struct TestSpec {
     /// Time per size instead of a count.
     #[serde(default)]
     pub duration: Option<String>,
-    /// Latency tests: measure each size until the 95 % intervals of its mean and median are
+    /// Latency tests: measure each size until the 95 % interval of its mean is
     /// within +-this ("1%"); iterations or duration is then the ceiling.
     #[serde(default)]
     pub precision: Option<String>,

@@ -40,12 +40,13 @@ pub struct Assessment {
 }
 
 impl Assessment {
-    /// Whether both the mean and the median are known within `target_percent`.
+    /// Whether the mean is known within `target_percent`: the stopping rule. The median's
+    /// interval is recorded beside it, not required: batch medians of a bimodal stream (polling
+    /// against descheduled round trips) flip between the modes, so it can stay wide while the
+    /// mean, the seed table's figure, is already known.
     pub fn meets(&self, target_percent: f64) -> bool {
-        matches!(
-            (self.mean_ci95_percent, self.median_ci95_percent),
-            (Some(mean), Some(median)) if mean <= target_percent && median <= target_percent
-        )
+        self.mean_ci95_percent
+            .is_some_and(|mean| mean <= target_percent)
     }
 }
 
@@ -53,7 +54,7 @@ impl Assessment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
-    /// The 95 % intervals reached the target.
+    /// The mean's 95 % interval reached the target.
     PrecisionReached,
     /// The iteration ceiling (`--iters`) came first.
     IterationCeiling,
