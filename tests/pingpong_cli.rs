@@ -696,9 +696,9 @@ fn duration_mode_and_cpu_pinning_are_honoured_and_reported() {
     }
 }
 
-/// `--precision`: a loose target stops each size as soon as its 95 % intervals are within it,
-/// long before the ceiling; an unreachable one runs to the ceiling and says so, on stderr and in
-/// the row's `quality`.
+/// `--precision`: a loose target stops each size as soon as its mean's 95 % interval is within
+/// it (the median's recorded beside it), long before the ceiling; an unreachable one runs to the
+/// ceiling and says so, on stderr and in the row's `quality`.
 #[test]
 fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
     let precise = |target: &str, ceiling: &str| {
