@@ -190,6 +190,51 @@ fn lost_state_blocks_up_and_down_orphans_cleans_up() {
     m.assert_nothing_left();
 }
 
+/// Sends one EC2 call as an SDK does when it missed the answer: the same request (same
+/// amz-sdk-invocation-id) again as attempt 2, then the same parameters as a new call; prints the
+/// three HTTP statuses.
+const RESEND_REVOKE: &str = r#"
+import sys, boto3, requests
+ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+group = ec2.create_security_group(GroupName="resent", Description="d", VpcId=vpc)["GroupId"]
+sent = []
+ec2.meta.events.register("before-send.ec2.RevokeSecurityGroupEgress",
+                         lambda request, **_: sent.append(request))
+default_egress = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+ec2.revoke_security_group_egress(GroupId=group, IpPermissions=default_egress)
+first = sent[0]
+headers = dict(first.headers)
+assert headers.get("amz-sdk-invocation-id"), headers
+headers["amz-sdk-request"] = "attempt=2; max=5"
+resent = requests.post(first.url, data=first.body, headers=headers, timeout=30)
+try:
+    ec2.revoke_security_group_egress(GroupId=group, IpPermissions=default_egress)
+    again = 200
+except ec2.exceptions.ClientError as error:
+    again = error.response["ResponseMetadata"]["HTTPStatusCode"]
+print(200, resent.status_code, again)
+"#;
+
+#[test]
+fn the_fake_answers_a_resent_call_as_aws_does() {
+    // CI once failed because terraform's SDK resent RevokeSecurityGroupEgress (it had missed
+    // moto's answer on a loaded machine) and moto answered the resend InvalidPermission.NotFound.
+    // The wrapper replays the first answer to a resend; a new call still meets moto's state.
+    let dir = tempfile::tempdir().unwrap();
+    let Some(moto) = Moto::start(dir.path(), &[]) else {
+        return;
+    };
+    let statuses = text(&moto.python(&["-c", RESEND_REVOKE, &moto.endpoint]));
+    assert_eq!(statuses.trim(), "200 200 400", "first, resent, new call");
+    let log = std::fs::read_to_string(dir.path().join("moto.log")).unwrap();
+    assert!(
+        log.contains("RevokeSecurityGroupEgress attempt 2 200 (first answer, resent)"),
+        "{log}"
+    );
+}
+
 #[test]
 fn a_failed_apply_can_still_be_destroyed() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

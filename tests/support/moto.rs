@@ -74,7 +74,7 @@ impl Moto {
     }
 
     /// Runs moto's Python with `args` and returns its stdout; a failure shows its stderr.
-    fn python(&self, args: &[&str]) -> Vec<u8> {
+    pub fn python(&self, args: &[&str]) -> Vec<u8> {
         let out = Command::new(&self.python).args(args).output().unwrap();
         assert!(
             out.status.success(),

@@ -49,7 +49,7 @@ from werkzeug.wrappers import Request, Response  # noqa: E402
 import moto_gaps  # noqa: E402
 
 LOCK = threading.Lock()  # the server is threaded; fakes, hooks and log lines go one at a time
-CREATES = threading.Lock()  # creates that carry a clientRequestToken go one at a time
+READ_ONLY = re.compile(r"(Describe|List|Get|Head|Search|Lookup)[A-Z]|$")  # not replayed
 
 
 class Call:
@@ -61,6 +61,9 @@ class Call:
         access_key, self.region, self.service = scope.groups() if scope else ("", "us-east-1", "")
         self.account = get_account_id_from(access_key)
         self.method, self.body = environ["REQUEST_METHOD"], body
+        # The SDK's id of one call, shared by its resends, and which attempt this is.
+        self.invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID", "")
+        self.attempt = re.search(r"attempt=(\d+)", environ.get("HTTP_AMZ_SDK_REQUEST", ""))
         # The raw path: access-entry paths carry ARNs with %2F, which PATH_INFO has decoded.
         url = urlsplit(environ.get("RAW_URI") or environ.get("PATH_INFO") or "/")
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
@@ -130,7 +133,7 @@ class Wrapper:
     def __init__(self, verbose):
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.verbose = verbose
-        self.created = {}  # idempotency key -> (body, content type) of a create that succeeded
+        self.replies = {}  # idempotency key -> [lock, (body, status, content type) or None]
 
     def __call__(self, environ, start_response):
         body = Request(environ).get_data()
@@ -138,42 +141,60 @@ class Wrapper:
         call = Call(environ, body)
         moto_gaps.missing_tagged_resources[call.account]  # joins this account's GetResources
         source, response = self.answer(call, environ)
-        if self.verbose or response.status_code >= 400:
+        resent = call.attempt and call.attempt[1] != "1"
+        if self.verbose or resent or response.status_code >= 400:
+            attempt = f" attempt {call.attempt[1]}" if resent else ""
             with LOCK:
                 sys.stderr.write(f"moto_wrapper: {time.strftime('%H:%M:%S')} {call.service} "
-                                 f"{call.operation or call.method + ' ?'} "
+                                 f"{call.operation or call.method + ' ?'}{attempt} "
                                  f"{response.status_code} ({source})\n")
                 sys.stderr.flush()
         return response(environ, start_response)
 
     def answer(self, call, environ):
-        # AWS makes a create idempotent by its clientRequestToken (EKS clusters, node groups,
-        # add-ons, access entries): the SDK resending a request whose answer it missed gets
-        # the first answer again, not a conflict. moto and the fakes do not do that.
-        token = self.client_token(call)
-        if token is None:
+        # An SDK resends a request whose answer it missed (a slow answer on a loaded machine, a
+        # dropped connection). AWS answers an EKS create that repeats its clientRequestToken
+        # with the first answer; a resent EC2 revoke or delete would meet a rule or resource
+        # that the first attempt already removed (InvalidPermission.NotFound). So a resent
+        # mutating call gets its first attempt's answer: keyed by the clientRequestToken where
+        # there is one, else by the SDK's amz-sdk-invocation-id, which every attempt of one
+        # call shares (the Go and Rust SDKs send it). One attempt per key at a time, so a
+        # resend that arrives while the first is still being answered waits for it.
+        key, kept = self.idempotency_key(call)
+        if key is None:
             return self.dispatch(call, environ)
-        # One create at a time, so a retry that arrives while the first attempt is still being
-        # answered waits for it and gets its answer.
-        with CREATES:
-            if token in self.created:
-                body, content_type = self.created[token]
-                return "retry", Response(body, 200, content_type=content_type)
+        with LOCK:
+            entry = self.replies.setdefault(key, [threading.Lock(), None])
+        with entry[0]:
+            if entry[1] is not None:
+                body, status, content_type = entry[1]
+                return "first answer, resent", Response(body, status, content_type=content_type)
             source, response = self.dispatch(call, environ)
-            if response.status_code == 200:
-                self.created[token] = (response.get_data(), response.content_type)
+            if response.status_code in kept:
+                entry[1] = (response.get_data(), response.status_code, response.content_type)
             return source, response
 
     @staticmethod
-    def client_token(call):
-        """The create's idempotency key, or None for other calls."""
-        if call.protocol != "rest-json" or not call.operation.startswith("Create"):
-            return None
-        try:
-            token = call.json().get("clientRequestToken")
-        except (ValueError, AttributeError):
-            return None
-        return (call.account, call.region, call.service, call.operation, token) if token else None
+    def idempotency_key(call):
+        """(key, statuses worth replaying) of a mutating call, or (None, ()) for other calls.
+
+        A create's clientRequestToken also comes back on the provider's own retries of a failed
+        create (a new call, same input), which must be tried again: only a success is replayed.
+        The invocation id belongs to one call, whose resends get whatever it answered first
+        (not a 5xx, which the SDK resends on purpose)."""
+        if READ_ONLY.match(call.operation):
+            return None, ()
+        if call.protocol == "rest-json" and call.operation.startswith("Create"):
+            try:
+                token = call.json().get("clientRequestToken")
+            except (ValueError, AttributeError):
+                token = None
+            if token:
+                return (call.key(call.service, call.operation, "token", token), range(200, 300))
+        if call.invocation:
+            return (call.key(call.service, call.operation, "invocation", call.invocation),
+                    range(200, 500))
+        return None, ()
 
     def dispatch(self, call, environ):
         try:
