@@ -1,4 +1,5 @@
-//! Records the git commit the binary is built from, for the results' `tool.git_commit`. Builds
+//! Records the git commit the binary is built from, for the results' `tool.git_commit` and
+//! `--version`. Builds
 //! without a .git directory (the container image) pass it in RDMABENCH_GIT_COMMIT instead.
 
 fn main() {
@@ -19,4 +20,13 @@ fn main() {
                 .unwrap_or_default()
         });
     println!("cargo:rustc-env=RDMABENCH_GIT_COMMIT={commit}");
+    // `rdmabench --version`: the release and, when known, the commit, so a results file's
+    // tool.git_commit can be matched with the binary that wrote it.
+    let release = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let version = if commit.is_empty() {
+        release
+    } else {
+        format!("{release} (commit {commit})")
+    };
+    println!("cargo:rustc-env=RDMABENCH_VERSION={version}");
 }

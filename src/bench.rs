@@ -11,8 +11,8 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdmabench_engine::record::{results_file, RunRecord};
 use rdmabench_engine::{
-    run_client, run_server, Amount, FabricChoice, ProviderChoice, RmaOp, RunConfig, RunOutput,
-    Test, TransportChoice,
+    run_client, run_server, Amount, BandwidthMethod, FabricChoice, ProviderChoice, RmaOp,
+    RunConfig, RunOutput, Test, TransportChoice,
 };
 use rdmabench_fabric::{Completion, FabricError, Library, MessageApi};
 use rdmabench_report::format::BandwidthUnit;
@@ -21,11 +21,11 @@ use rdmabench_report::{render, Format, LoadedRun, Report};
 use rdmabench_stats::{parse_count, parse_duration, parse_percent, parse_size_list, sweep_sizes};
 
 use crate::cli::{
-    ApiArg, BwArgs, CommonArgs, FabricArg, FormatArg, MeasureArgs, PingpongArgs, ProviderArg,
-    RmaArgs, RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
+    ApiArg, BwArgs, BwMethodArg, CommonArgs, FabricArg, FormatArg, MeasureArgs, PingpongArgs,
+    ProviderArg, RmaArgs, RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
 };
 use crate::interrupt::EXIT_INTERRUPTED;
-use crate::output::emit;
+use crate::output::{check_output, emit_measured};
 
 fn fabric_choice(arg: FabricArg) -> FabricChoice {
     match arg {
@@ -130,9 +130,15 @@ struct Plan {
 
 /// The test `rdmabench bw` options describe.
 fn bandwidth_test(args: &BwArgs) -> Test {
+    let method = match args.method {
+        BwMethodArg::Osu => BandwidthMethod::Osu,
+        BwMethodArg::Fabtests => BandwidthMethod::Fabtests,
+        BwMethodArg::Perftest => BandwidthMethod::Perftest,
+    };
     Test::Bandwidth {
-        window: args.window,
+        window: args.window.unwrap_or_else(|| method.default_window()),
         bidirectional: args.bidirectional,
+        method,
     }
 }
 
@@ -229,6 +235,7 @@ pub fn measure_config(m: &MeasureArgs, test: Test) -> Result<RunConfig> {
         require_device_rdma: m.require_device_rdma,
         cpu: None,
         precision,
+        loop_timed: false,
         timeout: parse_duration(&m.timeout).context("--timeout")?,
         interrupted: Arc::new(AtomicBool::new(false)),
     };
@@ -245,7 +252,7 @@ pub fn check_options(kind: &str, options: &[String]) -> Result<()> {
         .map(String::from)
         .chain(options.iter().cloned());
     let cli = crate::cli::Cli::try_parse_from(argv)
-        .map_err(|e| anyhow::anyhow!("invalid {kind} options:\n{e}"))?;
+        .map_err(|e| crate::cli::forwarded_options_error(kind, &e))?;
     let planned = match cli.command {
         crate::cli::Command::Pingpong(args) => plan(&args.common, Test::PingPong),
         crate::cli::Command::Bw(args) => plan(&args.common, bandwidth_test(&args)),
@@ -308,7 +315,12 @@ fn progress_bar(total: usize) -> ProgressBar {
 
 /// Runs `rdmabench pingpong`; returns the process exit code.
 pub fn run_pingpong(args: &PingpongArgs) -> Result<i32> {
-    run(&args.common, Test::PingPong, BandwidthUnit::default())
+    run(
+        &args.common,
+        Test::PingPong,
+        BandwidthUnit::default(),
+        args.loop_timed,
+    )
 }
 
 /// Runs `rdmabench bw`; returns the process exit code.
@@ -318,7 +330,7 @@ pub fn run_bw(args: &BwArgs) -> Result<i32> {
     } else {
         BandwidthUnit::MegabytesPerSec
     };
-    run(&args.common, bandwidth_test(args), unit)
+    run(&args.common, bandwidth_test(args), unit, false)
 }
 
 /// Runs `rdmabench rma`; returns the process exit code.
@@ -328,7 +340,7 @@ pub fn run_rma(args: &RmaArgs) -> Result<i32> {
     } else {
         BandwidthUnit::MegabytesPerSec
     };
-    run(&args.common, rma_test(args), unit)
+    run(&args.common, rma_test(args), unit, false)
 }
 
 /// The progress line of a finished size.
@@ -345,12 +357,14 @@ fn size_summary(row: &rdmabench_stats::SizeMeasurement, unit: BandwidthUnit) -> 
     }
 }
 
-fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
+fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit, loop_timed: bool) -> Result<i32> {
     let Plan {
         mut config,
         cpus,
         port,
     } = plan(args, test)?;
+    config.loop_timed = loop_timed;
+    check_output(args.measure.output.as_deref())?;
     let cpus = cpus.map(|c| resolve_cpus(c, args.local)).transpose()?;
     config.cpu = cpus
         .as_ref()
@@ -412,7 +426,7 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit) -> Result<i32> {
             break;
         }
     }
-    emit(
+    emit_measured(
         &render_runs(runs, args.measure.format, unit)?,
         args.measure.output.as_deref(),
     )?;

@@ -44,8 +44,14 @@ fn test_flags(test: Test) -> Vec<String> {
         Test::Bandwidth {
             window,
             bidirectional,
+            method,
         } => {
-            let mut flags = vec!["--window".to_string(), window.to_string()];
+            let mut flags = vec![
+                "--window".to_string(),
+                window.to_string(),
+                "--method".into(),
+                method.name().into(),
+            ];
             if bidirectional {
                 flags.push("--bidirectional".into());
             }

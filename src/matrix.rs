@@ -8,7 +8,7 @@ use rdmabench_stats::parse_duration;
 use crate::bench::{measure_config, report_format};
 use crate::cli::MatrixArgs;
 use crate::interrupt::{self, EXIT_INTERRUPTED};
-use crate::output::emit;
+use crate::output::{check_output, emit_measured};
 
 #[cfg(feature = "cloud")]
 pub use rdmabench_matrix::Matrix;
@@ -19,6 +19,7 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
     let limit = parse_duration(&args.limit).context("--limit")?;
     // The agents load libfabric and resolve the provider; the coordinator only drives them.
     let config = matrix_config(&args.measure)?;
+    check_output(args.measure.output.as_deref())?;
     let interrupted = interrupt::flag()?;
     let run = rdmabench_matrix::measure(
         hosts,
@@ -28,7 +29,7 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
         &interrupted,
         &mut |line| eprintln!("rdmabench: {line}"),
     )?;
-    emit(
+    emit_measured(
         &rdmabench_matrix::render(&run.matrix, report_format(args.measure.format)),
         args.measure.output.as_deref(),
     )?;
@@ -63,7 +64,7 @@ pub fn cluster_options(options: &[String]) -> Result<Vec<String>> {
         .map(String::from)
         .chain(options.iter().cloned());
     let cli = crate::cli::Cli::try_parse_from(argv)
-        .map_err(|e| anyhow::anyhow!("invalid matrix options:\n{e}"))?;
+        .map_err(|e| crate::cli::forwarded_options_error("matrix", &e))?;
     let crate::cli::Command::Matrix(args) = cli.command else {
         bail!("invalid matrix options");
     };
@@ -77,11 +78,8 @@ pub fn cluster_options(options: &[String]) -> Result<Vec<String>> {
     Ok(crate::bench::with_default_provider(options))
 }
 
-/// The pairs' configuration. `--precision` is refused, not ignored: the agents are handed a
-/// fixed count (the agent protocol carries no precision target yet).
+/// The pairs' configuration; with `--precision` each pair's client measures until its mean is
+/// known that well (the agents receive the target in the run's spec).
 fn matrix_config(measure: &crate::cli::MeasureArgs) -> Result<rdmabench_engine::RunConfig> {
-    if measure.precision.is_some() {
-        anyhow::bail!("the matrix does not take --precision yet: its agents measure a fixed count of round trips per pair; use --iters or --duration");
-    }
     measure_config(measure, Test::PingPong)
 }

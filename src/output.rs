@@ -21,6 +21,31 @@ pub fn emit(text: &str, path: Option<&Path>) -> Result<()> {
     }
 }
 
+/// Refuses an `--output` that cannot be written, before anything is measured.
+pub fn check_output(path: Option<&Path>) -> Result<()> {
+    match path {
+        None => Ok(()),
+        Some(path) => rdmabench_results::check_writable(path).with_context(|| {
+            format!(
+                "--output {}: cannot write there (does the directory exist, may you write in it?); nothing was measured",
+                path.display()
+            )
+        }),
+    }
+}
+
+/// Writes measured results to `path`, or, when that fails after all (the disk filled up), to
+/// stdout, so nothing measured is lost; the failure is still returned.
+pub fn emit_measured(text: &str, path: Option<&Path>) -> Result<()> {
+    match emit(text, path) {
+        Err(e) if path.is_some() => {
+            emit(text, None)?;
+            Err(e.context("the results are on stdout instead"))
+        }
+        other => other,
+    }
+}
+
 /// Writes report.md, report.html and plots/ beside a run's results in `dir` (with `notes`, e.g.
 /// what was skipped) and prints the report on stdout.
 pub fn run_report(dir: &Path, notes: &[String]) -> Result<()> {

@@ -62,7 +62,14 @@ pub fn run(args: &ProvidersArgs) -> Result<i32> {
                 "inject_size",
                 "max_msg_size",
             ];
-            let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    let mut row = r.to_vec();
+                    row[5] = human_bytes(r[5].parse().unwrap_or(0));
+                    row
+                })
+                .collect();
             format!(
                 "# libfabric {} (API {}) from {}; reliable-datagram (FI_EP_RDM) endpoints\n{}",
                 lib.runtime_version(),
@@ -74,4 +81,38 @@ pub fn run(args: &ProvidersArgs) -> Result<i32> {
     };
     emit(&text, None)?;
     Ok(0)
+}
+
+/// A byte count as people read it in the table (the JSON keeps the exact number): libfabric's
+/// SIZE_MAX is "no limit", exact binary multiples get their unit (8 GiB), others one decimal.
+fn human_bytes(n: u64) -> String {
+    if n == u64::MAX {
+        return "no limit".into();
+    }
+    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        let scale = 1u64 << shift;
+        if n >= scale {
+            return if n.is_multiple_of(scale) {
+                format!("{} {unit}", n >> shift)
+            } else {
+                format!("{:.1} {unit}", n as f64 / scale as f64)
+            };
+        }
+    }
+    format!("{n} B")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_bytes(u64::MAX), "no limit");
+        assert_eq!(human_bytes(8 << 30), "8 GiB");
+        assert_eq!(human_bytes(u64::from(u32::MAX)), "4.0 GiB");
+        assert_eq!(human_bytes(65536), "64 KiB");
+        assert_eq!(human_bytes(8940), "8.7 KiB");
+        assert_eq!(human_bytes(64), "64 B");
+    }
 }

@@ -9,9 +9,7 @@ mod cli;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cli::{
-    assert_refused, bin, free_port, json, libfabric_available, run, software_providers, stderr,
-};
+use cli::{assert_refused, bin, free_port, json, run, software_providers, stderr};
 use serde_json::Value;
 
 const SIZES: [u64; 3] = [4, 4096, 65536];
@@ -58,45 +56,81 @@ fn assert_bandwidth(doc: &Value, messages: u64, directions: u64) {
     }
 }
 
-#[test]
-fn verified_bandwidth_over_each_software_provider_and_kernel_tcp() {
+/// Every data path the bandwidth tests run over here: kernel TCP and libfabric's software
+/// providers.
+fn transports() -> Vec<Vec<&'static str>> {
     let mut transports: Vec<Vec<&str>> = vec![vec!["--transport", "socket"]];
     for provider in software_providers() {
         transports.push(vec!["--provider", provider]);
     }
-    for transport in transports {
-        let doc = bw(
-            &transport,
-            &["--iters", "256", "--window", "16", "--verify"],
-        );
-        assert_bandwidth(&doc, 256, 1);
-        assert_eq!(doc["parameters"]["window"], 16, "{transport:?}");
-        assert_eq!(doc["parameters"]["bidirectional"], false);
-        assert_eq!(doc["parameters"]["verify"], true);
+    transports
+}
+
+#[test]
+fn every_method_moves_verified_payloads_over_each_software_provider_and_kernel_tcp() {
+    for method in ["osu", "fabtests", "perftest"] {
+        for transport in transports() {
+            let doc = bw(
+                &transport,
+                &[
+                    "--iters", "256", "--window", "16", "--verify", "--method", method,
+                ],
+            );
+            assert_bandwidth(&doc, 256, 1);
+            let parameters = &doc["parameters"];
+            assert_eq!(parameters["window"], 16, "{transport:?}");
+            assert_eq!(parameters["method"], method, "{transport:?}");
+            assert_eq!(parameters["bidirectional"], false);
+            assert_eq!(parameters["verify"], true);
+        }
     }
 }
 
 #[test]
 fn bidirectional_runs_count_both_directions() {
-    let mut transports: Vec<Vec<&str>> = vec![vec!["--transport", "socket"]];
-    if libfabric_available() {
-        transports.push(vec!["--provider", "tcp"]);
+    for method in ["osu", "perftest"] {
+        for transport in transports() {
+            let doc = bw(
+                &transport,
+                &[
+                    "--iters",
+                    "128",
+                    "--window",
+                    "8",
+                    "--bidirectional",
+                    "--verify",
+                    "--method",
+                    method,
+                ],
+            );
+            assert_bandwidth(&doc, 128, 2);
+            assert_eq!(doc["parameters"]["bidirectional"], true, "{transport:?}");
+            assert_eq!(doc["parameters"]["method"], method, "{transport:?}");
+        }
     }
-    for transport in transports {
+}
+
+#[test]
+fn each_method_defaults_to_its_tools_window_and_fabtests_refuses_both_ways() {
+    for (method, window) in [("osu", 64), ("fabtests", 64), ("perftest", 128)] {
         let doc = bw(
-            &transport,
-            &[
-                "--iters",
-                "128",
-                "--window",
-                "8",
-                "--bidirectional",
-                "--verify",
-            ],
+            &["--transport", "socket"],
+            &["--iters", "256", "--method", method],
         );
-        assert_bandwidth(&doc, 128, 2);
-        assert_eq!(doc["parameters"]["bidirectional"], true, "{transport:?}");
+        assert_eq!(doc["parameters"]["window"], window, "{method}");
     }
+    assert_refused(
+        &[
+            "bw",
+            "--local",
+            "--transport",
+            "socket",
+            "--method",
+            "fabtests",
+            "--bidirectional",
+        ],
+        "--method fabtests measures one way",
+    );
 }
 
 #[test]

@@ -538,7 +538,7 @@ const MATRIX: &[&str] = &[
 fn matrix_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args: Vec<&str> = MATRIX.to_vec();
     args.extend(extra);
-    args.extend(["--", "--sizes", "4", "--iters", "1k"]);
+    args.extend(["--", "--sizes", "4", "--iters", "1k", "--precision", "5%"]);
     args
 }
 
@@ -627,6 +627,11 @@ fn a_matrix_places_one_agent_per_node_in_each_mode_and_removes_every_pod() {
             args.windows(2).any(|w| w == ["--provider", "efa"]),
             "{args:?}"
         );
+        // Every pair's client measures to the target the user gave.
+        assert!(
+            args.windows(2).any(|w| w == ["--precision", "5%"]),
+            "{args:?}"
+        );
         assert!(
             container["resources"]["limits"]
                 .get("vpc.amazonaws.com/efa")
@@ -654,16 +659,23 @@ fn matrix_options_are_checked_before_the_cluster_is_touched() {
         (vec!["node-z:1"], "do not list hosts"),
         (vec!["--format", "csv"], "sets this itself"),
         (vec!["--sizes", "0"], "--sizes"),
+        (vec!["--precision", "0%"], "--precision"),
+        // Said once, without clap's advice to write `--`, which the user did.
+        (
+            vec!["--bogus"],
+            "invalid matrix options: unexpected argument '--bogus' found (see `rdmabench matrix --help`)",
+        ),
     ] {
         let mut args: Vec<&str> = MATRIX.to_vec();
         args.push("--");
         args.extend(&options);
         let out = fake.run(&args);
         assert!(!out.status.success(), "{options:?}");
+        let said = stderr(&out);
+        assert!(said.contains(expected), "{options:?}: {said}");
         assert!(
-            stderr(&out).contains(expected),
-            "{options:?}: {}",
-            stderr(&out)
+            !said.contains("tip:") && said.matches("error").count() == 1,
+            "{options:?}: {said}"
         );
     }
     assert!(fake.requests().is_empty(), "{:?}", fake.requests());

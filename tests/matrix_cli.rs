@@ -161,6 +161,60 @@ fn an_unreachable_host_fails_its_pairs_and_the_rest_of_the_matrix_completes() {
 }
 
 #[test]
+fn precision_reaches_every_pair_and_the_matrix_names_the_pairs_that_fell_short() {
+    let ports = [free_port(), free_port(), free_port()];
+    let _agents = agents(&ports);
+    let hosts: Vec<String> = ports.iter().map(|p| address(*p)).collect();
+    let matrix = |extra: &[&str]| {
+        let mut args = vec!["matrix"];
+        args.extend(hosts.iter().map(String::as_str));
+        args.extend(["--transport", "socket", "--sizes", "4"]);
+        args.extend(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        out
+    };
+    // Every pair's client gets the target: each records how well its mean is known and why
+    // it stopped (on a quiet machine a loose target stops long before the ceiling; the
+    // stopping rule itself is tested in pingpong_cli and crates/stats, and no test here
+    // asserts that the machine is quiet).
+    let doc = json(&matrix(&[
+        "--precision",
+        "50%",
+        "--iters",
+        "100000",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(doc["schema_version"], 2);
+    for pair in doc["sizes"][0]["pairs"].as_array().unwrap() {
+        let quality = &pair["quality"];
+        assert_eq!(quality["target_percent"], 50.0, "{pair}");
+        let round_trips = pair["round_trips"].as_u64().unwrap();
+        match quality["stopped"].as_str() {
+            Some("precision_reached") => {
+                assert!(
+                    quality["mean_ci95_percent"].as_f64().unwrap() <= 50.0,
+                    "{pair}"
+                );
+                assert!(round_trips < 20_000, "{pair}");
+            }
+            Some("iteration_ceiling") => assert_eq!(round_trips, 20_000, "{pair}"),
+            other => panic!("stopped {other:?}: {pair}"),
+        }
+    }
+    // An unreachable one stops every pair at the ceiling, and the table says so.
+    let table =
+        String::from_utf8_lossy(&matrix(&["--precision", "0.001%", "--iters", "300"]).stdout)
+            .into_owned();
+    assert!(
+        table.contains("precision +-0.001 % (mean's 95 % interval): 0 of 3 pairs reached it")
+            && table.contains("after 300 round trips"),
+        "{table}"
+    );
+}
+
+#[test]
 fn bad_host_lists_are_refused_before_anything_is_measured() {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(

@@ -693,6 +693,8 @@ fn duration_mode_and_cpu_pinning_are_honoured_and_reported() {
         let iterations = row["iterations"].as_u64().unwrap();
         assert!(iterations >= 1, "{row}");
         assert_eq!(row["warmup_iterations"], 200);
+        // The clock ends a --duration run: it measures until the time is used up.
+        assert!(row["total_ns"].as_u64().unwrap() >= 200_000_000, "{row}");
     }
 }
 
@@ -717,12 +719,15 @@ fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
             "json",
         ])
     };
-    let loose = precise("50%", "200k");
+    // Loose enough that a busy machine's heavy tail (a descheduled peer: a mean of 88 us over a
+    // median of 6 us was seen under load, which kept +-50 % out of reach in 200k round trips)
+    // still gets there: this checks the stop, not the machine.
+    let loose = precise("90%", "200k");
     assert!(loose.status.success(), "{}", stderr(&loose));
     for row in json(&loose)["results"].as_array().unwrap() {
         let quality = &row["quality"];
         assert_eq!(quality["stopped"], "precision_reached", "{row}");
-        assert!(quality["mean_ci95_percent"].as_f64().unwrap() <= 50.0);
+        assert!(quality["mean_ci95_percent"].as_f64().unwrap() <= 90.0);
         assert!(
             quality["median_ci95_percent"].as_f64().is_some(),
             "recorded beside it"
@@ -747,6 +752,118 @@ fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
     );
 }
 
+/// `--loop-timed`: one clock read at each end of the timed loop, as fi_pingpong does; the
+/// row holds the mean (total / 2 round trips) and no percentiles, and the file says why.
+#[test]
+fn loop_timed_runs_report_the_loops_mean_and_no_percentiles() {
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--transport",
+        "socket",
+        "--sizes",
+        "4,1K",
+        "--iters",
+        "3000",
+        "--loop-timed",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["parameters"]["loop_timed"], true);
+    for row in doc["results"].as_array().unwrap() {
+        assert_eq!(row["iterations"], 3000, "{row}");
+        let total = row["total_ns"].as_u64().unwrap();
+        let latency = &row["latency"];
+        assert_eq!(
+            latency["mean_ns"].as_u64().unwrap(),
+            (total + 3000) / 6000,
+            "{row}"
+        );
+        for percentile in ["min_ns", "p50_ns", "p99_ns", "max_ns", "stdev_ns"] {
+            assert!(latency[percentile].is_null(), "{percentile}: {row}");
+        }
+    }
+    assert_refused(
+        &["pingpong", "--local", "--loop-timed", "--precision", "1%"],
+        "cannot be used with",
+    );
+}
+
+/// The automatic warm-up sends at most 64 MiB each way and never outlasts the timed run.
+#[test]
+fn large_messages_warm_up_briefly() {
+    let out = run(&[
+        "pingpong",
+        "--local",
+        "--transport",
+        "socket",
+        "--sizes",
+        "4,8M",
+        "--iters",
+        "20",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let warmups: Vec<u64> = json(&out)["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["warmup_iterations"].as_u64().unwrap())
+        .collect();
+    assert_eq!(warmups, [20, 8]);
+}
+
+/// An `--output` that cannot be written is refused before anything is measured, not after.
+#[test]
+fn an_unwritable_output_is_refused_before_measuring() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir/results.json");
+    for (output, expected) in [
+        (missing.to_str().unwrap(), "No such file or directory"),
+        (dir.path().to_str().unwrap(), "is a directory"),
+    ] {
+        let out = run(&[
+            "pingpong",
+            "--local",
+            "--transport",
+            "socket",
+            "--sizes",
+            "4",
+            "--output",
+            output,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{output}");
+        let said = stderr(&out);
+        assert!(
+            said.contains(expected) && said.contains("nothing was measured"),
+            "{said}"
+        );
+        assert!(!said.contains("4 B:"), "no size was measured: {said}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file left behind"
+    );
+}
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let out = run(&["--version"]);
+    let version = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        version.trim(),
+        format!("rdmabench {}", env!("RDMABENCH_VERSION"))
+    );
+    let commit = env!("RDMABENCH_GIT_COMMIT");
+    if !commit.is_empty() {
+        assert!(version.contains(&format!("(commit {commit})")), "{version}");
+    }
+}
+
 #[test]
 fn a_precision_that_cannot_work_is_refused() {
     assert_refused(
@@ -757,9 +874,15 @@ fn a_precision_that_cannot_work_is_refused() {
         &["bw", "--local", "--precision", "1%"],
         "bandwidth runs take --iters or --duration",
     );
-    // Refused, not ignored: the matrix's agents are handed a fixed count.
+    // The matrix checks the target before it reaches any agent.
     assert_refused(
-        &["matrix", "127.0.0.1:1", "127.0.0.1:2", "--precision", "1%"],
-        "the matrix does not take --precision yet",
+        &[
+            "matrix",
+            "127.0.0.1:1",
+            "127.0.0.1:2",
+            "--precision",
+            "100%",
+        ],
+        "expected a percentage above 0 and below 100",
     );
 }

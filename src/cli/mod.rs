@@ -12,7 +12,7 @@ pub use cloud::*;
 
 /// RDMA latency benchmarks over libfabric (EFA, verbs, tcp, shm ...) with a kernel-TCP baseline.
 #[derive(Debug, Parser)]
-#[command(name = "rdmabench", version, about, long_about = None)]
+#[command(name = "rdmabench", version = env!("RDMABENCH_VERSION"), about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -318,6 +318,11 @@ pub enum FormatArg {
 pub struct PingpongArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Time the whole loop with one clock read at each end, as fi_pingpong does, instead of
+    /// every round trip: for parity runs against it. The mean (usec) only, no percentiles; the
+    /// per-round-trip timestamp's cost is measured apart (clock_overhead_ns).
+    #[arg(long, conflicts_with = "precision")]
+    pub loop_timed: bool,
 }
 
 /// `rdmabench bw`.
@@ -326,8 +331,13 @@ pub struct BwArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Messages in flight per window (perftest's tx-depth, fabtests' -W); both ends must agree.
-    #[arg(long, default_value_t = 64)]
-    pub window: usize,
+    /// Default: the method's tool's, 64 (osu, fabtests) or 128 (perftest).
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Whose loop keeps the messages in flight; both ends must agree. The three differ by up
+    /// to a round trip per window, which decides the message rate at small sizes.
+    #[arg(long, value_enum, default_value_t = BwMethodArg::Osu)]
+    pub method: BwMethodArg,
     /// Both ends send and receive at once; figures add both directions (ib_send_bw -b).
     #[arg(long)]
     pub bidirectional: bool,
@@ -335,6 +345,19 @@ pub struct BwArgs {
     /// --report_gbits. JSON always holds bytes per second.
     #[arg(long)]
     pub gbits: bool,
+}
+
+/// `rdmabench bw --method`: the reference tool whose loop the test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BwMethodArg {
+    /// OSU osu_bw / IMB Uniband: a window of sends, wait for all, a 1-byte acknowledgement;
+    /// receives re-posted before it, so none is missing when a message arrives.
+    Osu,
+    /// fabtests' bandwidth() (fi_msg_bw, fi_rdm_tagged_bw): the same with a 4-byte
+    /// acknowledgement, each window's receives posted only as it begins (may be overrun).
+    Fabtests,
+    /// perftest ib_send_bw: a sliding window of --window sends in flight, no acknowledgement.
+    Perftest,
 }
 
 /// Which RMA operation `rdmabench rma` measures.
@@ -591,3 +614,17 @@ pub const DEFAULT_PRECISION_CEILING: &str = "1m";
 pub const DEFAULT_BW_ITERS: &str = "5000";
 /// The out-of-band port when none is given (perftest's).
 pub const DEFAULT_SERVER_PORT: u16 = DEFAULT_PORT;
+
+/// A parse error in options rdmabench passes on to another command (after `--`, or a suite's
+/// `options`), said once: clap's own text starts with "error:" and may suggest writing
+/// `-- --x`, which the user already did.
+pub fn forwarded_options_error(command: &str, error: &clap::Error) -> anyhow::Error {
+    let text = error.to_string();
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or_default();
+    let reason = first.strip_prefix("error: ").unwrap_or(first);
+    anyhow::anyhow!("invalid {command} options: {reason} (see `rdmabench {command} --help`)")
+}

@@ -120,6 +120,10 @@ pub enum Test {
         window: usize,
         /// Both ends send and receive at once (ib_send_bw -b); figures count both directions.
         bidirectional: bool,
+        /// Whose loop: the three tools users compare with keep messages in flight differently,
+        /// which decides the message rate at small sizes.
+        #[serde(default)]
+        method: BandwidthMethod,
     },
     /// RMA latency (ib_write_lat, ib_read_lat): a write ping-pong of fi_writedata, each end
     /// waiting for the other's write on its own completion queue; or one fi_read at a time.
@@ -135,6 +139,44 @@ pub enum Test {
         /// Operations in flight per window.
         window: usize,
     },
+}
+
+/// How a bandwidth test keeps messages in flight, each as its reference tool's source does
+/// (docs/engine.md, Bandwidth methods, cites the functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BandwidthMethod {
+    /// OSU osu_bw (also IMB Uniband): a window of sends, wait for all, a one-byte
+    /// acknowledgement; the receiver re-posts each receive as it completes, before acknowledging.
+    #[default]
+    Osu,
+    /// fabtests' bandwidth() (fi_msg_bw, fi_rdm_tagged_bw): a window of sends (fi_inject at or
+    /// below the inject size), wait for all, a 4-byte acknowledgement; the receiver posts the
+    /// next window's receives only after acknowledging, so the sender may overrun it.
+    Fabtests,
+    /// perftest ib_send_bw: up to tx-depth sends in flight, a new one posted as each completes,
+    /// receives re-posted as they complete, no acknowledgement until the end.
+    Perftest,
+}
+
+impl BandwidthMethod {
+    /// The name users type and results record.
+    pub fn name(self) -> &'static str {
+        match self {
+            BandwidthMethod::Osu => "osu",
+            BandwidthMethod::Fabtests => "fabtests",
+            BandwidthMethod::Perftest => "perftest",
+        }
+    }
+
+    /// The reference tool's default window: osu_bw's and fabtests' 64, ib_send_bw's tx-depth
+    /// 128.
+    pub fn default_window(self) -> usize {
+        match self {
+            BandwidthMethod::Osu | BandwidthMethod::Fabtests => 64,
+            BandwidthMethod::Perftest => 128,
+        }
+    }
 }
 
 /// Which RMA operation a test issues.
@@ -219,6 +261,10 @@ impl Test {
     }
 }
 
+/// Most bytes a size's automatic warm-up sends each way (64 MiB): enough to fault in buffers
+/// and settle a provider's protocol, without minutes of warm-up at large sizes.
+pub const WARMUP_BYTES: u64 = 64 << 20;
+
 /// Largest number of per-iteration samples kept for one size (8 bytes each: 80 MB), which
 /// bounds memory in `--duration` mode and for huge `--iters`.
 pub const MAX_SAMPLES: u64 = 10_000_000;
@@ -236,8 +282,7 @@ pub struct RunConfig {
     pub sizes: Vec<u64>,
     /// Timed round trips (ping-pong) or messages (bandwidth) per size.
     pub amount: Amount,
-    /// Untimed round trips (messages) per size; None = max(1000, iterations / 100) round trips,
-    /// or 10 windows.
+    /// Untimed round trips (messages) per size; None = rdmabench's rule (`warmup_for`).
     pub warmup: Option<u64>,
     /// Check every received payload.
     pub verify: bool,
@@ -256,6 +301,10 @@ pub struct RunConfig {
     /// recorded beside it). Only the client uses it: it decides how many phases the server
     /// serves.
     pub precision: Option<f64>,
+    /// Ping-pong only: time the whole timed loop with one clock read at each end, as
+    /// fi_pingpong does, instead of every round trip, for parity runs. No per-round-trip samples,
+    /// so no percentiles. Only the client uses it.
+    pub loop_timed: bool,
     /// Limit for connecting, for any single wait, and for a run making no progress.
     pub timeout: Duration,
     /// Set by the Ctrl-C handler; checked while waiting.
@@ -263,17 +312,27 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Warm-up round trips (messages) for a run of `iterations` timed ones: rdmabench's own
-    /// rule, 1 % of the timed round trips but at least 1000 for a ping-pong, 10 windows for
-    /// bandwidth. No reference tool has it: fi_pingpong 1.17 (util/pingpong.c) does not warm up
-    /// at all, fabtests' benchmarks warm up 10 iterations (`-w`), OSU 100 (10 above 8 KiB).
-    pub fn warmup_for(&self, iterations: u64) -> u64 {
-        self.warmup.unwrap_or(match self.test {
-            Test::PingPong | Test::RmaLatency { .. } => (iterations / 100).max(1000),
+    /// Warm-up round trips (messages) at `size` bytes for a run of `iterations` timed ones
+    /// (None: as many as `--duration` allows): rdmabench's own rule, 1 % of the timed round
+    /// trips but at least 1000 for a ping-pong, 10 windows for bandwidth; then at most
+    /// `WARMUP_BYTES` of messages (as OSU warms up 10 times instead of 100 above 8 KiB, so an
+    /// 8 MiB run does not spend seconds warming up) and at most the timed count itself. No
+    /// reference tool has the rule: fi_pingpong 1.17 (util/pingpong.c) does not warm up at all,
+    /// fabtests' benchmarks warm up 10 iterations (`-w`), OSU 100 (10 above 8 KiB). An explicit
+    /// `--warmup` is taken as given.
+    pub fn warmup_for(&self, iterations: Option<u64>, size: u64) -> u64 {
+        if let Some(given) = self.warmup {
+            return given;
+        }
+        let rule = match self.test {
+            Test::PingPong | Test::RmaLatency { .. } => (iterations.unwrap_or(0) / 100).max(1000),
             Test::Bandwidth { window, .. } | Test::RmaBandwidth { window, .. } => {
                 10 * window as u64
             }
-        })
+        };
+        let by_bytes = (WARMUP_BYTES / size.max(1)).max(1);
+        rule.min(by_bytes)
+            .min(iterations.unwrap_or(u64::MAX).max(1))
     }
 
     /// The choices both ends must share, as (name, value) pairs, in a fixed order so a mismatch
@@ -286,8 +345,10 @@ impl RunConfig {
                     Test::Bandwidth {
                         window,
                         bidirectional,
+                        method,
                     } => format!(
-                        "bw window {window}{}",
+                        "bw --method {} window {window}{}",
+                        method.name(),
                         if bidirectional { " bidirectional" } else { "" }
                     ),
                     Test::RmaBandwidth { window, .. } => {
@@ -331,7 +392,7 @@ impl RunConfig {
 
 /// A run's measurement choices as the matrix coordinator sends them to agents: what both ends
 /// of a pair need to build the same `RunConfig` (pinning and Ctrl-C stay each agent's own).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
     /// What to measure.
     pub test: Test,
@@ -357,6 +418,9 @@ pub struct RunSpec {
     /// Fail unless efa uses device RDMA.
     #[serde(default)]
     pub require_device_rdma: bool,
+    /// `--precision`: the client measures each size until its mean's interval is this close.
+    #[serde(default)]
+    pub precision: Option<f64>,
     /// Limit for reaching the peer and any stretch without progress, in ns.
     pub timeout_ns: u64,
 }
@@ -376,6 +440,7 @@ impl RunConfig {
             force_mr_local: self.force_mr_local,
             fabric: self.fabric,
             require_device_rdma: self.require_device_rdma,
+            precision: self.precision,
             timeout_ns: u64::try_from(self.timeout.as_nanos()).unwrap_or(u64::MAX),
         }
     }
@@ -403,9 +468,79 @@ impl RunConfig {
             fabric: spec.fabric,
             require_device_rdma: spec.require_device_rdma,
             cpu: None,
-            precision: None,
+            precision: spec.precision,
+            loop_timed: false,
             timeout: Duration::from_nanos(spec.timeout_ns),
             interrupted,
         }
+    }
+}
+
+#[cfg(test)]
+impl RunConfig {
+    /// A plain configuration for unit tests: 4-byte messages over the tcp provider, busy-poll,
+    /// nothing optional set.
+    pub(crate) fn for_tests(test: Test) -> RunConfig {
+        RunConfig {
+            test,
+            transport: TransportChoice::Fabric(ProviderChoice::Tcp),
+            api: MessageApi::Msg,
+            sizes: vec![4],
+            amount: Amount::Iterations(100),
+            warmup: None,
+            verify: false,
+            completion: Completion::BusyPoll,
+            force_mr_local: false,
+            fabric: FabricChoice::Auto,
+            require_device_rdma: false,
+            cpu: None,
+            precision: None,
+            loop_timed: false,
+            timeout: Duration::from_secs(1),
+            interrupted: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(test: Test, warmup: Option<u64>) -> RunConfig {
+        RunConfig {
+            warmup,
+            ..RunConfig::for_tests(test)
+        }
+    }
+
+    #[test]
+    fn the_warm_up_shrinks_with_the_message_size_and_never_outlasts_the_run() {
+        let pingpong = config(Test::PingPong, None);
+        // Small messages: 1 % of the run, at least 1000 round trips.
+        assert_eq!(pingpong.warmup_for(Some(1_000_000), 4), 10_000);
+        assert_eq!(pingpong.warmup_for(Some(20_000), 4), 1000);
+        assert_eq!(pingpong.warmup_for(None, 4), 1000);
+        // Large ones: at most 64 MiB each way (8 MiB: 8 round trips; 1 GiB: one).
+        assert_eq!(pingpong.warmup_for(Some(20_000), 8 << 20), 8);
+        assert_eq!(pingpong.warmup_for(None, 1 << 30), 1);
+        // Never more than the timed round trips themselves.
+        assert_eq!(pingpong.warmup_for(Some(2), 8 << 20), 2);
+        assert_eq!(pingpong.warmup_for(Some(300), 64), 300);
+        // Bandwidth: 10 windows, capped the same way.
+        let bw = config(
+            Test::Bandwidth {
+                window: 64,
+                bidirectional: false,
+                method: BandwidthMethod::Osu,
+            },
+            None,
+        );
+        assert_eq!(bw.warmup_for(Some(5000), 4096), 640);
+        assert_eq!(bw.warmup_for(Some(5000), 4 << 20), 16);
+        // What the user gives is what runs.
+        assert_eq!(
+            config(Test::PingPong, Some(5)).warmup_for(Some(2), 1 << 30),
+            5
+        );
     }
 }

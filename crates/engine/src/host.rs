@@ -2,7 +2,6 @@
 //! kernel and CPU, under which frequency governor and libfabric settings.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use rdmabench_results::HostFacts;
 
@@ -78,16 +77,16 @@ fn fi_environment() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Mean cost of one monotonic timestamp, the overhead each per-iteration sample adds.
+/// Mean cost of one monotonic timestamp as the measurement loops take it, the overhead each
+/// per-iteration sample adds.
 pub fn clock_overhead_ns() -> u64 {
-    const CALLS: u32 = 100_000;
-    let start = Instant::now();
+    const CALLS: u64 = 100_000;
+    let start = crate::measure::monotonic_ns();
     let mut last = start;
     for _ in 0..CALLS {
-        last = std::hint::black_box(Instant::now());
+        last = std::hint::black_box(crate::measure::monotonic_ns());
     }
-    let elapsed = last.duration_since(start).as_nanos();
-    u64::try_from(elapsed / u128::from(CALLS)).unwrap_or(u64::MAX)
+    last.saturating_sub(start) / CALLS
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ pub mod transport;
 mod verify;
 
 pub use config::{
-    Amount, FabricChoice, ProviderChoice, RmaOp, RunConfig, RunSpec, Test, TransportChoice,
-    DEFAULT_PORT, MAX_WINDOW, TOOL_PORTS,
+    Amount, BandwidthMethod, FabricChoice, ProviderChoice, RmaOp, RunConfig, RunSpec, Test,
+    TransportChoice, DEFAULT_PORT, MAX_WINDOW, TOOL_PORTS,
 };
 pub use error::EngineError;
 pub use measure::{run_client, run_server, validate, RunOutput};

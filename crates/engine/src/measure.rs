@@ -16,8 +16,8 @@ use rdmabench_stats::{LatencySummary, SizeMeasurement};
 
 use crate::bandwidth::{self, Shape};
 use crate::config::{
-    Amount, FabricChoice, ProviderChoice, RmaOp, RunConfig, Test, TransportChoice, MAX_SAMPLES,
-    MAX_WINDOW,
+    Amount, BandwidthMethod, FabricChoice, ProviderChoice, RmaOp, RunConfig, Test, TransportChoice,
+    MAX_SAMPLES, MAX_WINDOW,
 };
 use crate::error::EngineError;
 use crate::oob::{ControlChannel, Message};
@@ -213,17 +213,34 @@ fn prepare(
 }
 
 /// A phase's clock: one monotonic timestamp per unit, each gap pushed into the initiator's
-/// samples (the responder keeps its clock off the path).
+/// samples (the responder keeps its clock off the path). Reads CLOCK_MONOTONIC (what Instant
+/// reads) as plain nanoseconds: a lap is then one subtraction, not Instant::duration_since's
+/// checked arithmetic and a u128 conversion (about 70 instructions per round trip under
+/// callgrind).
 pub(crate) struct PhaseClock<'a> {
-    start: Instant,
-    previous: Instant,
+    start: u64,
+    previous: u64,
     samples: Option<&'a mut Vec<u64>>,
+}
+
+/// CLOCK_MONOTONIC in ns: the per-unit timestamp (its cost is `host::clock_overhead_ns`).
+#[inline]
+pub(crate) fn monotonic_ns() -> u64 {
+    use nix::time::{clock_gettime, ClockId};
+    // CLOCK_MONOTONIC cannot fail on Linux; a 0 would only make one lap saturate to 0.
+    match clock_gettime(ClockId::CLOCK_MONOTONIC) {
+        Ok(ts) => u64::try_from(ts.tv_sec())
+            .unwrap_or(0)
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(u64::try_from(ts.tv_nsec()).unwrap_or(0)),
+        Err(_) => 0,
+    }
 }
 
 impl<'a> PhaseClock<'a> {
     /// Starts the clock.
     pub(crate) fn start(samples: Option<&'a mut Vec<u64>>) -> Self {
-        let start = Instant::now();
+        let start = monotonic_ns();
         PhaseClock {
             start,
             previous: start,
@@ -232,10 +249,11 @@ impl<'a> PhaseClock<'a> {
     }
 
     /// Ends a unit (round trip or window).
+    #[inline]
     pub(crate) fn lap(&mut self) {
         if let Some(samples) = self.samples.as_deref_mut() {
-            let now = Instant::now();
-            samples.push(nanos(now.duration_since(self.previous)));
+            let now = monotonic_ns();
+            samples.push(now.saturating_sub(self.previous));
             self.previous = now;
         }
     }
@@ -245,9 +263,9 @@ impl<'a> PhaseClock<'a> {
         let end = if self.samples.is_some() {
             self.previous
         } else {
-            Instant::now()
+            monotonic_ns()
         };
-        nanos(end.duration_since(self.start))
+        end.saturating_sub(self.start)
     }
 }
 
@@ -266,8 +284,8 @@ fn measure_size(
 ) -> Result<SizeMeasurement, EngineError> {
     let per_unit = config.test.depth() as u64;
     let warmup = match config.amount {
-        Amount::Iterations(n) => config.warmup_for(n),
-        Amount::Duration(_) => config.warmup.unwrap_or_else(|| config.warmup_for(0)),
+        Amount::Iterations(n) => config.warmup_for(Some(n), size),
+        Amount::Duration(_) => config.warmup_for(None, size),
     }
     .div_ceil(per_unit);
     let first = warmup * per_unit;
@@ -290,16 +308,54 @@ fn measure_size(
                     client_phase(session, config, size, warmup, 0, Some(samples))?;
                     samples.sort_unstable();
                     let per_unit_ns = samples.get(samples.len() / 2).copied().unwrap_or(1).max(1);
-                    (nanos(d) / per_unit_ns).clamp(1, MAX_SAMPLES)
+                    let (units, total_ns) =
+                        for_duration(session, config, size, first, nanos(d), per_unit_ns, samples)?;
+                    let row = measured_row(config, size, units, warmup, first, total_ns, samples)?;
+                    return Ok(row);
                 }
             };
-            touch(samples, units);
-            let total_ns = client_phase(session, config, size, units, first, Some(samples))?;
+            let total_ns = if config.loop_timed {
+                samples.clear();
+                client_phase(session, config, size, units, first, None)?
+            } else {
+                touch(samples, units);
+                client_phase(session, config, size, units, first, Some(samples))?
+            };
             (units, total_ns, None)
         }
     };
     let row = measured_row(config, size, units, warmup, first, total_ns, samples)?;
     Ok(SizeMeasurement { quality, ..row })
+}
+
+/// `--duration`: timed units in phases until `budget_ns` of timed time has passed (or
+/// MAX_SAMPLES units). The first phase is a sixteenth of what the warm-up's `per_unit_ns` (a
+/// median) predicts, each next one half of what the rate measured so far leaves room for: on a
+/// busy machine, where the mean unit is many times the median, the clock and not the warm-up's
+/// guess ends the run. Returns the units and their total time.
+fn for_duration(
+    session: &mut Session,
+    config: &RunConfig,
+    size: u64,
+    first: u64,
+    budget_ns: u64,
+    per_unit_ns: u64,
+    samples: &mut Vec<u64>,
+) -> Result<(u64, u64), EngineError> {
+    let per_unit = config.test.depth() as u64;
+    let estimate = (budget_ns / per_unit_ns).clamp(1, MAX_SAMPLES);
+    touch(samples, estimate);
+    let (mut done, mut total_ns) = (0u64, 0u64);
+    let mut phase = estimate.div_ceil(16);
+    while total_ns < budget_ns && done < MAX_SAMPLES {
+        let units = phase.min(MAX_SAMPLES - done);
+        let timed = (!config.loop_timed).then_some(&mut *samples);
+        total_ns += client_phase(session, config, size, units, first + done * per_unit, timed)?;
+        done += units;
+        let measured_per_unit = (total_ns / done).max(1);
+        phase = (budget_ns.saturating_sub(total_ns) / measured_per_unit / 2).max(1);
+    }
+    Ok((done, total_ns))
 }
 
 /// Touches `units` sample slots now, so page faults happen before the clock starts.
@@ -373,6 +429,20 @@ fn measured_row(
             .ok_or_else(|| EngineError::Protocol("no samples were recorded".into()))
     };
     match config.test {
+        // One clock read at each end of the loop: the mean half round trip (rounded as the
+        // samples' mean is) is all there is.
+        Test::PingPong if config.loop_timed => Ok(SizeMeasurement::pingpong(
+            size,
+            units,
+            warmup,
+            total_ns,
+            LatencySummary::mean_only(
+                u64::try_from(
+                    (u128::from(total_ns) + u128::from(units)) / (2 * u128::from(units.max(1))),
+                )
+                .unwrap_or(u64::MAX),
+            ),
+        )),
         Test::PingPong | Test::RmaLatency { op: RmaOp::Write } => Ok(SizeMeasurement::pingpong(
             size,
             units,
@@ -390,23 +460,21 @@ fn measured_row(
             row.total_ns = None;
             Ok(row)
         }
-        Test::Bandwidth { .. } => Ok(bandwidth::row(
-            Shape::of(config.test).expect("a bandwidth test has a shape"),
+        Test::Bandwidth {
+            window,
+            bidirectional,
+            ..
+        } => Ok(bandwidth::row(
+            window,
+            if bidirectional { 2 } else { 1 },
             size,
             first,
             total_ns,
             samples,
         )),
-        Test::RmaBandwidth { window, .. } => Ok(bandwidth::row(
-            Shape {
-                window,
-                bidirectional: false,
-            },
-            size,
-            first,
-            total_ns,
-            samples,
-        )),
+        Test::RmaBandwidth { window, .. } => {
+            Ok(bandwidth::row(window, 1, size, first, total_ns, samples))
+        }
     }
 }
 
@@ -421,6 +489,15 @@ fn client_phase(
     if units == 0 {
         return Ok(0);
     }
+    // This end's receives go first, so that when the server has posted its own and answers
+    // Ready, both ends have: a bidirectional window can then start on both at once.
+    prepare(
+        session.transport.as_mut(),
+        config,
+        size,
+        first_iteration,
+        true,
+    )?;
     session.control.send(&Message::Phase {
         size,
         units,
@@ -440,13 +517,6 @@ fn client_phase(
     if config.interrupted.load(Ordering::Relaxed) {
         return Err(EngineError::Interrupted);
     }
-    prepare(
-        session.transport.as_mut(),
-        config,
-        size,
-        first_iteration,
-        true,
-    )?;
     let elapsed = run_phase(
         session.transport.as_mut(),
         &mut session.control,
@@ -512,6 +582,16 @@ pub fn validate(config: &RunConfig) -> Result<(), EngineError> {
             "--verify checks RMA writes in the latency test (rma --op write), where each write completes at the target; bandwidth writes complete only at the initiator: drop --verify or --bw".into(),
         ));
     }
+    if let Test::Bandwidth {
+        bidirectional: true,
+        method: BandwidthMethod::Fabtests,
+        ..
+    } = config.test
+    {
+        return Err(EngineError::InvalidParameters(
+            "--method fabtests measures one way, as fabtests' bandwidth() does (it has no bidirectional mode): drop --bidirectional, or use --method osu or perftest (ib_send_bw -b)".into(),
+        ));
+    }
     if let Test::Bandwidth { window, .. } | Test::RmaBandwidth { window, .. } = config.test {
         if !(1..=MAX_WINDOW).contains(&window) {
             return Err(EngineError::InvalidParameters(format!(
@@ -548,6 +628,18 @@ pub fn validate(config: &RunConfig) -> Result<(), EngineError> {
         return Err(EngineError::InvalidParameters(
             "--fabric efa-direct has no tagged API (FI_TAGGED): use --api msg, or --fabric efa for tagged messages".into(),
         ));
+    }
+    if config.loop_timed {
+        if config.test != Test::PingPong {
+            return Err(EngineError::InvalidParameters(
+                "--loop-timed times a ping-pong's loop as fi_pingpong does; other tests keep their per-unit samples".into(),
+            ));
+        }
+        if config.precision.is_some() {
+            return Err(EngineError::InvalidParameters(
+                "--precision judges each size by its round trips' samples, which --loop-timed does not take: drop one".into(),
+            ));
+        }
     }
     if let Some(target) = config.precision {
         if !(target > 0.0 && target < 100.0) {

@@ -124,6 +124,9 @@ pub enum Message {
 pub struct ControlChannel {
     stream: TcpStream,
     timeout: Duration,
+    /// A request the peer sent while this end was still finishing a phase (`check_alive`
+    /// keeps it): the next `receive` returns it.
+    early: Option<Message>,
 }
 
 impl ControlChannel {
@@ -138,7 +141,11 @@ impl ControlChannel {
         stream
             .set_write_timeout(Some(timeout))
             .map_err(EngineError::io("setting the control connection's timeout"))?;
-        Ok(ControlChannel { stream, timeout })
+        Ok(ControlChannel {
+            stream,
+            timeout,
+            early: None,
+        })
     }
 
     /// The underlying stream (local/peer addresses).
@@ -164,6 +171,9 @@ impl ControlChannel {
 
     /// Receives one message, waiting at most the timeout; `during` names the stage for errors.
     pub fn receive(&mut self, during: &str) -> Result<Message, EngineError> {
+        if let Some(message) = self.early.take() {
+            return Ok(message);
+        }
         let mut len = [0u8; 4];
         self.stream
             .read_exact(&mut len)
@@ -205,21 +215,28 @@ impl ControlChannel {
         result
     }
 
-    /// Non-blocking check used while spinning on the fabric: Ok if the peer is still there and
-    /// silent, an error if it closed the connection or aborted.
+    /// Non-blocking check used while spinning on the fabric: Ok if the peer is still there
+    /// (silent, or waiting with its next request), an error if it closed the connection or
+    /// aborted.
     pub fn check_alive(&mut self, during: &str) -> Result<(), EngineError> {
-        match self.poll(during)? {
-            None => Ok(()),
-            // The peer only talks between phases; anything else is a protocol error.
-            Some(other) => Err(EngineError::Protocol(format!(
-                "unexpected control message {during}: {other:?}"
-            ))),
+        if self.early.is_some() {
+            return Ok(());
         }
+        // The peer speaks between phases only, but it may finish a phase first: both ways, or
+        // when our last sends or the acknowledgement are still completing here, its next
+        // request can arrive while we wait. Keep it for `receive`; an abort is an error.
+        if let Some(message) = self.poll(during)? {
+            self.early = Some(message);
+        }
+        Ok(())
     }
 
     /// Non-blocking: the message the peer sent, None while it is silent, an error if it
     /// closed the connection or aborted.
     pub fn poll(&mut self, during: &str) -> Result<Option<Message>, EngineError> {
+        if let Some(message) = self.early.take() {
+            return Ok(Some(message));
+        }
         self.stream
             .set_nonblocking(true)
             .map_err(EngineError::io("polling the control connection"))?;
@@ -293,6 +310,42 @@ mod tests {
         a.abort("sizes differ");
         let err = b.receive("handshake").unwrap_err().to_string();
         assert!(err.contains("sizes differ"), "{err}");
+    }
+
+    #[test]
+    fn a_request_that_arrives_before_this_end_finished_its_phase_is_kept_for_later() {
+        // Both ways, the client can finish a phase while the server still completes its
+        // last sends; the client's next request must wait, not end the run.
+        let (mut client, mut server) = pair();
+        client
+            .send(&Message::Phase {
+                size: 4,
+                units: 16,
+                first_iteration: 80,
+            })
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while server.early.is_none() {
+            assert!(std::time::Instant::now() < deadline, "never arrived");
+            server.check_alive("finishing a phase").unwrap();
+        }
+        assert!(server.check_alive("finishing a phase").is_ok());
+        assert!(matches!(
+            server.receive("between phases").unwrap(),
+            Message::Phase {
+                first_iteration: 80,
+                ..
+            }
+        ));
+        // An abort is still an abort.
+        client.abort("out of memory");
+        let err = loop {
+            match server.check_alive("mid-run") {
+                Ok(()) => assert!(std::time::Instant::now() < deadline, "never arrived"),
+                Err(e) => break e.to_string(),
+            }
+        };
+        assert!(err.contains("out of memory"), "{err}");
     }
 
     #[test]

@@ -85,6 +85,11 @@ pub fn results_file(config: &RunConfig, record: RunRecord, output: RunOutput) ->
                 Test::Bandwidth { bidirectional, .. } => Some(bidirectional),
                 _ => None,
             },
+            method: match config.test {
+                Test::Bandwidth { method, .. } => Some(method.name().into()),
+                _ => None,
+            },
+            loop_timed: config.loop_timed,
         },
         endpoints: Endpoints {
             local: output.local,

@@ -468,27 +468,11 @@ fn open_client_socket(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Amount, ProviderChoice};
-    use rdmabench_fabric::{Completion, MessageApi};
-    use std::sync::atomic::AtomicBool;
 
     fn config(sizes: Vec<u64>) -> RunConfig {
         RunConfig {
-            test: crate::config::Test::PingPong,
-            transport: TransportChoice::Fabric(ProviderChoice::Tcp),
-            api: MessageApi::Msg,
             sizes,
-            amount: Amount::Iterations(100),
-            warmup: None,
-            verify: false,
-            completion: Completion::BusyPoll,
-            force_mr_local: false,
-            fabric: crate::config::FabricChoice::Auto,
-            require_device_rdma: false,
-            cpu: None,
-            precision: None,
-            timeout: Duration::from_secs(1),
-            interrupted: Arc::new(AtomicBool::new(false)),
+            ..RunConfig::for_tests(crate::config::Test::PingPong)
         }
     }
 
@@ -520,6 +504,29 @@ mod tests {
         let text = err.to_string();
         assert!(
             text.contains("sizes") && text.contains("64") && text.contains("128"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn ends_running_different_bandwidth_methods_are_told_which() {
+        let bw = |method| crate::config::Test::Bandwidth {
+            window: 64,
+            bidirectional: false,
+            method,
+        };
+        let ours = RunConfig {
+            test: bw(crate::config::BandwidthMethod::Perftest),
+            ..config(vec![4])
+        };
+        let theirs = RunConfig {
+            test: bw(crate::config::BandwidthMethod::Osu),
+            ..config(vec![4])
+        };
+        let err = check_hello(hello(&theirs, PROTOCOL_VERSION, MAGIC), &ours).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("--method perftest") && text.contains("--method osu"),
             "{text}"
         );
     }

@@ -120,6 +120,9 @@ mod tests {
         fn post_send(&mut self, _: usize, _: usize, _: &mut Watchdog) -> Result<(), EngineError> {
             Ok(())
         }
+        fn wait_send(&mut self, _: usize, _: &mut Watchdog) -> Result<(), EngineError> {
+            Ok(())
+        }
         fn wait_sends(&mut self, _: &mut Watchdog) -> Result<(), EngineError> {
             Ok(())
         }

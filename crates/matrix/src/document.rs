@@ -1,12 +1,14 @@
 //! The matrix document: what `--format json` writes and `k8s matrix` reads back, with the rule
 //! that marks outliers.
 
+use rdmabench_stats::precision::Quality;
 use serde::{Deserialize, Serialize};
 
 use crate::MatrixError;
 
-/// Version of the matrix document's layout.
-pub const MATRIX_SCHEMA_VERSION: u32 = 1;
+/// Version of the matrix document's layout: 2 added each pair's round trips and, with
+/// `--precision`, how well its mean is known (`quality`); version-1 documents read with neither.
+pub const MATRIX_SCHEMA_VERSION: u32 = 2;
 /// The `kind` of a matrix document, which tells it apart in a log full of other JSON.
 pub(crate) const MATRIX_KIND: &str = "rdmabench-matrix";
 
@@ -24,6 +26,12 @@ pub(crate) struct Pair {
     /// The provider this pair measured over (fabric transport); absent in older documents.
     #[serde(default)]
     pub(crate) provider: Option<String>,
+    /// Timed round trips (with `--precision`, as many as its interval needed).
+    #[serde(default)]
+    pub(crate) round_trips: Option<u64>,
+    /// With `--precision`: the interval reached and why the pair stopped.
+    #[serde(default)]
+    pub(crate) quality: Option<Quality>,
 }
 
 /// One size's matrix.
@@ -124,6 +132,8 @@ mod tests {
             outlier: false,
             error: mean_ns.is_none().then(|| "agent c:1 is unreachable".into()),
             provider: None,
+            round_trips: None,
+            quality: None,
         }
     }
 

@@ -24,14 +24,9 @@ pub struct MatrixRun {
     pub failed: bool,
 }
 
-fn pair_figures(rows: &[SizeMeasurement], size: u64) -> (Option<u64>, Option<u64>, Option<u64>) {
-    let row = rows.iter().find(|r| r.size_bytes == size);
-    let latency = row.and_then(|r| r.latency);
-    (
-        row.and_then(SizeMeasurement::mean_ns),
-        latency.and_then(|l| l.p50_ns),
-        latency.and_then(|l| l.p99_ns),
-    )
+/// A pair's row for `size`, if it measured one.
+fn row_of(rows: &[SizeMeasurement], size: u64) -> Option<&SizeMeasurement> {
+    rows.iter().find(|r| r.size_bytes == size)
 }
 
 /// The transport as measured: on the fabric, the providers the pairs opened (what
@@ -100,13 +95,15 @@ pub fn measure(
             let mut pairs: Vec<Pair> = outcomes
                 .iter()
                 .map(|&((i, j), ref outcome)| {
-                    let (mean_ns, p50_ns, p99_ns) = pair_figures(&outcome.results, size);
+                    let row = row_of(&outcome.results, size);
+                    let latency = row.and_then(|r| r.latency);
+                    let mean_ns = row.and_then(SizeMeasurement::mean_ns);
                     Pair {
                         client: hosts[i].clone(),
                         server: hosts[j].clone(),
                         mean_ns,
-                        p50_ns,
-                        p99_ns,
+                        p50_ns: latency.and_then(|l| l.p50_ns),
+                        p99_ns: latency.and_then(|l| l.p99_ns),
                         outlier: false,
                         error: mean_ns.is_none().then(|| {
                             outcome
@@ -115,6 +112,8 @@ pub fn measure(
                                 .unwrap_or_else(|| "no result for this size".into())
                         }),
                         provider: outcome.provider.clone(),
+                        round_trips: row.and_then(|r| r.iterations),
+                        quality: row.and_then(|r| r.quality.clone()),
                     }
                 })
                 .collect();

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use rdmabench_report::format::quote as quote_csv;
 use rdmabench_report::Format;
+use rdmabench_stats::precision::{Quality, StopReason};
 use rdmabench_stats::units::usec;
 
 use crate::document::{Matrix, Pair, SizeMatrix};
@@ -47,10 +48,13 @@ fn text(matrix: &Matrix, markdown: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}rdmabench matrix: {} hosts, {} pairs, transport {}, api {}; mean half round trip in usec, row = client, column = server, each pair measured once (both cells show it), ! = outlier{}",
+        "{}rdmabench matrix: {} hosts, {}, transport {}, api {}; mean half round trip in usec, row = client, column = server, each pair measured once (both cells show it), ! = outlier{}",
         if markdown { "" } else { "# " },
         matrix.hosts.len(),
-        matrix.sizes.first().map_or(0, |s| s.pairs.len()),
+        match matrix.sizes.first().map_or(0, |s| s.pairs.len()) {
+            1 => "1 pair".to_string(),
+            n => format!("{n} pairs"),
+        },
         matrix.transport,
         matrix.api,
         if markdown { "\n" } else { "" }
@@ -148,6 +152,9 @@ fn findings(matrix: &Matrix, size: &SizeMatrix) -> Vec<String> {
             outliers.join(", ")
         )
     });
+    if let Some(line) = precision_finding(size) {
+        lines.push(line);
+    }
     for p in size.pairs.iter().filter(|p| p.mean_ns.is_none()) {
         lines.push(format!(
             "FAILED {} <-> {}: {}",
@@ -159,15 +166,52 @@ fn findings(matrix: &Matrix, size: &SizeMatrix) -> Vec<String> {
     lines
 }
 
+/// With `--precision`: how many pairs reached the target, and those that stopped at a ceiling
+/// first, with the interval they got.
+fn precision_finding(size: &SizeMatrix) -> Option<String> {
+    let judged: Vec<(&Pair, &Quality)> = size
+        .pairs
+        .iter()
+        .filter_map(|p| p.quality.as_ref().map(|q| (p, q)))
+        .collect();
+    let target = judged.first()?.1.target_percent;
+    let short: Vec<String> = judged
+        .iter()
+        .filter(|(_, q)| q.stopped != StopReason::PrecisionReached)
+        .map(|(p, q)| {
+            let reached = q
+                .mean_ci95_percent
+                .map_or_else(|| "no interval".to_string(), |c| format!("+-{c:.2} %"));
+            format!(
+                "{} <-> {} ({reached} after {} round trips)",
+                p.client,
+                p.server,
+                p.round_trips.unwrap_or_default()
+            )
+        })
+        .collect();
+    let reached = judged.len() - short.len();
+    let mut line = format!(
+        "precision +-{target} % (mean's 95 % interval): {reached} of {} pairs reached it",
+        judged.len()
+    );
+    if !short.is_empty() {
+        let _ = write!(line, "; stopped at the ceiling first: {}", short.join(", "));
+    }
+    Some(line)
+}
+
 /// One row per size and pair, integer nanoseconds.
 fn csv(matrix: &Matrix) -> String {
-    let mut out = String::from("size_bytes,client,server,mean_ns,p50_ns,p99_ns,outlier,error\n");
+    let mut out = String::from(
+        "size_bytes,client,server,mean_ns,p50_ns,p99_ns,outlier,error,round_trips,mean_ci95_percent\n",
+    );
     let or_empty = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
     for size in &matrix.sizes {
         for p in &size.pairs {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 size.size_bytes,
                 quote_csv(&p.client),
                 quote_csv(&p.server),
@@ -175,9 +219,61 @@ fn csv(matrix: &Matrix) -> String {
                 or_empty(p.p50_ns),
                 or_empty(p.p99_ns),
                 p.outlier,
-                quote_csv(p.error.as_deref().unwrap_or_default())
+                quote_csv(p.error.as_deref().unwrap_or_default()),
+                or_empty(p.round_trips),
+                p.quality
+                    .as_ref()
+                    .and_then(|q| q.mean_ci95_percent)
+                    .map_or(String::new(), |c| format!("{c:.3}"))
             );
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::MATRIX_SCHEMA_VERSION;
+
+    #[test]
+    fn two_hosts_make_one_pair_and_the_header_says_so() {
+        let pair = Pair {
+            client: "a:1".into(),
+            server: "b:1".into(),
+            mean_ns: Some(5_000),
+            p50_ns: Some(4_000),
+            p99_ns: Some(9_000),
+            outlier: false,
+            error: None,
+            provider: Some("tcp;ofi_rxm".into()),
+            round_trips: Some(1000),
+            quality: None,
+        };
+        let matrix = Matrix {
+            schema_version: MATRIX_SCHEMA_VERSION,
+            kind: "rdmabench-matrix".into(),
+            test: "pingpong".into(),
+            transport: "fabric (tcp;ofi_rxm)".into(),
+            api: "msg".into(),
+            hosts: vec!["a:1".into(), "b:1".into()],
+            outlier_factor: 1.5,
+            sizes: vec![SizeMatrix {
+                size_bytes: 4,
+                median_ns: Some(5_000),
+                pairs: vec![pair],
+            }],
+        };
+        let table = render(&matrix, Format::Table);
+        assert!(
+            table
+                .starts_with("# rdmabench matrix: 2 hosts, 1 pair, transport fabric (tcp;ofi_rxm)"),
+            "{table}"
+        );
+        let csv = render(&matrix, Format::Csv);
+        assert!(
+            csv.ends_with("4,a:1,b:1,5000,4000,9000,false,,1000,\n"),
+            "{csv}"
+        );
+    }
 }

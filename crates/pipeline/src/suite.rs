@@ -137,6 +137,9 @@ pub struct TestSpec {
     /// bw: both ends send at once.
     #[serde(default)]
     pub bidirectional: bool,
+    /// bw: whose loop, "osu" (default), "fabtests" or "perftest" (`bw --method`).
+    #[serde(default)]
+    pub method: Option<String>,
     /// rma: "write" or "read".
     #[serde(default)]
     pub op: Option<String>,
@@ -214,6 +217,7 @@ const SUITE_TOOLS: &[&str] = &[
     "IMB-Uniband",
 ];
 const RMA_OPS: &[&str] = &["write", "read"];
+const BW_METHODS: &[&str] = &["osu", "fabtests", "perftest"];
 const TRANSPORTS: &[&str] = &["fabric", "socket"];
 const PROVIDERS: &[&str] = &["default", "efa", "verbs", "tcp", "net", "shm", "udp"];
 const APIS: &[&str] = &["msg", "tagged"];
@@ -391,6 +395,23 @@ impl TestSpec {
                     .into(),
             ));
         }
+        if let Some(method) = &self.method {
+            if self.kind != "bw" {
+                return Err(invalid(
+                    "method",
+                    method,
+                    "only kind = \"bw\" has a method (osu, fabtests, perftest)".into(),
+                ));
+            }
+            one_of(method, BW_METHODS).map_err(|p| invalid("method", method, p))?;
+            if method == "fabtests" && self.bidirectional {
+                return Err(invalid(
+                    "method",
+                    method,
+                    "fabtests' bandwidth() measures one way: drop bidirectional, or use \"osu\" or \"perftest\"".into(),
+                ));
+            }
+        }
         if self.kind != "bw" && self.bidirectional {
             return Err(invalid(
                 "bidirectional",
@@ -527,6 +548,9 @@ impl TestSpec {
         }
         if self.bidirectional {
             push("--bidirectional", None);
+        }
+        if let Some(method) = &self.method {
+            push("--method", Some(method));
         }
         options
     }
@@ -743,6 +767,38 @@ mod tests {
                 "16"
             ]
         );
+    }
+
+    #[test]
+    fn bandwidth_methods_reach_bw_and_are_refused_where_they_cannot_apply() {
+        let suite = parse(
+            "name = \"x\"\n[[test]]\nname = \"b\"\nkind = \"bw\"\nmethod = \"perftest\"\nbidirectional = true\n",
+        )
+        .unwrap();
+        let options = suite.tests[0].options(Target::Local, "net", None).join(" ");
+        assert!(
+            options.ends_with("--bidirectional --method perftest"),
+            "{options}"
+        );
+        for (fields, expected) in [
+            (
+                "kind = \"bw\"\nmethod = \"iperf\"",
+                "one of osu, fabtests, perftest",
+            ),
+            (
+                "kind = \"pingpong\"\nmethod = \"osu\"",
+                "only kind = \"bw\" has a method",
+            ),
+            (
+                "kind = \"bw\"\nmethod = \"fabtests\"\nbidirectional = true",
+                "measures one way",
+            ),
+        ] {
+            let err = parse(&format!("name = \"x\"\n[[test]]\nname = \"b\"\n{fields}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("method") && err.contains(expected), "{err}");
+        }
     }
 
     /// One suite can set efa's two fabrics side by side, rdmabench and fi_pingpong each on it.

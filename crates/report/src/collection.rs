@@ -38,7 +38,8 @@ pub struct SeriesKey {
     pub mode: Option<String>,
     /// EC2 instance type of the nodes, when known.
     pub instance_type: Option<String>,
-    /// A bandwidth test's window and direction ("window 64", "window 64 bidirectional").
+    /// A bandwidth test's method, window and direction ("osu window 64", "perftest window 128
+    /// bidirectional"); for other tools' imported bandwidth runs only the window.
     pub shape: Option<String>,
 }
 
@@ -73,7 +74,16 @@ impl SeriesKey {
                 .filter(|t| !t.is_empty()),
             shape: results.parameters.window.map(|w| {
                 let both = results.parameters.bidirectional.unwrap_or(false);
-                format!("window {w}{}", if both { " bidirectional" } else { "" })
+                let method = results
+                    .parameters
+                    .method
+                    .as_ref()
+                    .map(|m| format!("{m} "))
+                    .unwrap_or_default();
+                format!(
+                    "{method}window {w}{}",
+                    if both { " bidirectional" } else { "" }
+                )
             }),
         }
     }

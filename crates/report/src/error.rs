@@ -28,7 +28,7 @@ pub enum ReportError {
         source: std::io::Error,
     },
     /// A run directory holds nothing to report on.
-    #[error("{0} holds no *.json results files: give the directory of a run (results/<time>-<target>/) or the files themselves")]
+    #[error("{0} holds no *.json results files, nor do the directories in it: give the directory of a run (results/<time>-<target>/), the directory of runs (results/) or the files themselves")]
     EmptyDirectory(String),
     /// A results file is not one, named by its path.
     #[error("reading {path}: {source}")]

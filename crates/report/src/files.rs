@@ -32,29 +32,45 @@ fn natural_key(name: &str) -> Vec<(String, u64)> {
     key
 }
 
-/// Files as given, with each directory replaced by its *.json files in natural order.
+/// Files as given, with each directory replaced by its *.json files in natural order; a
+/// directory without any (`results/`, the parent of the runs) by those of the run directories
+/// inside it, run by run in natural order.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|e| {
-                ReportError::file(format!("reading directory {}", path.display()), e)
-            })?;
-            let mut found: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
-                .collect();
+            let mut found = json_files(path)?;
+            if found.is_empty() {
+                for run in entries(path)?.into_iter().filter(|p| p.is_dir()) {
+                    found.extend(json_files(&run)?);
+                }
+            }
             if found.is_empty() {
                 return Err(ReportError::EmptyDirectory(path.display().to_string()));
             }
-            found
-                .sort_by_key(|p| natural_key(&p.file_name().unwrap_or_default().to_string_lossy()));
             files.extend(found);
         } else {
             files.push(path.clone());
         }
     }
     Ok(files)
+}
+
+/// A directory's entries in natural order of their names.
+fn entries(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let listing = std::fs::read_dir(dir)
+        .map_err(|e| ReportError::file(format!("reading directory {}", dir.display()), e))?;
+    let mut paths: Vec<PathBuf> = listing.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort_by_key(|p| natural_key(&p.file_name().unwrap_or_default().to_string_lossy()));
+    Ok(paths)
+}
+
+/// A directory's *.json files in natural order.
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    Ok(entries(dir)?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
+        .collect())
 }
 
 /// Reads results files, naming the file in every error.
@@ -154,5 +170,44 @@ mod tests {
             names,
             ["node-2.json", "node-10.json", "pod-2.json", "pod-10.json"]
         );
+    }
+
+    #[test]
+    fn a_directory_of_runs_gives_every_runs_files_run_by_run() {
+        let results = tempfile::tempdir().unwrap();
+        for (run, file) in [
+            ("2026-12-02T10-local", "pingpong-1.json"),
+            ("2026-12-02T9-local", "pingpong-1.json"),
+            ("2026-12-02T9-local", "pingpong-2.json"),
+        ] {
+            let dir = results.path().join(run);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(file), "{}").unwrap();
+        }
+        std::fs::write(results.path().join("notes.txt"), "not a run").unwrap();
+        let names: Vec<String> = expand(&[results.path().to_path_buf()])
+            .unwrap()
+            .iter()
+            .map(|p| {
+                p.strip_prefix(results.path())
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "2026-12-02T9-local/pingpong-1.json",
+                "2026-12-02T9-local/pingpong-2.json",
+                "2026-12-02T10-local/pingpong-1.json"
+            ]
+        );
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::create_dir(empty.path().join("no-runs-here")).unwrap();
+        let err = expand(&[empty.path().to_path_buf()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nor do the directories in it"), "{err}");
     }
 }

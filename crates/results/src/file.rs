@@ -2,11 +2,21 @@
 //! configurations) goes through here, so a failure never leaves half a file behind.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `contents` to `path` through a temporary file beside it that is renamed into place;
 /// on failure the temporary file is removed and `path` is as it was.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let tmp = temporary_beside(path)?;
+    let written = std::fs::write(&tmp, contents).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// The temporary file `write_atomically` writes before renaming it to `path`.
+fn temporary_beside(path: &Path) -> io::Result<PathBuf> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -17,16 +27,26 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
             format!("{} does not name a file", path.display()),
         )
     })?;
-    let tmp = dir.join(format!(
+    Ok(dir.join(format!(
         ".{}.tmp-{}",
         file_name.to_string_lossy(),
         std::process::id()
-    ));
-    let written = std::fs::write(&tmp, contents).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    )))
+}
+
+/// Whether `write_atomically(path, ..)` can succeed, checked before a measurement so minutes
+/// of it are not thrown away at the end: the directory takes a temporary file (written and
+/// removed at once) and `path` is not a directory.
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    if path.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is a directory; name a file in it", path.display()),
+        ));
     }
-    written
+    let tmp = temporary_beside(path)?;
+    std::fs::write(&tmp, b"")?;
+    std::fs::remove_file(&tmp)
 }
 
 #[cfg(test)]

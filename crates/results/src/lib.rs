@@ -13,7 +13,7 @@ pub mod run_dir;
 
 use std::collections::BTreeMap;
 
-pub use file::write_atomically;
+pub use file::{check_writable, write_atomically};
 
 pub use rdmabench_stats::{Figure, LatencySummary, SizeMeasurement};
 use serde::{Deserialize, Serialize};
@@ -55,8 +55,9 @@ pub enum ResultsError {
 /// figures another tool printed rounded (`results[].rounded`: "size_bytes", "iterations",
 /// "total_ns", as in an imported fi_pingpong's "11k", "1k" and 10 ms time), and, for runs with
 /// `--precision`, how well each row's latency is known (`results[].quality`: the target, the 95 %
-/// intervals of the mean and median reached, batches, lag-1 autocorrelation, why it stopped);
-/// older files read with none of these recorded, so with no figure rounded.
+/// intervals of the mean and median reached, batches, lag-1 autocorrelation, why it stopped),
+/// and a bandwidth run's `parameters.method` (osu, fabtests, perftest); older files read with
+/// none of these recorded, so with no figure rounded, and an rdmabench bw run as osu's.
 pub const SCHEMA_VERSION: u32 = 5;
 /// The oldest layout this build still reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -194,6 +195,14 @@ pub struct Parameters {
     /// Bandwidth tests: whether both ends sent at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bidirectional: Option<bool>,
+    /// Bandwidth tests: whose loop kept the messages in flight ("osu", "fabtests",
+    /// "perftest"); an rdmabench bw file before schema 5 reads as "osu", the loop it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Ping-pong `--loop-timed`: the timed loop was read once at each end, as fi_pingpong
+    /// does, so the rows hold the mean and no percentiles. Written only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loop_timed: bool,
 }
 
 fn auto_fabric() -> String {
@@ -359,6 +368,10 @@ impl ResultsFile {
         if let Some(fabric) = file.fabric.as_mut().filter(|f| f.fabric_kind.is_empty()) {
             // Before version 3: only efa's `efa` fabric existed for RDM endpoints.
             fabric.fabric_kind = FabricInfo::kind_of(&fabric.provider, "");
+        }
+        if file.test == "bw" && file.tool.name == "rdmabench" && file.parameters.method.is_none() {
+            // Before version 5: rdmabench's one bandwidth loop was osu's.
+            file.parameters.method = Some("osu".into());
         }
         Ok(file)
     }

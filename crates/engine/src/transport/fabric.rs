@@ -9,7 +9,7 @@ use rdmabench_fabric::{
 use rdmabench_results::{FabricInfo, RmaEmulated};
 
 use super::{Buffers, Transport, Watchdog};
-use crate::config::{FabricChoice, ProviderChoice, RunConfig};
+use crate::config::{BandwidthMethod, FabricChoice, ProviderChoice, RunConfig, Test};
 use crate::error::EngineError;
 
 /// Providers that address peers by IP and must be told which local address to use.
@@ -324,6 +324,13 @@ impl FabricTransport {
                 api: config.api,
                 rma,
                 require_device_rdma: config.require_device_rdma,
+                inject_at_inject_size: matches!(
+                    config.test,
+                    Test::Bandwidth {
+                        method: BandwidthMethod::Fabtests,
+                        ..
+                    }
+                ),
             },
         )?;
         let rma_emulated = if rma {
@@ -393,6 +400,10 @@ impl Transport for FabricTransport {
         watchdog: &mut Watchdog,
     ) -> Result<(), EngineError> {
         Ok(self.endpoint.send(op, len, watchdog)?)
+    }
+
+    fn wait_send(&mut self, op: usize, watchdog: &mut Watchdog) -> Result<(), EngineError> {
+        Ok(self.endpoint.wait_send(op, watchdog)?)
     }
 
     fn wait_sends(&mut self, watchdog: &mut Watchdog) -> Result<(), EngineError> {

@@ -43,6 +43,8 @@ pub trait Transport {
         len: usize,
         watchdog: &mut Watchdog,
     ) -> Result<(), EngineError>;
+    /// Waits until op's send, if one was started, has completed (its buffer may be reused).
+    fn wait_send(&mut self, op: usize, watchdog: &mut Watchdog) -> Result<(), EngineError>;
     /// Waits until every started send has completed (its buffer may be reused).
     fn wait_sends(&mut self, watchdog: &mut Watchdog) -> Result<(), EngineError>;
     /// Waits for posted receive op to complete.

@@ -261,6 +261,11 @@ impl Transport for SocketTransport {
         Ok(())
     }
 
+    fn wait_send(&mut self, op: usize, watchdog: &mut Watchdog) -> Result<(), EngineError> {
+        self.check(op, 0)?;
+        self.progress_until(watchdog, |t| t.sends.iter().all(|p| p.op != op))
+    }
+
     fn wait_sends(&mut self, watchdog: &mut Watchdog) -> Result<(), EngineError> {
         self.progress_until(watchdog, |t| t.sends.is_empty())
     }

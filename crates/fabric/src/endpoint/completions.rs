@@ -11,6 +11,26 @@ impl Endpoint {
         done: impl Fn(&Self) -> bool,
     ) -> Result<(), FabricError> {
         let mut polls: u32 = 0;
+        if self.options.completion == Completion::BusyPoll {
+            // Busy polling: a tight loop around the provider's read; only a non-empty read
+            // (or an error) goes through the completion bookkeeping of poll_cq.
+            let cq = self.cq(queue);
+            // SAFETY: cq is live for the endpoint's lifetime; ops is its provider table.
+            let read = unsafe { (*(*cq).ops).read };
+            while !done(self) {
+                let buf = self.entry_buffer();
+                // SAFETY: as in poll_cq: buf has room for CQ_BATCH entries of the queue's format.
+                let ret = unsafe { read(cq, buf, CQ_BATCH) };
+                if ret != -ffi::FI_EAGAIN && self.apply_read(queue, ret)? {
+                    continue;
+                }
+                polls += 1;
+                if polls.is_multiple_of(POLLS_PER_WATCHDOG_CALL) && !watchdog() {
+                    return Err(FabricError::Abandoned);
+                }
+            }
+            return Ok(());
+        }
         while !done(self) {
             let progressed = match self.options.completion {
                 Completion::BusyPoll => self.progress(queue)?,
@@ -70,6 +90,21 @@ impl Endpoint {
         if ret == -ffi::FI_EAGAIN || (blocking && ret == -(libc::ETIMEDOUT as isize)) {
             return Ok(false);
         }
+        self.apply_read(queue, ret)
+    }
+
+    /// The entry buffer of the queues' format.
+    #[inline]
+    fn entry_buffer(&mut self) -> *mut c_void {
+        if self.options.rma {
+            self.data_entries.as_mut_ptr().cast()
+        } else {
+            self.context_entries.as_mut_ptr().cast()
+        }
+    }
+
+    /// Applies what one fi_cq_read/sread returned (not -FI_EAGAIN): its entries, or the error.
+    fn apply_read(&mut self, queue: Queue, ret: isize) -> Result<bool, FabricError> {
         if ret == -ffi::FI_EAVAIL {
             return Err(self.completion_error(queue));
         }

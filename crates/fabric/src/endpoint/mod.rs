@@ -67,6 +67,9 @@ pub struct EndpointOptions {
     /// Ask the efa provider for device RDMA (FI_OPT_EFA_USE_DEVICE_RDMA) and fail if it refuses,
     /// instead of measuring its emulation over send/recv without saying so.
     pub require_device_rdma: bool,
+    /// Inject messages of exactly the inject size too, as fabtests' bandwidth() does
+    /// (`transfer_size <= inject_size`); fi_pingpong injects only smaller ones.
+    pub inject_at_inject_size: bool,
 }
 
 /// Whether the efa provider emulates RMA over send/recv on this endpoint (fi_getopt

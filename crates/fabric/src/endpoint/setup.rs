@@ -343,6 +343,7 @@ mod tests {
                 api: MessageApi::Msg,
                 rma: false,
                 require_device_rdma: false,
+                inject_at_inject_size: false,
             },
         )
         .unwrap();

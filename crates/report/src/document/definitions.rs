@@ -29,8 +29,17 @@ const DEFINITIONS: &[Definition] = &[
         metric: Metric::Bandwidth,
         shown: "BW average, BW peak, MsgRate",
         meaning: "bytes of the timed windows / their time (MB = 10^6 B); peak = the fastest \
-                  window; both directions summed when bidirectional",
-        source: "rdmabench docs/numbers.md, How the numbers are defined",
+                  window; both directions summed when bidirectional. The series names the \
+                  method: osu = osu_bw's window of sends, wait, 1-byte acknowledgement, \
+                  receives re-posted before it; fabtests = bandwidth()'s window, 4-byte \
+                  acknowledgement, each window's receives posted only as it begins (the \
+                  sender may overrun them); perftest = ib_send_bw's sliding window of \
+                  --window sends, each slot reused as its send completes, no acknowledgement \
+                  until the end",
+        source: "rdmabench docs/engine.md, Bandwidth methods (OSU mpi/pt2pt/osu_bw.c; \
+                 fabtests/benchmarks/benchmark_shared.c bandwidth(), bw_tx_comp(), \
+                 bw_rx_comp(); perftest src/perftest_resources.c run_iter_bw(), \
+                 run_iter_bw_server())",
     },
     Definition {
         tool: "fi_pingpong",

@@ -115,6 +115,23 @@ mod tests {
     }
 
     #[test]
+    fn version_4_bandwidth_files_read_as_the_osu_method_they_ran() {
+        // Before version 5 rdmabench had one bandwidth loop, osu's, and recorded no method.
+        let mut value: serde_json::Value =
+            serde_json::from_str(&super::render(&sample::results())).unwrap();
+        value["schema_version"] = 4.into();
+        value["test"] = "bw".into();
+        value["parameters"]["window"] = 64.into();
+        assert!(value["parameters"].get("method").is_none());
+        let read = ResultsFile::from_json(&value.to_string()).unwrap();
+        assert_eq!(read.parameters.method.as_deref(), Some("osu"));
+        // Other tools' imported bandwidth runs name no rdmabench method.
+        value["tool"]["name"] = "perftest".into();
+        let read = ResultsFile::from_json(&value.to_string()).unwrap();
+        assert_eq!(read.parameters.method, None);
+    }
+
+    #[test]
     fn version_2_files_read_with_the_documented_defaults() {
         // A version-2 file: no fabric kind, RMA emulation, selection or fabric parameters.
         let mut value: serde_json::Value =

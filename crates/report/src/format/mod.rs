@@ -354,6 +354,8 @@ pub(crate) mod sample {
                 port: 18515,
                 window: None,
                 bidirectional: None,
+                method: None,
+                loop_timed: false,
             },
             endpoints: Endpoints {
                 local: host.clone(),

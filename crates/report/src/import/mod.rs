@@ -307,6 +307,8 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
             port: 0,
             window: None,
             bidirectional: None,
+            method: None,
+            loop_timed: false,
         },
         endpoints: Endpoints {
             local: HostFacts {
