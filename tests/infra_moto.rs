@@ -197,7 +197,8 @@ const RESEND_REVOKE: &str = r#"
 import sys, boto3, requests
 ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
                    aws_access_key_id="testing", aws_secret_access_key="testing")
-vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+# The region's default VPC, which moto creates: no address of our own is named.
+vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
 group = ec2.create_security_group(GroupName="resent", Description="d", VpcId=vpc)["GroupId"]
 sent = []
 ec2.meta.events.register("before-send.ec2.RevokeSecurityGroupEgress",
