@@ -412,6 +412,9 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit, loop_timed: bool) -> 
         for note in precision_shortfalls(&results.results) {
             eprintln!("rdmabench: {note}");
         }
+        if let Some(warning) = rdmabench_stats::noise_warning(&results.results) {
+            eprintln!("rdmabench: warning: {warning}");
+        }
         let measured = results.results.len();
         runs.push(LoadedRun {
             source: format!("repetition {repetition}"),
@@ -445,7 +448,7 @@ fn precision_shortfalls(rows: &[rdmabench_stats::SizeMeasurement]) -> Vec<String
     };
     rows.iter()
         .filter_map(|row| {
-            let q = row.quality.as_ref()?;
+            let q = row.quality.as_ref()?.precision.as_ref()?;
             let ceiling = match q.stopped {
                 StopReason::PrecisionReached => return None,
                 StopReason::IterationCeiling => "the iteration ceiling (--iters)",
@@ -524,7 +527,8 @@ fn render_runs(mut runs: Vec<LoadedRun>, format: FormatArg, unit: BandwidthUnit)
         let run = runs.pop().expect("one run");
         return Ok(render(&run.results, report_format(format), unit));
     }
-    let mut report = Report::build(runs, None).context("summarising the repetitions")?;
+    let mut report =
+        Report::build(runs, None, Default::default()).context("summarising the repetitions")?;
     report.bandwidth_unit = unit;
     Ok(report.render(report_format(format).into()))
 }

@@ -283,7 +283,10 @@ fn measure(config: &StackConfig, cluster: &ClusterArgs, args: &K8sRunArgs) -> Re
             run.run_dir.display()
         );
     } else {
-        let mut report = rdmabench_report::files::report_for_run_dir(&run.run_dir)?;
+        let mut report = rdmabench_report::files::report_for_run_dir(
+            &run.run_dir,
+            rdmabench_report::collection::Statistic::default(),
+        )?;
         report.notes.extend(failure.iter().map(stopped_early));
         rdmabench_report::files::write_run_reports(&run.run_dir, &report)?;
         eprintln!(

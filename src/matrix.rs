@@ -25,6 +25,7 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
         hosts,
         &config,
         args.outlier_factor,
+        args.metric.statistic(),
         limit,
         &interrupted,
         &mut |line| eprintln!("rdmabench: {line}"),

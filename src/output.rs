@@ -47,9 +47,13 @@ pub fn emit_measured(text: &str, path: Option<&Path>) -> Result<()> {
 }
 
 /// Writes report.md, report.html and plots/ beside a run's results in `dir` (with `notes`, e.g.
-/// what was skipped) and prints the report on stdout.
-pub fn run_report(dir: &Path, notes: &[String]) -> Result<()> {
-    let mut report = rdmabench_report::files::report_for_run_dir(dir)?;
+/// what was skipped) and prints the report on stdout; comparisons use `statistic`.
+pub fn run_report(
+    dir: &Path,
+    notes: &[String],
+    statistic: rdmabench_report::collection::Statistic,
+) -> Result<()> {
+    let mut report = rdmabench_report::files::report_for_run_dir(dir, statistic)?;
     report.notes.extend(notes.iter().cloned());
     let html = rdmabench_report::files::write_run_reports(dir, &report)?;
     emit(&report.render(rdmabench_report::ReportFormat::Table), None)?;

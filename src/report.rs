@@ -10,7 +10,11 @@ use crate::output::emit;
 /// Runs `rdmabench report`; returns the exit code.
 pub fn run(args: &ReportArgs) -> Result<i32> {
     let files = expand(&args.files)?;
-    let report = Report::build(load(&files)?, args.baseline.as_deref())?;
+    let report = Report::build(
+        load(&files)?,
+        args.baseline.as_deref(),
+        args.metric.statistic(),
+    )?;
     let format = match args.format {
         ReportFormatArg::Table => ReportFormat::Table,
         ReportFormatArg::Markdown => ReportFormat::Markdown,

@@ -74,7 +74,7 @@ fn run_local(
         );
         return Ok(if code == 0 { 1 } else { code });
     }
-    run_report(&done.dir, &done.skipped)?;
+    run_report(&done.dir, &done.skipped, args.metric.statistic())?;
     for failure in &done.failures {
         eprintln!("error: {failure}");
     }

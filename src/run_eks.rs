@@ -6,16 +6,40 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use rdmabench_infra::stack::up::UpOptions;
+use rdmabench_infra::stack::Console;
+use rdmabench_infra::InfraError;
 use rdmabench_k8s::access::ClusterChoice;
 use rdmabench_k8s::orchestrate::Progress;
 use rdmabench_pipeline::eks_run::{run_eks as run_suite, EksFrontend, EksRun};
 use rdmabench_pipeline::{BoxError, PipelineError, Suite};
+use rdmabench_report::collection::Statistic;
 
 use crate::cli::RunArgs;
 use crate::infra::Terminal;
 use crate::interrupt::EXIT_INTERRUPTED;
 
-impl EksFrontend for Terminal {
+/// The user at the terminal of `run --target eks`: the infra commands' console, and the
+/// statistic the run's report compares on.
+struct EksTerminal {
+    console: Terminal,
+    statistic: Statistic,
+}
+
+impl Console for EksTerminal {
+    fn progress(&mut self, line: &str) {
+        self.console.progress(line);
+    }
+
+    fn show(&mut self, text: &str) {
+        self.console.show(text);
+    }
+
+    fn confirm(&mut self, question: &str) -> Result<bool, InfraError> {
+        self.console.confirm(question)
+    }
+}
+
+impl EksFrontend for EksTerminal {
     fn remote_options(&self, kind: &str, options: &[String]) -> Result<Vec<String>, BoxError> {
         crate::bench::remote_options(kind, options).map_err(Into::into)
     }
@@ -25,7 +49,7 @@ impl EksFrontend for Terminal {
     }
 
     fn report(&mut self, dir: &Path, notes: &[String]) -> Result<(), BoxError> {
-        crate::output::run_report(dir, notes).map_err(Into::into)
+        crate::output::run_report(dir, notes, self.statistic).map_err(Into::into)
     }
 }
 
@@ -53,7 +77,11 @@ pub fn run_eks(args: &RunArgs, suite: &Suite, suite_text: &str) -> Result<i32> {
         down_after: args.down_after,
     };
     let interrupted = crate::interrupt::flag()?;
-    let done = match run_suite(&run, &interrupted, &mut Terminal { yes: args.yes }) {
+    let mut terminal = EksTerminal {
+        console: Terminal { yes: args.yes },
+        statistic: args.metric.statistic(),
+    };
+    let done = match run_suite(&run, &interrupted, &mut terminal) {
         Err(PipelineError::DownAfter { source, failure }) => {
             if let Some(failure) = failure {
                 eprintln!("error: {:#}", anyhow::Error::new(*failure));

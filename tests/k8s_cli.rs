@@ -189,7 +189,7 @@ fn node_then_pod_mode_results_are_stored_and_nothing_is_left_running() {
         let text =
             std::fs::read_to_string(run_dirs[0].join(format!("pingpong-{mode}-1.json"))).unwrap();
         let results: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(results["schema_version"], 5);
+        assert_eq!(results["schema_version"], rdmabench_results::SCHEMA_VERSION);
         let placement = &results["placement"];
         assert_eq!(placement["efa_devices"], "device-plugin");
         assert_eq!(placement["network_policy"]["enforcing"], false);

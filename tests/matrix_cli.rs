@@ -186,9 +186,9 @@ fn precision_reaches_every_pair_and_the_matrix_names_the_pairs_that_fell_short()
         "--format",
         "json",
     ]));
-    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(doc["schema_version"], 3);
     for pair in doc["sizes"][0]["pairs"].as_array().unwrap() {
-        let quality = &pair["quality"];
+        let quality = &pair["quality"]["precision"];
         assert_eq!(quality["target_percent"], 50.0, "{pair}");
         let round_trips = pair["round_trips"].as_u64().unwrap();
         match quality["stopped"].as_str() {

@@ -725,7 +725,7 @@ fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
     let loose = precise("90%", "200k");
     assert!(loose.status.success(), "{}", stderr(&loose));
     for row in json(&loose)["results"].as_array().unwrap() {
-        let quality = &row["quality"];
+        let quality = &row["quality"]["precision"];
         assert_eq!(quality["stopped"], "precision_reached", "{row}");
         assert!(quality["mean_ci95_percent"].as_f64().unwrap() <= 90.0);
         assert!(
@@ -741,7 +741,10 @@ fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
     let strict = precise("0.001%", "2000");
     assert!(strict.status.success(), "{}", stderr(&strict));
     for row in json(&strict)["results"].as_array().unwrap() {
-        assert_eq!(row["quality"]["stopped"], "iteration_ceiling", "{row}");
+        assert_eq!(
+            row["quality"]["precision"]["stopped"], "iteration_ceiling",
+            "{row}"
+        );
         assert_eq!(row["iterations"], 2000);
     }
     let said = stderr(&strict);
@@ -884,5 +887,93 @@ fn a_precision_that_cannot_work_is_refused() {
             "100%",
         ],
         "expected a percentage above 0 and below 100",
+    );
+}
+
+/// Processes spinning on given CPUs for as long as the guard lives: a busy host made on purpose.
+struct BusyCpus(Vec<Child>);
+
+impl BusyCpus {
+    fn on(cpus: &[&str]) -> BusyCpus {
+        BusyCpus(
+            cpus.iter()
+                .map(|cpu| {
+                    Command::new("taskset")
+                        .args(["-c", cpu, "sh", "-c", "while :; do :; done"])
+                        .stdout(Stdio::null())
+                        .spawn()
+                        .expect("taskset (util-linux) starts a busy loop")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for BusyCpus {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A run on CPUs that busy loops also want is flagged as noisy, in the results file's
+/// `quality` (with the host counts behind it) and in a warning that says what to do; the
+/// report marks the sizes. No test asserts that this machine is quiet.
+#[test]
+fn a_run_on_busy_cpus_is_flagged_as_noisy_and_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("noisy.json");
+    let out = {
+        let _busy = BusyCpus::on(&["0", "1"]);
+        run(&[
+            "pingpong",
+            "--local",
+            "--transport",
+            "socket",
+            "--cpu",
+            "0,1",
+            "--sizes",
+            "4",
+            "--iters",
+            "3000",
+            "--format",
+            "json",
+            "--output",
+            file.to_str().unwrap(),
+        ])
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let quality = &doc["results"][0]["quality"];
+    let signs: Vec<&str> = quality["noise"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["sign"].as_str().unwrap())
+        .collect();
+    assert!(
+        signs.contains(&"descheduled"),
+        "a busy loop on its CPU deschedules the client: {quality}"
+    );
+    assert!(
+        quality["host"]["involuntary_context_switches"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains("warning: 1 of 1 sizes were measured with signs of noise")
+            && said.contains("descheduled")
+            && said.contains("--cpu A,B"),
+        "{said}"
+    );
+    let report = run(&["report", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        text.contains("descheduled") && text.contains("Noise: the sizes marked"),
+        "{text}"
     );
 }

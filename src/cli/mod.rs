@@ -162,6 +162,9 @@ pub struct RunArgs {
     /// eks: limit for a pod to be scheduled and started (includes pulling the image).
     #[arg(long, default_value = "10m")]
     pub start_timeout: String,
+    /// Latency statistic the report's comparisons use (means where a side prints no other).
+    #[arg(long, value_enum, default_value_t = MetricArg::Median)]
+    pub metric: MetricArg,
     /// eks: how to reach the cluster (default: the stack's, with EKS tokens).
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -197,6 +200,32 @@ pub struct ReportArgs {
     /// Also write every chart as SVG and PNG files into DIR.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+    /// Latency statistic the comparisons use (means where a side prints no other).
+    #[arg(long, value_enum, default_value_t = MetricArg::Median)]
+    pub metric: MetricArg,
+}
+
+/// `--metric`: which latency statistic comparisons and outlier rules use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricArg {
+    /// The mean half round trip (the seed table's usec): moved by every stall.
+    Mean,
+    /// The median half round trip: robust against a busy host's outliers.
+    Median,
+    /// The 99th percentile: the tail.
+    P99,
+}
+
+impl MetricArg {
+    /// The report's statistic.
+    pub fn statistic(self) -> rdmabench_report::collection::Statistic {
+        use rdmabench_report::collection::Statistic;
+        match self {
+            MetricArg::Mean => Statistic::Mean,
+            MetricArg::Median => Statistic::Median,
+            MetricArg::P99 => Statistic::P99,
+        }
+    }
 }
 
 /// Tools whose output `import` reads.
@@ -503,9 +532,12 @@ pub struct MatrixArgs {
     /// Read more agents from FILE, one per line (`#` starts a comment).
     #[arg(long, value_name = "FILE")]
     pub hosts_file: Option<PathBuf>,
-    /// A pair whose mean is more than this many times the median pair's is an outlier.
+    /// A pair whose --metric is more than this many times the median pair's is an outlier.
     #[arg(long, default_value_t = 1.5)]
     pub outlier_factor: f64,
+    /// Latency statistic the cells and the outlier rule use.
+    #[arg(long, value_enum, default_value_t = MetricArg::Median)]
+    pub metric: MetricArg,
     /// Limit for one pair's measurement, from the request to its results.
     #[arg(long, default_value = "5m")]
     pub limit: String,

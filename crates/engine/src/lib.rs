@@ -8,6 +8,7 @@ pub mod config;
 pub mod efa;
 pub mod error;
 pub mod host;
+mod interference;
 pub mod measure;
 pub mod numa;
 pub mod oob;

@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use rdmabench_fabric::{Library, MessageApi};
 use rdmabench_results::{FabricInfo, HostFacts};
-use rdmabench_stats::precision::{self, Quality, StopReason};
-use rdmabench_stats::{LatencySummary, SizeMeasurement};
+use rdmabench_stats::precision::{self, Precision, StopReason};
+use rdmabench_stats::{LatencySummary, Quality, SizeMeasurement};
 
 use crate::bandwidth::{self, Shape};
 use crate::config::{
@@ -20,6 +20,7 @@ use crate::config::{
     MAX_SAMPLES, MAX_WINDOW,
 };
 use crate::error::EngineError;
+use crate::interference::HostSample;
 use crate::oob::{ControlChannel, Message};
 use crate::pingpong;
 use crate::rma;
@@ -275,7 +276,7 @@ pub(crate) fn nanos(d: std::time::Duration) -> u64 {
 }
 
 /// Client: one size = a warm-up phase, then the timed phase, in units of round trips
-/// (ping-pong) or windows (bandwidth).
+/// (ping-pong) or windows (bandwidth), with what the host did during the timed phase.
 fn measure_size(
     session: &mut Session,
     config: &RunConfig,
@@ -283,37 +284,31 @@ fn measure_size(
     samples: &mut Vec<u64>,
 ) -> Result<SizeMeasurement, EngineError> {
     let per_unit = config.test.depth() as u64;
-    let warmup = match config.amount {
-        Amount::Iterations(n) => config.warmup_for(Some(n), size),
-        Amount::Duration(_) => config.warmup_for(None, size),
-    }
-    .div_ceil(per_unit);
+    let iterations = match config.amount {
+        Amount::Iterations(n) => Some(n),
+        Amount::Duration(_) => None,
+    };
+    let warmup = config.warmup_for(iterations, size).div_ceil(per_unit);
     let first = warmup * per_unit;
-    let (units, total_ns, quality) = match config.precision {
-        Some(target) => {
-            client_phase(session, config, size, warmup, 0, None)?;
-            to_precision(session, config, size, first, target, samples)?
+    // --duration sizes its first timed phase from the warm-up's median unit.
+    samples.clear();
+    let warmup_samples =
+        (iterations.is_none() && config.precision.is_none()).then_some(&mut *samples);
+    client_phase(session, config, size, warmup, 0, warmup_samples)?;
+    let host = HostSample::now();
+    let (units, total_ns, precision) = match (config.precision, config.amount) {
+        (Some(target), _) => to_precision(session, config, size, first, target, samples)?,
+        (None, Amount::Duration(d)) => {
+            // The median warm-up unit, not the mean: the first one can carry a provider's lazy
+            // connection setup (tens of ms for tcp;ofi_rxm), which would shrink the count.
+            samples.sort_unstable();
+            let per_unit_ns = samples.get(samples.len() / 2).copied().unwrap_or(1).max(1);
+            let (units, total_ns) =
+                for_duration(session, config, size, first, nanos(d), per_unit_ns, samples)?;
+            (units, total_ns, None)
         }
-        None => {
-            let units = match config.amount {
-                Amount::Iterations(n) => {
-                    client_phase(session, config, size, warmup, 0, None)?;
-                    n.div_ceil(per_unit).max(1)
-                }
-                Amount::Duration(d) => {
-                    // The median warm-up unit, not the mean: the first one can carry a
-                    // provider's lazy connection setup (tens of ms for tcp;ofi_rxm), which
-                    // would shrink the count.
-                    samples.clear();
-                    client_phase(session, config, size, warmup, 0, Some(samples))?;
-                    samples.sort_unstable();
-                    let per_unit_ns = samples.get(samples.len() / 2).copied().unwrap_or(1).max(1);
-                    let (units, total_ns) =
-                        for_duration(session, config, size, first, nanos(d), per_unit_ns, samples)?;
-                    let row = measured_row(config, size, units, warmup, first, total_ns, samples)?;
-                    return Ok(row);
-                }
-            };
+        (None, Amount::Iterations(n)) => {
+            let units = n.div_ceil(per_unit).max(1);
             let total_ns = if config.loop_timed {
                 samples.clear();
                 client_phase(session, config, size, units, first, None)?
@@ -324,8 +319,13 @@ fn measure_size(
             (units, total_ns, None)
         }
     };
+    let host = host.since();
     let row = measured_row(config, size, units, warmup, first, total_ns, samples)?;
-    Ok(SizeMeasurement { quality, ..row })
+    let quality = Quality::measured(row.latency.as_ref(), Some(host), precision);
+    Ok(SizeMeasurement {
+        quality: Some(quality),
+        ..row
+    })
 }
 
 /// `--duration`: timed units in phases until `budget_ns` of timed time has passed (or
@@ -368,7 +368,7 @@ fn touch(samples: &mut Vec<u64>, units: u64) {
 /// Timed round trips in phases that grow by half of what was measured, until the mean's 95 %
 /// interval is within `target` percent (rdmabench_stats::precision) or the ceiling (`--iters`,
 /// or `--duration` of timed time) comes first. Returns the round trips, their total time and
-/// the quality record.
+/// the precision record.
 fn to_precision(
     session: &mut Session,
     config: &RunConfig,
@@ -376,7 +376,7 @@ fn to_precision(
     first: u64,
     target: f64,
     samples: &mut Vec<u64>,
-) -> Result<(u64, u64, Option<Quality>), EngineError> {
+) -> Result<(u64, u64, Option<Precision>), EngineError> {
     let (ceiling, time_ceiling) = match config.amount {
         Amount::Iterations(n) => (n.clamp(1, MAX_SAMPLES), None),
         Amount::Duration(d) => (MAX_SAMPLES, Some(nanos(d))),
@@ -396,8 +396,8 @@ fn to_precision(
             _ => None,
         };
         if let Some(stopped) = stopped {
-            let quality = assessment.map_or_else(
-                || Quality {
+            let precision = assessment.map_or_else(
+                || Precision {
                     target_percent: target,
                     mean_ci95_percent: None,
                     median_ci95_percent: None,
@@ -406,9 +406,9 @@ fn to_precision(
                     lag1_autocorrelation: 0.0,
                     stopped,
                 },
-                |a| Quality::new(target, &a, stopped),
+                |a| Precision::new(target, &a, stopped),
             );
-            return Ok((done, total_ns, Some(quality)));
+            return Ok((done, total_ns, Some(precision)));
         }
         phase = phase.max(done / 2);
     }

@@ -1,14 +1,18 @@
 //! The matrix document: what `--format json` writes and `k8s matrix` reads back, with the rule
 //! that marks outliers.
 
-use rdmabench_stats::precision::Quality;
+use rdmabench_report::collection::Statistic;
+use rdmabench_stats::Quality;
 use serde::{Deserialize, Serialize};
 
 use crate::MatrixError;
 
 /// Version of the matrix document's layout: 2 added each pair's round trips and, with
 /// `--precision`, how well its mean is known (`quality`); version-1 documents read with neither.
-pub const MATRIX_SCHEMA_VERSION: u32 = 2;
+/// 3 added the statistic the outlier rule compares (`metric`, the median by default; older
+/// documents compared means) and made each pair's `quality` the results file's (signs of noise,
+/// host counts, the precision record under `precision`); version-2 qualities read as records.
+pub const MATRIX_SCHEMA_VERSION: u32 = 3;
 /// The `kind` of a matrix document, which tells it apart in a log full of other JSON.
 pub(crate) const MATRIX_KIND: &str = "rdmabench-matrix";
 
@@ -20,7 +24,7 @@ pub(crate) struct Pair {
     pub(crate) mean_ns: Option<u64>,
     pub(crate) p50_ns: Option<u64>,
     pub(crate) p99_ns: Option<u64>,
-    /// Mean above outlier_factor x the median pair.
+    /// The matrix's statistic above outlier_factor x the median pair's.
     pub(crate) outlier: bool,
     pub(crate) error: Option<String>,
     /// The provider this pair measured over (fabric transport); absent in older documents.
@@ -29,16 +33,32 @@ pub(crate) struct Pair {
     /// Timed round trips (with `--precision`, as many as its interval needed).
     #[serde(default)]
     pub(crate) round_trips: Option<u64>,
-    /// With `--precision`: the interval reached and why the pair stopped.
+    /// Signs of noise, host counts and, with `--precision`, the interval reached.
     #[serde(default)]
     pub(crate) quality: Option<Quality>,
+}
+
+impl Pair {
+    /// The pair's figure for `metric` (None when it failed).
+    pub(crate) fn figure(&self, metric: Statistic) -> Option<u64> {
+        match metric {
+            Statistic::Mean => self.mean_ns,
+            Statistic::Median => self.p50_ns,
+            Statistic::P99 => self.p99_ns,
+        }
+    }
+
+    /// Whether the pair was measured with signs of noise.
+    pub(crate) fn is_noisy(&self) -> bool {
+        self.quality.as_ref().is_some_and(Quality::is_noisy)
+    }
 }
 
 /// One size's matrix.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SizeMatrix {
     pub(crate) size_bytes: u64,
-    /// Median of the measured pairs' means.
+    /// Median of the measured pairs' figures (the matrix's `metric`).
     pub(crate) median_ns: Option<u64>,
     pub(crate) pairs: Vec<Pair>,
 }
@@ -54,7 +74,15 @@ pub struct Matrix {
     pub(crate) api: String,
     pub(crate) hosts: Vec<String>,
     pub(crate) outlier_factor: f64,
+    /// What the outlier rule and the cells compare; documents before version 3 used means.
+    #[serde(default = "means_before_version_3")]
+    pub(crate) metric: Statistic,
     pub(crate) sizes: Vec<SizeMatrix>,
+}
+
+/// The statistic of documents written before `metric` existed.
+fn means_before_version_3() -> Statistic {
+    Statistic::Mean
 }
 
 impl Matrix {
@@ -103,17 +131,17 @@ impl Matrix {
     }
 }
 
-/// Marks the outliers of one size and returns the median pair's mean.
-pub(crate) fn mark_outliers(pairs: &mut [Pair], factor: f64) -> Option<u64> {
-    let means: Vec<u64> = pairs.iter().filter_map(|p| p.mean_ns).collect();
-    if means.is_empty() {
+/// Marks the outliers of one size on `metric` and returns the median pair's figure.
+pub(crate) fn mark_outliers(pairs: &mut [Pair], factor: f64, metric: Statistic) -> Option<u64> {
+    let figures: Vec<u64> = pairs.iter().filter_map(|p| p.figure(metric)).collect();
+    if figures.is_empty() {
         return None;
     }
-    let median = rdmabench_report::collection::median(&means);
+    let median = rdmabench_report::collection::median(&figures);
     for pair in pairs.iter_mut() {
         pair.outlier = pair
-            .mean_ns
-            .is_some_and(|mean| mean as f64 > factor * median as f64);
+            .figure(metric)
+            .is_some_and(|figure| figure as f64 > factor * median as f64);
     }
     Some(median)
 }
@@ -146,9 +174,29 @@ mod tests {
             pair("a:1", "d:1", Some(10_500)),
             pair("b:1", "d:1", None),
         ];
-        assert_eq!(mark_outliers(&mut pairs, 1.5), Some(10_750));
+        assert_eq!(
+            mark_outliers(&mut pairs, 1.5, Statistic::Mean),
+            Some(10_750)
+        );
         let outliers: Vec<bool> = pairs.iter().map(|p| p.outlier).collect();
         assert_eq!(outliers, [false, false, true, false, false]);
+    }
+
+    #[test]
+    fn the_median_rule_flags_a_slow_path_not_a_descheduled_run() {
+        // The busy matrix: one pair's mean 513 us over a median of 0.35 us.
+        let mut pairs = vec![
+            pair("a:1", "b:1", Some(350)),
+            pair("a:1", "c:1", Some(360)),
+            pair("b:1", "c:1", Some(900)),
+        ];
+        pairs[0].mean_ns = Some(513_000);
+        assert_eq!(mark_outliers(&mut pairs, 1.5, Statistic::Median), Some(360));
+        let outliers: Vec<bool> = pairs.iter().map(|p| p.outlier).collect();
+        assert_eq!(outliers, [false, false, true], "the slow path is b <-> c");
+        mark_outliers(&mut pairs, 1.5, Statistic::Mean);
+        let outliers: Vec<bool> = pairs.iter().map(|p| p.outlier).collect();
+        assert_eq!(outliers, [true, false, false], "means blame the noise");
     }
 
     #[test]
@@ -161,6 +209,7 @@ mod tests {
             api: "msg".into(),
             hosts: vec!["a:1".into(), "b:1".into()],
             outlier_factor: 1.5,
+            metric: Statistic::Median,
             sizes: vec![SizeMatrix {
                 size_bytes: 4,
                 median_ns: Some(1000),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rdmabench_engine::agent::{measure_pair, PairOutcome};
 use rdmabench_engine::{RunConfig, TransportChoice};
+use rdmabench_report::collection::Statistic;
 use rdmabench_stats::SizeMeasurement;
 
 use crate::document::{
@@ -53,12 +54,13 @@ fn transport_used(
 }
 
 /// Measures ping-pong between every pair of `hosts` (agents) as `config` says, each pair within
-/// `limit`; a pair whose mean is above `outlier_factor` x the median pair's is an outlier.
+/// `limit`; a pair whose `metric` is above `outlier_factor` x the median pair's is an outlier.
 /// `progress` hears each pair as it starts and fails.
 pub fn measure(
     hosts: Vec<String>,
     config: &RunConfig,
     outlier_factor: f64,
+    metric: Statistic,
     limit: Duration,
     interrupted: &Arc<AtomicBool>,
     progress: &mut dyn FnMut(&str),
@@ -117,7 +119,7 @@ pub fn measure(
                     }
                 })
                 .collect();
-            let median_ns = mark_outliers(&mut pairs, outlier_factor);
+            let median_ns = mark_outliers(&mut pairs, outlier_factor, metric);
             SizeMatrix {
                 size_bytes: size,
                 median_ns,
@@ -135,6 +137,7 @@ pub fn measure(
         api: if spec.tagged { "tagged" } else { "msg" }.into(),
         hosts,
         outlier_factor,
+        metric,
         sizes,
     };
     Ok(MatrixRun {

@@ -4,10 +4,13 @@
 
 use std::fmt::Write;
 
+use rdmabench_report::collection::Statistic;
 use rdmabench_report::format::quote as quote_csv;
 use rdmabench_report::Format;
-use rdmabench_stats::precision::{Quality, StopReason};
+use rdmabench_stats::precision::{Precision, StopReason};
+use rdmabench_stats::quality::ADVICE;
 use rdmabench_stats::units::usec;
+use rdmabench_stats::NoiseFlag;
 
 use crate::document::{Matrix, Pair, SizeMatrix};
 
@@ -31,14 +34,19 @@ fn find<'a>(pairs: &'a [Pair], a: &str, b: &str) -> Option<&'a Pair> {
         .find(|p| (p.client == a && p.server == b) || (p.client == b && p.server == a))
 }
 
-fn cell(pair: Option<&Pair>) -> String {
-    match pair {
-        None => "-".into(),
-        Some(p) => match p.mean_ns {
-            Some(mean) if p.outlier => format!("{}!", usec(mean)),
-            Some(mean) => usec(mean),
-            None => "FAIL".into(),
-        },
+/// A pair's cell: its figure, `!` when an outlier, `~` when measured with signs of noise.
+fn cell(pair: Option<&Pair>, metric: Statistic) -> String {
+    let Some(p) = pair else {
+        return "-".into();
+    };
+    match p.figure(metric) {
+        Some(figure) => format!(
+            "{}{}{}",
+            usec(figure),
+            if p.outlier { "!" } else { "" },
+            if p.is_noisy() { "~" } else { "" }
+        ),
+        None => "FAIL".into(),
     }
 }
 
@@ -48,7 +56,7 @@ fn text(matrix: &Matrix, markdown: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{}rdmabench matrix: {} hosts, {}, transport {}, api {}; mean half round trip in usec, row = client, column = server, each pair measured once (both cells show it), ! = outlier{}",
+        "{}rdmabench matrix: {} hosts, {}, transport {}, api {}; {} half round trip in usec, row = client, column = server, each pair measured once (both cells show it), ! = outlier, ~ = noisy{}",
         if markdown { "" } else { "# " },
         matrix.hosts.len(),
         match matrix.sizes.first().map_or(0, |s| s.pairs.len()) {
@@ -57,6 +65,7 @@ fn text(matrix: &Matrix, markdown: bool) -> String {
         },
         matrix.transport,
         matrix.api,
+        matrix.metric.name(),
         if markdown { "\n" } else { "" }
     );
     for size in &matrix.sizes {
@@ -72,7 +81,7 @@ fn text(matrix: &Matrix, markdown: bool) -> String {
                         if row == column {
                             "-".into()
                         } else {
-                            cell(find(&size.pairs, row, column))
+                            cell(find(&size.pairs, row, column), matrix.metric)
                         }
                     }))
                     .collect()
@@ -114,11 +123,20 @@ fn text(matrix: &Matrix, markdown: bool) -> String {
 /// What a reader must see under a size's matrix.
 fn findings(matrix: &Matrix, size: &SizeMatrix) -> Vec<String> {
     let mut lines = Vec::new();
+    let metric = matrix.metric;
     if let Some(median) = size.median_ns {
-        lines.push(format!("median pair: {} usec", usec(median)));
+        lines.push(format!(
+            "median pair: {} usec ({})",
+            usec(median),
+            metric.name()
+        ));
     }
-    let mut measured: Vec<&Pair> = size.pairs.iter().filter(|p| p.mean_ns.is_some()).collect();
-    measured.sort_by_key(|p| std::cmp::Reverse(p.mean_ns));
+    let mut measured: Vec<&Pair> = size
+        .pairs
+        .iter()
+        .filter(|p| p.figure(metric).is_some())
+        .collect();
+    measured.sort_by_key(|p| std::cmp::Reverse(p.figure(metric)));
     let slowest: Vec<String> = measured
         .iter()
         .take(SLOWEST_SHOWN)
@@ -127,7 +145,7 @@ fn findings(matrix: &Matrix, size: &SizeMatrix) -> Vec<String> {
                 "{} <-> {} {} usec",
                 p.client,
                 p.server,
-                p.mean_ns.map(usec).unwrap_or_default()
+                p.figure(metric).map(usec).unwrap_or_default()
             )
         })
         .collect();
@@ -152,6 +170,25 @@ fn findings(matrix: &Matrix, size: &SizeMatrix) -> Vec<String> {
             outliers.join(", ")
         )
     });
+    let noisy: Vec<String> = size
+        .pairs
+        .iter()
+        .filter(|p| p.is_noisy())
+        .map(|p| {
+            let signs: Vec<String> = p
+                .quality
+                .iter()
+                .flat_map(|q| q.noise.iter().map(NoiseFlag::describe))
+                .collect();
+            format!("{} <-> {} ({})", p.client, p.server, signs.join(", "))
+        })
+        .collect();
+    if !noisy.is_empty() {
+        lines.push(format!(
+            "NOISY (~): {}; their figures may be the host's: {ADVICE}",
+            noisy.join(", ")
+        ));
+    }
     if let Some(line) = precision_finding(size) {
         lines.push(line);
     }
@@ -169,10 +206,10 @@ fn findings(matrix: &Matrix, size: &SizeMatrix) -> Vec<String> {
 /// With `--precision`: how many pairs reached the target, and those that stopped at a ceiling
 /// first, with the interval they got.
 fn precision_finding(size: &SizeMatrix) -> Option<String> {
-    let judged: Vec<(&Pair, &Quality)> = size
+    let judged: Vec<(&Pair, &Precision)> = size
         .pairs
         .iter()
-        .filter_map(|p| p.quality.as_ref().map(|q| (p, q)))
+        .filter_map(|p| Some((p, p.quality.as_ref()?.precision.as_ref()?)))
         .collect();
     let target = judged.first()?.1.target_percent;
     let short: Vec<String> = judged
@@ -223,7 +260,7 @@ fn csv(matrix: &Matrix) -> String {
                 or_empty(p.round_trips),
                 p.quality
                     .as_ref()
-                    .and_then(|q| q.mean_ci95_percent)
+                    .and_then(|q| q.precision.as_ref()?.mean_ci95_percent)
                     .map_or(String::new(), |c| format!("{c:.3}"))
             );
         }
@@ -258,6 +295,7 @@ mod tests {
             api: "msg".into(),
             hosts: vec!["a:1".into(), "b:1".into()],
             outlier_factor: 1.5,
+            metric: Statistic::Median,
             sizes: vec![SizeMatrix {
                 size_bytes: 4,
                 median_ns: Some(5_000),

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use rdmabench_stats::{NoiseFlag, NoiseSign};
 
 use crate::model::{FabricInfo, Figure, Placement, ResultsFile};
 
@@ -143,8 +145,15 @@ pub struct SizeAcrossRuns {
     /// Figures any run kept rounded as its tool printed them (an imported fi_pingpong's
     /// bytes, #sent and time), so their medians are no more exact.
     pub rounded: Vec<Figure>,
-    /// `--precision` runs' quality records, in the runs' order (empty without it).
-    pub quality_by_run: Vec<rdmabench_stats::Quality>,
+    /// Each run's median (p50), in the runs' order; empty when the tool printed none.
+    pub p50_ns_by_run: Vec<u64>,
+    /// Each run's p99, in the runs' order; empty when the tool printed none.
+    pub p99_ns_by_run: Vec<u64>,
+    /// `--precision` runs' records, in the runs' order (empty without it).
+    pub precision_by_run: Vec<rdmabench_stats::Precision>,
+    /// Each run's signs of noise, in the runs' order: as the file recorded them, or, for files
+    /// that record none (imports, schema 5 and older), what the run's own percentiles show.
+    pub noise_by_run: Vec<Vec<NoiseFlag>>,
 }
 
 impl SizeAcrossRuns {
@@ -153,19 +162,65 @@ impl SizeAcrossRuns {
         self.rounded.contains(&figure)
     }
 
-    /// The figure a comparison of `metric` uses.
-    pub fn figure(&self, metric: Metric) -> Option<u64> {
-        match metric {
-            Metric::Latency => self.mean_ns,
-            Metric::Bandwidth => self.bandwidth_bytes_per_sec,
+    /// The figure a comparison of `metric` uses: for latency, `statistic`'s median across runs.
+    pub fn figure(&self, metric: Metric, statistic: Statistic) -> Option<u64> {
+        match (metric, statistic) {
+            (Metric::Latency, Statistic::Mean) => self.mean_ns,
+            (Metric::Latency, Statistic::Median) => self.p50_ns,
+            (Metric::Latency, Statistic::P99) => self.p99_ns,
+            (Metric::Bandwidth, _) => self.bandwidth_bytes_per_sec,
         }
     }
 
     /// That figure per run, in the runs' order.
-    pub fn figures_by_run(&self, metric: Metric) -> &[u64] {
-        match metric {
-            Metric::Latency => &self.mean_ns_by_run,
-            Metric::Bandwidth => &self.bandwidth_by_run,
+    pub fn figures_by_run(&self, metric: Metric, statistic: Statistic) -> &[u64] {
+        match (metric, statistic) {
+            (Metric::Latency, Statistic::Mean) => &self.mean_ns_by_run,
+            (Metric::Latency, Statistic::Median) => &self.p50_ns_by_run,
+            (Metric::Latency, Statistic::P99) => &self.p99_ns_by_run,
+            (Metric::Bandwidth, _) => &self.bandwidth_by_run,
+        }
+    }
+
+    /// The distinct signs of noise any run showed, in [`NoiseSign`] order.
+    pub fn noise_signs(&self) -> Vec<NoiseSign> {
+        self.noise_by_run
+            .iter()
+            .flatten()
+            .map(|f| f.sign)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    /// How many runs showed a sign of noise.
+    pub fn noisy_runs(&self) -> usize {
+        self.noise_by_run.iter().filter(|f| !f.is_empty()).count()
+    }
+}
+
+/// Which latency statistic comparisons and outlier rules use (`--metric`). The median by
+/// default: one descheduled stretch moves a mean, not a median. Against a tool that prints no
+/// median (fi_pingpong, OSU, IMB) the means are compared, and said to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    /// The mean half round trip (the seed table's usec).
+    Mean,
+    /// The median half round trip (p50).
+    #[default]
+    Median,
+    /// The 99th percentile: the tail.
+    P99,
+}
+
+impl Statistic {
+    /// Its name in tables and notes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Statistic::Mean => "mean",
+            Statistic::Median => "median",
+            Statistic::P99 => "p99",
         }
     }
 }
@@ -327,7 +382,25 @@ impl Series {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
-            quality_by_run: rows.iter().filter_map(|r| r.quality.clone()).collect(),
+            p50_ns_by_run: rows
+                .iter()
+                .filter_map(|r| r.latency.and_then(|l| l.p50_ns))
+                .collect(),
+            p99_ns_by_run: rows
+                .iter()
+                .filter_map(|r| r.latency.and_then(|l| l.p99_ns))
+                .collect(),
+            precision_by_run: rows
+                .iter()
+                .filter_map(|r| r.quality.as_ref()?.precision.clone())
+                .collect(),
+            noise_by_run: rows
+                .iter()
+                .map(|r| match &r.quality {
+                    Some(q) if q.host.is_some() => q.noise.clone(),
+                    _ => rdmabench_stats::noise_flags(r.latency.as_ref(), None),
+                })
+                .collect(),
         }
     }
 

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::collection::{median_f64, Metric, Series};
+use rdmabench_stats::NoiseSign;
+
+use crate::collection::{median_f64, Metric, Series, SizeAcrossRuns, Statistic};
 
 /// Percent by which `other` is slower than `baseline` (negative when faster): more time per
 /// message for latency, fewer bytes per second for bandwidth, so "overhead" reads the same way
@@ -24,7 +26,8 @@ fn overhead_percent(metric: Metric, baseline: u64, other: u64) -> f64 {
 pub struct ComparisonRow {
     /// Message size.
     pub size_bytes: u64,
-    /// The baseline's median figure: mean half round trip in ns, or bytes per second.
+    /// The baseline's figure (median across runs): the compared statistic of the half round
+    /// trip in ns, or bytes per second.
     pub baseline: u64,
     /// The other series' median figure.
     pub other: u64,
@@ -37,6 +40,18 @@ pub struct ComparisonRow {
     pub paired_overheads_percent: Vec<f64>,
     /// Median of `paired_overheads_percent` (the overhead of the medians when unpaired).
     pub paired_median_percent: f64,
+    /// The baseline's signs of noise at this size (any run's): a difference between noisy
+    /// figures may be the host's.
+    pub baseline_noise: Vec<NoiseSign>,
+    /// The other series' signs of noise at this size.
+    pub other_noise: Vec<NoiseSign>,
+}
+
+impl ComparisonRow {
+    /// Whether either side showed noise at this size.
+    pub fn is_noisy(&self) -> bool {
+        !self.baseline_noise.is_empty() || !self.other_noise.is_empty()
+    }
 }
 
 /// A series compared with the baseline on the sizes both measured.
@@ -44,6 +59,11 @@ pub struct ComparisonRow {
 pub struct Comparison {
     /// What the figures are.
     pub metric: Metric,
+    /// Which latency statistic was compared (`--metric`, or the mean where a side has no
+    /// other); the mean for bandwidth.
+    pub statistic: Statistic,
+    /// Why the statistic asked for was not the one compared, when it was not.
+    pub statistic_note: Option<String>,
     /// Label of the baseline series.
     pub baseline: String,
     /// Label of the compared series.
@@ -98,42 +118,93 @@ pub fn baseline_index(
         .unwrap_or(0))
 }
 
-/// Compares `other` with `baseline` on `metric`, pairing repetitions in their order.
-pub fn compare(metric: Metric, baseline: &Series, other: &Series) -> Comparison {
+/// The statistic a comparison can use: `wanted` when both sides have it at every common size,
+/// else the mean (which every tool prints), with the reason.
+fn usable_statistic(
+    metric: Metric,
+    wanted: Statistic,
+    baseline: &Series,
+    other: &Series,
+) -> (Statistic, Option<String>) {
+    if metric == Metric::Bandwidth {
+        return (Statistic::Mean, None);
+    }
+    let common = |size| baseline.size(size).is_some() && other.size(size).is_some();
+    let lacking = [baseline, other].into_iter().find(|series| {
+        series
+            .sizes
+            .iter()
+            .any(|s| common(s.size_bytes) && s.figure(metric, wanted).is_none())
+    });
+    match lacking {
+        Some(series) if wanted != Statistic::Mean => (
+            Statistic::Mean,
+            Some(format!(
+                "{} prints no {}, so means are compared; check both sides' noise flags",
+                series.label,
+                wanted.name()
+            )),
+        ),
+        _ => (wanted, None),
+    }
+}
+
+/// The row of one size both sides measured, on `statistic`; None when a side has no figure.
+fn compare_size(
+    metric: Metric,
+    statistic: Statistic,
+    pairs: usize,
+    b: &SizeAcrossRuns,
+    o: &SizeAcrossRuns,
+) -> Option<ComparisonRow> {
+    let (b_figure, o_figure) = (b.figure(metric, statistic)?, o.figure(metric, statistic)?);
+    let overhead = overhead_percent(metric, b_figure, o_figure);
+    let paired: Vec<f64> = if pairs > 1 {
+        b.figures_by_run(metric, statistic)
+            .iter()
+            .zip(o.figures_by_run(metric, statistic))
+            .map(|(&bn, &on)| overhead_percent(metric, bn, on))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some(ComparisonRow {
+        size_bytes: b.size_bytes,
+        baseline: b_figure,
+        other: o_figure,
+        difference: o_figure as i64 - b_figure as i64,
+        overhead_percent: overhead,
+        paired_median_percent: if paired.is_empty() {
+            overhead
+        } else {
+            median_f64(&paired)
+        },
+        paired_overheads_percent: paired,
+        baseline_noise: b.noise_signs(),
+        other_noise: o.noise_signs(),
+    })
+}
+
+/// Compares `other` with `baseline` on `metric` and, for latency, `statistic` (the mean where
+/// a side prints no other), pairing repetitions in their order.
+pub fn compare(
+    metric: Metric,
+    statistic: Statistic,
+    baseline: &Series,
+    other: &Series,
+) -> Comparison {
     let pairs = baseline.runs.len().min(other.runs.len());
+    let (statistic, statistic_note) = usable_statistic(metric, statistic, baseline, other);
     let mut rows = Vec::new();
     let mut uncompared_sizes = Vec::new();
     for b in &baseline.sizes {
-        let Some((o, b_mean, o_mean)) = other
+        match other
             .size(b.size_bytes)
-            .and_then(|o| Some((o, b.figure(metric)?, o.figure(metric)?)))
-        else {
-            uncompared_sizes.push(b.size_bytes);
-            continue;
-        };
-        let overhead = overhead_percent(metric, b_mean, o_mean);
-        let paired: Vec<f64> = if pairs > 1 {
-            b.figures_by_run(metric)
-                .iter()
-                .zip(o.figures_by_run(metric))
-                .map(|(&bn, &on)| overhead_percent(metric, bn, on))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        rows.push(ComparisonRow {
-            size_bytes: b.size_bytes,
-            baseline: b_mean,
-            other: o_mean,
-            difference: o_mean as i64 - b_mean as i64,
-            overhead_percent: overhead,
-            paired_median_percent: if paired.is_empty() {
-                overhead
-            } else {
-                median_f64(&paired)
-            },
-            paired_overheads_percent: paired,
-        });
+            .and_then(|o| compare_size(metric, statistic, pairs, b, o))
+        {
+            Some(row) => rows.push(row),
+            None => uncompared_sizes.push(b.size_bytes),
+        }
     }
     uncompared_sizes.extend(
         other
@@ -146,6 +217,8 @@ pub fn compare(metric: Metric, baseline: &Series, other: &Series) -> Comparison 
     uncompared_sizes.sort_unstable();
     Comparison {
         metric,
+        statistic,
+        statistic_note,
         baseline: baseline.label.clone(),
         other: other.label.clone(),
         rows,
@@ -159,7 +232,7 @@ mod tests {
     use super::*;
     use crate::collection::{Collection, LoadedRun};
     use crate::format::sample;
-    use crate::model::ResultsFile;
+    use crate::model::{LatencySummary, ResultsFile};
 
     fn scaled(results: &ResultsFile, percent: u64) -> ResultsFile {
         let mut r = results.clone();
@@ -193,7 +266,7 @@ mod tests {
         ]);
         let base = baseline_index("pingpong", &all, None).unwrap();
         assert_eq!(all[base].label, "kernel TCP");
-        let c = compare(Metric::Latency, &all[base], &all[1 - base]);
+        let c = compare(Metric::Latency, Statistic::Mean, &all[base], &all[1 - base]);
         assert_eq!(
             (c.baseline.as_str(), c.other.as_str()),
             ("kernel TCP", "efa")
@@ -219,11 +292,60 @@ mod tests {
         let mut short = sample::socket_same_host();
         short.results.truncate(1);
         let all = series(vec![sample::results(), short]);
-        let c = compare(Metric::Latency, &all[1], &all[0]);
+        let c = compare(Metric::Latency, Statistic::Mean, &all[1], &all[0]);
         assert_eq!(c.rows.len(), 1);
         assert_eq!(c.uncompared_sizes, [102_400]);
         assert_eq!(c.pairs, 1);
         assert!(c.rows[0].paired_overheads_percent.is_empty());
+    }
+
+    #[test]
+    fn medians_are_compared_by_default_and_means_against_a_tool_without_one() {
+        let rdmabench = sample::results();
+        let mut slower_median = rdmabench.clone();
+        for row in &mut slower_median.results {
+            let l = row.latency.as_mut().unwrap();
+            l.p50_ns = l.p50_ns.map(|p| p * 2);
+        }
+        slower_median.parameters.api = "tagged".into();
+        let all = series(vec![rdmabench.clone(), slower_median]);
+        let c = compare(Metric::Latency, Statistic::Median, &all[0], &all[1]);
+        assert_eq!(
+            (c.statistic, c.statistic_note.as_deref()),
+            (Statistic::Median, None)
+        );
+        assert!((c.rows[0].overhead_percent - 100.0).abs() < 0.1, "{c:?}");
+
+        let mut fi_pingpong = rdmabench.clone();
+        fi_pingpong.tool.name = "fi_pingpong".into();
+        for row in &mut fi_pingpong.results {
+            row.latency = row.latency.map(|l| LatencySummary::mean_only(l.mean_ns));
+        }
+        let all = series(vec![rdmabench, fi_pingpong]);
+        let c = compare(Metric::Latency, Statistic::Median, &all[0], &all[1]);
+        assert_eq!(c.statistic, Statistic::Mean);
+        let note = c.statistic_note.unwrap();
+        assert!(
+            note.contains("prints no median, so means are compared"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn a_noisy_side_is_carried_into_each_row() {
+        let quiet = sample::results();
+        let mut noisy = quiet.clone();
+        noisy.parameters.api = "tagged".into();
+        for row in &mut noisy.results {
+            let l = row.latency.as_mut().unwrap();
+            l.mean_ns = l.p50_ns.unwrap() * 5;
+        }
+        let all = series(vec![quiet, noisy]);
+        let c = compare(Metric::Latency, Statistic::Median, &all[0], &all[1]);
+        let row = &c.rows[0];
+        assert!(row.baseline_noise.is_empty());
+        assert_eq!(row.other_noise, [NoiseSign::MeanAboveMedian]);
+        assert!(row.is_noisy());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rdmabench_results::{write_atomically, ResultsFile};
 
-use crate::collection::LoadedRun;
+use crate::collection::{LoadedRun, Statistic};
 use crate::document::{Report, ReportFormat};
 use crate::ReportError;
 
@@ -93,8 +93,9 @@ pub fn load(files: &[PathBuf]) -> Result<Vec<LoadedRun>, ReportError> {
         .collect()
 }
 
-/// Builds the report over `dir`'s results files, naming them relative to it.
-pub fn report_for_run_dir(dir: &Path) -> Result<Report, ReportError> {
+/// Builds the report over `dir`'s results files, naming them relative to it, comparing on
+/// `statistic`.
+pub fn report_for_run_dir(dir: &Path, statistic: Statistic) -> Result<Report, ReportError> {
     let files = expand(&[dir.to_path_buf()])?;
     let mut runs = load(&files)?;
     for run in &mut runs {
@@ -102,7 +103,7 @@ pub fn report_for_run_dir(dir: &Path) -> Result<Report, ReportError> {
             run.source = name.to_string_lossy().to_string();
         }
     }
-    Report::build(runs, None)
+    Report::build(runs, None, statistic)
 }
 
 /// Writes `text` to `path` whole.

@@ -58,7 +58,12 @@ pub enum ResultsError {
 /// intervals of the mean and median reached, batches, lag-1 autocorrelation, why it stopped),
 /// and a bandwidth run's `parameters.method` (osu, fabtests, perftest); older files read with
 /// none of these recorded, so with no figure rounded, and an rdmabench bw run as osu's.
-pub const SCHEMA_VERSION: u32 = 5;
+/// Version 6 made `results[].quality` every measured row's: the signs of noise seen
+/// (`noise`: mean far above the median, a heavy p99, the process descheduled, CPU steal, each
+/// with its value and limit), the host counts behind them (`host`: involuntary context
+/// switches, stolen CPU time, over the timed loop) and the precision record under `precision`;
+/// a version-5 `quality` reads as that precision record, with no noise or host counts.
+pub const SCHEMA_VERSION: u32 = 6;
 /// The oldest layout this build still reads.
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 

@@ -4,6 +4,7 @@
 
 pub mod parse;
 pub mod precision;
+pub mod quality;
 pub mod summary;
 pub mod units;
 
@@ -11,5 +12,6 @@ pub use parse::{
     parse_count, parse_duration, parse_percent, parse_size, parse_size_list, sweep_sizes,
     ParseError, SEED_SIZES,
 };
-pub use precision::{assess, Assessment, Quality, StopReason};
+pub use precision::{assess, Assessment, Precision, StopReason};
+pub use quality::{noise_flags, noise_warning, HostInterference, NoiseFlag, NoiseSign, Quality};
 pub use summary::{BandwidthSummary, Figure, LatencySummary, SizeMeasurement};

@@ -62,9 +62,9 @@ pub enum StopReason {
     TimeCeiling,
 }
 
-/// What a results row records of a precision-driven measurement.
+/// What a results row records of a precision-driven measurement (`quality.precision`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Quality {
+pub struct Precision {
     /// The requested half-width of the 95 % intervals, in percent.
     pub target_percent: f64,
     /// The mean's 95 % interval half-width reached, in percent of the mean (None: the batch
@@ -82,10 +82,10 @@ pub struct Quality {
     pub stopped: StopReason,
 }
 
-impl Quality {
+impl Precision {
     /// The record of `assessment` against `target_percent`, stopped for `stopped`.
-    pub fn new(target_percent: f64, assessment: &Assessment, stopped: StopReason) -> Quality {
-        Quality {
+    pub fn new(target_percent: f64, assessment: &Assessment, stopped: StopReason) -> Precision {
+        Precision {
             target_percent,
             mean_ci95_percent: assessment.mean_ci95_percent,
             median_ci95_percent: assessment.median_ci95_percent,

@@ -152,11 +152,11 @@ pub struct SizeMeasurement {
     /// the basis of another figure. Empty for rdmabench's rows and in files before schema 5.
     #[serde(default)]
     pub rounded: Vec<Figure>,
-    /// How well the row's latency is known, when `--precision` drove how long it measured
-    /// (batches, the 95 % intervals reached, why it stopped); None otherwise and in files before
-    /// schema 5.
+    /// How far the row can be trusted: signs of noise and the host counts behind them, and,
+    /// when `--precision` drove how long it measured, the 95 % intervals reached. None for
+    /// imported rows and in files before schema 5 (schema 5 held the precision record alone).
     #[serde(default)]
-    pub quality: Option<crate::precision::Quality>,
+    pub quality: Option<crate::quality::Quality>,
 }
 
 impl SizeMeasurement {

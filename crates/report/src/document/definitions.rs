@@ -184,7 +184,7 @@ mod tests {
                 }
             })
             .collect();
-        Report::build(runs, None)
+        Report::build(runs, None, crate::collection::Statistic::default())
             .unwrap()
             .render(ReportFormat::Markdown)
     }

@@ -10,8 +10,11 @@ use crate::seed::{SeedVerdict, SEED_ATTRIBUTION};
 
 /// Version of the report layout (separate from the results files' schema). Version 3 added
 /// each size's `rounded` figures (as another tool printed them) and `quality_by_run` (the
-/// `--precision` record of each run).
-pub const REPORT_SCHEMA_VERSION: u32 = 3;
+/// `--precision` record of each run). Version 4 renamed that `precision_by_run`, added each
+/// size's `noise_by_run` (the signs of noise of each run), `p50_ns_by_run` and `p99_ns_by_run`,
+/// and to each comparison the `statistic` compared (`--metric`; the mean where a side prints no
+/// other, with `statistic_note` saying why) and each row's `baseline_noise` and `other_noise`.
+pub const REPORT_SCHEMA_VERSION: u32 = 4;
 
 #[derive(Serialize)]
 struct Document<'a> {

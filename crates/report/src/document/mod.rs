@@ -16,10 +16,17 @@ mod text;
 use std::fmt;
 use std::str::FromStr;
 
+use rdmabench_stats::quality::{
+    ADVICE, DESCHEDULED_PER_SECOND_LIMIT, MEAN_OVER_MEDIAN_LIMIT, P99_OVER_MEDIAN_LIMIT,
+    STEAL_PERCENT_LIMIT,
+};
 use rdmabench_stats::units::{seed_count, seed_time, usec};
+use rdmabench_stats::NoiseSign;
 
-use crate::collection::{Collection, LoadedRun, Metric, Series, TestGroup};
-use crate::comparison::{baseline_index, compare, Comparison};
+use crate::collection::{
+    Collection, LoadedRun, Metric, Series, SizeAcrossRuns, Statistic, TestGroup,
+};
+use crate::comparison::{baseline_index, compare, Comparison, ComparisonRow};
 use crate::error::ReportError;
 use crate::format::{
     cell, describe, or_dash, size_cell, BandwidthUnit, NOT_REPORTED, ROUNDED_FOOTNOTE,
@@ -135,8 +142,13 @@ pub struct Report {
 
 impl Report {
     /// Groups the runs and compares each test's series with its baseline (`baseline` names
-    /// one by label; by default node mode, else kernel TCP, else the first series).
-    pub fn build(runs: Vec<LoadedRun>, baseline: Option<&str>) -> Result<Report, ReportError> {
+    /// one by label; by default node mode, else kernel TCP, else the first series) on the
+    /// latency `statistic` (`--metric`).
+    pub fn build(
+        runs: Vec<LoadedRun>,
+        baseline: Option<&str>,
+        statistic: Statistic,
+    ) -> Result<Report, ReportError> {
         if runs.is_empty() {
             return Err(ReportError::NoResults);
         }
@@ -152,7 +164,7 @@ impl Report {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| *i != base)
-                .map(|(_, other)| compare(metric, &group.series[base], other))
+                .map(|(_, other)| compare(metric, statistic, &group.series[base], other))
                 .collect();
             let seed = group.series.iter().map(seed_verdict).collect();
             sections.push(Section {
@@ -385,9 +397,13 @@ fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut
     if runs > 1 {
         headers.push("usec across runs");
     }
-    let precision = series.sizes.iter().any(|s| !s.quality_by_run.is_empty());
+    let precision = series.sizes.iter().any(|s| !s.precision_by_run.is_empty());
     if precision {
         headers.push("mean's 95 % CI");
+    }
+    let noisy = series.sizes.iter().any(|s| s.noisy_runs() > 0);
+    if noisy {
+        headers.push("noise");
     }
     let rows = series
         .sizes
@@ -414,18 +430,59 @@ fn series_blocks(series: &Series, metric: Metric, unit: BandwidthUnit, out: &mut
                 ));
             }
             if precision {
-                row.push(precision_cell(&s.quality_by_run));
+                row.push(precision_cell(&s.precision_by_run));
+            }
+            if noisy {
+                row.push(noise_cell(s));
             }
             row
         })
         .collect();
     out.push(Table::block(&headers, rows));
     rounded_footnote(marked, out);
+    if noisy {
+        out.push(Block::Paragraph(format!(
+            "Noise: the sizes marked were measured with signs of a disturbed host (limits: mean above {MEAN_OVER_MEDIAN_LIMIT}x the median, p99 above {P99_OVER_MEDIAN_LIMIT}x, over {DESCHEDULED_PER_SECOND_LIMIT} involuntary context switches a second, over {STEAL_PERCENT_LIMIT} % CPU steal), so their figures may be the host's: {ADVICE}."
+        )));
+    }
+}
+
+/// The signs of noise of a size across runs ("mean >> median, descheduled (2 of 3 runs)"), or
+/// "-".
+fn noise_cell(s: &SizeAcrossRuns) -> String {
+    let signs = signs_text(&s.noise_signs());
+    match (s.noisy_runs(), s.noise_by_run.len()) {
+        (0, _) => "-".into(),
+        (_, 1) => signs,
+        (noisy, runs) => format!("{signs} ({noisy} of {runs} runs)"),
+    }
+}
+
+/// Signs in a few words each, or "-" for none.
+fn signs_text(signs: &[NoiseSign]) -> String {
+    if signs.is_empty() {
+        return "-".into();
+    }
+    signs
+        .iter()
+        .map(|s| s.short())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Which side of a comparison row was noisy, and how.
+fn comparison_noise_cell(c: &Comparison, r: &ComparisonRow) -> String {
+    [(&c.baseline, &r.baseline_noise), (&c.other, &r.other_noise)]
+        .into_iter()
+        .filter(|(_, signs)| !signs.is_empty())
+        .map(|(label, signs)| format!("{label}: {}", signs_text(signs)))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The widest 95 % interval of the mean among the runs (`--precision`), marked when a ceiling
 /// stopped a run before it reached the target.
-fn precision_cell(qualities: &[rdmabench_stats::Quality]) -> String {
+fn precision_cell(qualities: &[rdmabench_stats::Precision]) -> String {
     use rdmabench_stats::StopReason;
     if qualities.is_empty() {
         return "-".into();
@@ -512,14 +569,15 @@ fn comparison_blocks(section: &Section, c: &Comparison, unit: BandwidthUnit, out
         "spread across runs".to_string()
     };
     let figure = match c.metric {
-        Metric::Latency => "usec",
-        Metric::Bandwidth => unit.name(),
+        Metric::Latency => format!("{} usec", c.statistic.name()),
+        Metric::Bandwidth => unit.name().to_string(),
     };
     let baseline_header = format!("{} {figure}", c.baseline);
     let other_header = format!("{} {figure}", c.other);
     let difference_header = format!("difference {figure}");
     let ratio_header = format!("{} / {}", c.other, c.baseline);
-    let headers = [
+    let noisy = c.rows.iter().any(ComparisonRow::is_noisy);
+    let mut headers = vec![
         "Message size",
         baseline_header.as_str(),
         other_header.as_str(),
@@ -528,6 +586,9 @@ fn comparison_blocks(section: &Section, c: &Comparison, unit: BandwidthUnit, out
         "overhead",
         spread_header.as_str(),
     ];
+    if noisy {
+        headers.push("noise");
+    }
     let size_rounded =
         |size| size_rounded(section, &c.baseline, size) || size_rounded(section, &c.other, size);
     let rows = c
@@ -546,7 +607,7 @@ fn comparison_blocks(section: &Section, c: &Comparison, unit: BandwidthUnit, out
                 ),
                 _ => "one run each: repeat to see the spread".to_string(),
             };
-            vec![
+            let mut row = vec![
                 size_cell(r.size_bytes, size_rounded(r.size_bytes)),
                 show_figure(c.metric, unit, r.baseline),
                 show_figure(c.metric, unit, r.other),
@@ -560,11 +621,23 @@ fn comparison_blocks(section: &Section, c: &Comparison, unit: BandwidthUnit, out
                 ratio(r.other, r.baseline),
                 percent(r.overhead_percent),
                 spread,
-            ]
+            ];
+            if noisy {
+                row.push(comparison_noise_cell(c, r));
+            }
+            row
         })
         .collect();
     out.push(Table::block(&headers, rows));
     rounded_footnote(c.rows.iter().any(|r| size_rounded(r.size_bytes)), out);
+    if let Some(note) = &c.statistic_note {
+        out.push(Block::Paragraph(format!("Compared: means. {note}.")));
+    }
+    if noisy {
+        out.push(Block::Paragraph(format!(
+            "Noise: at the sizes marked, a side was measured on a disturbed host, so the difference may be the host's: {ADVICE}."
+        )));
+    }
     if !c.uncompared_sizes.is_empty() {
         let sizes: Vec<String> = c.uncompared_sizes.iter().map(u64::to_string).collect();
         out.push(Block::Paragraph(format!(
@@ -762,8 +835,23 @@ pub(crate) mod tests {
                 policies_in_namespace: 0,
             }),
         });
+        // Slower by `percent` in every figure, as a pod whose path costs more would be.
+        let scale = |ns: u64| ns * percent / 100;
         for row in &mut r.results {
-            row.total_ns = row.total_ns.map(|t| t * percent / 100);
+            row.total_ns = row.total_ns.map(scale);
+            if let Some(l) = &mut row.latency {
+                for figure in [
+                    &mut l.min_ns,
+                    &mut l.p50_ns,
+                    &mut l.p90_ns,
+                    &mut l.p99_ns,
+                    &mut l.p999_ns,
+                    &mut l.max_ns,
+                ] {
+                    *figure = figure.map(scale);
+                }
+                l.mean_ns = scale(l.mean_ns);
+            }
         }
         r
     }
@@ -782,7 +870,7 @@ pub(crate) mod tests {
             results,
         })
         .collect();
-        Report::build(runs, None).unwrap()
+        Report::build(runs, None, Statistic::default()).unwrap()
     }
 
     #[test]
@@ -827,7 +915,7 @@ pub(crate) mod tests {
             results,
         })
         .collect();
-        let report = Report::build(runs, None).unwrap();
+        let report = Report::build(runs, None, Statistic::default()).unwrap();
         let markdown = report.render(ReportFormat::Markdown);
         assert!(
             markdown.contains("| ~1k | ~11264 | ~0.21s | 70.52 |"),
@@ -860,14 +948,16 @@ pub(crate) mod tests {
     #[test]
     fn an_empty_report_and_an_unknown_baseline_are_errors() {
         assert!(matches!(
-            Report::build(Vec::new(), None).unwrap_err(),
+            Report::build(Vec::new(), None, Statistic::default()).unwrap_err(),
             ReportError::NoResults
         ));
         let runs = vec![LoadedRun {
             source: "a".into(),
             results: sample::results(),
         }];
-        let error = Report::build(runs, Some("pod")).unwrap_err().to_string();
+        let error = Report::build(runs, Some("pod"), Statistic::default())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("names no series"), "{error}");
     }
 
@@ -875,8 +965,8 @@ pub(crate) mod tests {
     /// came first.
     #[test]
     fn precision_runs_show_their_widest_interval_and_any_ceiling() {
-        use rdmabench_stats::{Quality, StopReason};
-        let quality = |percent: Option<f64>, stopped| Quality {
+        use rdmabench_stats::{Precision, StopReason};
+        let quality = |percent: Option<f64>, stopped| Precision {
             target_percent: 1.0,
             mean_ci95_percent: percent,
             median_ci95_percent: percent,

@@ -66,19 +66,19 @@ mod tests {
     #[test]
     fn other_schema_versions_are_refused_by_name() {
         let text = super::render(&sample::results())
-            .replace("\"schema_version\": 5", "\"schema_version\": 6");
+            .replace("\"schema_version\": 6", "\"schema_version\": 7");
         let err = ResultsFile::from_json(&text).unwrap_err();
         assert_eq!(
             err,
             ResultsError::SchemaVersion {
-                found: 6,
+                found: 7,
                 oldest: 1,
-                newest: 5
+                newest: 6
             }
         );
         assert_eq!(
             err.to_string(),
-            "results file has schema_version 6, but this rdmabench reads versions 1 to 5; read it \
+            "results file has schema_version 7, but this rdmabench reads versions 1 to 6; read it \
              with the rdmabench version that wrote it (see tool.version in the file)"
         );
     }
@@ -167,7 +167,7 @@ mod tests {
         let placement = read.placement.as_ref().unwrap();
         assert_eq!(placement.efa_devices, None);
         assert_eq!(placement.network_policy, None);
-        assert!(read.to_json_pretty().contains("\"schema_version\": 5"));
+        assert!(read.to_json_pretty().contains("\"schema_version\": 6"));
     }
 
     #[test]
@@ -181,7 +181,7 @@ mod tests {
             .remove("efa");
         let read = ResultsFile::from_json(&value.to_string()).unwrap();
         assert_eq!(read.endpoints.local.efa, None);
-        assert!(read.to_json_pretty().contains("\"schema_version\": 5"));
+        assert!(read.to_json_pretty().contains("\"schema_version\": 6"));
     }
 
     #[test]
