@@ -1,6 +1,7 @@
 //! The HTML report in a real browser: Debian's headless Chromium opens the self-contained page
 //! from disk, and the test checks what a reader would see: every chart drawn (SVG paths in the
-//! browser's DOM, the series colours in the screenshot), no console errors, nothing fetched.
+//! browser's DOM, the summary chart before the first table, the series colours in the
+//! screenshot), no console errors, nothing fetched.
 //! The chart files (SVG and PNG) written beside it are checked too.
 //!
 //! Skipped without Chromium unless RDMABENCH_REQUIRE_CHROMIUM is set (CI sets it).
@@ -117,6 +118,11 @@ fn the_html_report_renders_its_charts_in_a_browser_without_errors_or_fetches() {
         page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
     );
     assert!(page.contains("pod against node (baseline)"));
+    // The summary chart leads: it comes before the first table.
+    let summary = page
+        .find("<figure id=\"pingpong-summary\"")
+        .expect("a summary chart");
+    assert!(summary < page.find("<table").expect("tables"), "{page}");
 
     let profile = dir.path().join("profile");
     let url = format!("file://{}", html.display());
@@ -129,8 +135,10 @@ fn the_html_report_renders_its_charts_in_a_browser_without_errors_or_fetches() {
     let dom_text = String::from_utf8_lossy(&dom.stdout);
     let log = String::from_utf8_lossy(&dom.stderr);
     assert!(!log.contains("CONSOLE"), "console output: {log}");
-    // Three charts (latency, bandwidth, overhead), each with drawn data paths.
-    assert_eq!(dom_text.matches("<svg").count(), 3, "{dom_text}");
+    // Four charts (summary, latency, bandwidth, overhead), each with drawn data paths; the
+    // summary still before the first table once the browser has parsed the page.
+    assert_eq!(dom_text.matches("<svg").count(), 4, "{dom_text}");
+    assert!(dom_text.find("pingpong-summary") < dom_text.find("<table"));
     for figure in dom_text.split("<figure").skip(1) {
         let drawn = figure
             .split("<path")
@@ -179,7 +187,9 @@ fn the_html_report_renders_its_charts_in_a_browser_without_errors_or_fetches() {
             "pingpong-latency.png",
             "pingpong-latency.svg",
             "pingpong-overhead-pod-vs-node.png",
-            "pingpong-overhead-pod-vs-node.svg"
+            "pingpong-overhead-pod-vs-node.svg",
+            "pingpong-summary.png",
+            "pingpong-summary.svg"
         ]
     );
     assert!(pixels_of(&plots.join("pingpong-latency.png"), [0x00, 0x72, 0xb2]) > 200);

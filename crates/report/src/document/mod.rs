@@ -217,6 +217,10 @@ impl Report {
                 if self.files == 1 { "" } else { "s" }
             )),
         ];
+        // The summary charts lead, before any table (the text formats leave charts out).
+        for section in &self.sections {
+            charts::summary_chart(section, &mut blocks);
+        }
         for section in &self.sections {
             section_blocks(section, self.bandwidth_unit, &mut blocks);
         }
@@ -892,8 +896,8 @@ pub(crate) mod tests {
         let html = report.render(ReportFormat::Html);
         assert_eq!(
             html.matches("<svg ").count(),
-            3,
-            "latency, bandwidth, overhead"
+            4,
+            "summary, latency, bandwidth, overhead"
         );
         assert!(!html.contains("<script") && !html.contains("src=\"http"));
         insta::assert_snapshot!("node_and_pod_html", html);
