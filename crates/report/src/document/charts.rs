@@ -341,8 +341,12 @@ mod tests {
             source: source.into(),
             results,
         };
-        let report =
-            Report::build(vec![run("fi.json", sample::imported_fi_pingpong())], None).unwrap();
+        let report = Report::build(
+            vec![run("fi.json", sample::imported_fi_pingpong())],
+            None,
+            crate::collection::Statistic::default(),
+        )
+        .unwrap();
         let charts = report.charts();
         let summary = &charts[0].1;
         assert_eq!(
