@@ -8,7 +8,6 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdmabench_engine::record::{results_file, RunRecord};
 use rdmabench_engine::{
     run_client, run_server, Amount, BandwidthMethod, FabricChoice, ProviderChoice, RmaOp,
@@ -25,7 +24,7 @@ use crate::cli::{
     ProviderArg, RmaArgs, RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
 };
 use crate::interrupt::EXIT_INTERRUPTED;
-use crate::output::{check_output, emit_measured};
+use crate::output::{check_output, emit_measured, write_exports};
 
 fn fabric_choice(arg: FabricArg) -> FabricChoice {
     match arg {
@@ -238,6 +237,7 @@ pub fn measure_config(m: &MeasureArgs, test: Test) -> Result<RunConfig> {
         loop_timed: false,
         timeout: parse_duration(&m.timeout).context("--timeout")?,
         interrupted: Arc::new(AtomicBool::new(false)),
+        progress: Arc::default(),
     };
     rdmabench_engine::validate(&config)?;
     Ok(config)
@@ -304,15 +304,6 @@ pub fn with_default_provider(options: &[String]) -> Vec<String> {
     remote
 }
 
-fn progress_bar(total: usize) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} sizes {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
 /// Runs `rdmabench pingpong`; returns the process exit code.
 pub fn run_pingpong(args: &PingpongArgs) -> Result<i32> {
     run(
@@ -364,7 +355,11 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit, loop_timed: bool) -> 
         port,
     } = plan(args, test)?;
     config.loop_timed = loop_timed;
-    check_output(args.measure.output.as_deref())?;
+    check_output(
+        args.measure.output.as_deref(),
+        &args.measure.exports,
+        "nothing was measured",
+    )?;
     let cpus = cpus.map(|c| resolve_cpus(c, args.local)).transpose()?;
     config.cpu = cpus
         .as_ref()
@@ -429,10 +424,14 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit, loop_timed: bool) -> 
             break;
         }
     }
+    let exported = write_exports(&args.measure.exports, |format| {
+        render_runs(&runs, format, unit)
+    });
     emit_measured(
-        &render_runs(runs, args.measure.format, unit)?,
+        &render_runs(&runs, args.measure.format, unit)?,
         args.measure.output.as_deref(),
     )?;
+    exported?;
     Ok(exit)
 }
 
@@ -475,16 +474,28 @@ fn measure_once(
     lib: Option<&Arc<Library>>,
     unit: BandwidthUnit,
 ) -> Result<(&'static str, RunOutput)> {
-    let bar = progress_bar(config.sizes.len());
-    let mut on_size = |_index: usize, _total: usize, row: &rdmabench_stats::SizeMeasurement| {
-        bar.inc(1);
-        bar.set_message(size_summary(row, unit));
-    };
+    crate::progress::with_bar(
+        config.sizes.len(),
+        &config.progress,
+        |row| size_summary(row, unit),
+        |on_size| measure_in_role(args, config, cpus, port, lib, on_size),
+    )
+}
+
+/// One repetition in the chosen role, `on_size` hearing of each finished size.
+fn measure_in_role(
+    args: &CommonArgs,
+    config: &RunConfig,
+    cpus: Option<&[usize]>,
+    port: u16,
+    lib: Option<&Arc<Library>>,
+    on_size: &mut dyn FnMut(usize, usize, &rdmabench_stats::SizeMeasurement),
+) -> Result<(&'static str, RunOutput)> {
     let (role, output) = if args.local {
         let server_cpu = cpus.map(|c| c[0]);
         (
             "local",
-            crate::local::run_local(args, config, server_cpu, lib, &mut on_size),
+            crate::local::run_local(args, config, server_cpu, lib, on_size),
         )
     } else if args.server {
         let ip: IpAddr = args.bind.parse().with_context(|| {
@@ -513,22 +524,20 @@ fn measure_once(
             };
         (
             "client",
-            run_client(&server, config, lib, &mut on_size).map_err(Into::into),
+            run_client(&server, config, lib, on_size).map_err(Into::into),
         )
     };
-    bar.finish_and_clear();
     Ok((role, output.context(crate::local::RUN_FAILED)?))
 }
 
 /// One run as its results in `format`; repetitions as the report over them (median of the
 /// runs with min..max), in the same format.
-fn render_runs(mut runs: Vec<LoadedRun>, format: FormatArg, unit: BandwidthUnit) -> Result<String> {
-    if runs.len() == 1 {
-        let run = runs.pop().expect("one run");
+fn render_runs(runs: &[LoadedRun], format: FormatArg, unit: BandwidthUnit) -> Result<String> {
+    if let [run] = runs {
         return Ok(render(&run.results, report_format(format), unit));
     }
-    let mut report =
-        Report::build(runs, None, Default::default()).context("summarising the repetitions")?;
+    let mut report = Report::build(runs.to_vec(), None, Default::default())
+        .context("summarising the repetitions")?;
     report.bandwidth_unit = unit;
     Ok(report.render(report_format(format).into()))
 }

@@ -17,6 +17,7 @@ mod launch;
 mod local;
 mod matrix;
 mod output;
+mod progress;
 mod providers;
 mod report;
 mod run;

@@ -8,7 +8,7 @@ use rdmabench_stats::parse_duration;
 use crate::bench::{measure_config, report_format};
 use crate::cli::MatrixArgs;
 use crate::interrupt::{self, EXIT_INTERRUPTED};
-use crate::output::{check_output, emit_measured};
+use crate::output::{check_output, emit_measured, write_exports};
 
 #[cfg(feature = "cloud")]
 pub use rdmabench_matrix::Matrix;
@@ -19,7 +19,11 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
     let limit = parse_duration(&args.limit).context("--limit")?;
     // The agents load libfabric and resolve the provider; the coordinator only drives them.
     let config = matrix_config(&args.measure)?;
-    check_output(args.measure.output.as_deref())?;
+    check_output(
+        args.measure.output.as_deref(),
+        &args.measure.exports,
+        "nothing was measured",
+    )?;
     let interrupted = interrupt::flag()?;
     let run = rdmabench_matrix::measure(
         hosts,
@@ -30,10 +34,14 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
         &interrupted,
         &mut |line| eprintln!("rdmabench: {line}"),
     )?;
+    let exported = write_exports(&args.measure.exports, |format| {
+        Ok(rdmabench_matrix::render(&run.matrix, report_format(format)))
+    });
     emit_measured(
         &rdmabench_matrix::render(&run.matrix, report_format(args.measure.format)),
         args.measure.output.as_deref(),
     )?;
+    exported?;
     Ok(if run.incomplete {
         EXIT_INTERRUPTED
     } else {

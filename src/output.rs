@@ -5,6 +5,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::cli::{ExportArgs, FormatArg};
+
 /// Writes `text` to `path` (via a temporary file renamed into place, so a failure never leaves
 /// a half-written file) or to stdout.
 pub fn emit(text: &str, path: Option<&Path>) -> Result<()> {
@@ -21,17 +23,41 @@ pub fn emit(text: &str, path: Option<&Path>) -> Result<()> {
     }
 }
 
-/// Refuses an `--output` that cannot be written, before anything is measured.
-pub fn check_output(path: Option<&Path>) -> Result<()> {
-    match path {
-        None => Ok(()),
-        Some(path) => rdmabench_results::check_writable(path).with_context(|| {
+/// Refuses an `--output` or `--export-*` destination that cannot be written, before anything
+/// is done; `undone` says what was not ("nothing was measured").
+pub fn check_output(path: Option<&Path>, exports: &ExportArgs, undone: &str) -> Result<()> {
+    let destinations = path
+        .map(|p| ("--output", p))
+        .into_iter()
+        .chain(exports.files().into_iter().map(|(flag, _, p)| (flag, p)));
+    for (flag, path) in destinations {
+        rdmabench_results::check_writable(path).with_context(|| {
             format!(
-                "--output {}: cannot write there (does the directory exist, may you write in it?); nothing was measured",
+                "{flag} {}: cannot write there (does the directory exist, may you write in it?); {undone}",
                 path.display()
             )
-        }),
+        })?;
     }
+    Ok(())
+}
+
+/// Writes every `--export-*` file, each rendered by `render` in its format; one that fails
+/// does not stop the others, and the first failure is returned.
+pub fn write_exports(
+    exports: &ExportArgs,
+    render: impl Fn(FormatArg) -> Result<String>,
+) -> Result<()> {
+    let mut first_failure = None;
+    for (flag, format, path) in exports.files() {
+        let written = render(format)
+            .and_then(|text| emit(&text, Some(path)))
+            .with_context(|| format!("{flag} {}", path.display()));
+        if let Err(e) = written {
+            eprintln!("error: {e:#}");
+            first_failure.get_or_insert(e);
+        }
+    }
+    first_failure.map_or(Ok(()), Err)
 }
 
 /// Writes measured results to `path`, or, when that fails after all (the disk filled up), to

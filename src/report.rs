@@ -5,10 +5,15 @@ use rdmabench_report::files::{expand, load, write_charts};
 use rdmabench_report::{Report, ReportFormat};
 
 use crate::cli::{ReportArgs, ReportFormatArg};
-use crate::output::emit;
+use crate::output::{check_output, emit, write_exports};
 
 /// Runs `rdmabench report`; returns the exit code.
 pub fn run(args: &ReportArgs) -> Result<i32> {
+    check_output(
+        args.output.as_deref(),
+        &args.exports,
+        "no report was written",
+    )?;
     let files = expand(&args.files)?;
     let report = Report::build(
         load(&files)?,
@@ -22,7 +27,11 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         ReportFormatArg::Csv => ReportFormat::Csv,
         ReportFormatArg::Html => ReportFormat::Html,
     };
+    let exported = write_exports(&args.exports, |format| {
+        Ok(report.render(crate::bench::report_format(format).into()))
+    });
     emit(&report.render(format), args.output.as_deref())?;
+    exported?;
     if let Some(dir) = &args.plots {
         let written = write_charts(&report.charts(), dir)?;
         eprintln!(

@@ -977,3 +977,101 @@ fn a_run_on_busy_cpus_is_flagged_as_noisy_and_says_what_to_do() {
         "{text}"
     );
 }
+
+/// hyperfine's exports: any number in one run, the table still on stdout; stdout with
+/// `--format X` is exactly X; an export that cannot be written is refused before measuring.
+#[test]
+fn exports_write_every_format_in_one_run_and_stdout_stays_the_chosen_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (json_file, csv_file, md_file) = (path("r.json"), path("r.csv"), path("r.md"));
+    let measure = |format: &str| {
+        run(&[
+            "pingpong",
+            "--local",
+            "--transport",
+            "socket",
+            "--sizes",
+            "4,64",
+            "--iters",
+            "200",
+            "--format",
+            format,
+            "--export-json",
+            &json_file,
+            "--export-csv",
+            &csv_file,
+            "--export-markdown",
+            &md_file,
+        ])
+    };
+    let out = measure("table");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("Number of messages"), "{table}");
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap())
+        .expect("the JSON export is a results file");
+    assert_eq!(exported["results"].as_array().unwrap().len(), 2);
+    let csv = std::fs::read_to_string(&csv_file).unwrap();
+    let csv_rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(csv_rows.len(), 3, "a header and two sizes: {csv}");
+    assert!(csv_rows[0].starts_with("provider,size_bytes"), "{csv}");
+    let markdown = std::fs::read_to_string(&md_file).unwrap();
+    assert!(markdown.lines().any(|l| l.starts_with('|')), "{markdown}");
+
+    // stdout is the chosen format and nothing else.
+    let out = measure("json");
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice::<Value>(&out.stdout).expect("stdout is one JSON document");
+    let out = measure("csv");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let columns = stdout.lines().next().unwrap().split(',').count();
+    assert!(
+        stdout.lines().all(|l| l.split(',').count() == columns),
+        "{stdout}"
+    );
+
+    let missing = path("no-such-dir/r.csv");
+    assert_refused(
+        &[
+            "pingpong",
+            "--local",
+            "--transport",
+            "socket",
+            "--export-csv",
+            &missing,
+        ],
+        "cannot write there (does the directory exist, may you write in it?); nothing was measured",
+    );
+}
+
+/// On a terminal the progress bar moves within a size (here one measured for 2 s) and shows an
+/// ETA; `script` gives the run a pseudo-terminal. Without one (every other test) it is hidden.
+#[test]
+fn the_progress_bar_moves_within_a_size_and_shows_an_eta() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tty.log");
+    let command = format!(
+        "{} pingpong --local --transport socket --sizes 4,64 --duration 2s >/dev/null",
+        env!("CARGO_BIN_EXE_rdmabench")
+    );
+    let status = Command::new("script")
+        .args(["-qec", &command])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .expect("script (bsdutils) runs the command on a pseudo-terminal");
+    assert!(status.success());
+    let screen = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    assert!(screen.contains("ETA"), "{screen}");
+    let within_first: Vec<u32> = screen
+        .split("size 1/2 ")
+        .skip(1)
+        .filter_map(|rest| rest.split('%').next()?.parse().ok())
+        .collect();
+    assert!(
+        within_first.iter().any(|&p| p > 0 && p < 50),
+        "the bar moves before the first size ends: {within_first:?}"
+    );
+}

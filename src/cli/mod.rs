@@ -1,6 +1,6 @@
 //! Command-line arguments (clap derive).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rdmabench_engine::DEFAULT_PORT;
@@ -203,6 +203,8 @@ pub struct ReportArgs {
     /// Latency statistic the comparisons use (means where a side prints no other).
     #[arg(long, value_enum, default_value_t = MetricArg::Median)]
     pub metric: MetricArg,
+    #[command(flatten)]
+    pub exports: ExportArgs,
 }
 
 /// `--metric`: which latency statistic comparisons and outlier rules use.
@@ -507,6 +509,41 @@ pub struct MeasureArgs {
     /// Write the output to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub exports: ExportArgs,
+}
+
+/// Copies of the output in other formats, as hyperfine's --export-*: any number in one run,
+/// while --format goes to the terminal (or --output). Each is checked before anything runs.
+#[derive(Debug, Args, Default)]
+pub struct ExportArgs {
+    /// Also write the output as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Also write the output as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// Also write the output as a markdown table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+}
+
+impl ExportArgs {
+    /// The exports asked for, with their flags and formats, in the flags' order.
+    pub fn files(&self) -> Vec<(&'static str, FormatArg, &Path)> {
+        [
+            ("--export-json", FormatArg::Json, &self.export_json),
+            ("--export-csv", FormatArg::Csv, &self.export_csv),
+            (
+                "--export-markdown",
+                FormatArg::Markdown,
+                &self.export_markdown,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(flag, format, path)| Some((flag, format, path.as_deref()?)))
+        .collect()
+    }
 }
 
 /// `rdmabench agent`.

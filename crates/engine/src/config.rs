@@ -309,6 +309,8 @@ pub struct RunConfig {
     pub timeout: Duration,
     /// Set by the Ctrl-C handler; checked while waiting.
     pub interrupted: Arc<AtomicBool>,
+    /// The client's progress within the size it measures, for a progress bar.
+    pub progress: Arc<crate::progress::SizeProgress>,
 }
 
 impl RunConfig {
@@ -472,6 +474,7 @@ impl RunConfig {
             loop_timed: false,
             timeout: Duration::from_nanos(spec.timeout_ns),
             interrupted,
+            progress: Arc::default(),
         }
     }
 }
@@ -498,6 +501,7 @@ impl RunConfig {
             loop_timed: false,
             timeout: Duration::from_secs(1),
             interrupted: Arc::new(AtomicBool::new(false)),
+            progress: Arc::default(),
         }
     }
 }

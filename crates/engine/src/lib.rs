@@ -14,6 +14,7 @@ pub mod numa;
 pub mod oob;
 mod pingpong;
 mod pinning;
+pub mod progress;
 pub mod record;
 mod rma;
 pub mod session;

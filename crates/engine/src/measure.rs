@@ -60,6 +60,8 @@ struct Watch<'a> {
     /// and no progress of our own is expected, so there is no stall limit.
     passive: bool,
     phase_done: &'a Cell<bool>,
+    /// Units of the size done before this phase, for the progress shown.
+    progress_base: u64,
 }
 
 impl Watch<'_> {
@@ -85,6 +87,7 @@ impl Watch<'_> {
             let now = self.completed.get();
             if now != self.last_completed {
                 self.last_completed = now;
+                self.config.progress.set_done(self.progress_base + now);
                 self.idle_since = Instant::now();
                 None
             } else if self.idle_since.elapsed() > self.config.timeout {
@@ -140,6 +143,7 @@ fn run_phase(
     first_iteration: u64,
     initiator: bool,
     samples: Option<&mut Vec<u64>>,
+    progress_base: u64,
 ) -> Result<u64, EngineError> {
     let completed = Cell::new(0u64);
     let reason = RefCell::new(None);
@@ -154,6 +158,7 @@ fn run_phase(
         idle_since: Instant::now(),
         passive: !initiator && config.test.passive_target(),
         phase_done: &phase_done,
+        progress_base,
     };
     let mut watchdog = || watch.keep_waiting();
     let phase = Phase {
@@ -290,6 +295,13 @@ fn measure_size(
     };
     let warmup = config.warmup_for(iterations, size).div_ceil(per_unit);
     let first = warmup * per_unit;
+    // Until --duration's warm-up gives a rate, its plan is the warm-up itself.
+    let planned = match (config.precision, config.amount) {
+        (None, Amount::Duration(_)) => 0,
+        (_, Amount::Iterations(n)) => n.clamp(1, MAX_SAMPLES).div_ceil(per_unit),
+        (Some(_), Amount::Duration(_)) => MAX_SAMPLES,
+    };
+    config.progress.start(warmup + planned);
     // --duration sizes its first timed phase from the warm-up's median unit.
     samples.clear();
     let warmup_samples =
@@ -299,10 +311,14 @@ fn measure_size(
     let (units, total_ns, precision) = match (config.precision, config.amount) {
         (Some(target), _) => to_precision(session, config, size, first, target, samples)?,
         (None, Amount::Duration(d)) => {
-            // The median warm-up unit, not the mean: the first one can carry a provider's lazy
-            // connection setup (tens of ms for tcp;ofi_rxm), which would shrink the count.
-            samples.sort_unstable();
-            let per_unit_ns = samples.get(samples.len() / 2).copied().unwrap_or(1).max(1);
+            // The mean warm-up unit without the first, which can carry a provider's lazy
+            // connection setup (tens of ms for tcp;ofi_rxm): on a busy host the mean is many
+            // times the median, and only the mean predicts how long a phase takes.
+            let rest = samples
+                .get(1..)
+                .filter(|r| !r.is_empty())
+                .unwrap_or(samples);
+            let per_unit_ns = (rest.iter().sum::<u64>() / rest.len().max(1) as u64).max(1);
             let (units, total_ns) =
                 for_duration(session, config, size, first, nanos(d), per_unit_ns, samples)?;
             (units, total_ns, None)
@@ -328,11 +344,15 @@ fn measure_size(
     })
 }
 
+/// A `--duration` phase takes at most this fraction of the budget at the rate seen so far.
+const DURATION_PHASES: u64 = 8;
+
 /// `--duration`: timed units in phases until `budget_ns` of timed time has passed (or
-/// MAX_SAMPLES units). The first phase is a sixteenth of what the warm-up's `per_unit_ns` (a
-/// median) predicts, each next one half of what the rate measured so far leaves room for: on a
-/// busy machine, where the mean unit is many times the median, the clock and not the warm-up's
-/// guess ends the run. Returns the units and their total time.
+/// MAX_SAMPLES units). The first phase is a sixteenth of what the warm-up's `per_unit_ns` (its
+/// mean) predicts, each next one half of what the rate measured so far leaves room for, and
+/// at most an eighth of the budget: on a busy machine, where the mean unit is many times the
+/// median, the clock and not the warm-up's guess ends the run. Returns the units and their
+/// total time.
 fn for_duration(
     session: &mut Session,
     config: &RunConfig,
@@ -345,6 +365,8 @@ fn for_duration(
     let per_unit = config.test.depth() as u64;
     let estimate = (budget_ns / per_unit_ns).clamp(1, MAX_SAMPLES);
     touch(samples, estimate);
+    let warmup = first / per_unit;
+    config.progress.replan(warmup + estimate);
     let (mut done, mut total_ns) = (0u64, 0u64);
     let mut phase = estimate.div_ceil(16);
     while total_ns < budget_ns && done < MAX_SAMPLES {
@@ -353,7 +375,13 @@ fn for_duration(
         total_ns += client_phase(session, config, size, units, first + done * per_unit, timed)?;
         done += units;
         let measured_per_unit = (total_ns / done).max(1);
-        phase = (budget_ns.saturating_sub(total_ns) / measured_per_unit / 2).max(1);
+        let left = budget_ns.saturating_sub(total_ns) / measured_per_unit;
+        config.progress.replan(warmup + done + left);
+        // Half of what is left, but no phase longer than an eighth of the budget at the rate
+        // seen: when the host slows down mid-phase, the overshoot is one short phase.
+        phase = (left / 2)
+            .min(budget_ns / DURATION_PHASES / measured_per_unit)
+            .max(1);
     }
     Ok((done, total_ns))
 }
@@ -517,6 +545,7 @@ fn client_phase(
     if config.interrupted.load(Ordering::Relaxed) {
         return Err(EngineError::Interrupted);
     }
+    let before = first_iteration / config.test.depth() as u64;
     let elapsed = run_phase(
         session.transport.as_mut(),
         &mut session.control,
@@ -526,7 +555,9 @@ fn client_phase(
         first_iteration,
         true,
         samples,
+        before,
     )?;
+    config.progress.set_done(before + units);
     if config.test.passive_target() {
         session.control.send(&Message::PhaseDone)?;
     }
@@ -741,6 +772,7 @@ pub(crate) fn serve(
                         first_iteration,
                         false,
                         None,
+                        0,
                     )
                 });
                 if let Err(e) = served {
