@@ -13,6 +13,8 @@ fn tool(arg: ToolArg) -> Tool {
         ToolArg::Osu => Tool::Osu,
         ToolArg::Imb => Tool::Imb,
         ToolArg::Netpipe => Tool::NetPipe,
+        ToolArg::FabtestsPingpong => Tool::FabtestsPingpong,
+        ToolArg::FabtestsBw => Tool::FabtestsBw,
     }
 }
 
@@ -24,8 +26,14 @@ pub fn run(args: &ImportArgs) -> Result<i32> {
     let modified = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .with_context(|| format!("reading the modification time of {}", path.display()))?;
-    let (tool, parsed) = import::parse(&text, args.tool.map(tool))
-        .with_context(|| format!("importing {}", path.display()))?;
+    // What --tool says, else the header, else (for fabtests' table) the program --command runs.
+    let tool = args
+        .tool
+        .map(tool)
+        .or_else(|| Tool::detect(&text))
+        .or_else(|| args.command.as_deref().and_then(Tool::from_command));
+    let (tool, parsed) =
+        import::parse(&text, tool).with_context(|| format!("importing {}", path.display()))?;
     let context = import::Context {
         provider: args.provider.clone(),
         fabric: args.fabric.clone(),

@@ -214,9 +214,31 @@ fn unreadable_output_is_refused_with_the_line_and_the_fix() {
         "# OSU MPI Latency Test v7.3\n# Size       Avg Latency(us)\n",
     )
     .unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let header = "bytes   iters   total       time     MB/sec    usec/xfer   Mxfers/sec\n";
+    std::fs::write(
+        d.join("fabtests.txt"),
+        format!("{header}64      1k      93k         0.20s      0.49     130.62       0.01\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("fabtests-error.txt"),
+        format!("{header}fi_tsend(): common/shared.c:2143, ret=-11 (Resource temporarily unavailable)\n"),
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 7] = [
         (&["import", "log.txt"], "cannot tell which tool wrote this"),
-        (&["import", "bad.txt"], "osu output, line 3: no latency"),
+        (
+            &["import", "bad.txt"],
+            "osu output, line 3 (\"1 fast\"): no latency",
+        ),
+        (
+            &["import", "fabtests.txt"],
+            "fabtests output (show_perf's `bytes iters total time MB/sec usec/xfer Mxfers/sec`) does not say which test printed it: pass --tool fabtests-pingpong",
+        ),
+        (
+            &["import", "fabtests-error.txt", "--tool", "fabtests-bw"],
+            "fabtests-bw output, line 2 (\"fi_tsend(): common/shared.c:2143, ret=-11 (Resource temporarily unavaila...\"): expected the first row of the table whose header is line 1",
+        ),
         (
             &["import", "empty.txt"],
             "osu output without any result row",
@@ -237,4 +259,94 @@ fn unreadable_output_is_refused_with_the_line_and_the_fix() {
         );
         assert!(out.stdout.is_empty());
     }
+}
+
+/// fabtests' own benchmarks, captured here (fabtests v1.17.0 built with gcc against Debian's
+/// libfabric 1.17.0, tcp and shm on 127.0.0.1; PROVENANCE file beside the samples): a
+/// ping-pong and a bandwidth test named by --tool, by --command or by their -m output, each a
+/// results file `report` reads.
+#[test]
+fn fabtests_ping_pongs_and_bandwidth_tests_import_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lat = import(
+        d,
+        "fabtests-1.17-fi_rdm_pingpong-tcp.txt",
+        &["--tool", "fabtests-pingpong", "--provider", "tcp"],
+        "lat.json",
+    );
+    assert_eq!(
+        (&lat["tool"]["name"], &lat["test"]),
+        (&"fabtests-pingpong".into(), &"pingpong".into())
+    );
+    let row = &lat["results"][1];
+    // "11k 1k 34m 0.38s 94.79 126.60 0.01": as printed, the abbreviated figures marked.
+    assert_eq!(row["size_bytes"], 11 * 1024);
+    assert_eq!(row["latency"]["mean_ns"], 126_600);
+    assert_eq!(
+        row["rounded"],
+        serde_json::json!(["size_bytes", "iterations", "total_ns"])
+    );
+
+    // The table is the same for a bandwidth test: --command's program says which it is.
+    let bw = import(
+        d,
+        "fabtests-1.17-fi_rdm_tagged_bw-tcp.txt",
+        &[
+            "--provider",
+            "tcp",
+            "--api",
+            "tagged",
+            "--command",
+            "fi_rdm_tagged_bw -p tcp -e rdm -I 1500 -W 64 -S r:64,11936,12000 -s 127.0.0.1 -E=47104 127.0.0.1",
+        ],
+        "bw.json",
+    );
+    assert_eq!(
+        (&bw["tool"]["name"], &bw["test"]),
+        (&"fabtests-bw".into(), &"bw".into())
+    );
+    // "11k 1k 17m 0.23s 79.28 151.35 0.01": MB/sec is 10^6 B/s.
+    assert_eq!(
+        bw["results"][1]["bandwidth"]["average_bytes_per_sec"],
+        79_280_000
+    );
+    assert!(bw["results"][1]["latency"].is_null());
+
+    // -m output names its program: no --tool needed, and every figure is exact.
+    let exact = import(
+        d,
+        "fabtests-1.17-fi_rdm_pingpong-shm-m.txt",
+        &["--provider", "shm"],
+        "m.json",
+    );
+    assert_eq!(exact["tool"]["name"], "fabtests-pingpong");
+    assert_eq!(exact["results"][1]["size_bytes"], 12000);
+    assert_eq!(exact["results"][1]["iterations"], 1500);
+    assert_eq!(exact["results"][1]["rounded"], serde_json::json!([]));
+
+    let out = run_in(
+        d,
+        &[
+            "report", "lat.json", "m.json", "bw.json", "--format", "markdown",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("## pingpong") && report.contains("## bw"),
+        "{report}"
+    );
+    // The table's figures show marked rounded; the -m run's exact ones do not.
+    assert!(
+        report.contains("| ~1k | ~11264 | ~0.38s | 126.60 |"),
+        "{report}"
+    );
+    assert!(report.contains("| 1k | 12000 | 0.01s | 4.14 |"), "{report}");
+    // The bandwidth test is reported apart, in MB/s of 10^6 B.
+    assert!(report.contains("### fabtests-bw tcp tagged"), "{report}");
+    assert!(
+        report.contains("| ~11264 | ~1k | - | 79.28 | 0.010 |"),
+        "{report}"
+    );
 }

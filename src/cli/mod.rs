@@ -27,8 +27,9 @@ pub enum Command {
     /// Report on results files: the seed's tables, percentiles, comparisons against a
     /// baseline (e.g. pod against node) and the seed's published numbers.
     Report(ReportArgs),
-    /// Read another tool's output (fi_pingpong, perftest, OSU, IMB PingPong/Uniband, NetPIPE)
-    /// into a results file, so `report` can set its numbers beside rdmabench's.
+    /// Read another tool's output (fi_pingpong, fabtests' fi_*_pingpong and fi_*_bw, perftest,
+    /// OSU, IMB PingPong/Uniband, NetPIPE) into a results file, so `report` can set its numbers
+    /// beside rdmabench's.
     Import(ImportArgs),
     /// Ping-pong latency between two endpoints (like fi_pingpong / ib_send_lat).
     Pingpong(Box<PingpongArgs>),
@@ -243,6 +244,10 @@ pub enum ToolArg {
     Imb,
     /// NetPIPE (NPopenmpi ...): its np.out or its log.
     Netpipe,
+    /// fabtests' fi_rdm_pingpong, fi_msg_pingpong ...: show_perf's table (or -m output).
+    FabtestsPingpong,
+    /// fabtests' fi_msg_bw, fi_rdm_tagged_bw ...: show_perf's table (or -m output).
+    FabtestsBw,
 }
 
 /// `rdmabench import`.
@@ -250,7 +255,8 @@ pub enum ToolArg {
 pub struct ImportArgs {
     /// The tool's saved output (stdout, or perftest's --out_json file).
     pub file: PathBuf,
-    /// Which tool wrote it [default: recognised from its header].
+    /// Which tool wrote it [default: recognised from its header; fabtests' table, the same for
+    /// ping-pongs and bandwidth tests, from the program --command names].
     #[arg(long, value_enum)]
     pub tool: Option<ToolArg>,
     /// The fabric it ran over (efa, verbs, tcp ...), which the output does not say.
@@ -272,7 +278,8 @@ pub struct ImportArgs {
     /// Host it ran on.
     #[arg(long)]
     pub host: Option<String>,
-    /// The exact command line that produced the output, recorded with the results.
+    /// The exact command line that produced the output, recorded with the results (its fi_*_pingpong
+    /// or fi_*_bw program tells which fabtests test printed a show_perf table).
     #[arg(long, value_name = "COMMAND")]
     pub command: Option<String>,
     /// Write the results file here instead of stdout.

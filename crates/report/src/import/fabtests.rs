@@ -13,13 +13,20 @@
 //! `rounded` when printed abbreviated (the time always). When rdmabench ran the tool itself,
 //! `exact` puts the -S and -I it passed in place of the printed bytes and #sent. Nothing is
 //! rebuilt from the rounded figures.
+//!
+//! fabtests' own show_perf() (`common/shared.c`, behind fi_rdm_pingpong, fi_msg_bw ...) prints
+//! the same figures the same way under `bytes iters total ...`: [`Table`] reads both.
 
 use super::{
-    bad_row, empty_row, seconds_to_ns, table_rows, usec_to_ns, ImportError, Invocation, Parsed,
+    empty_row, seconds_to_ns, table_rows, usec_to_ns, ImportError, Invocation, Parsed, Row,
 };
-use rdmabench_stats::{Figure, LatencySummary};
+use rdmabench_stats::{Figure, LatencySummary, SizeMeasurement};
 
 const TOOL: &str = "fi_pingpong";
+
+/// What fi_pingpong's output must hold.
+pub(super) const EXPECTED: &str =
+    "rows under fi_pingpong's header `bytes #sent #ack total time MB/sec usec/xfer Mxfers/sec` (it prints none for a size it could not send)";
 
 /// The caveat of an imported file.
 const PRINTED: &str = "fi_pingpong prints no percentiles, and prints bytes, #sent and time rounded (\"11k\" for 12000 B, \"1k\" for 1500, the time to 10 ms): they are kept as printed and listed in each row's `rounded`; usec is its usec/xfer";
@@ -71,48 +78,86 @@ fn cnt_str(count: u64) -> String {
         )
 }
 
-pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
-    let (header_line, header) = text
-        .lines()
-        .enumerate()
-        .find(|(_, l)| l.contains("usec/xfer") && l.contains("#sent"))
-        .map(|(i, l)| (i, l.split_whitespace().collect::<Vec<_>>()))
-        .ok_or(ImportError::NoRows { tool: TOOL })?;
-    let column = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(bytes), Some(sent), Some(time), Some(usec)) = (
-        column("bytes"),
-        column("#sent"),
-        column("time"),
-        column("usec/xfer"),
-    ) else {
-        return Err(ImportError::Unsupported {
-            tool: TOOL,
-            problem: format!("unexpected header {:?}", header.join(" ")),
-        });
-    };
-    let mut rows = Vec::new();
-    for (line, fields) in table_rows(text, header_line, |f| f.len() == header.len()) {
-        let problem = |field: usize, what: &str| {
-            bad_row(
-                TOOL,
-                line,
-                format!("{} {:?} is not {what}", header[field], fields[field]),
-            )
+/// A show_perf() table, fi_pingpong's (`util/pingpong.c`) or fabtests' (`common/shared.c`):
+/// its header's columns, and the rows under it.
+pub(super) struct Table<'a> {
+    tool: &'static str,
+    /// The count's column: "#sent" or "iters".
+    count: &'static str,
+    header: Vec<&'a str>,
+    /// Its rows, each checked to have a field per column.
+    pub(super) rows: Vec<Row<'a>>,
+}
+
+impl<'a> Table<'a> {
+    /// The table under the first line holding the columns `bytes`, `count` ("#sent" or "iters")
+    /// and `usec/xfer`, or None without one. Rows start with a size as size_str() prints it
+    /// (after fabtests' optional `name` column).
+    pub(super) fn find(
+        tool: &'static str,
+        text: &'a str,
+        count: &'static str,
+    ) -> Result<Option<Table<'a>>, ImportError> {
+        let Some((index, header)) = header(text, count) else {
+            return Ok(None);
         };
+        let first = usize::from(header.first() == Some(&"name"));
+        let shape = format!("{} columns: {}", header.len(), header.join(" "));
+        let rows = table_rows(tool, text, index, &shape, |fields| {
+            fields
+                .get(first)
+                .is_some_and(|f| abbreviated(f, 1024.0).is_some())
+        })?;
+        for row in &rows {
+            if row.fields.len() != header.len() {
+                return Err(row.bad(
+                    tool,
+                    format!("{} fields where the header has {shape}", row.fields.len()),
+                ));
+            }
+        }
+        Ok(Some(Table {
+            tool,
+            count,
+            header,
+            rows,
+        }))
+    }
+
+    /// The field of `row` in column `name`, read by `read` (`what` it should be, for the
+    /// message when it is not).
+    pub(super) fn field<T>(
+        &self,
+        row: &Row,
+        name: &str,
+        what: &str,
+        read: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, ImportError> {
+        let column = self.header.iter().position(|h| *h == name).ok_or_else(|| {
+            ImportError::Unsupported {
+                tool: self.tool,
+                problem: format!("no {name} column in the header {:?}", self.header.join(" ")),
+            }
+        })?;
+        let text = row.fields[column];
+        read(text).ok_or_else(|| row.bad(self.tool, format!("{name} {text:?} is not {what}")))
+    }
+
+    /// What every show_perf() row prints, as printed: the size (size_str()), the count
+    /// (cnt_str()) and the time (to 10 ms), the abbreviated ones and the time listed in
+    /// `rounded`.
+    pub(super) fn printed(&self, row: &Row) -> Result<SizeMeasurement, ImportError> {
         let (size, size_rounded) =
-            abbreviated(fields[bytes], 1024.0).ok_or_else(|| problem(bytes, "a byte count"))?;
+            self.field(row, "bytes", "a byte count", |f| abbreviated(f, 1024.0))?;
         let (iterations, iterations_rounded) =
-            abbreviated(fields[sent], 1000.0).ok_or_else(|| problem(sent, "a count"))?;
-        let total_ns = fields[time]
-            .strip_suffix('s')
-            .and_then(seconds_to_ns)
-            .ok_or_else(|| problem(time, "seconds"))?;
-        let mean_ns = usec_to_ns(fields[usec]).ok_or_else(|| problem(usec, "a number"))?;
-        let mut row = empty_row(size);
-        row.iterations = Some(iterations);
-        row.total_ns = Some(total_ns);
-        row.latency = Some(LatencySummary::mean_only(mean_ns));
-        row.rounded = [
+            self.field(row, self.count, "a count", |f| abbreviated(f, 1000.0))?;
+        let total_ns = self.field(row, "time", "seconds", |f| {
+            f.strip_suffix('s').and_then(seconds_to_ns)
+        })?;
+        let mut measured = empty_row(size);
+        measured.iterations = Some(iterations);
+        measured.total_ns = Some(total_ns);
+        measured.rounded = [
             (size_rounded, Figure::SizeBytes),
             (iterations_rounded, Figure::Iterations),
             (true, Figure::TotalNs),
@@ -120,7 +165,37 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         .into_iter()
         .filter_map(|(rounded, figure)| rounded.then_some(figure))
         .collect();
-        rows.push(row);
+        Ok(measured)
+    }
+
+    /// usec/xfer of `row`, in nanoseconds.
+    pub(super) fn usec_per_xfer(&self, row: &Row) -> Result<u64, ImportError> {
+        self.field(row, "usec/xfer", "a number", usec_to_ns)
+    }
+}
+
+/// The header line (0-based) with the columns `bytes`, `count` and `usec/xfer`, split.
+pub(super) fn header<'a>(text: &'a str, count: &str) -> Option<(usize, Vec<&'a str>)> {
+    text.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .enumerate()
+        .find(|(_, fields)| {
+            ["bytes", count, "usec/xfer"]
+                .iter()
+                .all(|c| fields.contains(c))
+        })
+}
+
+pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
+    let table = Table::find(TOOL, text, "#sent")?.ok_or(ImportError::NoRows {
+        tool: TOOL,
+        expected: EXPECTED,
+    })?;
+    let mut rows = Vec::new();
+    for row in &table.rows {
+        let mut measured = table.printed(row)?;
+        measured.latency = Some(LatencySummary::mean_only(table.usec_per_xfer(row)?));
+        rows.push(measured);
     }
     Ok(Parsed {
         test: "pingpong".into(),
@@ -274,7 +349,23 @@ mod tests {
                     4       1k      =1k      7.8k        0.02s      0.53       fast       0.13\n";
         assert_eq!(
             parse(text).unwrap_err().to_string(),
-            "fi_pingpong output, line 2: usec/xfer \"fast\" is not a number"
+            "fi_pingpong output, line 2 (\"4 1k =1k 7.8k 0.02s 0.53 fast 0.13\"): usec/xfer \"fast\" is not a number"
         );
+        // A line that is no row where the first row belongs is named, not "no result row".
+        let text =
+            "bytes   #sent   #ack     total       time     MB/sec    usec/xfer   Mxfers/sec\n\
+                    fi_pingpong: fi_send(): -11 (Resource temporarily unavailable)\n";
+        assert_eq!(
+            parse(text).unwrap_err().to_string(),
+            "fi_pingpong output, line 2 (\"fi_pingpong: fi_send(): -11 (Resource temporarily unavailable)\"): expected the first row of the table whose header is line 1 (8 columns: bytes #sent #ack total time MB/sec usec/xfer Mxfers/sec)"
+        );
+        // A row cut short names the line and the columns it lacks.
+        let text =
+            "bytes   #sent   #ack     total       time     MB/sec    usec/xfer   Mxfers/sec\n\
+                    4       1k      =1k      7.8k        0.02s\n";
+        assert!(parse(text)
+            .unwrap_err()
+            .to_string()
+            .starts_with("fi_pingpong output, line 2 (\"4 1k =1k 7.8k 0.02s\"): 5 fields where the header has 8 columns"));
     }
 }

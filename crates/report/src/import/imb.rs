@@ -18,13 +18,23 @@
 //! `MEGA = 1.0 / 1e6` and for Uniband (ParallelTransferMsgRate) computes
 //! `msgrate = MAX_WIN_SIZE * peers / time` and `throughput = MEGA * msgrate * size`.
 
-use super::{bad_row, empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
+use super::{empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
 use rdmabench_stats::{BandwidthSummary, LatencySummary};
 
 const TOOL: &str = "imb";
 
 /// The benchmarks imported, by the name IMB's banner gives them.
 pub(super) const BENCHMARKS: [&str; 2] = ["PingPong", "Uniband"];
+
+/// What IMB's output must hold.
+pub(super) const EXPECTED: &str =
+    "`# Benchmarking PingPong` or `# Benchmarking Uniband`, then rows under `#bytes #repetitions ...`";
+
+/// The error for output without a table to read.
+const NO_ROWS: ImportError = ImportError::NoRows {
+    tool: TOOL,
+    expected: EXPECTED,
+};
 
 pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
     let version = text.lines().find_map(|l| {
@@ -38,30 +48,34 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
             let name = l.strip_prefix("# Benchmarking ")?.trim();
             BENCHMARKS.contains(&name).then_some((i, name == "Uniband"))
         })
-        .ok_or(ImportError::NoRows { tool: TOOL })?;
+        .ok_or(NO_ROWS)?;
     let header = text
         .lines()
         .enumerate()
         .skip(start)
         .find(|(_, l)| l.trim_start().starts_with("#bytes"))
         .map(|(i, _)| i)
-        .ok_or(ImportError::NoRows { tool: TOOL })?;
+        .ok_or(NO_ROWS)?;
     let mut rows = Vec::new();
-    for (line, fields) in table_rows(text, header, |f| f.len() >= 3 && starts_with_number(f)) {
-        let mut row = empty_row(
-            fields[0]
-                .parse()
-                .map_err(|_| bad_row(TOOL, line, "no size"))?,
-        );
+    let shape = if uniband {
+        "#bytes #repetitions Mbytes/sec Msg/sec"
+    } else {
+        "#bytes #repetitions t[usec] Mbytes/sec"
+    };
+    for line in table_rows(TOOL, text, header, shape, |f| {
+        f.len() >= 3 && starts_with_number(f)
+    })? {
+        let fields = &line.fields;
+        let mut row = empty_row(fields[0].parse().map_err(|_| line.bad(TOOL, "no size"))?);
         row.iterations = Some(
             fields[1]
                 .parse()
-                .map_err(|_| bad_row(TOOL, line, "no #repetitions"))?,
+                .map_err(|_| line.bad(TOOL, "no #repetitions"))?,
         );
         if uniband {
             let rate: f64 = fields[2]
                 .parse()
-                .map_err(|_| bad_row(TOOL, line, "no Mbytes/sec"))?;
+                .map_err(|_| line.bad(TOOL, "no Mbytes/sec"))?;
             let messages: Option<f64> = fields.get(3).and_then(|f| f.parse().ok());
             row.bandwidth = Some(BandwidthSummary {
                 average_bytes_per_sec: (rate * 1e6).round() as u64,
@@ -69,7 +83,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
                 messages_per_sec: messages.map(|m| m.round() as u64),
             });
         } else {
-            let mean = usec_to_ns(fields[2]).ok_or_else(|| bad_row(TOOL, line, "no t[usec]"))?;
+            let mean = usec_to_ns(fields[2]).ok_or_else(|| line.bad(TOOL, "no t[usec]"))?;
             row.latency = Some(LatencySummary::mean_only(mean));
         }
         rows.push(row);
@@ -102,10 +116,7 @@ mod tests {
         assert_eq!(last.latency.unwrap().mean_ns, 33_910);
         // IMB prints no total time, so none is made up from t[usec] x 2 x #repetitions.
         assert_eq!(last.total_ns, None);
-        assert_eq!(
-            parse("# Benchmarking PingPong\n").unwrap_err(),
-            ImportError::NoRows { tool: TOOL }
-        );
+        assert_eq!(parse("# Benchmarking PingPong\n").unwrap_err(), NO_ROWS);
     }
 
     // Captured from IMB 2021.10 (Intel MPI 2021.17, pip impi-rt 2021.17.2) between two network
@@ -141,11 +152,17 @@ mod tests {
     #[test]
     fn other_benchmarks_and_failed_rows_are_refused() {
         let text = "# Benchmarking Biband\n       #bytes #repetitions   Mbytes/sec      Msg/sec\n4 1000 0.29 72497\n";
-        assert_eq!(parse(text).unwrap_err(), ImportError::NoRows { tool: TOOL });
+        assert_eq!(parse(text).unwrap_err(), NO_ROWS);
         let text = "# Benchmarking Uniband\n       #bytes #repetitions   Mbytes/sec      Msg/sec\n            4 time-out.; Time limit is over\n";
         assert_eq!(
             parse(text).unwrap_err().to_string(),
-            "imb output, line 3: no #repetitions"
+            "imb output, line 3 (\"4 time-out.; Time limit is over\"): no #repetitions"
+        );
+        // A line where the first row belongs that is none is named, not "no result row".
+        let text = "# Benchmarking PingPong\n       #bytes #repetitions      t[usec]   Mbytes/sec\nAbort(1) on node 1: Fatal error in PMPI_Recv\n";
+        assert_eq!(
+            parse(text).unwrap_err().to_string(),
+            "imb output, line 3 (\"Abort(1) on node 1: Fatal error in PMPI_Recv\"): expected the first row of the table whose header is line 2 (#bytes #repetitions t[usec] Mbytes/sec)"
         );
     }
 }

@@ -1,5 +1,6 @@
-//! `rdmabench import`: the output of the tools our users already trust (fabtests' fi_pingpong,
-//! perftest, OSU micro-benchmarks, Intel MPI Benchmarks) read into the same results model, so
+//! `rdmabench import`: the output of the tools our users already trust (libfabric's fi_pingpong,
+//! fabtests' fi_*_pingpong and fi_*_bw, perftest, OSU micro-benchmarks, Intel MPI Benchmarks,
+//! NetPIPE) read into the same results model, so
 //! their numbers stand beside rdmabench's in one report. Each parser keeps exactly what the
 //! tool printed; what it does not print stays empty.
 
@@ -8,6 +9,7 @@ mod imb;
 mod netpipe;
 mod osu;
 mod perftest;
+mod show_perf;
 
 use std::collections::BTreeMap;
 
@@ -29,16 +31,24 @@ pub enum Tool {
     Imb,
     /// NetPIPE's np.out or its log (NPopenmpi where OSU is absent).
     NetPipe,
+    /// fabtests' ping-pongs (fi_rdm_pingpong, fi_msg_pingpong ...): show_perf()'s table, whose
+    /// usec/xfer is half a round trip.
+    FabtestsPingpong,
+    /// fabtests' bandwidth tests (fi_msg_bw, fi_rdm_tagged_bw ...): the same table, read for its
+    /// MB/sec and Mxfers/sec.
+    FabtestsBw,
 }
 
 impl Tool {
     /// Every tool, for detection and messages.
-    pub const ALL: [Tool; 5] = [
+    pub const ALL: [Tool; 7] = [
         Tool::FiPingpong,
         Tool::Perftest,
         Tool::Osu,
         Tool::Imb,
         Tool::NetPipe,
+        Tool::FabtestsPingpong,
+        Tool::FabtestsBw,
     ];
 
     /// The name users type and results record.
@@ -49,7 +59,28 @@ impl Tool {
             Tool::Osu => "osu",
             Tool::Imb => "imb",
             Tool::NetPipe => "netpipe",
+            Tool::FabtestsPingpong => "fabtests-pingpong",
+            Tool::FabtestsBw => "fabtests-bw",
         }
+    }
+
+    /// What its output must hold, for the message about output that holds none of it.
+    fn expected(self) -> &'static str {
+        match self {
+            Tool::FiPingpong => fabtests::EXPECTED,
+            Tool::Perftest => perftest::EXPECTED,
+            Tool::Osu => osu::EXPECTED,
+            Tool::Imb => imb::EXPECTED,
+            Tool::NetPipe => netpipe::EXPECTED,
+            Tool::FabtestsPingpong | Tool::FabtestsBw => show_perf::EXPECTED,
+        }
+    }
+
+    /// The fabtests test a command line runs ("./fi_rdm_tagged_bw -p tcp ..." is
+    /// [`Tool::FabtestsBw`]): show_perf()'s table is the same for a ping-pong and a bandwidth
+    /// test, so the program named by `--command` (or by `-m` output's first line) tells them apart.
+    pub fn from_command(command: &str) -> Option<Tool> {
+        show_perf::program_test(command)
     }
 
     /// Recognises a tool by the header it prints, for imports without `--tool`.
@@ -69,7 +100,8 @@ impl Tool {
             // NetPIPE's log; its np.out (bare numbers) needs --tool netpipe.
             Some(Tool::NetPipe)
         } else {
-            None
+            // Only fabtests' -m output names its program; its table needs --tool or --command.
+            show_perf::detect(text)
         }
     }
 }
@@ -78,21 +110,29 @@ impl Tool {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
     /// No tool's header was found.
-    #[error("cannot tell which tool wrote this: no fi_pingpong, perftest, OSU, IMB PingPong/Uniband or NetPIPE header found; pass --tool (NetPIPE's np.out has none: --tool netpipe)")]
+    #[error("cannot tell which tool wrote this: no fi_pingpong, fabtests, perftest, OSU, IMB PingPong/Uniband or NetPIPE header found; pass --tool (NetPIPE's np.out has none: --tool netpipe)")]
     Unrecognised,
-    /// The header was found but no row under it.
-    #[error("{tool} output without any result row under its header")]
+    /// fabtests' show_perf() table, which is the same for ping-pongs and bandwidth tests.
+    #[error("fabtests output (show_perf's `bytes iters total time MB/sec usec/xfer Mxfers/sec`) does not say which test printed it: pass --tool fabtests-pingpong for fi_*_pingpong (usec/xfer is half a round trip) or --tool fabtests-bw for fi_*_bw (MB/sec), or --command with the fabtests command line")]
+    WhichFabtest,
+    /// Neither a header nor a row: nothing to import. (A line that is not a row is a
+    /// [`ImportError::BadRow`].)
+    #[error("{tool} output without any result row: expected {expected}")]
     NoRows {
         /// The tool.
         tool: &'static str,
+        /// What the output should hold.
+        expected: &'static str,
     },
-    /// A row did not parse.
-    #[error("{tool} output, line {line}: {problem}")]
+    /// A line where a row belongs did not parse.
+    #[error("{tool} output, line {line} ({text:?}): {problem}")]
     BadRow {
         /// The tool.
         tool: &'static str,
         /// 1-based line number.
         line: usize,
+        /// The line, its spaces collapsed, cut to [`LINE_EXCERPT`] characters.
+        text: String,
         /// What is wrong with it.
         problem: String,
     },
@@ -170,25 +210,62 @@ fn empty_row(size_bytes: u64) -> SizeMeasurement {
     }
 }
 
-/// The rows of the table below line `header` (0-based): lines whose whitespace-separated
-/// fields satisfy `is_row`. Lines before the first row are skipped; the first other line after
-/// it ends the table (a log line, the next benchmark's banner). Rows come with their 1-based
-/// line numbers, for error messages.
-fn table_rows(
-    text: &str,
+/// How much of a line an error message quotes: enough to recognise it, not a screenful.
+pub const LINE_EXCERPT: usize = 72;
+
+/// A line of a tool's table, kept whole so that an error about it can quote it.
+struct Row<'a> {
+    /// 1-based line number.
+    number: usize,
+    /// The line as written.
+    text: &'a str,
+    /// Its whitespace-separated fields.
+    fields: Vec<&'a str>,
+}
+
+impl Row<'_> {
+    /// This row did not parse: `problem` says why.
+    fn bad(&self, tool: &'static str, problem: impl Into<String>) -> ImportError {
+        bad_row(tool, self.number, self.text, problem)
+    }
+}
+
+/// The rows of `tool`'s table below line `header` (0-based): lines whose whitespace-separated
+/// fields satisfy `is_row`. Blank lines before the first row are skipped, and the first other
+/// line after it ends the table (a log line, the next benchmark's banner). A line before the
+/// first row that is not one (an error the tool printed, a cut-off line) is refused with its
+/// number and text, `row` saying what a row holds; a header with nothing under it gives no rows.
+fn table_rows<'a>(
+    tool: &'static str,
+    text: &'a str,
     header: usize,
+    row: &str,
     is_row: impl Fn(&[&str]) -> bool,
-) -> Vec<(usize, Vec<&str>)> {
+) -> Result<Vec<Row<'a>>, ImportError> {
     let mut rows = Vec::new();
     for (index, line) in text.lines().enumerate().skip(header + 1) {
         let fields: Vec<&str> = line.split_whitespace().collect();
         if is_row(&fields) {
-            rows.push((index + 1, fields));
+            rows.push(Row {
+                number: index + 1,
+                text: line,
+                fields,
+            });
         } else if !rows.is_empty() {
             break;
+        } else if !fields.is_empty() {
+            return Err(bad_row(
+                tool,
+                index + 1,
+                line,
+                format!(
+                    "expected the first row of the table whose header is line {} ({row})",
+                    header + 1
+                ),
+            ));
         }
     }
-    rows
+    Ok(rows)
 }
 
 /// True when the first field is a whole number: how every tool's data rows start.
@@ -196,29 +273,42 @@ fn starts_with_number(fields: &[&str]) -> bool {
     fields.first().is_some_and(|f| f.parse::<u64>().is_ok())
 }
 
-/// A row that does not parse, with its line.
-fn bad_row(tool: &'static str, line: usize, problem: impl Into<String>) -> ImportError {
+/// A line that does not parse, with its number and (the start of) its text, its columns'
+/// padding collapsed to one space.
+fn bad_row(tool: &'static str, line: usize, text: &str, problem: impl Into<String>) -> ImportError {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = match text.char_indices().nth(LINE_EXCERPT) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
+    };
     ImportError::BadRow {
         tool,
         line,
+        text,
         problem: problem.into(),
     }
 }
 
 /// Parses `text` as `tool`'s output (detected when None).
 pub fn parse(text: &str, tool: Option<Tool>) -> Result<(Tool, Parsed), ImportError> {
-    let tool = tool
-        .or_else(|| Tool::detect(text))
-        .ok_or(ImportError::Unrecognised)?;
+    let tool = match tool.or_else(|| Tool::detect(text)) {
+        Some(tool) => tool,
+        None if show_perf::is_table(text) => return Err(ImportError::WhichFabtest),
+        None => return Err(ImportError::Unrecognised),
+    };
     let parsed = match tool {
         Tool::FiPingpong => fabtests::parse(text),
         Tool::Perftest => perftest::parse(text),
         Tool::Osu => osu::parse(text),
         Tool::Imb => imb::parse(text),
         Tool::NetPipe => netpipe::parse(text),
+        Tool::FabtestsPingpong | Tool::FabtestsBw => show_perf::parse(text, tool),
     }?;
     if parsed.rows.is_empty() {
-        return Err(ImportError::NoRows { tool: tool.name() });
+        return Err(ImportError::NoRows {
+            tool: tool.name(),
+            expected: tool.expected(),
+        });
     }
     Ok((tool, parsed))
 }
@@ -291,7 +381,9 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
             provider: context.provider.clone().unwrap_or_else(|| "unknown".into()),
             api: context.api.clone().unwrap_or_else(|| match tool {
                 Tool::Osu | Tool::Imb | Tool::NetPipe => "tagged".into(),
-                Tool::FiPingpong | Tool::Perftest => "msg".into(),
+                Tool::FiPingpong | Tool::Perftest | Tool::FabtestsPingpong | Tool::FabtestsBw => {
+                    "msg".into()
+                }
             }),
             sizes_bytes: parsed.rows.iter().map(|r| r.size_bytes).collect(),
             iterations: common_iterations,
@@ -340,9 +432,9 @@ pub fn results_file(tool: Tool, parsed: Parsed, context: &Context) -> ResultsFil
 mod tests {
     use super::*;
 
-    /// A sample in tests/fixtures/import. fi_pingpong's, NetPIPE's and IMB 2021.10's were
-    /// captured from runs on this machine (libfabric-bin 1.17, netpipe-openmpi 3.7.2, impi-rt
-    /// 2021.17.2); perftest's, OSU's and IMB 2021.7's were written by hand from those tools'
+    /// A sample in tests/fixtures/import. fi_pingpong's, fabtests', NetPIPE's and IMB 2021.10's
+    /// were captured from runs on this machine (libfabric-bin 1.17, fabtests v1.17.0 built
+    /// against it, netpipe-openmpi 3.7.2, impi-rt 2021.17.2); perftest's, OSU's and IMB 2021.7's were written by hand from those tools'
     /// documented output formats, not captured from runs: there is no RDMA device or OSU here.
     /// Per file: tests/fixtures/PROVENANCE.md.
     pub(super) fn fixture(name: &str) -> String {
@@ -370,12 +462,48 @@ mod tests {
             ("imb-2021.10-pingpong.txt", Tool::Imb),
             ("imb-2021.10-uniband.txt", Tool::Imb),
             ("netpipe-3.7.2-log.txt", Tool::NetPipe),
+            (
+                "fabtests-1.17-fi_rdm_pingpong-shm-m.txt",
+                Tool::FabtestsPingpong,
+            ),
+            ("fabtests-1.17-fi_rdm_tagged_bw-shm-m.txt", Tool::FabtestsBw),
         ] {
             assert_eq!(Tool::detect(&fixture(file)), Some(tool), "{file}");
         }
         assert_eq!(
             parse("hello\n", None).unwrap_err(),
             ImportError::Unrecognised
+        );
+        // fabtests' table is recognised as fabtests', but names no test: the message says so.
+        assert_eq!(
+            parse(&fixture("fabtests-1.17-fi_rdm_pingpong-tcp.txt"), None).unwrap_err(),
+            ImportError::WhichFabtest
+        );
+    }
+
+    #[test]
+    fn output_without_rows_says_what_it_should_have_held() {
+        // NetPIPE's np.out has no header, so there every line is a row: "Connection refused"
+        // is a bad one (netpipe.rs); an empty file has none.
+        for tool in Tool::ALL {
+            let text = if tool == Tool::NetPipe {
+                ""
+            } else {
+                "Connection refused\n"
+            };
+            let message = parse(text, Some(tool)).unwrap_err().to_string();
+            assert_eq!(
+                message,
+                format!(
+                    "{} output without any result row: expected {}",
+                    tool.name(),
+                    tool.expected()
+                )
+            );
+        }
+        assert_eq!(
+            parse("", Some(Tool::FabtestsBw)).unwrap_err().to_string(),
+            "fabtests-bw output without any result row: expected rows under fabtests' header `bytes iters total time MB/sec usec/xfer Mxfers/sec`, or -m's `- { xfer_size: ... }` lines"
         );
     }
 

@@ -15,6 +15,9 @@ use rdmabench_stats::LatencySummary;
 
 const TOOL: &str = "netpipe";
 
+/// What NetPIPE's output must hold.
+pub(super) const EXPECTED: &str = "np.out's `bytes Mbps seconds` lines, or the log's `N: SIZE bytes REPEATS times --> RATE Mbps in USEC usec` lines";
+
 /// A progress-log row: `N: SIZE bytes REPEATS times --> RATE Mbps in USEC usec`.
 fn log_row(fields: &[&str]) -> Option<(u64, u64, u64)> {
     match fields {
@@ -44,6 +47,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
                 bad_row(
                     TOOL,
                     index + 1,
+                    line,
                     "expected `N: SIZE bytes REPEATS times --> RATE Mbps in USEC usec`",
                 )
             })?;
@@ -59,14 +63,15 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
                 return Err(bad_row(
                     TOOL,
                     index + 1,
+                    line,
                     "expected np.out's three columns: bytes, Mbps, seconds",
                 ));
             };
             let size = size
                 .parse()
-                .map_err(|_| bad_row(TOOL, index + 1, "the first column is not a size"))?;
+                .map_err(|_| bad_row(TOOL, index + 1, line, "the first column is not a size"))?;
             let latency = seconds_to_ns(seconds)
-                .ok_or_else(|| bad_row(TOOL, index + 1, "the third column is not seconds"))?;
+                .ok_or_else(|| bad_row(TOOL, index + 1, line, "the third column is not seconds"))?;
             let mut row = empty_row(size);
             row.latency = Some(LatencySummary::mean_only(latency));
             row
@@ -127,14 +132,13 @@ mod tests {
         let text = "  0:       1 bytes   100 times -->      0.75 Mbps in      10.19 usec\n  1:       2 bytes   100 times --> \n";
         assert_eq!(parse(text).unwrap().rows.len(), 1);
         let text = "  0:       1 bytes   100 times -->      fast\n";
-        assert!(parse(text)
-            .unwrap_err()
-            .to_string()
-            .contains("netpipe output, line 1: expected `N: SIZE bytes"));
-        let err = parse("       1 0.748713\n").unwrap_err().to_string();
-        assert!(
-            err.contains("line 1: expected np.out's three columns"),
-            "{err}"
+        assert_eq!(
+            parse(text).unwrap_err().to_string(),
+            "netpipe output, line 1 (\"0: 1 bytes 100 times --> fast\"): expected `N: SIZE bytes REPEATS times --> RATE Mbps in USEC usec`"
+        );
+        assert_eq!(
+            parse("       1 0.748713\n").unwrap_err().to_string(),
+            "netpipe output, line 1 (\"1 0.748713\"): expected np.out's three columns: bytes, Mbps, seconds"
         );
     }
 }

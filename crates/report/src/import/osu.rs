@@ -9,17 +9,25 @@
 //! With `-f` the latency table adds "Min Latency(us)  Max Latency(us)  Iterations".
 //! osu_latency reports half a round trip; osu_bw's MB/s is 10^6 B/s.
 
-use super::{bad_row, empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
+use super::{empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
 use rdmabench_stats::BandwidthSummary;
 use rdmabench_stats::LatencySummary;
 
 const TOOL: &str = "osu";
 
+/// What OSU's output must hold.
+pub(super) const EXPECTED: &str =
+    "a `# OSU MPI Latency Test` or `# OSU MPI Bandwidth Test` title, then rows under `# Size ...`";
+
 pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
+    const NO_ROWS: ImportError = ImportError::NoRows {
+        tool: TOOL,
+        expected: EXPECTED,
+    };
     let title = text
         .lines()
         .find_map(|l| l.strip_prefix("# OSU MPI"))
-        .unwrap_or_default();
+        .ok_or(NO_ROWS)?;
     let version = title
         .split_whitespace()
         .find_map(|w| w.strip_prefix('v'))
@@ -43,20 +51,26 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         .lines()
         .enumerate()
         .find(|(_, l)| l.starts_with("# Size"))
-        .ok_or(ImportError::NoRows { tool: TOOL })?;
+        .ok_or(NO_ROWS)?;
     let full = header.contains("Min Latency");
+    let shape = if bandwidth {
+        "a size and a bandwidth"
+    } else {
+        "a size and a latency"
+    };
     let mut rows = Vec::new();
-    for (line, fields) in table_rows(text, header_line, starts_with_number) {
+    for line in table_rows(TOOL, text, header_line, shape, starts_with_number)? {
+        let fields = &line.fields;
         let mut row = empty_row(
             fields[0]
                 .parse()
-                .map_err(|_| bad_row(TOOL, line, "the first column is not a size"))?,
+                .map_err(|_| line.bad(TOOL, "the first column is not a size"))?,
         );
         if bandwidth {
             let rate: f64 = fields
                 .get(1)
                 .and_then(|f| f.parse().ok())
-                .ok_or_else(|| bad_row(TOOL, line, "no bandwidth"))?;
+                .ok_or_else(|| line.bad(TOOL, "no bandwidth"))?;
             row.bandwidth = Some(BandwidthSummary {
                 average_bytes_per_sec: (rate * 1e6).round() as u64,
                 peak_bytes_per_sec: None,
@@ -66,7 +80,7 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
             let mean = fields
                 .get(1)
                 .and_then(|f| usec_to_ns(f))
-                .ok_or_else(|| bad_row(TOOL, line, "no latency"))?;
+                .ok_or_else(|| line.bad(TOOL, "no latency"))?;
             let mut summary = LatencySummary::mean_only(mean);
             if full {
                 summary.min_ns = fields.get(2).and_then(|f| usec_to_ns(f));
@@ -138,7 +152,12 @@ mod tests {
         let text = "# OSU MPI Latency Test v7.3\n# Size       Avg Latency(us)\n1 fast\n";
         assert_eq!(
             parse(text).unwrap_err().to_string(),
-            "osu output, line 3: no latency"
+            "osu output, line 3 (\"1 fast\"): no latency"
+        );
+        let text = "# OSU MPI Latency Test v7.3\n# Size       Avg Latency(us)\n[node-a:1234] *** An error occurred in MPI_Recv\n";
+        assert_eq!(
+            parse(text).unwrap_err().to_string(),
+            "osu output, line 3 (\"[node-a:1234] *** An error occurred in MPI_Recv\"): expected the first row of the table whose header is line 2 (a size and a latency)"
         );
     }
 }

@@ -18,11 +18,15 @@
 
 use serde_json::Value;
 
-use super::{bad_row, empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
+use super::{empty_row, starts_with_number, table_rows, usec_to_ns, ImportError, Parsed};
 use rdmabench_stats::BandwidthSummary;
 use rdmabench_stats::LatencySummary;
 
 const TOOL: &str = "perftest";
+
+/// What perftest's output must hold.
+pub(super) const EXPECTED: &str =
+    "rows under `#bytes #iterations ...` (ib_*_lat, ib_*_bw), or an --out_json file";
 const MIB: f64 = 1_048_576.0;
 const GBIT: f64 = 1e9 / 8.0;
 
@@ -61,13 +65,22 @@ pub(super) fn parse(text: &str) -> Result<Parsed, ImportError> {
         .lines()
         .enumerate()
         .find(|(_, l)| l.contains("#bytes") && l.contains("#iterations"))
-        .ok_or(ImportError::NoRows { tool: TOOL })?;
+        .ok_or(ImportError::NoRows {
+            tool: TOOL,
+            expected: EXPECTED,
+        })?;
     let latency = header.contains("t_avg");
     let unit = if header.contains("Gb/sec") { GBIT } else { MIB };
     let duration_mode = latency && !header.contains("t_min");
     let mut rows = Vec::new();
-    for (line, fields) in table_rows(text, header_line, starts_with_number) {
-        let bad = |problem: &str| bad_row(TOOL, line, problem);
+    let shape = if latency {
+        "#bytes #iterations and the latencies in usec"
+    } else {
+        "#bytes #iterations BW peak BW average MsgRate"
+    };
+    for line in table_rows(TOOL, text, header_line, shape, starts_with_number)? {
+        let fields = &line.fields;
+        let bad = |problem: &str| line.bad(TOOL, problem);
         let number = |i: usize| fields.get(i).and_then(|f| usec_to_ns(f));
         let mut row = empty_row(fields[0].parse().map_err(|_| bad("no message size"))?);
         row.iterations = Some(
