@@ -164,7 +164,7 @@ impl BandwidthUnit {
 pub(crate) const NOT_REPORTED: &str = "-";
 
 /// The footnote of a table whose figures carry ROUNDED_MARK.
-pub(crate) const ROUNDED_FOOTNOTE: &str = "~ = as the tool printed it, rounded: fi_pingpong cuts bytes to KiB or MiB (to a tenth below 10) and #sent to thousands, and prints the time to 10 ms; MB/s from a rounded size is as rough; usec is the tool's own mean";
+pub(crate) const ROUNDED_FOOTNOTE: &str = "~ = as the tool printed it, rounded: fi_pingpong and fabtests cut bytes to KiB or MiB (to a tenth below 10) and #sent or iters to thousands, and print the time to 10 ms; MB/s from a rounded size is as rough; usec is the tool's own mean";
 
 /// What a table puts before a figure kept rounded as a tool printed it.
 const ROUNDED_MARK: &str = "~";
