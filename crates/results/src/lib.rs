@@ -69,6 +69,7 @@ pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// One run's results: everything needed to read, compare and reproduce the measurement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ResultsFile {
     /// Always SCHEMA_VERSION when written.
     pub schema_version: u32,
@@ -102,6 +103,7 @@ pub struct ResultsFile {
 /// Where a run inside Kubernetes happened: the facts that make node-mode and pod-mode results
 /// comparable, or show that they are not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Placement {
     /// "eks" for the stack's cluster, "kubernetes" for a kubeconfig context.
     pub target: String,
@@ -134,6 +136,7 @@ pub struct Placement {
 
 /// A cluster's NetworkPolicy enforcement as rdmabench found it before measuring.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NetworkPolicyEnforcement {
     /// The policy engine found running ("aws-network-policy-agent", "cilium", "calico"), or
     /// None when no known engine runs.
@@ -148,6 +151,7 @@ pub struct NetworkPolicyEnforcement {
 
 /// The build that produced a file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolInfo {
     /// "rdmabench".
     pub name: String,
@@ -159,6 +163,7 @@ pub struct ToolInfo {
 
 /// The run's parameters as given (not as resolved: the resolved provider is in `fabric`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Parameters {
     /// "local", "server" or "client".
     pub role: String,
@@ -216,6 +221,7 @@ fn auto_fabric() -> String {
 
 /// Facts about one host that decide whether results are comparable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HostFacts {
     /// Host name.
     pub hostname: String,
@@ -258,6 +264,7 @@ pub struct HostFacts {
 /// the same libfabric version can differ in all of these, so `fi_version()` alone cannot tell
 /// them apart. A pod sees the devices and its own image's files, not the host's unless mounted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EfaStack {
     /// The EFA installer release, from the first line of the installer's record
     /// (`/opt/amazon/efa_installed_packages`: "# EFA installer version: X").
@@ -276,6 +283,7 @@ pub struct EfaStack {
 /// One EFA device: the generation (its PCI device id) and the NUMA node a pinned run should
 /// share with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EfaDevice {
     /// PCI address, e.g. "0000:00:06.0".
     pub pci_address: String,
@@ -287,6 +295,7 @@ pub struct EfaDevice {
 
 /// The two ends of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Endpoints {
     /// The end that wrote the file.
     pub local: HostFacts,
@@ -298,6 +307,7 @@ pub struct Endpoints {
 
 /// The libfabric provider as opened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FabricInfo {
     /// Full provider name, e.g. "tcp;ofi_rxm".
     pub provider: String,
@@ -333,6 +343,7 @@ pub struct FabricInfo {
 
 /// What the efa provider said about its RMA path on the measuring endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RmaEmulated {
     /// fi_read went over send/recv (no device RDMA read).
     pub read: bool,

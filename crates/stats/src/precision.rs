@@ -52,6 +52,7 @@ impl Assessment {
 
 /// Why a size stopped measuring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The mean's 95 % interval reached the target.
@@ -64,6 +65,7 @@ pub enum StopReason {
 
 /// What a results row records of a precision-driven measurement (`quality.precision`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Precision {
     /// The requested half-width of the 95 % intervals, in percent.
     pub target_percent: f64,

@@ -30,6 +30,7 @@ pub const ADVICE: &str = "pin both ends to idle CPUs (--cpu A,B), repeat the run
 
 /// Which sign of disturbance a flag is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NoiseSign {
     /// The mean above [`MEAN_OVER_MEDIAN_LIMIT`] x the median.
@@ -56,6 +57,7 @@ impl NoiseSign {
 
 /// One sign that a row was disturbed: its value and the limit it crossed.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NoiseFlag {
     /// Which sign.
     pub sign: NoiseSign,
@@ -81,6 +83,7 @@ impl NoiseFlag {
 
 /// What the host did to this end's process during a size's timed loop, counted by the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HostInterference {
     /// Wall-clock time the counts cover, in ns.
     pub wall_ns: u64,
@@ -147,6 +150,7 @@ pub fn noise_flags(
 /// How far a row's numbers can be trusted (`results[].quality`): the signs of noise seen, the
 /// host counts behind them, and with `--precision` how well the mean is known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(from = "QualityInFile")]
 pub struct Quality {
     /// Signs of disturbance; empty when none was seen.
@@ -180,6 +184,7 @@ impl Quality {
 /// `quality` as files hold it: schema 6's object, or schema 5's precision record, which was
 /// the whole of `quality` then (those rows read with no noise flags and no host counts).
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 enum QualityInFile {
     Schema5(Precision),

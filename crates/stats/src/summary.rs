@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 /// printed (OSU's osu_latency, for one, prints the mean alone); the others are None, never
 /// invented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LatencySummary {
     /// Fastest iteration: the floor the path can reach.
     pub min_ns: Option<u64>,
@@ -38,6 +39,7 @@ pub struct LatencySummary {
 /// Bandwidth of a size as a bandwidth test (osu_bw, ib_send_bw) reports it, in bytes per
 /// second so no MB definition (10^6 or 2^20) is baked into the data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BandwidthSummary {
     /// Average over the test.
     pub average_bytes_per_sec: u64,
@@ -108,6 +110,7 @@ impl LatencySummary {
 
 /// A figure of a row that another tool may print rounded, named as its field is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Figure {
     /// `size_bytes`.
@@ -133,6 +136,7 @@ impl Figure {
 /// loop (fi_pingpong's "time") and the latency summary, or a bandwidth test's figures. Fields a
 /// tool did not report (results imported from OSU, perftest ...) are None.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SizeMeasurement {
     /// Message size, the key of the row.
     pub size_bytes: u64,
