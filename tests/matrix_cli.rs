@@ -197,9 +197,9 @@ fn precision_reaches_every_pair_and_the_matrix_names_the_pairs_that_fell_short()
                     quality["mean_ci95_percent"].as_f64().unwrap() <= 50.0,
                     "{pair}"
                 );
-                assert!(round_trips < 20_000, "{pair}");
+                assert!(round_trips < 100_000, "stopped before the ceiling: {pair}");
             }
-            Some("iteration_ceiling") => assert_eq!(round_trips, 20_000, "{pair}"),
+            Some("iteration_ceiling") => assert_eq!(round_trips, 100_000, "{pair}"),
             other => panic!("stopped {other:?}: {pair}"),
         }
     }
