@@ -16,6 +16,11 @@ use rdmabench_infra::{instances, preflight, InfraError, StackConfig};
 use crate::cli::{InfraCommand, InitArgs, UpArgs};
 use crate::output::emit;
 
+/// `infra status`'s exit code when it showed what this machine knows but could not ask AWS
+/// (no credentials, an API error): unlike 1 (nothing shown), the output is there but cannot
+/// say whether the stack exists.
+const EXIT_STATUS_UNCHECKED: i32 = 3;
+
 /// Shows a flow's progress line on stderr, as every rdmabench command does.
 pub fn progress(line: &str) {
     eprintln!("rdmabench: {line}");
@@ -115,7 +120,14 @@ pub fn run(command: &InfraCommand, config_path: &Path) -> Result<i32> {
             if let Some(warning) = &status.warning {
                 eprintln!("warning: {warning}");
             }
-            emit(&status.text, None).map(|()| 0)
+            emit(&status.text, None)?;
+            Ok(match &status.unchecked {
+                None => 0,
+                Some(reason) => {
+                    eprintln!("error: could not look for the stack in AWS: {reason}");
+                    EXIT_STATUS_UNCHECKED
+                }
+            })
         }
     }
 }

@@ -12,7 +12,7 @@ use rdmabench_infra::{EfaDevices, StackConfig};
 use rdmabench_k8s::access::{ChosenCluster, ClusterChoice};
 use rdmabench_k8s::exec::ExecTarget;
 use rdmabench_k8s::housekeeping::{clean, deploy, logs};
-use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode};
+use rdmabench_k8s::manifests::{BenchSpec, Bundle, Mode, PLACEHOLDER_IMAGE};
 use rdmabench_k8s::matrix::{matrix, MatrixEnd, MatrixPlan};
 use rdmabench_k8s::orchestrate::{Progress, Timeouts};
 use rdmabench_report::{render, Format};
@@ -39,7 +39,7 @@ pub fn run(command: &K8sCommand, config_path: &Path, cluster: &ClusterArgs) -> R
             let spec = BenchSpec::for_stack(
                 &config,
                 &cluster.namespace,
-                image(&config, &args.bench)?,
+                render_image(&config, &args.bench)?,
                 "pingpong",
                 remote_options("pingpong", &args.bench.bench_options)?,
                 std::time::Duration::from_secs(1800),
@@ -125,13 +125,34 @@ fn image(config: &StackConfig, bench: &BenchArgs) -> Result<String> {
     }
 }
 
-/// The image `image build --push` recorded for this stack.
-fn recorded_image(config: &StackConfig) -> Result<String> {
+/// The image `k8s render` writes: as for a run, but with nothing pushed yet a placeholder it
+/// names, since rendering is for review and needs no cluster or registry.
+fn render_image(config: &StackConfig, bench: &BenchArgs) -> Result<String> {
+    if let Some(image) = &bench.image {
+        return Ok(image.clone());
+    }
+    if let Some(reference) = recorded(config)? {
+        return Ok(reference);
+    }
+    eprintln!(
+        "rdmabench: no image recorded for stack '{}'; the manifests name the placeholder {PLACEHOLDER_IMAGE} (push one with `rdmabench image build --push`, or pass --image REF)",
+        config.name
+    );
+    Ok(PLACEHOLDER_IMAGE.to_string())
+}
+
+/// The image `image build --push` recorded for this stack, if any.
+fn recorded(config: &StackConfig) -> Result<Option<String>> {
     let stack_dir = state::stack_dir(&config.name);
     let recorded = rdmabench_image::recorded_image(&stack_dir)
         .with_context(|| format!("reading the recorded image in {}", stack_dir.display()))?;
-    match recorded {
-        Some(record) => Ok(record.reference),
+    Ok(recorded.map(|record| record.reference))
+}
+
+/// The image `image build --push` recorded for this stack.
+fn recorded_image(config: &StackConfig) -> Result<String> {
+    match recorded(config)? {
+        Some(reference) => Ok(reference),
         None => bail!(
             "no image recorded for stack '{}': push one with `rdmabench image build --push`, or pass --image REF",
             config.name

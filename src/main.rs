@@ -43,6 +43,8 @@ fn main() {
         cli::Command::Launch(args) => launch::run(args),
         cli::Command::Providers(args) => providers::run(args),
         cli::Command::Tools(args) => tools::run(args),
+        cli::Command::Completions(args) => cli::completions(args),
+        cli::Command::Man(args) => cli::man(args),
         #[cfg(feature = "cloud")]
         cli::Command::Init(args) => infra::init(args),
         #[cfg(feature = "cloud")]

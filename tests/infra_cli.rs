@@ -1,4 +1,5 @@
-//! `rdmabench init` and `rdmabench infra synth|instance-types` as a user runs them.
+//! `rdmabench init` and `rdmabench infra synth|instance-types|plan|outputs|status` as a user runs
+//! them, without AWS.
 
 use std::process::{Command, Output};
 
@@ -175,16 +176,98 @@ fn status_without_aws(dir: &std::path::Path) -> Output {
         .unwrap()
 }
 
+/// `infra status`'s exit code when it showed the local part but could not look in AWS.
+const STATUS_UNCHECKED: i32 = 3;
+
 #[test]
 fn status_without_a_stack_says_so() {
     let dir = tempfile::tempdir().unwrap();
     configured(dir.path());
     let out = status_without_aws(dir.path());
-    assert!(out.status.success(), "{}", stderr(&out));
+    // Nothing recorded here, and AWS could not be asked: that proves nothing, so not 0.
+    assert_eq!(
+        out.status.code(),
+        Some(STATUS_UNCHECKED),
+        "{}",
+        stderr(&out)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("created:  never"), "{text}");
     assert!(text.contains("in state: 0 resources"), "{text}");
     assert!(text.contains("tagged:   not checked"), "{text}");
+    assert!(
+        stderr(&out).contains("error: could not look for the stack in AWS: tag:GetResources"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Runs `args` with no AWS credentials anywhere (environment, profile files under an empty
+/// HOME, instance metadata) and a terraform that only logs how it was called.
+fn without_credentials(dir: &std::path::Path, args: &[&str]) -> (Output, String) {
+    let terraform = dir.join("terraform-log.sh");
+    let log = dir.join("terraform.log");
+    std::fs::write(
+        &terraform,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\necho 'Terraform v1.9.8'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &terraform,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rdmabench"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("RDMABENCH_STATE_DIR", dir.join("state"))
+        .env("RDMABENCH_TERRAFORM", &terraform)
+        .env("HOME", &home)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("AWS_") && name != "AWS_EC2_METADATA_DISABLED" {
+            command.env_remove(name);
+        }
+    }
+    let out = command.output().unwrap();
+    (out, std::fs::read_to_string(&log).unwrap_or_default())
+}
+
+#[test]
+fn no_credentials_are_said_once_before_terraform_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    configured(dir.path());
+    for args in [&["infra", "plan"][..], &["infra", "outputs"]] {
+        let (out, terraform_calls) = without_credentials(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let text = stderr(&out);
+        assert_eq!(text.lines().count(), 1, "{args:?}: one message: {text}");
+        assert!(
+            text.starts_with("error: no AWS credentials found")
+                && text.contains("AWS_PROFILE, `aws sso login`"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            terraform_calls.lines().all(|call| call == "version"),
+            "{args:?}: terraform must not run: {terraform_calls}"
+        );
+    }
+
+    let (out, _) = without_credentials(dir.path(), &["infra", "status"]);
+    assert_eq!(out.status.code(), Some(STATUS_UNCHECKED));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("tagged:   not checked"));
+    assert!(
+        stderr(&out).contains("could not look for the stack in AWS: no AWS credentials found"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -238,7 +321,12 @@ fn status_warns_when_the_ttl_is_exceeded_and_estimates_the_cost() {
     });
     std::fs::write(stack_dir.join("stack.json"), record.to_string()).unwrap();
     let out = status_without_aws(dir.path());
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(STATUS_UNCHECKED),
+        "{}",
+        stderr(&out)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("(5h00m ago)"), "{text}");
     assert!(text.contains("ttl:      4h00m  EXCEEDED"), "{text}");

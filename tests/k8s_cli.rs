@@ -521,6 +521,43 @@ fn render_needs_no_cluster_and_rejects_options_the_runner_owns() {
     assert!(stderr(&out).contains("sets this itself"));
 }
 
+#[test]
+fn render_without_a_pushed_image_names_a_placeholder() {
+    let fake = FakeApi::start("happy", &[]);
+    let placeholder = "placeholder.invalid/rdmabench:run-image-build-push-first";
+    let out = fake.run(&["k8s", "render", "--mode", "pod"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    let images: Vec<&str> = yaml
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("image: "))
+        .collect();
+    assert!(!images.is_empty(), "{yaml}");
+    assert!(images.iter().all(|i| *i == placeholder), "{images:?}");
+    assert_eq!(
+        stderr(&out).matches(placeholder).count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("rdmabench image build --push"));
+    assert!(fake.requests().is_empty(), "render must not call the API");
+
+    let out = fake.run(&["k8s", "render", "--mode", "pod", "--image", "r/i:1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(placeholder));
+    assert!(!stderr(&out).contains(placeholder), "{}", stderr(&out));
+
+    // A run still needs a real image.
+    let out = fake.run(&["k8s", "--kubeconfig", "run", "--mode", "pod"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no image recorded"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 const MATRIX: &[&str] = &[
     "k8s",
     "--kubeconfig",

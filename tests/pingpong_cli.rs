@@ -567,10 +567,18 @@ fn a_broken_libfabric_override_is_an_error_not_a_fallback() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+    // One line, naming the variable and its path once, with the fix.
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        err.matches("/nonexistent/libfabric.so.1").count(),
+        1,
+        "{err}"
+    );
     assert!(
-        stderr(&out).contains("RDMABENCH_LIBFABRIC=/nonexistent"),
-        "{}",
-        stderr(&out)
+        err.contains("RDMABENCH_LIBFABRIC=/nonexistent")
+            && err.contains("fix or unset the variable"),
+        "{err}"
     );
 }
 
@@ -595,6 +603,8 @@ fn without_libfabric_auto_falls_back_and_explicit_providers_explain_the_install(
             .output()
             .unwrap()
     };
+    // The note: one short sentence with the fix (the copy that does not load is named).
+    let fix = "install libfabric1 (Debian/Ubuntu) or the EFA installer, or set RDMABENCH_LIBFABRIC";
     let out = hidden("pingpong --local --sizes 4 --iters 100 --format json");
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = json(&out);
@@ -603,12 +613,51 @@ fn without_libfabric_auto_falls_back_and_explicit_providers_explain_the_install(
         .as_str()
         .unwrap()
         .contains("fell back to the socket transport"));
-    assert!(stderr(&out).contains("fell back"));
+    let err = stderr(&out);
+    assert_eq!(err.matches(fix).count(), 1, "{err}");
+    let note = err.lines().find(|l| l.contains(fix)).unwrap();
+    assert!(
+        note.starts_with("rdmabench: fell back to the socket transport (kernel TCP): libfabric could not be loaded (")
+            && note.contains("libfabric.so.1: file too short); "),
+        "{note}"
+    );
     let out = hidden("pingpong --local --provider tcp --sizes 4");
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("libfabric was not found") && err.contains("apt-get install libfabric1"),
+        err.contains("libfabric could not be loaded") && err.contains(fix),
+        "{err}"
+    );
+
+    // A run whose suite has two libfabric users, twice: the note with the fix said once, each
+    // skipped reference tool with a short reason.
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite.toml");
+    std::fs::write(
+        &suite,
+        "name = \"no-libfabric\"\n[[test]]\nname = \"fi\"\nkind = \"tool\"\ntool = \"fi_pingpong\"\nsizes = \"4\"\n[[test]]\nname = \"pp\"\nkind = \"pingpong\"\nsizes = \"4\"\n",
+    )
+    .unwrap();
+    let out = hidden(&format!(
+        "run --hosts loopback --repeat 2 --iters 100 --suite {} --results-dir {}",
+        suite.display(),
+        dir.path().join("results").display()
+    ));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.matches(fix).count(), 1, "the fix is said once: {err}");
+    let note = err.lines().find(|l| l.contains(fix)).unwrap();
+    assert!(
+        note.starts_with("rdmabench: libfabric could not be loaded (")
+            && note.ends_with(&format!(
+                "{fix} to a libfabric.so.1; the fabric tests ran over kernel TCP instead"
+            )),
+        "{note}"
+    );
+    assert_eq!(
+        err.matches("fi skipped: fi_pingpong needs libfabric, which could not be loaded\n")
+            .count(),
+        2,
         "{err}"
     );
 }

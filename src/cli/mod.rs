@@ -7,8 +7,10 @@ use rdmabench_engine::DEFAULT_PORT;
 
 #[cfg(feature = "cloud")]
 mod cloud;
+mod generate;
 #[cfg(feature = "cloud")]
 pub use cloud::*;
+pub use generate::{completions, man, CompletionsArgs, ManArgs};
 
 /// RDMA latency benchmarks over libfabric (EFA, verbs, tcp, shm ...) with a kernel-TCP baseline.
 #[derive(Debug, Parser)]
@@ -57,6 +59,10 @@ pub enum Command {
     Launch(LaunchArgs),
     /// List the libfabric providers this host offers for reliable-datagram endpoints.
     Providers(ProvidersArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or with --dir write one page per command into a directory.
+    Man(ManArgs),
     #[cfg(feature = "cloud")]
     /// Write a commented rdmabench.toml with safe defaults.
     Init(InitArgs),
@@ -125,7 +131,7 @@ pub struct RunArgs {
     pub print_suite: bool,
     /// Timed round trips per size for every test (e.g. `1m`, the seed's) [default: the
     /// suite's, else 100k locally].
-    #[arg(long, value_name = "N")]
+    #[arg(short = 'n', visible_short_alias = 'I', long, value_name = "N")]
     pub iters: Option<String>,
     /// Run the whole suite this many times, tests alternating, to see the spread.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
@@ -196,7 +202,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "LABEL")]
     pub baseline: Option<String>,
     /// Write the report to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also write every chart as SVG and PNG files into DIR.
     #[arg(long, value_name = "DIR")]
@@ -283,7 +289,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "COMMAND")]
     pub command: Option<String>,
     /// Write the results file here instead of stdout.
-    #[arg(long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
 
@@ -370,14 +376,14 @@ pub struct BwArgs {
     pub common: CommonArgs,
     /// Messages in flight per window (perftest's tx-depth, fabtests' -W); both ends must agree.
     /// Default: the method's tool's, 64 (osu, fabtests) or 128 (perftest).
-    #[arg(long)]
+    #[arg(short = 't', visible_short_alias = 'W', long)]
     pub window: Option<usize>,
     /// Whose loop keeps the messages in flight; both ends must agree. The three differ by up
     /// to a round trip per window, which decides the message rate at small sizes.
     #[arg(long, value_enum, default_value_t = BwMethodArg::Osu)]
     pub method: BwMethodArg,
     /// Both ends send and receive at once; figures add both directions (ib_send_bw -b).
-    #[arg(long)]
+    #[arg(short, long)]
     pub bidirectional: bool,
     /// Show bandwidth in Gbit/s (10^9 bit/s) instead of MB/s (10^6 B/s), like perftest's
     /// --report_gbits. JSON always holds bytes per second.
@@ -419,7 +425,13 @@ pub struct RmaArgs {
     #[arg(long)]
     pub bw: bool,
     /// With --bw: operations in flight per window; both ends must agree.
-    #[arg(long, default_value_t = 64, requires = "bw")]
+    #[arg(
+        short = 't',
+        visible_short_alias = 'W',
+        long,
+        default_value_t = 64,
+        requires = "bw"
+    )]
     pub window: usize,
     /// With --bw: show Gbit/s instead of MB/s.
     #[arg(long, requires = "bw")]
@@ -442,7 +454,7 @@ pub struct CommonArgs {
     #[arg(long, default_value = "0.0.0.0", requires = "server")]
     pub bind: String,
     /// Out-of-band TCP port (both ends must agree); --local picks a free one unless given.
-    #[arg(long)]
+    #[arg(short, long, visible_short_alias = 'P')]
     pub port: Option<u16>,
     /// Pin to CPUs: `A,B` pins the server to A and the client to B; a single CPU pins this end;
     /// `numa` pins each end to a CPU on its EFA device's NUMA node.
@@ -466,7 +478,7 @@ pub struct MeasureArgs {
     #[arg(long, value_enum, default_value_t = ProviderArg::Auto)]
     pub provider: ProviderArg,
     /// Which of the efa provider's fabrics (libfabric 2.1+ offers efa-direct before efa).
-    #[arg(long, value_enum, default_value_t = FabricArg::Auto)]
+    #[arg(short, long, value_enum, default_value_t = FabricArg::Auto)]
     pub fabric: FabricArg,
     /// efa: fail unless the provider uses device RDMA (FI_OPT_EFA_USE_DEVICE_RDMA) rather than
     /// emulating RMA and large transfers over send/recv.
@@ -477,17 +489,28 @@ pub struct MeasureArgs {
     pub api: ApiArg,
     /// Message sizes: comma-separated with K/KiB/M/MiB suffixes (binary), or `seed` (the seed
     /// project's 8 sizes) or `sweep`.
-    #[arg(long, default_value = "seed", conflicts_with = "sweep")]
+    #[arg(
+        short,
+        long,
+        visible_short_alias = 'S',
+        default_value = "seed",
+        conflicts_with = "sweep"
+    )]
     pub sizes: String,
     /// All powers of two from 2 B to 8 MiB (like perftest -a).
-    #[arg(long)]
+    #[arg(short = 'a', long)]
     pub sweep: bool,
     /// Timed round trips (pingpong) or messages (bw, rounded up to whole windows) per size
     /// (k = 10^3, m = 10^6) [default: 10k round trips, 5000 messages as perftest].
-    #[arg(long, conflicts_with = "duration")]
+    #[arg(
+        short = 'n',
+        visible_short_alias = 'I',
+        long,
+        conflicts_with = "duration"
+    )]
     pub iters: Option<String>,
     /// Measure each size for about this long instead of a fixed count (e.g. 5s).
-    #[arg(long)]
+    #[arg(short = 'D', long)]
     pub duration: Option<String>,
     /// Latency: measure each size until the 95 % interval of its mean half round trip is within
     /// +-this (e.g. 1%), with --iters [default: 1m] or --duration as the ceiling; the results
@@ -496,7 +519,7 @@ pub struct MeasureArgs {
     pub precision: Option<String>,
     /// Untimed round trips (messages) before each size [default: max(1000, iters/100) round
     /// trips; 10 windows].
-    #[arg(long)]
+    #[arg(short, long)]
     pub warmup: Option<String>,
     /// Check every received payload (costs time at large sizes; reported).
     #[arg(long)]
@@ -514,7 +537,7 @@ pub struct MeasureArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
     /// Write the output to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub exports: ExportArgs,
@@ -560,7 +583,7 @@ pub struct AgentArgs {
     #[arg(long, default_value = "0.0.0.0")]
     pub bind: String,
     /// Out-of-band TCP port the coordinator and the other agents reach this one on.
-    #[arg(long, default_value_t = DEFAULT_PORT)]
+    #[arg(short, long, visible_short_alias = 'P', default_value_t = DEFAULT_PORT)]
     pub port: u16,
     /// Exit after this long without a request, so a forgotten agent does not run for ever.
     #[arg(long, default_value = "30m")]
@@ -616,13 +639,13 @@ pub struct ToolEndArgs {
     pub bind: String,
     /// The first of the tool's ports, one per size (default: the tool's own, 47592 for
     /// fi_pingpong, 18515 for perftest).
-    #[arg(long)]
+    #[arg(short, long, visible_short_alias = 'P')]
     pub port: Option<u16>,
     /// Message sizes, as for pingpong (seed, sweep, or a list like 4,64,1K).
-    #[arg(long, default_value = "seed")]
+    #[arg(short, long, visible_short_alias = 'S', default_value = "seed")]
     pub sizes: String,
     /// Round trips (fi_pingpong -I) or exchanges (perftest -n) per size.
-    #[arg(long, default_value = "10k")]
+    #[arg(short = 'n', visible_short_alias = 'I', long, default_value = "10k")]
     pub iters: String,
     /// libfabric provider (fi_pingpong -p); perftest runs on efa (SRD) or verbs devices.
     #[arg(long, default_value = "efa")]
@@ -659,7 +682,7 @@ pub struct ToolEndArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Json)]
     pub format: FormatArg,
     /// Write the client's results file here instead of stdout.
-    #[arg(long)]
+    #[arg(short, long)]
     pub output: Option<PathBuf>,
 }
 

@@ -3,15 +3,15 @@
 /// Everything that can go wrong below the benchmark engine.
 #[derive(Debug, thiserror::Error)]
 pub enum FabricError {
-    /// No libfabric could be loaded from any default location.
+    /// No libfabric could be loaded from any default location. Said in one sentence with the
+    /// fix, since callers that fall back to kernel TCP show it as a note beside other output.
     #[error(
-        "libfabric was not found (tried: {}); install it (Debian/Ubuntu: apt-get install libfabric1; \
-         on EFA hosts run the EFA installer) or point RDMABENCH_LIBFABRIC at libfabric.so.1",
-        tried.join(", ")
+        "libfabric {}; install libfabric1 (Debian/Ubuntu) or the EFA installer, or set RDMABENCH_LIBFABRIC to a libfabric.so.1",
+        if unusable.is_empty() { "is not installed".to_string() } else { format!("could not be loaded ({})", unusable.join(", ")) }
     )]
     LibraryNotFound {
-        /// Each location tried, with why it failed.
-        tried: Vec<String>,
+        /// The copies that exist but did not load, with why (none when libfabric is absent).
+        unusable: Vec<String>,
     },
     /// The library named by RDMABENCH_LIBFABRIC could not be used.
     #[error("RDMABENCH_LIBFABRIC={path} cannot be used: {reason}; fix or unset the variable")]

@@ -90,27 +90,32 @@ impl Library {
     pub fn load() -> Result<Library, FabricError> {
         if let Some(path) = std::env::var_os(LIBRARY_ENV) {
             let path = PathBuf::from(path);
-            return Self::open(&path).map_err(|reason| FabricError::LibraryUnusable {
-                path: path.display().to_string(),
-                reason,
+            return Self::open(&path).map_err(|reason| {
+                // dlerror() starts with the path, which the message already names.
+                let path = path.display().to_string();
+                let reason = reason
+                    .strip_prefix(&format!("{path}: "))
+                    .map_or(reason.clone(), str::to_string);
+                FabricError::LibraryUnusable { path, reason }
             });
         }
-        let mut tried = Vec::new();
+        let mut unusable = Vec::new();
         for candidate in EFA_PREFIX_CANDIDATES.iter().map(Path::new) {
             if candidate.exists() {
                 match Self::open(candidate) {
                     Ok(lib) => return Ok(lib),
-                    Err(reason) => tried.push(format!("{} ({reason})", candidate.display())),
+                    Err(reason) => unusable.push(reason),
                 }
-            } else {
-                tried.push(format!("{} (absent)", candidate.display()));
             }
         }
         match Self::open(Path::new(SYSTEM_SONAME)) {
             Ok(lib) => Ok(lib),
             Err(reason) => {
-                tried.push(format!("{SYSTEM_SONAME} ({reason})"));
-                Err(FabricError::LibraryNotFound { tried })
+                // The dynamic linker's "not found" is the plain absence the message says.
+                if !reason.ends_with("No such file or directory") {
+                    unusable.push(reason);
+                }
+                Err(FabricError::LibraryNotFound { unusable })
             }
         }
     }

@@ -34,6 +34,9 @@ pub enum AwsError {
         /// The limit.
         limit: Duration,
     },
+    /// No credentials in the environment, the profile files or the rest of the SDK's chain.
+    #[error("{0}; configure AWS credentials (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and run the command again")]
+    NoCredentials(String),
     /// The async runtime could not be started.
     #[error("starting the AWS client runtime: {0}")]
     Runtime(#[from] std::io::Error),
@@ -94,14 +97,22 @@ pub struct Aws {
 }
 
 fn call_error(call: &'static str, error: impl std::error::Error) -> AwsError {
-    // The SDK's Display is terse ("service error"); the source chain has the code and message.
+    AwsError::Call {
+        call,
+        message: with_sources(&error),
+    }
+}
+
+/// The error with its source chain: the SDK's Display is terse ("service error"); the sources
+/// have the code and message.
+fn with_sources(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(inner) = source {
         message = format!("{message}: {inner}");
         source = inner.source();
     }
-    AwsError::Call { call, message }
+    message
 }
 
 impl Aws {
@@ -142,6 +153,38 @@ impl Aws {
                 limit: CALL_LIMIT,
             })?
             .map_err(|e| call_error(call, e))
+    }
+
+    /// Resolves credentials through the chain every SDK call (and Terraform's AWS provider) uses,
+    /// without calling AWS: a command can then say once that there are none, before terraform
+    /// prints its own errors about them.
+    pub fn check_credentials(&self) -> Result<(), AwsError> {
+        use aws_sdk_sts::config::ProvideCredentials;
+        let Some(provider) = self.config.credentials_provider() else {
+            return Err(AwsError::NoCredentials("no credentials provider".into()));
+        };
+        self.runtime
+            .block_on(async {
+                tokio::time::timeout(CALL_LIMIT, provider.provide_credentials()).await
+            })
+            .map_err(|_| AwsError::TimedOut {
+                call: "resolving credentials",
+                limit: CALL_LIMIT,
+            })?
+            .map(|_| ())
+            .map_err(|e| {
+                // CredentialsNotLoaded: every provider of the chain had nothing, which the SDK
+                // explains in one line per provider; a provider that failed (an expired SSO
+                // token, a broken profile) keeps its own words.
+                let detail = with_sources(&e);
+                AwsError::NoCredentials(
+                    if detail.starts_with("the credential provider was not enabled") {
+                        "no AWS credentials found (looked in the environment, the profile files, web identity, ECS and instance metadata)".into()
+                    } else {
+                        format!("AWS credentials could not be loaded: {detail}")
+                    },
+                )
+            })
     }
 
     /// sts:GetCallerIdentity: proves the credentials work and names the caller.

@@ -80,7 +80,7 @@ fn local_provider() -> Result<Result<&'static str, String>, PipelineError> {
         // As for pingpong: only a missing libfabric falls back, never a broken override.
         Err(e @ FabricError::LibraryNotFound { .. }) => {
             return Ok(Err(format!(
-                "libfabric is not available ({e}); the fabric tests ran over kernel TCP instead"
+                "{e}; the fabric tests ran over kernel TCP instead"
             )));
         }
         Err(e) => {

@@ -11,6 +11,7 @@ pub mod up;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::aws::Aws;
 use crate::config::StackConfig;
 use crate::error::InfraError;
 use crate::state::{self, StackRecord};
@@ -65,8 +66,10 @@ fn creation_time(name: &str) -> Result<String, InfraError> {
 }
 
 /// Synthesizes the stack with its recorded creation time into the workspace and initializes it,
-/// so the commands that only look (plan, outputs, down) see the tags `up` wrote.
+/// so the commands that only look (plan, outputs, down) see the tags `up` wrote. Missing AWS
+/// credentials stop it first, said once, rather than in each of terraform's errors.
 fn prepare(workspace: &Workspace) -> Result<(), InfraError> {
+    Aws::connect(&workspace.config().region)?.check_credentials()?;
     workspace.prepare(&creation_time(&workspace.config().name)?)
 }
 

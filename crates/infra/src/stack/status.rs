@@ -14,9 +14,13 @@ pub struct Status {
     pub text: String,
     /// Set when the stack has outlived its TTL: it keeps costing until someone acts.
     pub warning: Option<String>,
+    /// Why AWS could not be asked for the stack's tagged resources (no credentials, an API
+    /// error): the text then shows only what this machine knows, which cannot prove the stack
+    /// is gone (another machine may have created it).
+    pub unchecked: Option<String>,
 }
 
-/// `infra status` for the workspace's stack. AWS being unreachable is reported in the text,
+/// `infra status` for the workspace's stack. AWS being unreachable is reported in `unchecked`,
 /// not as an error: the local part is still worth showing.
 pub fn status(workspace: &Workspace) -> Result<Status, InfraError> {
     let config = workspace.config();
@@ -34,17 +38,28 @@ pub fn status(workspace: &Workspace) -> Result<Status, InfraError> {
         0
     };
     text.push_str(&format!("in state: {in_state} resources\n"));
-    match Aws::connect(&config.region).and_then(|aws| aws.stack_resources(&config.name)) {
-        Ok(found) => text.push_str(&format!(
-            "tagged:   {} resources carry {STACK_TAG}={} in AWS\n",
-            found.len(),
-            config.name
-        )),
-        Err(e) => text.push_str(&format!("tagged:   not checked ({e})\n")),
-    }
+    let tagged = Aws::connect(&config.region).and_then(|aws| {
+        aws.check_credentials()?;
+        aws.stack_resources(&config.name)
+    });
+    let unchecked = match tagged {
+        Ok(found) => {
+            text.push_str(&format!(
+                "tagged:   {} resources carry {STACK_TAG}={} in AWS\n",
+                found.len(),
+                config.name
+            ));
+            None
+        }
+        Err(e) => {
+            text.push_str("tagged:   not checked\n");
+            Some(e.to_string())
+        }
+    };
     Ok(Status {
         text,
         warning: recorded.warning,
+        unchecked,
     })
 }
 
@@ -54,6 +69,7 @@ fn from_record(name: &str, record: Option<&StackRecord>, now_unix: u64) -> Statu
         return Status {
             text: "created:  never (no `rdmabench infra up` recorded on this machine)\n".into(),
             warning: None,
+            unchecked: None,
         };
     };
     let age_minutes = now_unix.saturating_sub(record.created_at_unix) / 60;
@@ -76,6 +92,7 @@ fn from_record(name: &str, record: Option<&StackRecord>, now_unix: u64) -> Statu
         warning: exceeded.then(|| {
             format!("stack '{name}' has outlived its TTL; it keeps costing until `rdmabench infra down`")
         }),
+        unchecked: None,
     }
 }
 

@@ -36,6 +36,10 @@ pub const DEVICE_PLUGIN_VERSION: &str = "v0.5.20";
 pub const EFA_RESOURCE: &str = "vpc.amazonaws.com/efa";
 /// The node label the stack's node group sets (see the infra crate); everything here selects it.
 pub const EFA_NODE_LABEL: (&str, &str) = rdmabench_infra::synth::EFA_NODE_LABEL;
+/// The image `k8s render` writes when none is recorded or given: under the reserved `.invalid`
+/// domain, so a rendered manifest applied by mistake fails to pull instead of fetching whatever
+/// someone publishes under a plausible Docker Hub name.
+pub const PLACEHOLDER_IMAGE: &str = "placeholder.invalid/rdmabench:run-image-build-push-first";
 /// The label that marks every object rdmabench creates, for `k8s clean`.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "rdmabench");
 /// Label carrying the measurement mode of a benchmark pod.
