@@ -25,7 +25,7 @@ use crate::cli::{
     ProviderArg, RmaArgs, RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
 };
 use crate::interrupt::EXIT_INTERRUPTED;
-use crate::output::{check_output, emit_measured};
+use crate::output::{check_output, emit_measured, terminal_width};
 
 fn fabric_choice(arg: FabricArg) -> FabricChoice {
     match arg {
@@ -426,9 +426,10 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit, loop_timed: bool) -> 
             break;
         }
     }
+    let output = args.measure.output.as_deref();
     emit_measured(
-        &render_runs(runs, args.measure.format, unit)?,
-        args.measure.output.as_deref(),
+        &render_runs(runs, args.measure.format, unit, terminal_width(output))?,
+        output,
     )?;
     Ok(exit)
 }
@@ -518,13 +519,19 @@ fn measure_once(
 }
 
 /// One run as its results in `format`; repetitions as the report over them (median of the
-/// runs with min..max), in the same format.
-fn render_runs(mut runs: Vec<LoadedRun>, format: FormatArg, unit: BandwidthUnit) -> Result<String> {
+/// runs with min..max), in the same format; tables fitted to `width` (the terminal's).
+fn render_runs(
+    mut runs: Vec<LoadedRun>,
+    format: FormatArg,
+    unit: BandwidthUnit,
+    width: Option<u16>,
+) -> Result<String> {
     if runs.len() == 1 {
         let run = runs.pop().expect("one run");
-        return Ok(render(&run.results, report_format(format), unit));
+        return Ok(render(&run.results, report_format(format), unit, width));
     }
     let mut report = Report::build(runs, None).context("summarising the repetitions")?;
     report.bandwidth_unit = unit;
+    report.terminal_width = width;
     Ok(report.render(report_format(format).into()))
 }

@@ -5,12 +5,13 @@ use rdmabench_report::files::{expand, load, write_charts};
 use rdmabench_report::{Report, ReportFormat};
 
 use crate::cli::{ReportArgs, ReportFormatArg};
-use crate::output::emit;
+use crate::output::{emit, terminal_width};
 
 /// Runs `rdmabench report`; returns the exit code.
 pub fn run(args: &ReportArgs) -> Result<i32> {
     let files = expand(&args.files)?;
-    let report = Report::build(load(&files)?, args.baseline.as_deref())?;
+    let mut report = Report::build(load(&files)?, args.baseline.as_deref())?;
+    report.terminal_width = terminal_width(args.output.as_deref());
     let format = match args.format {
         ReportFormatArg::Table => ReportFormat::Table,
         ReportFormatArg::Markdown => ReportFormat::Markdown,
