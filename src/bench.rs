@@ -24,7 +24,7 @@ use crate::cli::{
     ProviderArg, RmaArgs, RmaOpArg, TransportArg, DEFAULT_BW_ITERS, DEFAULT_ITERS,
 };
 use crate::interrupt::EXIT_INTERRUPTED;
-use crate::output::{check_output, emit_measured, write_exports};
+use crate::output::{check_output, emit_measured, terminal_width, write_exports};
 
 fn fabric_choice(arg: FabricArg) -> FabricChoice {
     match arg {
@@ -424,12 +424,14 @@ fn run(args: &CommonArgs, test: Test, unit: BandwidthUnit, loop_timed: bool) -> 
             break;
         }
     }
+    let output = args.measure.output.as_deref();
+    // Files are not terminals: exports get the fixed layout.
     let exported = write_exports(&args.measure.exports, |format| {
-        render_runs(&runs, format, unit)
+        render_runs(&runs, format, unit, None)
     });
     emit_measured(
-        &render_runs(&runs, args.measure.format, unit)?,
-        args.measure.output.as_deref(),
+        &render_runs(&runs, args.measure.format, unit, terminal_width(output))?,
+        output,
     )?;
     exported?;
     Ok(exit)
@@ -531,13 +533,19 @@ fn measure_in_role(
 }
 
 /// One run as its results in `format`; repetitions as the report over them (median of the
-/// runs with min..max), in the same format.
-fn render_runs(runs: &[LoadedRun], format: FormatArg, unit: BandwidthUnit) -> Result<String> {
+/// runs with min..max), in the same format; tables fitted to `width` (the terminal's).
+fn render_runs(
+    runs: &[LoadedRun],
+    format: FormatArg,
+    unit: BandwidthUnit,
+    width: Option<u16>,
+) -> Result<String> {
     if let [run] = runs {
-        return Ok(render(&run.results, report_format(format), unit));
+        return Ok(render(&run.results, report_format(format), unit, width));
     }
     let mut report = Report::build(runs.to_vec(), None, Default::default())
         .context("summarising the repetitions")?;
     report.bandwidth_unit = unit;
+    report.terminal_width = width;
     Ok(report.render(report_format(format).into()))
 }

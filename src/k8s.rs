@@ -26,7 +26,7 @@ use crate::cli::{
 };
 use crate::infra::load_config;
 use crate::interrupt::EXIT_INTERRUPTED;
-use crate::output::emit;
+use crate::output::{emit, terminal_width};
 
 /// What a run on the cluster produced, its failure held as the CLI holds errors.
 pub type TestsRun = rdmabench_k8s::runs::TestsRun<anyhow::Error>;
@@ -213,13 +213,16 @@ fn run_matrix(config: &StackConfig, cluster: &ClusterArgs, args: &K8sMatrixArgs)
         let mut matrix = crate::matrix::Matrix::from_log(&run.log)?;
         let path = dir.join(format!("matrix-{}.json", mode.as_str()));
         emit(
-            &crate::matrix::render(&matrix, FormatArg::Json)?,
+            &crate::matrix::render(&matrix, FormatArg::Json, None)?,
             Some(&path),
         )?;
         eprintln!("rdmabench: wrote {}", path.display());
         matrix.rename_hosts(&run.nodes);
         failed |= matrix.failed();
-        emit(&crate::matrix::render(&matrix, FormatArg::Table)?, None)
+        emit(
+            &crate::matrix::render(&matrix, FormatArg::Table, terminal_width(None))?,
+            None,
+        )
     };
     let end = matrix(
         config,
@@ -265,7 +268,17 @@ pub fn run_tests(
         &checked,
         crate::interrupt::flag()?,
         progress(),
-        &mut |results| emit(&render(results, Format::Table, Default::default()), None),
+        &mut |results| {
+            emit(
+                &render(
+                    results,
+                    Format::Table,
+                    Default::default(),
+                    terminal_width(None),
+                ),
+                None,
+            )
+        },
     )
 }
 

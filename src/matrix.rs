@@ -8,7 +8,7 @@ use rdmabench_stats::parse_duration;
 use crate::bench::{measure_config, report_format};
 use crate::cli::MatrixArgs;
 use crate::interrupt::{self, EXIT_INTERRUPTED};
-use crate::output::{check_output, emit_measured, write_exports};
+use crate::output::{check_output, emit_measured, terminal_width, write_exports};
 
 #[cfg(feature = "cloud")]
 pub use rdmabench_matrix::Matrix;
@@ -34,12 +34,22 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
         &interrupted,
         &mut |line| eprintln!("rdmabench: {line}"),
     )?;
+    // Files are not terminals: exports get the fixed layout.
     let exported = write_exports(&args.measure.exports, |format| {
-        Ok(rdmabench_matrix::render(&run.matrix, report_format(format)))
+        Ok(rdmabench_matrix::render(
+            &run.matrix,
+            report_format(format),
+            None,
+        ))
     });
+    let output = args.measure.output.as_deref();
     emit_measured(
-        &rdmabench_matrix::render(&run.matrix, report_format(args.measure.format)),
-        args.measure.output.as_deref(),
+        &rdmabench_matrix::render(
+            &run.matrix,
+            report_format(args.measure.format),
+            terminal_width(output),
+        ),
+        output,
     )?;
     exported?;
     Ok(if run.incomplete {
@@ -49,10 +59,18 @@ pub fn run(args: &MatrixArgs) -> Result<i32> {
     })
 }
 
-/// The matrix in `format`.
+/// The matrix in `format`, its table fitted to `width` (see `output::terminal_width`).
 #[cfg(feature = "cloud")]
-pub fn render(matrix: &Matrix, format: crate::cli::FormatArg) -> Result<String> {
-    Ok(rdmabench_matrix::render(matrix, report_format(format)))
+pub fn render(
+    matrix: &Matrix,
+    format: crate::cli::FormatArg,
+    width: Option<u16>,
+) -> Result<String> {
+    Ok(rdmabench_matrix::render(
+        matrix,
+        report_format(format),
+        width,
+    ))
 }
 
 /// Checks `rdmabench matrix` options for a coordinator that another process runs (the

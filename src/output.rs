@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use rdmabench_report::tables::{self, Align};
 
 use crate::cli::{ExportArgs, FormatArg};
 
@@ -82,6 +83,7 @@ pub fn run_report(
     let mut report = rdmabench_report::files::report_for_run_dir(dir, statistic)?;
     report.notes.extend(notes.iter().cloned());
     let html = rdmabench_report::files::write_run_reports(dir, &report)?;
+    report.terminal_width = terminal_width(None);
     emit(&report.render(rdmabench_report::ReportFormat::Table), None)?;
     eprintln!("rdmabench: results in {}", dir.display());
     eprintln!(
@@ -91,31 +93,28 @@ pub fn run_report(
     Ok(())
 }
 
-/// Rows under their headings, each column as wide as its widest cell, left-aligned, for the
-/// listings (providers, tools).
-pub fn aligned(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .fold(headers[i].len(), usize::max)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = line(headers.to_vec());
-    out.push('\n');
-    for row in rows {
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-        out.push('\n');
+/// The width to fit text tables to: the terminal's when the text goes to stdout and stdout is
+/// one; None for files and pipes (scripts, tests), which keeps the layout fixed and
+/// deterministic.
+pub fn terminal_width(path: Option<&Path>) -> Option<u16> {
+    match path {
+        Some(_) => None,
+        None => console::Term::stdout()
+            .size_checked()
+            .map(|(_rows, columns)| columns),
     }
-    out
+}
+
+/// A listing (providers, tools) in a format other than JSON: aligned text under a `# title`
+/// line, markdown, or CSV.
+pub fn listing(format: FormatArg, title: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
+    let left = |_| Align::Left;
+    match format {
+        FormatArg::Csv => tables::csv(headers, rows),
+        FormatArg::Markdown => tables::markdown(headers, rows, left),
+        FormatArg::Table | FormatArg::Json => format!(
+            "# {title}\n{}",
+            tables::text(headers, rows, left, terminal_width(None))
+        ),
+    }
 }

@@ -7,7 +7,7 @@ use rdmabench_fabric::{Library, MessageApi, Query};
 use serde_json::json;
 
 use crate::cli::{FormatArg, ProvidersArgs};
-use crate::output::{aligned, emit};
+use crate::output::{emit, listing};
 
 /// Runs `rdmabench providers`; returns the process exit code.
 pub fn run(args: &ProvidersArgs) -> Result<i32> {
@@ -53,7 +53,7 @@ pub fn run(args: &ProvidersArgs) -> Result<i32> {
             });
             format!("{}\n", serde_json::to_string_pretty(&doc)?)
         }
-        _ => {
+        format => {
             let headers = [
                 "provider",
                 "fabric",
@@ -66,17 +66,20 @@ pub fn run(args: &ProvidersArgs) -> Result<i32> {
                 .iter()
                 .map(|r| {
                     let mut row = r.to_vec();
-                    row[5] = human_bytes(r[5].parse().unwrap_or(0));
+                    // CSV keeps the exact byte count, as the JSON does.
+                    if format != FormatArg::Csv {
+                        row[5] = human_bytes(r[5].parse().unwrap_or(0));
+                    }
                     row
                 })
                 .collect();
-            format!(
-                "# libfabric {} (API {}) from {}; reliable-datagram (FI_EP_RDM) endpoints\n{}",
+            let title = format!(
+                "libfabric {} (API {}) from {}; reliable-datagram (FI_EP_RDM) endpoints",
                 lib.runtime_version(),
                 lib.api_version(),
                 lib.path().display(),
-                aligned(&headers, &rows)
-            )
+            );
+            listing(format, &title, &headers, &rows)
         }
     };
     emit(&text, None)?;

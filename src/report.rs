@@ -5,7 +5,7 @@ use rdmabench_report::files::{expand, load, write_charts};
 use rdmabench_report::{Report, ReportFormat};
 
 use crate::cli::{ReportArgs, ReportFormatArg};
-use crate::output::{check_output, emit, write_exports};
+use crate::output::{check_output, emit, terminal_width, write_exports};
 
 /// Runs `rdmabench report`; returns the exit code.
 pub fn run(args: &ReportArgs) -> Result<i32> {
@@ -15,7 +15,7 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         "no report was written",
     )?;
     let files = expand(&args.files)?;
-    let report = Report::build(
+    let mut report = Report::build(
         load(&files)?,
         args.baseline.as_deref(),
         args.metric.statistic(),
@@ -27,9 +27,11 @@ pub fn run(args: &ReportArgs) -> Result<i32> {
         ReportFormatArg::Csv => ReportFormat::Csv,
         ReportFormatArg::Html => ReportFormat::Html,
     };
+    // Files are not terminals: exports get the fixed layout.
     let exported = write_exports(&args.exports, |format| {
         Ok(report.render(crate::bench::report_format(format).into()))
     });
+    report.terminal_width = terminal_width(args.output.as_deref());
     emit(&report.render(format), args.output.as_deref())?;
     exported?;
     if let Some(dir) = &args.plots {

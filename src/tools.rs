@@ -6,7 +6,7 @@ use rdmabench_pipeline::tools::discover;
 use serde_json::json;
 
 use crate::cli::{FormatArg, ToolsArgs};
-use crate::output::{aligned, emit};
+use crate::output::{emit, listing};
 
 /// Runs `rdmabench tools`; returns the exit code (0: a listing, whatever is missing).
 pub fn run(args: &ToolsArgs) -> Result<i32> {
@@ -21,7 +21,7 @@ pub fn run(args: &ToolsArgs) -> Result<i32> {
             });
             format!("{}\n", serde_json::to_string_pretty(&doc)?)
         }
-        FormatArg::Table | FormatArg::Csv | FormatArg::Markdown => {
+        format => {
             let rows: Vec<Vec<String>> = tools
                 .iter()
                 .map(|t| {
@@ -38,9 +38,11 @@ pub fn run(args: &ToolsArgs) -> Result<i32> {
                     ]
                 })
                 .collect();
-            format!(
-                "# reference tools on PATH; a suite's tests of a missing tool are skipped and reported\n{}",
-                aligned(&["tool", "version", "path", "measures"], &rows)
+            listing(
+                format,
+                "reference tools on PATH; a suite's tests of a missing tool are skipped and reported",
+                &["tool", "version", "path", "measures"],
+                &rows,
             )
         }
     };

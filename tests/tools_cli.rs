@@ -287,3 +287,19 @@ fn tool_ends_refuse_what_the_tool_cannot_do() {
         );
     }
 }
+
+/// `--format csv` is CSV, one row per tool, not the aligned table it used to print.
+#[test]
+fn the_listing_as_csv_has_a_row_per_tool() {
+    let out = bin().args(["tools", "--format", "csv"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("tool,version,path,measures"), "{text}");
+    let listed = tools(&std::env::var_os("PATH").unwrap_or_default());
+    assert_eq!(
+        lines.count(),
+        listed["tools"].as_array().unwrap().len(),
+        "{text}"
+    );
+}

@@ -13,6 +13,8 @@
 //! entries with `NetworkInfo.EfaSupported == true`. A test checks the table
 //! against that file.
 
+use rdmabench_report::tables::{self, Align};
+
 /// CPU architecture of an instance type, which decides the AMI and the image platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -144,31 +146,46 @@ impl InstanceType {
 /// `infra instance-types`: every known type as an aligned table, so users can pick one with
 /// the EFA interface count and AMI they need.
 pub fn table() -> String {
-    let mut out = String::from(
-        "instance_type      arch    vcpus  memory_gib  efa_interfaces  accelerator  ami_type\n",
-    );
-    for t in EFA_INSTANCE_TYPES {
-        let arch = match t.arch {
-            Arch::Arm64 => "arm64",
-            Arch::X86_64 => "x86_64",
-        };
-        let accelerator = match t.accelerator {
-            Accelerator::None => "-",
-            Accelerator::Nvidia => "nvidia",
-            Accelerator::Neuron => "neuron",
-        };
-        out.push_str(&format!(
-            "{:<18} {:<7} {:>5}  {:>10}  {:>14}  {:<11}  {}\n",
-            t.name,
-            arch,
-            t.vcpus,
-            t.memory_mib / 1024,
-            t.network_cards,
-            accelerator,
-            t.ami_type()
-        ));
-    }
-    out
+    let rows: Vec<Vec<String>> = EFA_INSTANCE_TYPES
+        .iter()
+        .map(|t| {
+            let arch = match t.arch {
+                Arch::Arm64 => "arm64",
+                Arch::X86_64 => "x86_64",
+            };
+            let accelerator = match t.accelerator {
+                Accelerator::None => "-",
+                Accelerator::Nvidia => "nvidia",
+                Accelerator::Neuron => "neuron",
+            };
+            vec![
+                t.name.to_string(),
+                arch.to_string(),
+                t.vcpus.to_string(),
+                (t.memory_mib / 1024).to_string(),
+                t.network_cards.to_string(),
+                accelerator.to_string(),
+                t.ami_type().to_string(),
+            ]
+        })
+        .collect();
+    tables::text(
+        &[
+            "instance_type",
+            "arch",
+            "vcpus",
+            "memory_gib",
+            "efa_interfaces",
+            "accelerator",
+            "ami_type",
+        ],
+        &rows,
+        |i| match i {
+            2..=4 => Align::Right,
+            _ => Align::Left,
+        },
+        None,
+    )
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use crate::config::{ConfigError, StackConfig};
 use crate::eks_versions::{self, Support};
 use crate::synth::LOG_TYPES;
+use rdmabench_report::tables::{self, Align};
 
 /// Where EC2 On-Demand prices come from.
 const EC2_SOURCE: &str = "aws.amazon.com/ec2/pricing/on-demand (Linux, us-east-1)";
@@ -93,24 +94,31 @@ impl Estimate {
         }
     }
 
-    /// A table for the terminal.
+    /// A table for the terminal (one fixed layout: it is also logged).
     pub fn render(&self) -> String {
-        let mut out = format!(
-            "{:<44} {:>5} {:>10} {:>10}  source (as of)\n",
-            "item", "qty", "$/h each", "$/h"
-        );
         let money = |v: Option<f64>| v.map_or("unknown".to_string(), |v| format!("{v:.4}"));
-        for line in &self.lines {
-            out.push_str(&format!(
-                "{:<44} {:>5} {:>10} {:>10}  {} ({})\n",
-                line.item,
-                line.quantity,
-                money(line.usd_per_hour),
-                money(line.total()),
-                line.source,
-                line.as_of
-            ));
-        }
+        let rows: Vec<Vec<String>> = self
+            .lines
+            .iter()
+            .map(|line| {
+                vec![
+                    line.item.clone(),
+                    line.quantity.to_string(),
+                    money(line.usd_per_hour),
+                    money(line.total()),
+                    format!("{} ({})", line.source, line.as_of),
+                ]
+            })
+            .collect();
+        let mut out = tables::text(
+            &["item", "qty", "$/h each", "$/h", "source (as of)"],
+            &rows,
+            |i| match i {
+                1..=3 => Align::Right,
+                _ => Align::Left,
+            },
+            None,
+        );
         out.push_str(&format!(
             "total: {} while the stack exists; data transfer and NAT data processing are billed per GB and not included\n",
             self.total_text()

@@ -62,6 +62,10 @@ fn a_declined_or_refused_confirmation_destroys_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // This test binary holds this one test: nothing else reads the state root meanwhile.
     std::env::set_var(state::STATE_DIR_ENV, dir.path().join("state"));
+    // `down` refuses to start without credentials; these are resolved locally and never used:
+    // nothing here reaches AWS.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     let cli_config = dir.path().join("cli.tfrc");
     std::fs::write(&cli_config, mirror_cli_config(&mirror)).unwrap();
     let terraform = terraform.with_env("TF_CLI_CONFIG_FILE", cli_config.to_str().unwrap());

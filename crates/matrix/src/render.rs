@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use rdmabench_report::collection::Statistic;
-use rdmabench_report::format::quote as quote_csv;
+use rdmabench_report::tables::{self, Align};
 use rdmabench_report::Format;
 use rdmabench_stats::precision::{Precision, StopReason};
 use rdmabench_stats::quality::ADVICE;
@@ -17,11 +17,12 @@ use crate::document::{Matrix, Pair, SizeMatrix};
 /// How many of the slowest pairs are named.
 const SLOWEST_SHOWN: usize = 3;
 
-/// The matrix in `format`.
-pub fn render(matrix: &Matrix, format: Format) -> String {
+/// The matrix in `format`; `width` is the terminal's, to fit the table format to (None for
+/// pipes and files: one fixed, deterministic layout).
+pub fn render(matrix: &Matrix, format: Format, width: Option<u16>) -> String {
     match format {
-        Format::Table => text(matrix, false),
-        Format::Markdown => text(matrix, true),
+        Format::Table => text(matrix, Style::Aligned(width)),
+        Format::Markdown => text(matrix, Style::Markdown),
         Format::Csv => csv(matrix),
         Format::Json => serde_json::to_string_pretty(matrix).expect("the matrix serializes") + "\n",
     }
@@ -50,9 +51,19 @@ fn cell(pair: Option<&Pair>, metric: Statistic) -> String {
     }
 }
 
+/// The human formats' tables.
+#[derive(Clone, Copy)]
+enum Style {
+    /// Aligned text, fitted to the terminal's width when there is one.
+    Aligned(Option<u16>),
+    /// Markdown.
+    Markdown,
+}
+
 /// The table (aligned text) or markdown: per size the matrix, then the median pair, the
 /// slowest pairs, outliers and failures.
-fn text(matrix: &Matrix, markdown: bool) -> String {
+fn text(matrix: &Matrix, style: Style) -> String {
+    let markdown = matches!(style, Style::Markdown);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -87,28 +98,13 @@ fn text(matrix: &Matrix, markdown: bool) -> String {
                     .collect()
             })
             .collect();
-        if markdown {
-            let _ = writeln!(out, "| {} |", header.join(" | "));
-            let _ = writeln!(out, "|{}", " ---: |".repeat(header.len()));
-            for row in &rows {
-                let _ = writeln!(out, "| {} |", row.join(" | "));
+        match style {
+            Style::Markdown => {
+                out.push_str(&tables::markdown(&header, &rows, |_| Align::Right));
+                out.push('\n');
             }
-            out.push('\n');
-        } else {
-            let widths: Vec<usize> = (0..header.len())
-                .map(|i| {
-                    rows.iter()
-                        .map(|r| r[i].len())
-                        .fold(header[i].len(), usize::max)
-                })
-                .collect();
-            for line in std::iter::once(&header).chain(&rows) {
-                let cells: Vec<String> = line
-                    .iter()
-                    .zip(&widths)
-                    .map(|(c, w)| format!("{c:>w$}"))
-                    .collect();
-                let _ = writeln!(out, "{}", cells.join("  "));
+            Style::Aligned(width) => {
+                out.push_str(&tables::text(&header, &rows, |_| Align::Right, width));
             }
         }
         for line in findings(matrix, size) {
@@ -238,34 +234,46 @@ fn precision_finding(size: &SizeMatrix) -> Option<String> {
     Some(line)
 }
 
-/// One row per size and pair, integer nanoseconds.
+/// One row per size and pair, integer nanoseconds; columns named as the JSON's fields.
 fn csv(matrix: &Matrix) -> String {
-    let mut out = String::from(
-        "size_bytes,client,server,mean_ns,p50_ns,p99_ns,outlier,error,round_trips,mean_ci95_percent\n",
-    );
     let or_empty = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
-    for size in &matrix.sizes {
-        for p in &size.pairs {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{}",
-                size.size_bytes,
-                quote_csv(&p.client),
-                quote_csv(&p.server),
+    let rows: Vec<Vec<String>> = matrix
+        .sizes
+        .iter()
+        .flat_map(|size| size.pairs.iter().map(move |p| (size.size_bytes, p)))
+        .map(|(size_bytes, p)| {
+            vec![
+                size_bytes.to_string(),
+                p.client.clone(),
+                p.server.clone(),
                 or_empty(p.mean_ns),
                 or_empty(p.p50_ns),
                 or_empty(p.p99_ns),
-                p.outlier,
-                quote_csv(p.error.as_deref().unwrap_or_default()),
+                p.outlier.to_string(),
+                p.error.clone().unwrap_or_default(),
                 or_empty(p.round_trips),
                 p.quality
                     .as_ref()
                     .and_then(|q| q.precision.as_ref()?.mean_ci95_percent)
-                    .map_or(String::new(), |c| format!("{c:.3}"))
-            );
-        }
-    }
-    out
+                    .map_or(String::new(), |c| format!("{c:.3}")),
+            ]
+        })
+        .collect();
+    tables::csv(
+        &[
+            "size_bytes",
+            "client",
+            "server",
+            "mean_ns",
+            "p50_ns",
+            "p99_ns",
+            "outlier",
+            "error",
+            "round_trips",
+            "mean_ci95_percent",
+        ],
+        &rows,
+    )
 }
 
 #[cfg(test)]
@@ -302,13 +310,13 @@ mod tests {
                 pairs: vec![pair],
             }],
         };
-        let table = render(&matrix, Format::Table);
+        let table = render(&matrix, Format::Table, None);
         assert!(
             table
                 .starts_with("# rdmabench matrix: 2 hosts, 1 pair, transport fabric (tcp;ofi_rxm)"),
             "{table}"
         );
-        let csv = render(&matrix, Format::Csv);
+        let csv = render(&matrix, Format::Csv, None);
         assert!(
             csv.ends_with("4,a:1,b:1,5000,4000,9000,false,,1000,\n"),
             "{csv}"

@@ -131,13 +131,14 @@ pub struct SizeAcrossRuns {
     /// bytes in both directions over its time.
     pub megabytes_per_sec: Option<f64>,
     /// A bandwidth test's average bytes per second per run, in the runs' order.
-    pub bandwidth_by_run: Vec<u64>,
-    /// Median of `bandwidth_by_run`: the bandwidth tables show.
-    pub bandwidth_bytes_per_sec: Option<u64>,
-    /// Slowest run's average bandwidth: with `bandwidth_max`, the spread between repetitions.
-    pub bandwidth_min: Option<u64>,
+    pub average_bytes_per_sec_by_run: Vec<u64>,
+    /// Median of `average_bytes_per_sec_by_run`: the bandwidth tables show.
+    pub average_bytes_per_sec: Option<u64>,
+    /// Slowest run's average bandwidth: with `average_bytes_per_sec_max`, the spread between
+    /// repetitions.
+    pub average_bytes_per_sec_min: Option<u64>,
     /// Fastest run's average bandwidth.
-    pub bandwidth_max: Option<u64>,
+    pub average_bytes_per_sec_max: Option<u64>,
     /// Median across runs of the best interval's bandwidth (perftest's BW peak).
     pub peak_bytes_per_sec: Option<u64>,
     /// Median across runs of the message rate.
@@ -168,7 +169,7 @@ impl SizeAcrossRuns {
             (Metric::Latency, Statistic::Mean) => self.mean_ns,
             (Metric::Latency, Statistic::Median) => self.p50_ns,
             (Metric::Latency, Statistic::P99) => self.p99_ns,
-            (Metric::Bandwidth, _) => self.bandwidth_bytes_per_sec,
+            (Metric::Bandwidth, _) => self.average_bytes_per_sec,
         }
     }
 
@@ -178,7 +179,7 @@ impl SizeAcrossRuns {
             (Metric::Latency, Statistic::Mean) => &self.mean_ns_by_run,
             (Metric::Latency, Statistic::Median) => &self.p50_ns_by_run,
             (Metric::Latency, Statistic::P99) => &self.p99_ns_by_run,
-            (Metric::Bandwidth, _) => &self.bandwidth_by_run,
+            (Metric::Bandwidth, _) => &self.average_bytes_per_sec_by_run,
         }
     }
 
@@ -241,7 +242,7 @@ impl Metric {
     pub fn of(series: &[Series]) -> Metric {
         let sizes = || series.iter().flat_map(|s| &s.sizes);
         if sizes().any(|s| s.mean_ns.is_some())
-            || !sizes().any(|s| s.bandwidth_bytes_per_sec.is_some())
+            || !sizes().any(|s| s.average_bytes_per_sec.is_some())
         {
             Metric::Latency
         } else {
@@ -350,7 +351,7 @@ impl Series {
         };
         let mean_ns_by_run: Vec<u64> = rows.iter().filter_map(|r| r.mean_ns()).collect();
         let rates: Vec<f64> = rows.iter().filter_map(|r| r.megabytes_per_sec()).collect();
-        let bandwidth_by_run: Vec<u64> = rows
+        let average_bytes_per_sec_by_run: Vec<u64> = rows
             .iter()
             .filter_map(|r| r.bandwidth.map(|b| b.average_bytes_per_sec))
             .collect();
@@ -369,11 +370,11 @@ impl Series {
             p999_ns: latency(|l| l.p999_ns),
             max_ns: latency(|l| l.max_ns),
             megabytes_per_sec: (!rates.is_empty()).then(|| median_f64(&rates)),
-            bandwidth_bytes_per_sec: (!bandwidth_by_run.is_empty())
-                .then(|| median(&bandwidth_by_run)),
-            bandwidth_min: bandwidth_by_run.iter().copied().min(),
-            bandwidth_max: bandwidth_by_run.iter().copied().max(),
-            bandwidth_by_run,
+            average_bytes_per_sec: (!average_bytes_per_sec_by_run.is_empty())
+                .then(|| median(&average_bytes_per_sec_by_run)),
+            average_bytes_per_sec_min: average_bytes_per_sec_by_run.iter().copied().min(),
+            average_bytes_per_sec_max: average_bytes_per_sec_by_run.iter().copied().max(),
+            average_bytes_per_sec_by_run,
             peak_bytes_per_sec: pick(&|r| r.bandwidth.and_then(|b| b.peak_bytes_per_sec)),
             messages_per_sec: pick(&|r| r.bandwidth.and_then(|b| b.messages_per_sec)),
             rounded: rows

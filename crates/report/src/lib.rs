@@ -12,6 +12,7 @@ pub mod plot;
 #[cfg(feature = "png")]
 mod png;
 pub mod seed;
+pub mod tables;
 
 pub use collection::LoadedRun;
 pub use document::{Report, ReportFormat};

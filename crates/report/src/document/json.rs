@@ -13,7 +13,10 @@ use crate::seed::{SeedVerdict, SEED_ATTRIBUTION};
 /// `--precision` record of each run). Version 4 renamed that `precision_by_run`, added each
 /// size's `noise_by_run` (the signs of noise of each run), `p50_ns_by_run` and `p99_ns_by_run`,
 /// and to each comparison the `statistic` compared (`--metric`; the mean where a side prints no
-/// other, with `statistic_note` saying why) and each row's `baseline_noise` and `other_noise`.
+/// other, with `statistic_note` saying why) and each row's `baseline_noise` and `other_noise`,
+/// and named each size's bandwidth as the results file does: `average_bytes_per_sec` (was
+/// `bandwidth_bytes_per_sec`), `average_bytes_per_sec_min`/`_max` and `_by_run` (were
+/// `bandwidth_min`, `bandwidth_max`, `bandwidth_by_run`).
 pub const REPORT_SCHEMA_VERSION: u32 = 4;
 
 #[derive(Serialize)]

@@ -34,6 +34,7 @@ use crate::format::{
 use crate::model::Figure;
 use crate::plot::Chart;
 use crate::seed::{seed_verdict, SeedVerdict, SEED_ATTRIBUTION};
+use crate::tables::Align;
 
 /// How a report is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +139,9 @@ pub struct Report {
     pub files: usize,
     /// How the text formats show bandwidth.
     pub bandwidth_unit: BandwidthUnit,
+    /// The terminal's width, to fit the table format to; None (pipes, files) keeps one fixed,
+    /// deterministic layout.
+    pub terminal_width: Option<u16>,
 }
 
 impl Report {
@@ -180,13 +184,14 @@ impl Report {
             notes,
             files,
             bandwidth_unit: BandwidthUnit::default(),
+            terminal_width: None,
         })
     }
 
     /// Writes the report in `format`.
     pub fn render(&self, format: ReportFormat) -> String {
         match format {
-            ReportFormat::Table => text::render(&self.blocks()),
+            ReportFormat::Table => text::render(&self.blocks(), self.terminal_width),
             ReportFormat::Markdown => markdown::render(&self.blocks()),
             ReportFormat::Json => json::render(self),
             ReportFormat::Csv => csv::render(self),
@@ -300,6 +305,16 @@ pub struct Table {
 }
 
 impl Table {
+    /// How column `i` lines up: numbers right; the seed's table all right, as fi_pingpong
+    /// prints it.
+    fn align(&self, i: usize) -> Align {
+        if self.seed_style || self.numeric && i > 0 {
+            Align::Right
+        } else {
+            Align::Left
+        }
+    }
+
     fn block(headers: &[&str], rows: Vec<Vec<String>>) -> Block {
         Block::Table(Table {
             headers: headers.iter().map(|h| (*h).to_string()).collect(),
@@ -537,15 +552,15 @@ fn bandwidth_series_table(series: &Series, unit: BandwidthUnit, out: &mut Vec<Bl
                     s.is_rounded(Figure::Iterations),
                 ),
                 unit.or_dash(s.peak_bytes_per_sec),
-                unit.or_dash(s.bandwidth_bytes_per_sec),
+                unit.or_dash(s.average_bytes_per_sec),
                 s.messages_per_sec
                     .map_or_else(|| NOT_REPORTED.into(), |m| format!("{:.3}", m as f64 / 1e6)),
             ];
             if runs > 1 {
                 row.push(format!(
                     "{} .. {}",
-                    unit.or_dash(s.bandwidth_min),
-                    unit.or_dash(s.bandwidth_max)
+                    unit.or_dash(s.average_bytes_per_sec_min),
+                    unit.or_dash(s.average_bytes_per_sec_max)
                 ));
             }
             row

@@ -7,7 +7,23 @@ use super::{
     any_rounded, bandwidth_cells, bandwidth_headers, bandwidth_legend, describe, is_bandwidth,
     notice, row_cells, size_cell, BandwidthUnit, ROUNDED_FOOTNOTE,
 };
+use crate::document::SEED_MARKDOWN_HEADER;
 use crate::model::{Figure, ResultsFile};
+use crate::tables::{self, Align};
+
+/// The percentile table's columns.
+const DETAIL_HEADERS: [&str; 10] = [
+    "Message size",
+    "min",
+    "p50",
+    "p90",
+    "p99",
+    "p99.9",
+    "max",
+    "stdev",
+    "MB/s",
+    "Mmsg/s",
+];
 
 pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
     let mut out = format!("_{}_\n\n", describe(results));
@@ -15,30 +31,32 @@ pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
         let _ = writeln!(out, "> **{notice}**\n");
     }
     if is_bandwidth(results) {
-        let headers = bandwidth_headers(unit);
-        let _ = writeln!(out, "| {} |", headers.join(" | "));
-        let _ = writeln!(out, "|{}", " ---: |".repeat(headers.len()));
-        for r in &results.results {
-            let _ = writeln!(out, "| {} |", bandwidth_cells(r, unit).join(" | "));
-        }
+        let rows: Vec<Vec<String>> = results
+            .results
+            .iter()
+            .map(|r| bandwidth_cells(r, unit))
+            .collect();
+        out.push_str(&tables::markdown(&bandwidth_headers(unit), &rows, |_| {
+            Align::Right
+        }));
         let _ = writeln!(out, "\n{}", bandwidth_legend(results));
         return footnote(results, out);
     }
-    out.push_str("| Number of messages | Message size | Time spent | usec |\n");
-    out.push_str("| ------------------ | ------------ | ---------- | ---------------- |\n");
-    let rows: Vec<(Vec<String>, Vec<String>)> = results.results.iter().map(row_cells).collect();
-    for (seed, _) in &rows {
-        let _ = writeln!(out, "| {} |", seed.join(" | "));
-    }
+    let (seed, detail): (Vec<Vec<String>>, Vec<Vec<String>>) = results
+        .results
+        .iter()
+        .map(|r| {
+            let (seed, mut detail) = row_cells(r);
+            detail.insert(0, size_cell(r.size_bytes, r.is_rounded(Figure::SizeBytes)));
+            (seed, detail)
+        })
+        .unzip();
+    out.push_str(SEED_MARKDOWN_HEADER);
+    out.push_str(&tables::markdown_rows(&seed));
     out.push_str("\nHalf round trip per iteration, usec:\n\n");
-    out.push_str(
-        "| Message size | min | p50 | p90 | p99 | p99.9 | max | stdev | MB/s | Mmsg/s |\n",
-    );
-    out.push_str("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for (r, (_, detail)) in results.results.iter().zip(&rows) {
-        let size = size_cell(r.size_bytes, r.is_rounded(Figure::SizeBytes));
-        let _ = writeln!(out, "| {size} | {} |", detail.join(" | "));
-    }
+    out.push_str(&tables::markdown(&DETAIL_HEADERS, &detail, |_| {
+        Align::Right
+    }));
     footnote(results, out)
 }
 

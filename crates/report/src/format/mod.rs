@@ -1,7 +1,6 @@
 //! Output formats, one module each (like hyperfine's exporters).
 
 mod csv;
-pub use csv::quote;
 mod json;
 mod markdown;
 mod table;
@@ -60,10 +59,16 @@ impl FromStr for Format {
 }
 
 /// Renders results in `format`, so every caller (live output, re-rendering a saved file) shows
-/// them the same way; `unit` is for the text formats' bandwidth columns.
-pub fn render(results: &ResultsFile, format: Format, unit: BandwidthUnit) -> String {
+/// them the same way; `unit` is for the text formats' bandwidth columns, `width` is the
+/// terminal's to fit the table to (None for pipes and files: a fixed, deterministic layout).
+pub fn render(
+    results: &ResultsFile,
+    format: Format,
+    unit: BandwidthUnit,
+    width: Option<u16>,
+) -> String {
     match format {
-        Format::Table => table::render(results, unit),
+        Format::Table => table::render(results, unit, width),
         Format::Json => json::render(results),
         Format::Csv => csv::render(results),
         Format::Markdown => markdown::render(results, unit),
@@ -457,7 +462,7 @@ mod tests {
     #[test]
     fn figures_a_tool_printed_rounded_are_marked_and_explained() {
         let results = sample::imported_fi_pingpong();
-        let markdown = render(&results, Format::Markdown, BandwidthUnit::default());
+        let markdown = render(&results, Format::Markdown, BandwidthUnit::default(), None);
         // #sent "1k", bytes "11k" (11264), time "0.21s"; usec is usec/xfer as printed.
         assert!(
             markdown.contains("| ~1k | ~11264 | ~0.21s | 70.52 |"),
@@ -466,9 +471,9 @@ mod tests {
         assert!(markdown.contains("| ~11264 | - |"), "{markdown}");
         assert!(markdown.contains(ROUNDED_FOOTNOTE), "{markdown}");
         insta::assert_snapshot!(markdown);
-        let table = render(&results, Format::Table, BandwidthUnit::default());
+        let table = render(&results, Format::Table, BandwidthUnit::default(), None);
         assert!(table.contains(&format!("# {ROUNDED_FOOTNOTE}")), "{table}");
-        let csv = render(&results, Format::Csv, BandwidthUnit::default());
+        let csv = render(&results, Format::Csv, BandwidthUnit::default(), None);
         assert!(
             csv.ends_with(",true,size_bytes iterations total_ns\n"),
             "{csv}"
@@ -478,6 +483,7 @@ mod tests {
             &sample::results(),
             Format::Markdown,
             BandwidthUnit::default(),
+            None,
         );
         assert!(
             !ours.contains('~') && !ours.contains(ROUNDED_FOOTNOTE),

@@ -7,6 +7,7 @@ use super::{
     notice, row_cells, BandwidthUnit, ROUNDED_FOOTNOTE,
 };
 use crate::model::ResultsFile;
+use crate::tables::{self, Align};
 
 const HEADERS: [&str; 13] = [
     "Number of messages",
@@ -24,7 +25,8 @@ const HEADERS: [&str; 13] = [
     "Mmsg/s",
 ];
 
-pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
+/// `width`: the terminal's, to fit the table to (see `tables::text`).
+pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit, width: Option<u16>) -> String {
     let (headers, rows, legend): (Vec<String>, Vec<Vec<String>>, String) = if is_bandwidth(results)
     {
         (
@@ -52,11 +54,6 @@ pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
             "usec = total time / (2 x messages); min..stdev = half round trip per iteration, in usec".into(),
         )
     };
-    let widths: Vec<usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| rows.iter().map(|r| r[i].len()).fold(h.len(), usize::max))
-        .collect();
     let mut out = format!("# {}\n", describe(results));
     if let Some(notice) = notice(results) {
         let _ = writeln!(out, "# {notice}");
@@ -65,18 +62,7 @@ pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
     if any_rounded(results) {
         let _ = writeln!(out, "# {ROUNDED_FOOTNOTE}");
     }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:>w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    let _ = writeln!(out, "{}", line(&headers));
-    for row in &rows {
-        let _ = writeln!(out, "{}", line(row));
-    }
+    out.push_str(&tables::text(&headers, &rows, |_| Align::Right, width));
     out
 }
 
@@ -87,7 +73,11 @@ mod tests {
 
     #[test]
     fn table_starts_with_the_seed_columns() {
-        insta::assert_snapshot!(super::render(&sample::results(), BandwidthUnit::default()));
+        insta::assert_snapshot!(super::render(
+            &sample::results(),
+            BandwidthUnit::default(),
+            None
+        ));
     }
 
     #[test]
@@ -96,14 +86,15 @@ mod tests {
         results.complete = false;
         results.note = Some("interrupted by Ctrl-C after 1 of 2 sizes".into());
         results.results.truncate(1);
-        insta::assert_snapshot!(super::render(&results, BandwidthUnit::default()));
+        insta::assert_snapshot!(super::render(&results, BandwidthUnit::default(), None));
     }
 
     #[test]
     fn socket_runs_name_the_kernel_transport_and_show_the_fallback_note() {
         insta::assert_snapshot!(super::render(
             &sample::socket_same_host(),
-            BandwidthUnit::default()
+            BandwidthUnit::default(),
+            None
         ));
     }
 }
