@@ -122,17 +122,7 @@ pub(super) fn summary_chart(section: &Section, out: &mut Vec<Block>) {
             }],
         }
     };
-    if chart
-        .panels
-        .iter()
-        .flat_map(|p| &p.lines)
-        .any(|l| !l.points.is_empty())
-    {
-        out.push(Block::Chart {
-            name: format!("{}-summary", slug(test)),
-            chart,
-        });
-    }
+    push_if_drawn(format!("{}-summary", slug(test)), chart, out);
 }
 
 /// One series' latency panel: mean (solid) and median (dashed) with its percentile bands.
@@ -216,17 +206,7 @@ pub(super) fn section_charts(section: &Section, out: &mut Vec<Block>) {
     };
     // A bandwidth test has no latency to draw (and imported latency-only results no bandwidth).
     for (kind, chart) in [("latency", latency), ("bandwidth", bandwidth)] {
-        if chart
-            .panels
-            .iter()
-            .flat_map(|p| &p.lines)
-            .any(|l| !l.points.is_empty())
-        {
-            out.push(Block::Chart {
-                name: format!("{}-{kind}", slug(test)),
-                chart,
-            });
-        }
+        push_if_drawn(format!("{}-{kind}", slug(test)), chart, out);
     }
 }
 
@@ -287,6 +267,19 @@ pub(super) fn comparison_chart(test: &str, c: &Comparison, out: &mut Vec<Block>)
             }],
         },
     });
+}
+
+/// Adds `chart` as `name` when it has a point to draw (an imported latency-only run has no
+/// bandwidth, a bandwidth test no latency).
+fn push_if_drawn(name: String, chart: Chart, out: &mut Vec<Block>) {
+    if chart
+        .panels
+        .iter()
+        .flat_map(|p| &p.lines)
+        .any(|l| !l.points.is_empty())
+    {
+        out.push(Block::Chart { name, chart });
+    }
 }
 
 #[cfg(test)]

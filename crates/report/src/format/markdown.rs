@@ -11,20 +11,6 @@ use crate::document::SEED_MARKDOWN_HEADER;
 use crate::model::{Figure, ResultsFile};
 use crate::tables::{self, Align};
 
-/// The percentile table's columns.
-const DETAIL_HEADERS: [&str; 10] = [
-    "Message size",
-    "min",
-    "p50",
-    "p90",
-    "p99",
-    "p99.9",
-    "max",
-    "stdev",
-    "MB/s",
-    "Mmsg/s",
-];
-
 pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
     let mut out = format!("_{}_\n\n", describe(results));
     if let Some(notice) = notice(results) {
@@ -54,7 +40,10 @@ pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit) -> String {
     out.push_str(SEED_MARKDOWN_HEADER);
     out.push_str(&tables::markdown_rows(&seed));
     out.push_str("\nHalf round trip per iteration, usec:\n\n");
-    out.push_str(&tables::markdown(&DETAIL_HEADERS, &detail, |_| {
+    let detail_headers: Vec<&str> = std::iter::once("Message size")
+        .chain(super::PERCENTILE_HEADERS)
+        .collect();
+    out.push_str(&tables::markdown(&detail_headers, &detail, |_| {
         Align::Right
     }));
     footnote(results, out)

@@ -168,6 +168,12 @@ impl BandwidthUnit {
 /// What a table shows where a tool did not report a figure.
 pub(crate) const NOT_REPORTED: &str = "-";
 
+/// The per-iteration columns of a single run's latency table, after the size (and, in the
+/// text table, after the seed's columns), shared by the text and markdown renderers.
+pub(crate) const PERCENTILE_HEADERS: [&str; 9] = [
+    "min", "p50", "p90", "p99", "p99.9", "max", "stdev", "MB/s", "Mmsg/s",
+];
+
 /// The footnote of a table whose figures carry ROUNDED_MARK.
 pub(crate) const ROUNDED_FOOTNOTE: &str = "~ = as the tool printed it, rounded: fi_pingpong and fabtests cut bytes to KiB or MiB (to a tenth below 10) and #sent or iters to thousands, and print the time to 10 ms; MB/s from a rounded size is as rough; usec is the tool's own mean";
 

@@ -9,21 +9,8 @@ use super::{
 use crate::model::ResultsFile;
 use crate::tables::{self, Align};
 
-const HEADERS: [&str; 13] = [
-    "Number of messages",
-    "Message size",
-    "Time spent",
-    "usec",
-    "min",
-    "p50",
-    "p90",
-    "p99",
-    "p99.9",
-    "max",
-    "stdev",
-    "MB/s",
-    "Mmsg/s",
-];
+/// The seed's columns, then the percentiles.
+const SEED_COLUMNS: [&str; 4] = ["Number of messages", "Message size", "Time spent", "usec"];
 
 /// `width`: the terminal's, to fit the table to (see `tables::text`).
 pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit, width: Option<u16>) -> String {
@@ -40,7 +27,11 @@ pub(super) fn render(results: &ResultsFile, unit: BandwidthUnit, width: Option<u
         )
     } else {
         (
-            HEADERS.iter().map(|h| (*h).to_string()).collect(),
+            SEED_COLUMNS
+                .iter()
+                .chain(&super::PERCENTILE_HEADERS)
+                .map(|h| (*h).to_string())
+                .collect(),
             results
                 .results
                 .iter()
