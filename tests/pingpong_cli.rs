@@ -770,8 +770,10 @@ fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
     };
     // Loose enough that a busy machine's heavy tail (a descheduled peer: a mean of 88 us over a
     // median of 6 us was seen under load, which kept +-50 % out of reach in 200k round trips)
-    // still gets there: this checks the stop, not the machine.
-    let loose = precise("90%", "200k");
+    // still gets there: this checks the stop, not the machine. A quiet machine stops within a
+    // few thousand round trips; the 1M ceiling is headroom for a loaded CI run (one reached
+    // +-90 % only at 200k), at most about 20 s per size over loopback.
+    let loose = precise("90%", "1m");
     assert!(loose.status.success(), "{}", stderr(&loose));
     for row in json(&loose)["results"].as_array().unwrap() {
         let quality = &row["quality"]["precision"];
@@ -783,7 +785,7 @@ fn precision_stops_when_known_well_enough_or_at_the_ceiling_and_says_which() {
         );
         assert!(quality["batches"].as_u64().unwrap() >= 30);
         let iterations = row["iterations"].as_u64().unwrap();
-        assert!(iterations < 200_000, "stopped early: {iterations}");
+        assert!(iterations < 1_000_000, "stopped early: {iterations}");
         assert!(iterations >= 480, "at least 30 batches of 16: {iterations}");
     }
 
