@@ -225,7 +225,7 @@ fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
     let report = run_in(&dir, &["report", ".", "--format", "json"]);
     assert!(report.status.success(), "{}", stderr(&report));
     let doc: Value = serde_json::from_slice(&report.stdout).unwrap();
-    assert_eq!(doc["schema_version"], 3);
+    assert_eq!(doc["schema_version"], 4);
     let test = &doc["tests"][0];
     if expected_provider() == "socket" {
         // Without libfabric both tests are kernel TCP: one series, nothing to compare.
@@ -237,20 +237,18 @@ fn a_suite_with_repetitions_compares_each_test_with_the_kernel_tcp_baseline() {
     assert_eq!(comparison["other"], expected_provider());
     assert_eq!(comparison["pairs"], 2);
     assert_eq!(comparison["metric"], "latency");
-    // Each compared number is the median of the two repetitions' total / (2 x iterations).
-    let mean = |file: &str, row: usize| {
-        let r = &read_json(&dir.join(file))["results"][row];
-        let (t, n) = (
-            r["total_ns"].as_u64().unwrap(),
-            r["iterations"].as_u64().unwrap(),
-        );
-        (t + n) / (2 * n)
+    assert_eq!(comparison["statistic"], "median", "the default --metric");
+    // Each compared number is the median of the two repetitions' medians (p50).
+    let median = |file: &str, row: usize| {
+        read_json(&dir.join(file))["results"][row]["latency"]["p50_ns"]
+            .as_u64()
+            .unwrap()
     };
     for (row, size) in [(0, 4), (1, 65536)] {
         let compared = &comparison["rows"][row];
         assert_eq!(compared["size_bytes"], size);
-        let baseline = (mean("kernel-tcp-1.json", row) + mean("kernel-tcp-2.json", row)) / 2;
-        let other = (mean("fabric-1.json", row) + mean("fabric-2.json", row)) / 2;
+        let baseline = (median("kernel-tcp-1.json", row) + median("kernel-tcp-2.json", row)) / 2;
+        let other = (median("fabric-1.json", row) + median("fabric-2.json", row)) / 2;
         assert_eq!(compared["baseline"], baseline);
         assert_eq!(compared["other"], other);
         assert_eq!(

@@ -148,19 +148,15 @@ const RUN: &[&str] = &[
     "60s",
 ];
 
-/// The mean half round trip per run, as the report computes it (rounded), of `size`.
-fn mean_ns(results: &Value, size: u64) -> u64 {
+/// The median half round trip (p50) of `size` in one run, the figure the report compares by default.
+fn median_ns(results: &Value, size: u64) -> u64 {
     let row = results["results"]
         .as_array()
         .unwrap()
         .iter()
         .find(|r| r["size_bytes"] == size)
         .unwrap();
-    let (total, n) = (
-        row["total_ns"].as_u64().unwrap(),
-        row["iterations"].as_u64().unwrap(),
-    );
-    (total + n) / (2 * n)
+    row["latency"]["p50_ns"].as_u64().unwrap()
 }
 
 /// The first run measures for real on the measuring fake cluster (tcp between the fake nodes'
@@ -234,7 +230,8 @@ fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
         "{report}"
     );
     // The overhead the report shows, recomputed from the files: the median (mean of the two
-    // middle values, rounded down) of each mode's per-run mean, then pod / node - 1.
+    // middle values, rounded down) of each mode's per-run median (the default `--metric`), then
+    // pod / node - 1.
     let comparison = &report[report.find("### pod against node (baseline)").unwrap()..];
     for size in [4_u64, 64] {
         let median = |mode: &str| {
@@ -243,7 +240,7 @@ fn the_pipeline_creates_measures_reports_reuses_and_tears_down() {
                     let path = dir.join(format!("pingpong-{mode}-{r}.json"));
                     let doc: Value =
                         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-                    mean_ns(&doc, size)
+                    median_ns(&doc, size)
                 })
                 .collect();
             (runs[0] + runs[1]) / 2
